@@ -1,0 +1,34 @@
+//! One module per subcommand: its flags and how it drives the library.
+
+pub mod apply;
+pub mod audit;
+pub mod auth;
+pub mod emulator;
+pub mod plan;
+pub mod validate;
+
+use tracing_subscriber::EnvFilter;
+
+/// How log lines on stderr are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Plain,
+    Json,
+}
+
+/// Installs the global tracing subscriber; `RUST_LOG` overrides the default filter.
+pub fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,mortar=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Plain => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
+}

@@ -1,0 +1,13 @@
+//! Mortar: a GitOps controller for Databricks.
+//!
+//! Data flows one way through the modules below, each owning one stage:
+//! `manifest` (load and render the app tree) → `databricks` (observe live
+//! state, one adapter per kind) → `plan` (normalize, diff, order) → `apply`
+//! (execute, inventory, write-ahead `audit`). `emulator` is a stand-alone fake
+//! workspace that shares no types with the client.
+
+pub mod audit;
+pub mod databricks;
+pub mod emulator;
+pub mod manifest;
+pub mod plan;

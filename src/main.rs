@@ -1,0 +1,79 @@
+//! The `mortar` command line: thin wiring from flags to the library's stages.
+//!
+//! Exit codes follow the convention CI systems expect: 0 success (or nothing
+//! to do), 1 an error or invalid input, 2 a usage error (or, for `plan`,
+//! changes pending).
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// GitOps for Databricks: manifests in Git, reconciled into workspaces.
+#[derive(Debug, Parser)]
+#[command(name = "mortar", version, about, propagate_version = true)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "plain",
+        env = "MORTAR_LOG_FORMAT"
+    )]
+    log_format: cmd::LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a manifest repository and print its app tree.
+    Validate(cmd::validate::Args),
+    /// Serve a fake Databricks workspace on a local port.
+    Emulator(cmd::emulator::Args),
+    /// Check credentials against the configured workspaces.
+    #[command(subcommand)]
+    Auth(cmd::auth::Command),
+    /// Show what apply would change.
+    Plan(cmd::plan::Args),
+    /// Change the workspaces to match Git.
+    Apply(cmd::apply::Args),
+    /// Inspect the audit trail.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cmd::init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("mortar: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Validate(args) => cmd::validate::run(args).await,
+            Command::Emulator(args) => cmd::emulator::run(args).await,
+            Command::Auth(command) => cmd::auth::run(command).await,
+            Command::Plan(args) => cmd::plan::run(args).await,
+            Command::Apply(args) => cmd::apply::run(args).await,
+            Command::Audit(command) => cmd::audit::run(command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("mortar: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Normalize, diff and order: desired state and live state in, a typed plan out.
