@@ -35,3 +35,31 @@ pub struct PermissionEntry {
     pub principal: Principal,
     pub permission_level: String,
 }
+
+/// Where a manifest document came from, for error messages and plans.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Origin {
+    /// Path relative to the repository root, `/`-separated.
+    pub file: String,
+    /// 1-based line of the document's start.
+    pub line: usize,
+    /// 1-based column of the document's start.
+    pub column: usize,
+}
+
+/// One Databricks resource as rendered from Git: the input of the planner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredResource {
+    pub key: ResourceKey,
+    /// The app that declares it.
+    pub app: String,
+    /// The body of the Databricks create call, variables substituted;
+    /// `${resources.<plural>.<name>.id}` references are left in place for
+    /// apply to resolve to the ids it has just created.
+    pub spec: serde_json::Value,
+    /// Direct ACL entries; empty when the manifest has no `permissions:`.
+    pub permissions: Vec<PermissionEntry>,
+    /// Resources this one references, so apply can order creates.
+    pub depends_on: Vec<ResourceKey>,
+    pub origin: Origin,
+}
