@@ -1,0 +1,2 @@
+//! Integration tests, one binary: real HTTP against the emulator, real git
+//! repositories, a real OIDC provider. One module per area.
