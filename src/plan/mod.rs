@@ -1,1 +1,50 @@
 //! Normalize, diff and order: desired state and live state in, a typed plan out.
+//!
+//! Pure: no I/O and no I/O types. Inputs are the rendered
+//! [`DesiredResource`](crate::manifest::resource::DesiredResource)s, the live
+//! objects observed by the kind adapters, the inventory's last-applied state,
+//! per-app ignore rules and options; the output is an [`AppPlan`] per app,
+//! gathered in a [`Plan`], rendered as text or versioned JSON.
+
+pub mod diff;
+pub mod mask;
+pub mod model;
+pub mod order;
+pub mod planner;
+pub mod pointer;
+pub mod refs;
+pub mod render;
+
+pub use model::{
+    ActionKind, AppOptions, AppPlan, FORMAT_VERSION, FieldChange, IgnoreRule, LastApplied,
+    LiveObject, LiveState, ManagedResource, Ownership, PermissionChange, Plan, PlannedAction,
+    Summary, Violation,
+};
+pub use planner::{AppInput, plan_app};
+
+use crate::manifest::ResourceKey;
+
+/// Why a plan could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("invalid JSON pointer `{pointer}`: {reason}")]
+    InvalidPointer { pointer: String, reason: String },
+    #[error("app `{app}`: ignoreDifferences[{index}]: invalid JSON pointer `{pointer}`: {reason}")]
+    IgnoreRule {
+        app: String,
+        index: usize,
+        pointer: String,
+        reason: String,
+    },
+    #[error("{key} is declared twice")]
+    DuplicateKey { key: ResourceKey },
+    #[error("dependency cycle: {} (each depends on the next)", cycle_text(keys))]
+    Cycle { keys: Vec<ResourceKey> },
+}
+
+fn cycle_text(keys: &[ResourceKey]) -> String {
+    keys.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" → ")
+}

@@ -1,0 +1,216 @@
+//! Plan renderers: readable text for people (optionally colored) and stable,
+//! versioned JSON for CI bots (documented in docs/plan-json.md).
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::model::{
+    ActionKind, AppPlan, FieldChange, PermissionChange, Plan, PlannedAction, Summary,
+};
+use crate::manifest::Principal;
+
+/// How the text rendering looks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextOptions {
+    /// Use ANSI colors.
+    pub color: bool,
+    /// List resources with nothing to do too.
+    pub show_unchanged: bool,
+}
+
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[31m";
+const BOLD_RED: &str = "\x1b[1;31m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// The longest value shown inline before it is cut.
+const MAX_VALUE: usize = 160;
+
+struct Painter(bool);
+
+impl Painter {
+    fn paint(&self, color: &str, text: &str) -> String {
+        if self.0 {
+            format!("{color}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The plan as text: per app, per resource, `+` create, `~` update (with the
+/// changed fields old → new), `-` delete, `!` conflict or violation.
+pub fn text(plan: &Plan, options: TextOptions) -> String {
+    let p = Painter(options.color);
+    let mut out = String::new();
+    if let Some(rev) = &plan.revision {
+        let _ = writeln!(out, "Plan at revision {rev}");
+        out.push('\n');
+    }
+    for app in &plan.apps {
+        app_text(&mut out, app, options, &p);
+    }
+    let _ = writeln!(out, "Plan: {}.", summary_text(&plan.summary));
+    if !plan.has_changes {
+        let _ = writeln!(out, "No changes: the workspaces match Git.");
+    }
+    out
+}
+
+fn app_text(out: &mut String, app: &AppPlan, options: TextOptions, p: &Painter) {
+    let _ = writeln!(out, "app {}", app.app);
+    for v in &app.violations {
+        let target = v.key.as_ref().map(|k| format!(" {k}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} violation of rule `{}`{target}: {}",
+            p.paint(BOLD_RED, "!"),
+            v.rule,
+            v.message
+        );
+    }
+    if app.is_blocked() {
+        let _ = writeln!(
+            out,
+            "  {}",
+            p.paint(
+                BOLD_RED,
+                "this app breaks project rules: nothing will be applied"
+            )
+        );
+    }
+    for action in &app.actions {
+        if action.action == ActionKind::NoOp && !options.show_unchanged {
+            continue;
+        }
+        action_text(out, action, p);
+    }
+    let _ = writeln!(out, "  {}", p.paint(DIM, &summary_text(&app.summary)));
+    out.push('\n');
+}
+
+fn action_text(out: &mut String, a: &PlannedAction, p: &Painter) {
+    let (sign, color) = match a.action {
+        ActionKind::Create => ("+", GREEN),
+        ActionKind::Update => ("~", YELLOW),
+        ActionKind::Adopt => ("~", YELLOW),
+        ActionKind::Delete => ("-", RED),
+        ActionKind::DeleteSkipped => ("-", DIM),
+        ActionKind::Release | ActionKind::Forget => (" ", DIM),
+        ActionKind::Conflict => ("!", BOLD_RED),
+        ActionKind::NoOp => (" ", DIM),
+    };
+    let mut line = format!("{sign} {}", a.address);
+    if let Some(id) = &a.id {
+        let _ = write!(line, " (id {id})");
+    }
+    let label = match a.action {
+        ActionKind::Create | ActionKind::Update | ActionKind::Delete => None,
+        ActionKind::Adopt => Some("adopt"),
+        ActionKind::DeleteSkipped => Some("prune disabled"),
+        ActionKind::Release => Some("release"),
+        ActionKind::Forget => Some("forget"),
+        ActionKind::Conflict => Some("conflict"),
+        ActionKind::NoOp => Some("unchanged"),
+    };
+    if let Some(label) = label {
+        let _ = write!(line, " [{label}]");
+    }
+    if a.drift {
+        line.push_str(" [drift]");
+    }
+    let _ = writeln!(out, "  {}", p.paint(color, &line));
+    if let Some(reason) = &a.reason {
+        let _ = writeln!(out, "      {}", p.paint(DIM, reason));
+    }
+    for c in &a.changes {
+        let _ = writeln!(out, "      {}", field_text(c, p));
+    }
+    for c in &a.permission_changes {
+        let _ = writeln!(out, "      {}", permission_text(c, p));
+    }
+}
+
+fn field_text(c: &FieldChange, p: &Painter) -> String {
+    let drift = if c.drift { " (drift)" } else { "" };
+    match (&c.old, &c.new) {
+        (None, Some(new)) => p.paint(GREEN, &format!("+ {}: {}{drift}", c.path, value_text(new))),
+        (Some(old), None) => p.paint(RED, &format!("- {}: {}{drift}", c.path, value_text(old))),
+        (Some(old), Some(new)) => p.paint(
+            YELLOW,
+            &format!(
+                "~ {}: {} → {}{drift}",
+                c.path,
+                value_text(old),
+                value_text(new)
+            ),
+        ),
+        (None, None) => format!("  {}", c.path),
+    }
+}
+
+fn permission_text(c: &PermissionChange, p: &Painter) -> String {
+    let who = match &c.principal {
+        Principal::UserName(n) => format!("user {n}"),
+        Principal::GroupName(n) => format!("group {n}"),
+        Principal::ServicePrincipalName(n) => format!("service principal {n}"),
+    };
+    let drift = if c.drift { " (drift)" } else { "" };
+    match (&c.old, &c.new) {
+        (None, Some(new)) => p.paint(GREEN, &format!("+ permission {who}: {new}{drift}")),
+        (Some(old), None) => p.paint(RED, &format!("- permission {who}: {old}{drift}")),
+        (Some(old), Some(new)) => {
+            p.paint(YELLOW, &format!("~ permission {who}: {old} → {new}{drift}"))
+        }
+        (None, None) => format!("  permission {who}"),
+    }
+}
+
+/// A value in one line, cut when long.
+fn value_text(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= MAX_VALUE {
+        return s;
+    }
+    let cut: String = s.chars().take(MAX_VALUE).collect();
+    format!("{cut}… ({} chars)", s.chars().count())
+}
+
+/// `2 to create, 1 to update, …` listing only non-zero counts.
+pub fn summary_text(s: &Summary) -> String {
+    let parts: Vec<String> = [
+        (s.create, "to create"),
+        (s.update, "to update"),
+        (s.adopt, "to adopt"),
+        (s.delete, "to delete"),
+        (s.delete_skipped, "to delete but prune is disabled"),
+        (s.release, "to release"),
+        (s.forget, "to forget"),
+        (s.conflict, "in conflict"),
+        (s.violations, "rule violations"),
+        (s.no_op, "unchanged"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let mut text = if parts.is_empty() {
+        "nothing to do".to_string()
+    } else {
+        parts.join(", ")
+    };
+    if s.drift > 0 {
+        let _ = write!(text, " ({} healing drift)", s.drift);
+    }
+    text
+}
+
+/// The plan as pretty JSON (`format_version` 1).
+pub fn json(plan: &Plan) -> String {
+    // A plan holds only strings, numbers, booleans and JSON values: it
+    // always serializes.
+    serde_json::to_string_pretty(plan).unwrap_or_else(|_| String::from("{}"))
+}
