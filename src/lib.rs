@@ -6,6 +6,7 @@
 //! (execute, inventory, write-ahead `audit`). `emulator` is a stand-alone fake
 //! workspace that shares no types with the client.
 
+pub mod apply;
 pub mod audit;
 pub mod databricks;
 pub mod emulator;

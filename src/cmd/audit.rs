@@ -1,10 +1,118 @@
-//! `mortar audit`.
+//! `mortar audit verify FILE` and `mortar audit show FILE [--app NAME] [--since TIME]`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+use jiff::{Timestamp, Zoned, tz::TimeZone};
+use mortar::audit::{self, AuditError, show};
+
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Check an audit log's hash chain and head; exit 1 naming the first bad record.
+    Verify {
+        /// The audit log (JSON lines); its head is read from FILE.head.
+        file: PathBuf,
+    },
+    /// Print the history of changes, one line each.
+    Show {
+        /// The audit log (JSON lines).
+        file: PathBuf,
+        /// Only changes made by this app.
+        #[arg(long)]
+        app: Option<String>,
+        /// Only changes at or after this time: RFC 3339 (2026-11-28T09:00:00Z),
+        /// a date (2026-11-28, midnight UTC) or an age (90m, 12h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Verify { file } => verify(&file),
+        Command::Show { file, app, since } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            show_history(&file, show::ShowFilter { app, since })
+        }
+    }
+}
+
+fn verify(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match audit::verify_file(file) {
+        Ok(ok) => {
+            let head = ok
+                .head
+                .map_or_else(|| "(empty log)".to_string(), |h| h.to_string());
+            println!(
+                "{}: ok, {} records, head {head}",
+                file.display(),
+                ok.records
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(AuditError::Broken(failure)) => {
+            eprintln!("{}: verification FAILED: {failure}", file.display());
+            Ok(ExitCode::FAILURE)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn show_history(file: &std::path::Path, filter: show::ShowFilter) -> anyhow::Result<ExitCode> {
+    let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let records = show::parse_lenient(&data);
+    for line in show::history(&records, &filter) {
+        println!("{line}");
+    }
+    match audit::verify_file(file) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(AuditError::Broken(failure)) => {
+            eprintln!(
+                "warning: {} does not verify, this history may be incomplete or altered: {failure}",
+                file.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Parses `--since`: a timestamp, a date, or an age counted back from now.
+fn parse_since(text: &str) -> anyhow::Result<Timestamp> {
+    if let Ok(ts) = text.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        return Ok(date.to_zoned(TimeZone::UTC)?.timestamp());
+    }
+    if let Ok(span) = text.parse::<jiff::Span>() {
+        let now = Zoned::now().with_time_zone(TimeZone::UTC);
+        return Ok(now.checked_sub(span.abs())?.timestamp());
+    }
+    anyhow::bail!(
+        "--since `{text}`: expected an RFC 3339 time (2026-11-28T09:00:00Z), a date (2026-11-28) \
+         or an age (90m, 12h, 7d)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_times_dates_and_ages() {
+        assert_eq!(
+            parse_since("2026-11-28T09:00:00Z").unwrap().to_string(),
+            "2026-11-28T09:00:00Z"
+        );
+        assert_eq!(
+            parse_since("2026-11-28").unwrap().to_string(),
+            "2026-11-28T00:00:00Z"
+        );
+        let day_ago = parse_since("1d").unwrap();
+        let delta = Timestamp::now().as_second() - day_ago.as_second();
+        assert!((86_390..=86_410).contains(&delta), "{delta}");
+        assert!(parse_since("yesterday-ish").is_err());
+    }
 }

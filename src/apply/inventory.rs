@@ -1,0 +1,334 @@
+//! The inventory: per app, the keys Mortar manages with their Databricks id,
+//! last-applied spec and permissions, revision and ownership. One JSON file
+//! per app under a directory, replaced atomically (temp file, fsync, rename,
+//! directory fsync) after every change, so a crash leaves either the old or
+//! the new file, never a torn one.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::ResourceKey;
+use crate::plan::{LastApplied, ManagedResource};
+
+/// The version of the inventory file format.
+pub const INVENTORY_VERSION: u32 = 1;
+
+/// What can go wrong reading or writing the inventory.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("inventory {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "inventory file {} is corrupt: {source}; restore it from a backup or move it aside \
+         (Mortar then treats the app's objects as unmanaged and reports them as conflicts)",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("inventory file {} has format_version {found}; this Mortar reads version {INVENTORY_VERSION}", path.display())]
+    Version { path: PathBuf, found: u32 },
+    #[error("inventory file {} belongs to app `{found}`, not `{expected}`", path.display())]
+    WrongApp {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("`{app}` cannot name an inventory file: use letters, digits, `-`, `_` and `.`")]
+    BadAppName { app: String },
+    #[error("cannot serialize the inventory of app `{app}`: {source}")]
+    Serialize {
+        app: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// One app's managed objects.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Inventory {
+    pub app: String,
+    pub resources: LastApplied,
+}
+
+impl Inventory {
+    /// An empty inventory.
+    pub fn new(app: &str) -> Inventory {
+        Inventory {
+            app: app.to_string(),
+            resources: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, key: &ResourceKey) -> Option<&ManagedResource> {
+        self.resources.get(key)
+    }
+
+    /// Records (or replaces) what was applied for `key`.
+    pub fn upsert(&mut self, key: ResourceKey, resource: ManagedResource) {
+        self.resources.insert(key, resource);
+    }
+
+    /// Forgets `key`; returns what was recorded.
+    pub fn remove(&mut self, key: &ResourceKey) -> Option<ManagedResource> {
+        self.resources.remove(key)
+    }
+
+    /// Ids by key, for reference resolution.
+    pub fn ids(&self) -> BTreeMap<ResourceKey, String> {
+        self.resources
+            .iter()
+            .map(|(k, r)| (k.clone(), r.id.clone()))
+            .collect()
+    }
+}
+
+/// The file's shape: a sorted list, since JSON object keys must be strings.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InventoryFile {
+    format_version: u32,
+    app: String,
+    resources: Vec<Entry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    key: ResourceKey,
+    id: String,
+    spec: serde_json::Value,
+    #[serde(default)]
+    permissions: Vec<crate::manifest::PermissionEntry>,
+    #[serde(default)]
+    revision: Option<String>,
+    ownership: crate::plan::Ownership,
+}
+
+/// A directory of inventory files, `<dir>/<app>.json`.
+#[derive(Debug, Clone)]
+pub struct InventoryStore {
+    dir: PathBuf,
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl InventoryStore {
+    /// A store in `dir` (created on first save).
+    pub fn new(dir: impl Into<PathBuf>) -> InventoryStore {
+        InventoryStore { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file holding `app`'s inventory.
+    pub fn path_for(&self, app: &str) -> Result<PathBuf, InventoryError> {
+        let ok = !app.is_empty()
+            && app != "."
+            && app != ".."
+            && app
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            return Err(InventoryError::BadAppName {
+                app: app.to_string(),
+            });
+        }
+        Ok(self.dir.join(format!("{app}.json")))
+    }
+
+    /// Loads `app`'s inventory; a missing file is an empty inventory.
+    pub fn load(&self, app: &str) -> Result<Inventory, InventoryError> {
+        let path = self.path_for(app)?;
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Inventory::new(app));
+            }
+            Err(source) => return Err(InventoryError::Io { path, source }),
+        };
+        let file: InventoryFile =
+            serde_json::from_slice(&bytes).map_err(|source| InventoryError::Corrupt {
+                path: path.clone(),
+                source,
+            })?;
+        if file.format_version != INVENTORY_VERSION {
+            return Err(InventoryError::Version {
+                path,
+                found: file.format_version,
+            });
+        }
+        if file.app != app {
+            return Err(InventoryError::WrongApp {
+                path,
+                expected: app.to_string(),
+                found: file.app,
+            });
+        }
+        Ok(Inventory {
+            app: file.app,
+            resources: file
+                .resources
+                .into_iter()
+                .map(|e| {
+                    let resource = ManagedResource {
+                        id: e.id,
+                        spec: e.spec,
+                        permissions: e.permissions,
+                        revision: e.revision,
+                        ownership: e.ownership,
+                    };
+                    (e.key, resource)
+                })
+                .collect(),
+        })
+    }
+
+    /// Replaces `inventory.app`'s file atomically and durably.
+    pub fn save(&self, inventory: &Inventory) -> Result<(), InventoryError> {
+        let path = self.path_for(&inventory.app)?;
+        let file = InventoryFile {
+            format_version: INVENTORY_VERSION,
+            app: inventory.app.clone(),
+            resources: inventory
+                .resources
+                .iter()
+                .map(|(k, r)| Entry {
+                    key: k.clone(),
+                    id: r.id.clone(),
+                    spec: r.spec.clone(),
+                    permissions: r.permissions.clone(),
+                    revision: r.revision.clone(),
+                    ownership: r.ownership,
+                })
+                .collect(),
+        };
+        let mut body =
+            serde_json::to_vec_pretty(&file).map_err(|source| InventoryError::Serialize {
+                app: inventory.app.clone(),
+                source,
+            })?;
+        body.push(b'\n');
+        write_atomic(&self.dir, &path, &body)
+    }
+}
+
+fn write_atomic(dir: &Path, path: &Path, body: &[u8]) -> Result<(), InventoryError> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| InventoryError::Io { path: p, source }
+    };
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(format!(".tmp-{}-{n}", std::process::id()));
+    let tmp = PathBuf::from(tmp_name);
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(body)?;
+        f.sync_all()
+    })();
+    if let Err(source) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(InventoryError::Io { path: tmp, source });
+    }
+    fs::rename(&tmp, path).map_err(io(path))?;
+    #[cfg(unix)]
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Kind, PermissionEntry, Principal};
+    use crate::plan::Ownership;
+    use serde_json::json;
+
+    fn key(name: &str) -> ResourceKey {
+        ResourceKey {
+            workspace: "prod".into(),
+            kind: Kind::Job,
+            name: name.into(),
+        }
+    }
+
+    fn managed(id: &str) -> ManagedResource {
+        ManagedResource {
+            id: id.into(),
+            spec: json!({"name": "x", "existing_cluster_id": "${resources.clusters.c.id}"}),
+            permissions: vec![PermissionEntry {
+                principal: Principal::GroupName("analysts".into()),
+                permission_level: "CAN_VIEW".into(),
+            }],
+            revision: Some("abc123".into()),
+            ownership: Ownership::Created,
+        }
+    }
+
+    #[test]
+    fn missing_file_is_empty_and_saves_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InventoryStore::new(dir.path().join("inventory"));
+        let mut inv = store.load("analytics").unwrap();
+        assert!(inv.resources.is_empty());
+        inv.upsert(key("a"), managed("1"));
+        inv.upsert(key("b"), managed("2"));
+        store.save(&inv).unwrap();
+        assert_eq!(store.load("analytics").unwrap(), inv);
+        inv.remove(&key("a"));
+        store.save(&inv).unwrap();
+        let back = store.load("analytics").unwrap();
+        assert_eq!(back.resources.len(), 1);
+        assert_eq!(back.get(&key("b")).unwrap().id, "2");
+        let leftovers: Vec<_> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("analytics.json")]);
+    }
+
+    #[test]
+    fn corrupt_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InventoryStore::new(dir.path());
+        let path = store.path_for("ops").unwrap();
+        fs::write(
+            &path,
+            b"{\"format_version\": 1, \"app\": \"ops\", \"resources\": [",
+        )
+        .unwrap();
+        let err = store.load("ops").unwrap_err();
+        assert!(matches!(err, InventoryError::Corrupt { .. }));
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn app_names_cannot_escape_the_directory() {
+        let store = InventoryStore::new("/tmp/x");
+        for bad in ["", "..", "../etc", "a/b"] {
+            assert!(matches!(
+                store.path_for(bad),
+                Err(InventoryError::BadAppName { .. })
+            ));
+        }
+    }
+}

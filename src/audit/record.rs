@@ -1,0 +1,305 @@
+//! The audit record: what one event says, how it is sealed into the hash
+//! chain, and its one canonical line.
+//!
+//! A record's line is `serde_json::to_string` of [`AuditRecord`] (fields in
+//! declaration order, no whitespace). Its hash is SHA-256 over a fixed prefix
+//! and the same serialization without the `hash` field, so it covers the
+//! sequence number, the timestamp, the previous record's hash and the event.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{Kind, Principal, ResourceKey};
+use crate::plan::{FieldChange, PermissionChange, mask};
+
+/// A record's SHA-256 as 64 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordHash(pub String);
+
+impl RecordHash {
+    /// The `prev_hash` of the first record.
+    pub fn genesis() -> RecordHash {
+        RecordHash("0".repeat(64))
+    }
+}
+
+impl fmt::Display for RecordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Write-ahead pairs: an intent before the API call, an outcome after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Intent,
+    Outcome,
+}
+
+/// What Mortar did (or set out to do) to the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Create,
+    Update,
+    Delete,
+    Adopt,
+    /// An update that puts back a change made outside Mortar.
+    Heal,
+    /// Replacing the object's direct ACL.
+    SetPermissions,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Create => "create",
+            AuditAction::Update => "update",
+            AuditAction::Delete => "delete",
+            AuditAction::Adopt => "adopt",
+            AuditAction::Heal => "heal",
+            AuditAction::SetPermissions => "set_permissions",
+        }
+    }
+}
+
+/// Who set the change in motion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A person running the CLI (their login name).
+    Cli(String),
+    /// The controller's own sync loop.
+    Controller,
+    /// A request to Mortar's HTTP API by an authenticated user.
+    Api(String),
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trigger::Cli(user) => write!(f, "cli:{user}"),
+            Trigger::Controller => f.write_str("controller"),
+            Trigger::Api(user) => write!(f, "api:{user}"),
+        }
+    }
+}
+
+/// How the API call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Error(String),
+}
+
+impl Outcome {
+    /// A failure; anything in the message that looks like a credential is masked.
+    pub fn error(message: &str) -> Outcome {
+        let scrubbed: Vec<&str> = message
+            .split(' ')
+            .map(|word| {
+                if mask::looks_secret(word.trim_matches(|c: char| !c.is_ascii_alphanumeric())) {
+                    mask::SENSITIVE
+                } else {
+                    word
+                }
+            })
+            .collect();
+        Outcome::Error(scrubbed.join(" "))
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("ok"),
+            Outcome::Error(msg) => write!(f, "error: {msg}"),
+        }
+    }
+}
+
+/// One changed field as recorded: a path and the old and new values as
+/// compact JSON text (`None` = absent), secrets masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSummary {
+    pub path: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+impl ChangeSummary {
+    /// From a plan's field change, masking again whatever looks sensitive.
+    pub fn from_field(change: &FieldChange) -> ChangeSummary {
+        let segments: Vec<&str> = change.path.split('/').collect();
+        let sensitive = change.sensitive || mask::is_sensitive_path(&segments);
+        let show = |v: &Option<serde_json::Value>| {
+            v.as_ref().map(|v| {
+                if sensitive {
+                    mask::SENSITIVE.to_string()
+                } else {
+                    mask::mask_value(v).to_string()
+                }
+            })
+        };
+        ChangeSummary {
+            path: change.path.clone(),
+            old: show(&change.old),
+            new: show(&change.new),
+        }
+    }
+
+    /// From a plan's permission change: path `permissions/<principal type>/<name>`.
+    pub fn from_permission(change: &PermissionChange) -> ChangeSummary {
+        let (field, name) = match &change.principal {
+            Principal::UserName(n) => ("user_name", n),
+            Principal::GroupName(n) => ("group_name", n),
+            Principal::ServicePrincipalName(n) => ("service_principal_name", n),
+        };
+        ChangeSummary {
+            path: format!("permissions/{field}/{name}"),
+            old: change.old.clone(),
+            new: change.new.clone(),
+        }
+    }
+}
+
+/// One event, before it is sealed into the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEvent {
+    pub phase: Phase,
+    pub app: String,
+    pub workspace: String,
+    pub kind: Kind,
+    /// `workspace/Kind/name`.
+    pub key: String,
+    /// The Databricks id; absent in a create's intent.
+    pub databricks_id: Option<String>,
+    pub action: AuditAction,
+    pub changes: Vec<ChangeSummary>,
+    /// The Git commit the desired state came from.
+    pub revision: Option<String>,
+    pub commit_author: Option<String>,
+    /// The identity Mortar called the API as (from `Me`).
+    pub acting_as: Option<String>,
+    pub triggered_by: Trigger,
+    /// `None` for intents.
+    pub outcome: Option<Outcome>,
+}
+
+impl AuditEvent {
+    /// An intent for `action` on `key`, with nothing else filled in.
+    pub fn intent(
+        app: &str,
+        key: &ResourceKey,
+        action: AuditAction,
+        triggered_by: Trigger,
+    ) -> AuditEvent {
+        AuditEvent {
+            phase: Phase::Intent,
+            app: app.to_string(),
+            workspace: key.workspace.clone(),
+            kind: key.kind,
+            key: key.to_string(),
+            databricks_id: None,
+            action,
+            changes: Vec::new(),
+            revision: None,
+            commit_author: None,
+            acting_as: None,
+            triggered_by,
+            outcome: None,
+        }
+    }
+
+    /// The outcome record that closes this intent.
+    pub fn to_outcome(&self, databricks_id: Option<String>, outcome: Outcome) -> AuditEvent {
+        AuditEvent {
+            phase: Phase::Outcome,
+            databricks_id: databricks_id.or_else(|| self.databricks_id.clone()),
+            outcome: Some(outcome),
+            ..self.clone()
+        }
+    }
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    /// 1 for the first record, then +1 per record.
+    pub seq: u64,
+    pub timestamp: Timestamp,
+    /// The previous record's hash ([`RecordHash::genesis`] for the first).
+    pub prev_hash: RecordHash,
+    pub event: AuditEvent,
+    /// This record's hash.
+    pub hash: RecordHash,
+}
+
+/// What the hash covers: the record without its own hash.
+#[derive(Serialize)]
+struct Sealed<'a> {
+    seq: u64,
+    timestamp: &'a Timestamp,
+    prev_hash: &'a RecordHash,
+    event: &'a AuditEvent,
+}
+
+const DOMAIN: &[u8] = b"mortar-audit-v1\n";
+
+/// The hash of a record with these contents.
+pub fn compute_hash(
+    seq: u64,
+    timestamp: &Timestamp,
+    prev_hash: &RecordHash,
+    event: &AuditEvent,
+) -> Result<RecordHash, serde_json::Error> {
+    let body = serde_json::to_vec(&Sealed {
+        seq,
+        timestamp,
+        prev_hash,
+        event,
+    })?;
+    let mut hasher = Sha256::new();
+    hasher.update(DOMAIN);
+    hasher.update(&body);
+    Ok(RecordHash(hex::encode(hasher.finalize())))
+}
+
+impl AuditRecord {
+    /// Seals an event as the record after `prev`.
+    pub fn seal(
+        seq: u64,
+        timestamp: Timestamp,
+        prev_hash: RecordHash,
+        event: AuditEvent,
+    ) -> Result<AuditRecord, serde_json::Error> {
+        let hash = compute_hash(seq, &timestamp, &prev_hash, &event)?;
+        Ok(AuditRecord {
+            seq,
+            timestamp,
+            prev_hash,
+            event,
+            hash,
+        })
+    }
+
+    /// The record's canonical line, without the newline.
+    pub fn to_line(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    /// True when `hash` matches the contents.
+    pub fn hash_is_valid(&self) -> bool {
+        compute_hash(self.seq, &self.timestamp, &self.prev_hash, &self.event)
+            .is_ok_and(|h| h == self.hash)
+    }
+}

@@ -1,0 +1,56 @@
+//! Where audit events go. The file log is the sink of record (it seals the
+//! hash chain); further sinks (stdout JSON, a webhook) implement the same
+//! trait and are fanned out to in order.
+
+use super::AuditError;
+use super::record::{AuditEvent, AuditRecord};
+
+/// A destination for audit events.
+pub trait AuditSink: Send + Sync {
+    /// A short name for errors and logs.
+    fn name(&self) -> &str;
+
+    /// Records one event durably before returning. Sinks that seal records
+    /// into a chain return the sealed record.
+    fn record(&self, event: &AuditEvent) -> Result<Option<AuditRecord>, AuditError>;
+}
+
+/// Several sinks behind one: every event goes to each in order; the first
+/// failure stops the fan-out and is returned, so the caller does not make
+/// an API call whose intent was not recorded.
+#[derive(Default)]
+pub struct Fanout {
+    sinks: Vec<Box<dyn AuditSink>>,
+}
+
+impl Fanout {
+    pub fn new(sinks: Vec<Box<dyn AuditSink>>) -> Fanout {
+        Fanout { sinks }
+    }
+
+    pub fn push(&mut self, sink: Box<dyn AuditSink>) {
+        self.sinks.push(sink);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty()
+    }
+}
+
+impl AuditSink for Fanout {
+    fn name(&self) -> &str {
+        "fanout"
+    }
+
+    fn record(&self, event: &AuditEvent) -> Result<Option<AuditRecord>, AuditError> {
+        let mut sealed = None;
+        for sink in &self.sinks {
+            let record = sink.record(event).map_err(|err| AuditError::Sink {
+                sink: sink.name().to_string(),
+                source: Box::new(err),
+            })?;
+            sealed = sealed.or(record);
+        }
+        Ok(sealed)
+    }
+}

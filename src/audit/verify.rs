@@ -1,0 +1,251 @@
+//! Verifying a log: every line canonical, every hash matching its record,
+//! sequence numbers consecutive, each record chained to the one before, and
+//! the last record equal to the head sidecar. The first problem is reported
+//! with its line number and sequence number.
+
+use std::fmt;
+use std::fs;
+use std::path::Path;
+
+use super::AuditError;
+use super::head::{self, HeadState};
+use super::record::{AuditRecord, RecordHash};
+
+/// What is wrong with a record (or with the head).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    EmptyLine,
+    NotUtf8,
+    Unparseable(String),
+    NotCanonical,
+    HashMismatch,
+    WrongSeq { expected: u64, found: u64 },
+    BrokenChain,
+    TornLine,
+    HeadMissing,
+    HeadUnreadable(String),
+    Truncated { head_seq: u64, last_seq: u64 },
+    HeadMismatch { head_seq: u64 },
+    HeadBehind { head_seq: u64, last_seq: u64 },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::EmptyLine => f.write_str("empty line"),
+            Problem::NotUtf8 => f.write_str("not UTF-8 (the line was altered)"),
+            Problem::Unparseable(err) => write!(f, "not a valid audit record ({err})"),
+            Problem::NotCanonical => {
+                f.write_str("not in canonical form (the line was edited after it was written)")
+            }
+            Problem::HashMismatch => {
+                f.write_str("its content does not match its hash (the record was edited)")
+            }
+            Problem::WrongSeq { expected, found } => write!(
+                f,
+                "sequence number {found} where {expected} was expected \
+                 (records were deleted, inserted or reordered)"
+            ),
+            Problem::BrokenChain => f.write_str(
+                "prev_hash does not match the previous record's hash \
+                 (records were deleted, inserted or reordered)",
+            ),
+            Problem::TornLine => {
+                f.write_str("the last line is incomplete (the log was truncated mid-line)")
+            }
+            Problem::HeadMissing => {
+                f.write_str("the head file is missing, so truncation cannot be ruled out")
+            }
+            Problem::HeadUnreadable(err) => write!(f, "the head file is unreadable ({err})"),
+            Problem::Truncated { head_seq, last_seq } => write!(
+                f,
+                "missing: the log ends at seq {last_seq} but the head records seq {head_seq} \
+                 (records were cut off the end)"
+            ),
+            Problem::HeadMismatch { head_seq } => write!(
+                f,
+                "the head records a different hash for seq {head_seq} \
+                 (the log was rewritten from there on)"
+            ),
+            Problem::HeadBehind { head_seq, last_seq } => write!(
+                f,
+                "records {}..={last_seq} are beyond the head (seq {head_seq}): \
+                 appended outside Mortar, or a crash before the head was written",
+                head_seq + 1
+            ),
+        }
+    }
+}
+
+/// The first bad record: where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyFailure {
+    /// 1-based line number.
+    pub line: usize,
+    /// The sequence number the record at this line should have (its
+    /// position in the chain; the line's own `seq` may be the tampered part).
+    pub seq: u64,
+    pub problem: Problem,
+}
+
+impl fmt::Display for VerifyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "record at line {} (seq {}): {}",
+            self.line, self.seq, self.problem
+        )
+    }
+}
+
+/// A log that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub records: u64,
+    /// The last record's hash; `None` for an empty log.
+    pub head: Option<RecordHash>,
+}
+
+/// Verifies a log file and its head sidecar.
+pub fn verify_file(path: &Path) -> Result<Verified, AuditError> {
+    let data = fs::read(path).map_err(|source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let head = head::read(&head::head_path(path))?;
+    check(&data, &head).map_err(AuditError::Broken)
+}
+
+/// Verifies log bytes against a head state. Pure.
+pub fn check(data: &[u8], head: &HeadState) -> Result<Verified, VerifyFailure> {
+    let chain = check_chain(data, head)?;
+    check_head(&chain, head)?;
+    Ok(Verified {
+        records: chain.last_seq,
+        head: chain.last_hash,
+    })
+}
+
+pub(crate) struct Chain {
+    pub last_seq: u64,
+    pub last_hash: Option<RecordHash>,
+    /// The hash of the record the head names, when the chain reaches it.
+    pub at_head_seq: Option<RecordHash>,
+}
+
+/// Checks every line and the links between them, not the head.
+pub(crate) fn check_chain(data: &[u8], head: &HeadState) -> Result<Chain, VerifyFailure> {
+    let head_seq = match head {
+        HeadState::Present(h) => Some(h.seq),
+        _ => None,
+    };
+    let mut chain = Chain {
+        last_seq: 0,
+        last_hash: None,
+        at_head_seq: None,
+    };
+    let mut prev = RecordHash::genesis();
+    let body = data.strip_suffix(b"\n");
+    let (lines, torn) = match body {
+        Some(body) => (body, false),
+        None => (data, !data.is_empty()),
+    };
+    if lines.is_empty() && !torn {
+        return Ok(chain);
+    }
+    let count = lines.split(|b| *b == b'\n').count();
+    for (i, raw) in lines.split(|b| *b == b'\n').enumerate() {
+        let line = i + 1;
+        let expected = chain.last_seq + 1;
+        let fail = |problem| VerifyFailure {
+            line,
+            seq: expected,
+            problem,
+        };
+        if torn && line == count {
+            return Err(fail(Problem::TornLine));
+        }
+        if raw.is_empty() {
+            return Err(fail(Problem::EmptyLine));
+        }
+        let text = std::str::from_utf8(raw).map_err(|_| fail(Problem::NotUtf8))?;
+        let record: AuditRecord = serde_json::from_str(text)
+            .map_err(|err| fail(Problem::Unparseable(err.to_string())))?;
+        match record.to_line() {
+            Ok(canonical) if canonical == text => {}
+            _ => return Err(fail(Problem::NotCanonical)),
+        }
+        if !record.hash_is_valid() {
+            return Err(fail(Problem::HashMismatch));
+        }
+        if record.seq != expected {
+            return Err(fail(Problem::WrongSeq {
+                expected,
+                found: record.seq,
+            }));
+        }
+        if record.prev_hash != prev {
+            return Err(fail(Problem::BrokenChain));
+        }
+        if Some(record.seq) == head_seq {
+            chain.at_head_seq = Some(record.hash.clone());
+        }
+        chain.last_seq = record.seq;
+        prev = record.hash.clone();
+        chain.last_hash = Some(record.hash);
+    }
+    Ok(chain)
+}
+
+/// Compares the chain's end with the head sidecar.
+pub(crate) fn check_head(chain: &Chain, head: &HeadState) -> Result<(), VerifyFailure> {
+    let last_line = chain.last_seq as usize;
+    let head = match head {
+        HeadState::Present(h) => h,
+        HeadState::Missing if chain.last_seq == 0 => return Ok(()),
+        HeadState::Missing => {
+            return Err(VerifyFailure {
+                line: last_line,
+                seq: chain.last_seq,
+                problem: Problem::HeadMissing,
+            });
+        }
+        HeadState::Unreadable(err) => {
+            return Err(VerifyFailure {
+                line: last_line.max(1),
+                seq: chain.last_seq.max(1),
+                problem: Problem::HeadUnreadable(err.clone()),
+            });
+        }
+    };
+    if head.seq > chain.last_seq {
+        return Err(VerifyFailure {
+            line: last_line + 1,
+            seq: chain.last_seq + 1,
+            problem: Problem::Truncated {
+                head_seq: head.seq,
+                last_seq: chain.last_seq,
+            },
+        });
+    }
+    let genesis_head = head.seq == 0 && head.hash == RecordHash::genesis();
+    let matches = genesis_head || chain.at_head_seq.as_ref() == Some(&head.hash);
+    if !matches {
+        return Err(VerifyFailure {
+            line: (head.seq as usize).max(1),
+            seq: head.seq.max(1),
+            problem: Problem::HeadMismatch { head_seq: head.seq },
+        });
+    }
+    if head.seq < chain.last_seq {
+        return Err(VerifyFailure {
+            line: head.seq as usize + 1,
+            seq: head.seq + 1,
+            problem: Problem::HeadBehind {
+                head_seq: head.seq,
+                last_seq: chain.last_seq,
+            },
+        });
+    }
+    Ok(())
+}
