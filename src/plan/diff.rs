@@ -135,7 +135,7 @@ fn walk(
             }
             for (k, lv) in lm {
                 let declared = dm.get(k).is_some_and(|v| !v.is_null());
-                if declared || !am.is_some_and(|m| m.contains_key(k)) {
+                if declared || lv.is_null() || !am.is_some_and(|m| m.contains_key(k)) {
                     continue;
                 }
                 path.push(k.clone());

@@ -14,6 +14,8 @@ pub mod planner;
 pub mod pointer;
 pub mod refs;
 pub mod render;
+#[cfg(test)]
+mod tests;
 
 pub use model::{
     ActionKind, AppOptions, AppPlan, FORMAT_VERSION, FieldChange, IgnoreRule, LastApplied,
