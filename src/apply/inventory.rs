@@ -2,7 +2,8 @@
 //! last-applied spec and permissions, revision and ownership. One JSON file
 //! per app under a directory, replaced atomically (temp file, fsync, rename,
 //! directory fsync) after every change, so a crash leaves either the old or
-//! the new file, never a torn one.
+//! the new file, never a torn one. Secret values are masked before they are
+//! stored.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::ResourceKey;
-use crate::plan::{LastApplied, ManagedResource};
+use crate::plan::{LastApplied, ManagedResource, mask};
 
 /// The version of the inventory file format.
 pub const INVENTORY_VERSION: u32 = 1;
@@ -75,8 +76,11 @@ impl Inventory {
         self.resources.get(key)
     }
 
-    /// Records (or replaces) what was applied for `key`.
-    pub fn upsert(&mut self, key: ResourceKey, resource: ManagedResource) {
+    /// Records (or replaces) what was applied for `key`. Sensitive values
+    /// in the spec are masked first: the inventory never holds a secret
+    /// (the field stays present, so removing it from Git is still planned).
+    pub fn upsert(&mut self, key: ResourceKey, mut resource: ManagedResource) {
+        resource.spec = mask::mask_value(&resource.spec);
         self.resources.insert(key, resource);
     }
 
@@ -209,7 +213,7 @@ impl InventoryStore {
                 .map(|(k, r)| Entry {
                     key: k.clone(),
                     id: r.id.clone(),
-                    spec: r.spec.clone(),
+                    spec: mask::mask_value(&r.spec),
                     permissions: r.permissions.clone(),
                     revision: r.revision.clone(),
                     ownership: r.ownership,
@@ -301,6 +305,21 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("analytics.json")]);
+    }
+
+    #[test]
+    fn secrets_are_not_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = InventoryStore::new(dir.path());
+        let mut inv = Inventory::new("ops");
+        let mut m = managed("1");
+        m.spec = json!({"scope": "s", "key": "k", "string_value": "hunter2"});
+        inv.upsert(key("secret"), m);
+        store.save(&inv).unwrap();
+        let text = fs::read_to_string(store.path_for("ops").unwrap()).unwrap();
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("string_value"));
+        assert!(!format!("{inv:?}").contains("hunter2"));
     }
 
     #[test]

@@ -108,14 +108,14 @@ impl AuditLog {
             .map_err(io)?;
         let mut data = fs::read(path).map_err(io)?;
         let head_state = head::read(&head_path)?;
-        let full = verify::check_chain(&data, &head_state);
+        let full = verify::check_chain(&data, &head_state, None);
         let chain = match full {
             Ok(chain) => chain,
             Err(failure) if failure.problem == Problem::TornLine => {
                 // Cut the torn tail only when it lies beyond the head.
                 let keep = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-                let chain =
-                    verify::check_chain(&data[..keep], &head_state).map_err(AuditError::Broken)?;
+                let chain = verify::check_chain(&data[..keep], &head_state, None)
+                    .map_err(AuditError::Broken)?;
                 let head_seq = match &head_state {
                     HeadState::Present(h) => h.seq,
                     _ => 0,
@@ -188,7 +188,10 @@ impl AuditLog {
     }
 
     /// Seals, writes and fsyncs one event, then moves the head; returns the
-    /// new record's hash. On error nothing is recorded.
+    /// new record's hash. If writing the record fails it is rolled back and
+    /// nothing is recorded; if only replacing the head fails, the record is
+    /// in the log, the error says so, and the next append (or open) brings
+    /// the head up to date.
     pub fn append(&self, event: &AuditEvent) -> Result<RecordHash, AuditError> {
         self.append_record(event).map(|r| r.hash)
     }

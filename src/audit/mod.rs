@@ -23,7 +23,7 @@ pub use record::{
     AuditAction, AuditEvent, AuditRecord, ChangeSummary, Outcome, Phase, RecordHash, Trigger,
 };
 pub use sink::{AuditSink, Fanout};
-pub use verify::{Problem, Verified, VerifyFailure, verify_file};
+pub use verify::{Problem, Verified, VerifyFailure, verify_file, verify_file_anchored};
 
 /// What can go wrong writing or reading the audit trail.
 #[derive(Debug, thiserror::Error)]

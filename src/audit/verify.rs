@@ -27,6 +27,7 @@ pub enum Problem {
     Truncated { head_seq: u64, last_seq: u64 },
     HeadMismatch { head_seq: u64 },
     HeadBehind { head_seq: u64, last_seq: u64 },
+    AnchorMissing { anchor: RecordHash },
 }
 
 impl fmt::Display for Problem {
@@ -73,6 +74,11 @@ impl fmt::Display for Problem {
                  appended outside Mortar, or a crash before the head was written",
                 head_seq + 1
             ),
+            Problem::AnchorMissing { anchor } => write!(
+                f,
+                "no record has the anchored hash {anchor} \
+                 (the log was rewritten or cut before the anchored record)"
+            ),
         }
     }
 }
@@ -108,18 +114,44 @@ pub struct Verified {
 
 /// Verifies a log file and its head sidecar.
 pub fn verify_file(path: &Path) -> Result<Verified, AuditError> {
+    verify_file_anchored(path, None)
+}
+
+/// Verifies a log file and its head sidecar, and that a record with the
+/// `anchor` hash (a head printed earlier and kept elsewhere) is still in the
+/// chain: someone able to rewrite both the log and its head cannot also
+/// rewrite a copy kept outside.
+pub fn verify_file_anchored(
+    path: &Path,
+    anchor: Option<&RecordHash>,
+) -> Result<Verified, AuditError> {
     let data = fs::read(path).map_err(|source| AuditError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let head = head::read(&head::head_path(path))?;
-    check(&data, &head).map_err(AuditError::Broken)
+    check(&data, &head, anchor).map_err(AuditError::Broken)
 }
 
-/// Verifies log bytes against a head state. Pure.
-pub fn check(data: &[u8], head: &HeadState) -> Result<Verified, VerifyFailure> {
-    let chain = check_chain(data, head)?;
+/// Verifies log bytes against a head state (and an optional anchor). Pure.
+pub fn check(
+    data: &[u8],
+    head: &HeadState,
+    anchor: Option<&RecordHash>,
+) -> Result<Verified, VerifyFailure> {
+    let chain = check_chain(data, head, anchor)?;
     check_head(&chain, head)?;
+    if let Some(anchor) = anchor
+        && !chain.anchor_seen
+    {
+        return Err(VerifyFailure {
+            line: chain.last_seq as usize + 1,
+            seq: chain.last_seq + 1,
+            problem: Problem::AnchorMissing {
+                anchor: anchor.clone(),
+            },
+        });
+    }
     Ok(Verified {
         records: chain.last_seq,
         head: chain.last_hash,
@@ -127,6 +159,8 @@ pub fn check(data: &[u8], head: &HeadState) -> Result<Verified, VerifyFailure> {
 }
 
 pub(crate) struct Chain {
+    /// A record carries the anchor hash asked for.
+    pub anchor_seen: bool,
     pub last_seq: u64,
     pub last_hash: Option<RecordHash>,
     /// The hash of the record the head names, when the chain reaches it.
@@ -134,12 +168,17 @@ pub(crate) struct Chain {
 }
 
 /// Checks every line and the links between them, not the head.
-pub(crate) fn check_chain(data: &[u8], head: &HeadState) -> Result<Chain, VerifyFailure> {
+pub(crate) fn check_chain(
+    data: &[u8],
+    head: &HeadState,
+    anchor: Option<&RecordHash>,
+) -> Result<Chain, VerifyFailure> {
     let head_seq = match head {
         HeadState::Present(h) => Some(h.seq),
         _ => None,
     };
     let mut chain = Chain {
+        anchor_seen: false,
         last_seq: 0,
         last_hash: None,
         at_head_seq: None,
@@ -191,6 +230,7 @@ pub(crate) fn check_chain(data: &[u8], head: &HeadState) -> Result<Chain, Verify
             chain.at_head_seq = Some(record.hash.clone());
         }
         chain.last_seq = record.seq;
+        chain.anchor_seen |= anchor == Some(&record.hash);
         prev = record.hash.clone();
         chain.last_hash = Some(record.hash);
     }

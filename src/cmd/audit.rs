@@ -13,6 +13,10 @@ pub enum Command {
     Verify {
         /// The audit log (JSON lines); its head is read from FILE.head.
         file: PathBuf,
+        /// A head hash printed by an earlier verify and kept outside the
+        /// log's directory: fail unless that record is still in the chain.
+        #[arg(long, value_name = "HASH")]
+        anchor: Option<String>,
     },
     /// Print the history of changes, one line each.
     Show {
@@ -30,7 +34,7 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Verify { file } => verify(&file),
+        Command::Verify { file, anchor } => verify(&file, anchor.map(audit::RecordHash)),
         Command::Show { file, app, since } => {
             let since = since.as_deref().map(parse_since).transpose()?;
             show_history(&file, show::ShowFilter { app, since })
@@ -38,8 +42,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn verify(file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    match audit::verify_file(file) {
+fn verify(file: &std::path::Path, anchor: Option<audit::RecordHash>) -> anyhow::Result<ExitCode> {
+    match audit::verify_file_anchored(file, anchor.as_ref()) {
         Ok(ok) => {
             let head = ok
                 .head

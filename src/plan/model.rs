@@ -5,10 +5,12 @@
 //! API can share these types and serialize them freely.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use super::mask;
 use crate::manifest::{Kind, PermissionEntry, ResourceKey};
 
 /// The version of the plan's JSON document; bumped on any incompatible change.
@@ -16,7 +18,8 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// One object as observed in a workspace, already normalized by its kind
 /// adapter (server-only fields and defaults dropped, set-like lists sorted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Its `Debug` output masks secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveObject {
     /// The Databricks id (job id, cluster id, group id, …) as a string.
     pub id: String,
@@ -43,8 +46,9 @@ pub enum Ownership {
     Adopted,
 }
 
-/// What Mortar last applied for one key: the planner's third side.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What Mortar last applied for one key: the planner's third side. Its
+/// `Debug` output masks secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManagedResource {
     pub id: String,
     /// The desired spec as last applied (references left unresolved).
@@ -56,6 +60,29 @@ pub struct ManagedResource {
     #[serde(default)]
     pub revision: Option<String>,
     pub ownership: Ownership,
+}
+
+impl fmt::Debug for LiveObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveObject")
+            .field("id", &self.id)
+            .field("spec", &mask::mask_value(&self.spec))
+            .field("permissions", &self.permissions)
+            .field("managed_by", &self.managed_by)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ManagedResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagedResource")
+            .field("id", &self.id)
+            .field("spec", &mask::mask_value(&self.spec))
+            .field("permissions", &self.permissions)
+            .field("revision", &self.revision)
+            .field("ownership", &self.ownership)
+            .finish()
+    }
 }
 
 /// One app's last-applied state, by key.

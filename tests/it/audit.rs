@@ -427,3 +427,31 @@ fn secrets_never_reach_the_log() {
     assert!(text.contains("spark.x"));
     assert_eq!(verify(&path).code, 0);
 }
+
+#[test]
+fn an_anchor_kept_elsewhere_catches_a_rewritten_log_and_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 2);
+    let anchor: AuditRecord = serde_json::from_str(&lines(&path)[1]).unwrap();
+    let p = path.to_str().unwrap();
+    let ok = mortar(&["audit", "verify", p, "--anchor", &anchor.hash.0]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+
+    // Rewrite history from scratch with a consistent chain and head.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::remove_file(dir.path().join("audit.jsonl.head")).unwrap();
+    {
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&intent("analytics", "innocent", AuditAction::Update))
+            .unwrap();
+    }
+    assert_eq!(verify(&path).code, 0);
+    let run = mortar(&["audit", "verify", p, "--anchor", &anchor.hash.0]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("record at line 2 (seq 2)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("anchored hash"), "{}", run.stderr);
+}
