@@ -190,7 +190,14 @@ pub fn summary_text(s: &Summary) -> String {
         (s.release, "to release"),
         (s.forget, "to forget"),
         (s.conflict, "in conflict"),
-        (s.violations, "rule violations"),
+        (
+            s.violations,
+            if s.violations == 1 {
+                "rule violation"
+            } else {
+                "rule violations"
+            },
+        ),
         (s.no_op, "unchanged"),
     ]
     .into_iter()
