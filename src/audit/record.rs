@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{Kind, Principal, ResourceKey};
-use crate::plan::{FieldChange, PermissionChange, mask};
+use crate::plan::{ActionKind, FieldChange, PermissionChange, PlannedAction, mask};
 
 /// A record's SHA-256 as 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -219,6 +219,43 @@ impl AuditEvent {
         }
     }
 
+    /// The intent for one planned action: key, id, action (an update that
+    /// heals drift is `heal`) and masked field and permission changes.
+    /// `None` for actions that make no API call (no-op, conflict, skipped
+    /// delete, release, forget).
+    pub fn for_planned(
+        app: &str,
+        planned: &PlannedAction,
+        triggered_by: Trigger,
+    ) -> Option<AuditEvent> {
+        let action = match planned.action {
+            ActionKind::Create => AuditAction::Create,
+            ActionKind::Update if planned.drift => AuditAction::Heal,
+            ActionKind::Update => AuditAction::Update,
+            ActionKind::Adopt => AuditAction::Adopt,
+            ActionKind::Delete => AuditAction::Delete,
+            ActionKind::DeleteSkipped
+            | ActionKind::Release
+            | ActionKind::Forget
+            | ActionKind::Conflict
+            | ActionKind::NoOp => return None,
+        };
+        let mut event = AuditEvent::intent(app, &planned.key, action, triggered_by);
+        event.databricks_id = planned.id.clone();
+        event.changes = planned
+            .changes
+            .iter()
+            .map(ChangeSummary::from_field)
+            .chain(
+                planned
+                    .permission_changes
+                    .iter()
+                    .map(ChangeSummary::from_permission),
+            )
+            .collect();
+        Some(event)
+    }
+
     /// The outcome record that closes this intent.
     pub fn to_outcome(&self, databricks_id: Option<String>, outcome: Outcome) -> AuditEvent {
         AuditEvent {
@@ -301,5 +338,114 @@ impl AuditRecord {
     pub fn hash_is_valid(&self) -> bool {
         compute_hash(self.seq, &self.timestamp, &self.prev_hash, &self.event)
             .is_ok_and(|h| h == self.hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::FieldChange;
+    use serde_json::json;
+
+    fn planned(action: ActionKind, drift: bool) -> PlannedAction {
+        let key = ResourceKey {
+            workspace: "prod".into(),
+            kind: Kind::Job,
+            name: "etl".into(),
+        };
+        PlannedAction {
+            action,
+            address: key.to_string(),
+            key,
+            id: Some("12".into()),
+            changes: vec![FieldChange {
+                path: "/timeout_seconds".into(),
+                old: Some(json!(1)),
+                new: None,
+                drift,
+                sensitive: false,
+            }],
+            permission_changes: vec![PermissionChange {
+                principal: Principal::GroupName("analysts".into()),
+                old: None,
+                new: Some("CAN_VIEW".into()),
+                drift: false,
+            }],
+            drift,
+            reason: None,
+            after: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn planned_actions_become_intents() {
+        let e =
+            AuditEvent::for_planned("a", &planned(ActionKind::Update, true), Trigger::Controller)
+                .unwrap();
+        assert_eq!(e.action, AuditAction::Heal);
+        assert_eq!(e.phase, Phase::Intent);
+        assert_eq!(e.key, "prod/Job/etl");
+        assert_eq!(e.databricks_id.as_deref(), Some("12"));
+        assert_eq!(
+            e.changes,
+            vec![
+                ChangeSummary {
+                    path: "/timeout_seconds".into(),
+                    old: Some("1".into()),
+                    new: None
+                },
+                ChangeSummary {
+                    path: "permissions/group_name/analysts".into(),
+                    old: None,
+                    new: Some("CAN_VIEW".into())
+                },
+            ]
+        );
+        let update = AuditEvent::for_planned(
+            "a",
+            &planned(ActionKind::Update, false),
+            Trigger::Controller,
+        );
+        assert_eq!(update.unwrap().action, AuditAction::Update);
+        assert!(
+            AuditEvent::for_planned(
+                "a",
+                &planned(ActionKind::Conflict, false),
+                Trigger::Controller
+            )
+            .is_none()
+        );
+        let done = e.to_outcome(None, Outcome::Ok);
+        assert_eq!(done.phase, Phase::Outcome);
+        assert_eq!(done.databricks_id.as_deref(), Some("12"));
+    }
+
+    #[test]
+    fn records_round_trip_through_their_canonical_line() {
+        let e = AuditEvent::for_planned(
+            "a",
+            &planned(ActionKind::Create, false),
+            Trigger::Cli("al".into()),
+        )
+        .unwrap();
+        let r = AuditRecord::seal(1, Timestamp::now(), RecordHash::genesis(), e).unwrap();
+        let line = r.to_line().unwrap();
+        let back: AuditRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.to_line().unwrap(), line);
+        assert!(back.hash_is_valid());
+        let mut edited = back;
+        edited.event.app = "b".into();
+        assert!(!edited.hash_is_valid());
+    }
+
+    #[test]
+    fn error_messages_are_scrubbed() {
+        let token = format!("dapi{}", "12".repeat(16));
+        let outcome = Outcome::error(&format!("401 Unauthorized for token '{token}'"));
+        assert_eq!(
+            outcome,
+            Outcome::Error("401 Unauthorized for token (sensitive)".into())
+        );
     }
 }

@@ -41,7 +41,7 @@ impl std::fmt::Display for HistoryLine {
         write!(
             f,
             "{}  {}  {}  {}  {}  id={}  {}  by {}  rev {}",
-            self.time,
+            self.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
             self.app,
             self.workspace,
             self.action,
