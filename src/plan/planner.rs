@@ -105,6 +105,33 @@ pub fn plan_app(input: &AppInput<'_>) -> Result<AppPlan, PlanError> {
         backward.insert(key.clone(), action);
     }
 
+    // Objects tagged as this app's that neither Git nor the inventory
+    // know: created by Mortar, inventory lost; prune candidates.
+    for (key, live) in input.live {
+        if live.managed_by.as_deref() != Some(input.app)
+            || desired.contains_key(key)
+            || input.last_applied.contains_key(key)
+        {
+            continue;
+        }
+        let mut a = if input.options.prune {
+            action(ActionKind::Delete, key, Some(live.id.clone()))
+        } else {
+            action(ActionKind::DeleteSkipped, key, Some(live.id.clone()))
+        };
+        a.reason = Some(if input.options.prune {
+            "no longer in Git; tagged as created by this app (not in the inventory)".to_string()
+        } else {
+            format!(
+                "no longer in Git; tagged as created by this app (not in the inventory); \
+                 would delete, but prune is disabled for app `{}`",
+                input.app
+            )
+        });
+        back_edges.insert(key.clone(), spec_deps(key, &live.spec, &live.permissions));
+        backward.insert(key.clone(), a);
+    }
+
     let mut actions = Vec::with_capacity(forward.len() + backward.len());
     for key in order::topological(&edges)? {
         if let Some(mut action) = forward.remove(&key) {

@@ -270,6 +270,24 @@ fn deletes_need_prune_and_an_inventory_entry_created_by_mortar() {
 }
 
 #[test]
+fn objects_tagged_as_ours_but_missing_from_the_inventory_are_prune_candidates() {
+    let mut w = World::default();
+    let mut ours = live("3", json!({"name": "orphan"}));
+    ours.managed_by = Some("analytics".into());
+    w.live.insert(key(Kind::Job, "orphan"), ours);
+    let mut theirs = live("4", json!({"name": "theirs"}));
+    theirs.managed_by = Some("other".into());
+    w.live.insert(key(Kind::Job, "theirs"), theirs);
+    let a = w.only();
+    assert_eq!(a.action, ActionKind::DeleteSkipped);
+    assert_eq!(a.key.name, "orphan");
+    w.options.prune = true;
+    let a = w.only();
+    assert_eq!(a.action, ActionKind::Delete);
+    assert_eq!(a.id.as_deref(), Some("3"));
+}
+
+#[test]
 fn references_resolve_to_known_ids() {
     let mut w = World::default();
     let spec = json!({"name": "etl", "existing_cluster_id": "${resources.clusters.shared.id}"});
@@ -544,6 +562,15 @@ fn json_output_is_versioned_and_round_trips() {
         serde_json::from_str(r#"{"path": "/a", "old": null, "drift": false}"#).unwrap();
     assert_eq!(change.old, Some(Value::Null));
     assert_eq!(change.new, None);
+}
+
+#[test]
+fn debug_output_of_live_and_last_applied_masks_secrets() {
+    let spec =
+        json!({"scope": "s", "string_value": "hunter2", "spark_env_vars": {"API_TOKEN": "t0k"}});
+    let text = format!("{:?} {:?}", live("1", spec.clone()), managed("1", spec));
+    assert!(!text.contains("hunter2") && !text.contains("t0k"), "{text}");
+    assert!(text.contains("string_value"));
 }
 
 #[test]
