@@ -140,13 +140,7 @@ impl ChangeSummary {
         let segments: Vec<&str> = change.path.split('/').collect();
         let sensitive = change.sensitive || mask::is_sensitive_path(&segments);
         let show = |v: &Option<serde_json::Value>| {
-            v.as_ref().map(|v| {
-                if sensitive {
-                    mask::SENSITIVE.to_string()
-                } else {
-                    mask::mask_value(v).to_string()
-                }
-            })
+            v.as_ref().map(|v| mask::mask_at(sensitive, v).to_string())
         };
         ChangeSummary {
             path: change.path.clone(),

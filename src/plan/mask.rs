@@ -36,10 +36,14 @@ const ALLOWED: &[&str] = &[
     "key_vault_resource_id",
 ];
 
+/// Suffixes of field names that name or point at a secret (an id, a name,
+/// a path) rather than holding it.
+const POINTER_SUFFIXES: &[&str] = &["_id", "_ids", "_name", "_scope", "_path", "_lifetime"];
+
 /// True when a field of this name may hold a secret.
 pub fn is_sensitive_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
-    if ALLOWED.contains(&lower.as_str()) {
+    if ALLOWED.contains(&lower.as_str()) || POINTER_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
         return false;
     }
     EXACT.contains(&lower.as_str()) || CONTAINS.iter().any(|p| lower.contains(p))
@@ -65,6 +69,32 @@ pub fn looks_secret(s: &str) -> bool {
         || (s.starts_with("eyJ") && s.matches('.').count() == 2 && s.len() > 40)
 }
 
+/// True for a Databricks secret reference such as `{{secrets/scope/key}}`:
+/// it names a secret without revealing it, so it stays visible.
+pub fn is_secret_reference(s: &str) -> bool {
+    s.strip_prefix("{{secrets/")
+        .and_then(|rest| rest.strip_suffix("}}"))
+        .is_some_and(|inner| inner.split('/').count() == 2 && !inner.contains(['{', '}']))
+}
+
+/// A value as shown at a path: everything below a sensitive path masked
+/// (secret references excepted), otherwise [`mask_value`].
+pub fn mask_at(path_is_sensitive: bool, value: &Value) -> Value {
+    if path_is_sensitive {
+        mask_all(value)
+    } else {
+        mask_value(value)
+    }
+}
+
+/// Masks one leaf value found under a sensitive field.
+fn mask_leaf(value: &Value) -> Value {
+    match value {
+        Value::String(s) if is_secret_reference(s) => value.clone(),
+        _ => Value::String(SENSITIVE.to_string()),
+    }
+}
+
 /// The value with every sensitive field and secret-looking string masked.
 pub fn mask_value(value: &Value) -> Value {
     match value {
@@ -74,7 +104,7 @@ pub fn mask_value(value: &Value) -> Value {
             map.iter()
                 .map(|(k, v)| {
                     let masked = if is_sensitive_key(k) && !v.is_object() && !v.is_array() {
-                        Value::String(SENSITIVE.to_string())
+                        mask_leaf(v)
                     } else if is_sensitive_key(k) {
                         mask_all(v)
                     } else {
@@ -89,7 +119,7 @@ pub fn mask_value(value: &Value) -> Value {
 }
 
 /// Masks every leaf below a sensitive field, keeping the shape visible.
-fn mask_all(value: &Value) -> Value {
+pub fn mask_all(value: &Value) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.iter().map(mask_all).collect()),
         Value::Object(map) => {
@@ -117,7 +147,14 @@ mod tests {
         ] {
             assert!(is_sensitive_key(key), "{key}");
         }
-        for key in ["name", "secret_scope", "timeout_seconds", "notebook_path"] {
+        for key in [
+            "name",
+            "secret_scope",
+            "timeout_seconds",
+            "notebook_path",
+            "storage_credential_name",
+            "credentials_id",
+        ] {
             assert!(!is_sensitive_key(key), "{key}");
         }
     }
@@ -130,6 +167,7 @@ mod tests {
             "spark_env_vars": {"DB_PASSWORD": "hunter2", "MODE": "fast"},
             "client_secret": {"inner": ["a", "b"]},
             "note": token,
+            "spark_conf": {"fs.azure.account.key.x": "{{secrets/lake/key}}"},
         });
         let masked = mask_value(&v);
         assert_eq!(
@@ -139,6 +177,7 @@ mod tests {
                 "spark_env_vars": {"DB_PASSWORD": SENSITIVE, "MODE": "fast"},
                 "client_secret": {"inner": [SENSITIVE, SENSITIVE]},
                 "note": SENSITIVE,
+                "spark_conf": {"fs.azure.account.key.x": "{{secrets/lake/key}}"},
             })
         );
         assert!(!masked.to_string().contains("hunter2"));

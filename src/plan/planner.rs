@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::PlanError;
 use super::diff::{self, DiffContext, RawChange};
-use super::mask::{self, SENSITIVE};
+use super::mask;
 use super::model::{
     ActionKind, AppOptions, AppPlan, FieldChange, IgnoreRule, LastApplied, LiveObject, LiveState,
     ManagedResource, Ownership, PermissionChange, PlannedAction, Summary,
@@ -335,18 +335,10 @@ fn diff_object(
 /// value looks sensitive.
 pub fn masked(change: &RawChange) -> FieldChange {
     let sensitive = mask::is_sensitive_path(&change.path);
-    let show = |v: &Option<Value>| {
-        v.as_ref().map(|v| {
-            if sensitive {
-                Value::String(SENSITIVE.to_string())
-            } else {
-                mask::mask_value(v)
-            }
-        })
-    };
+    let show = |v: &Option<Value>| v.as_ref().map(|v| mask::mask_at(sensitive, v));
     let old = show(&change.old);
     let new = show(&change.new);
-    let hidden = sensitive || old != change.old || new != change.new;
+    let hidden = old != change.old || new != change.new;
     FieldChange {
         path: change.pointer(),
         old,
