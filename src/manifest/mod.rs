@@ -1,8 +1,14 @@
 //! The manifest model: the kinds a platform team writes, loading them from a
 //! tree, rendering the app-of-apps tree, variables, references and validation.
 
+pub mod diag;
 pub mod kind;
 pub mod resource;
+pub mod schema;
+pub mod source;
+pub mod yaml;
 
+pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use kind::Kind;
 pub use resource::{PermissionEntry, Principal, ResourceKey};
+pub use source::{DirTree, SourceError, SourceTree};
