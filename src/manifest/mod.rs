@@ -12,3 +12,17 @@ pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use kind::Kind;
 pub use resource::{PermissionEntry, Principal, ResourceKey};
 pub use source::{DirTree, SourceError, SourceTree};
+
+pub mod app;
+pub mod build;
+pub mod document;
+mod fields;
+pub mod permissions;
+pub mod render;
+pub mod vars;
+
+pub use app::{AppSource, Automated, IgnoreDifference, Project, Retry, SyncPolicy, WorkspaceDef};
+pub use build::{SecretRef, SecretSource};
+pub use render::{RenderOptions, Rendered, RenderedApp, render, render_dir};
+pub use resource::{DesiredResource, Origin};
+pub use yaml::Limits;

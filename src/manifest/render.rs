@@ -1,0 +1,759 @@
+//! Rendering: from the root Application(s) down through every child app,
+//! reading each app's source, expanding ApplicationSets, and building the
+//! desired resources — then the checks that need the whole tree (unique
+//! keys, references, reference cycles).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::Kind;
+use super::app::{self, AppSource, AppSpec, IgnoreDifference, Project, SyncPolicy, WorkspaceDef};
+use super::build::{self, AppScope, SecretRef};
+use super::diag::{At, Diagnostic, Diagnostics, suggest};
+use super::document::{self, Document};
+use super::fields::Fields;
+use super::resource::{DesiredResource, Origin};
+use super::source::{self, DirTree, EntryKind, SourceTree};
+use super::vars::{self, Values};
+use super::yaml::Limits;
+
+/// Deepest app nesting: the root is depth 0.
+pub const MAX_DEPTH: usize = 10;
+
+/// How to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// The file holding the root Application(s), relative to the manifest
+    /// root. `None`: the Applications in the top-level files of the root.
+    pub root_file: Option<String>,
+    pub limits: Limits,
+}
+
+/// One app of the tree with everything it declares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenderedApp {
+    pub name: String,
+    /// The app whose source declared this one; `None` for a root.
+    pub parent: Option<String>,
+    pub depth: usize,
+    pub project: String,
+    /// Destination workspace name; resources inherit it.
+    pub workspace: Option<String>,
+    pub source: AppSource,
+    pub sync_policy: SyncPolicy,
+    pub ignore_differences: Vec<IgnoreDifference>,
+    pub adopt: bool,
+    /// Variables in effect (inherited from the parent, overridden by the app).
+    pub variables: Values,
+    pub origin: Origin,
+    /// The ApplicationSet that generated it.
+    pub generated_by: Option<String>,
+    pub resources: Vec<DesiredResource>,
+    pub secrets: Vec<SecretRef>,
+}
+
+/// A valid repository, rendered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rendered {
+    /// Apps in tree order: each parent before its children.
+    pub apps: Vec<RenderedApp>,
+    pub projects: Vec<Project>,
+    pub workspaces: Vec<WorkspaceDef>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Rendered {
+    /// Every resource of every app.
+    pub fn resources(&self) -> impl Iterator<Item = &DesiredResource> {
+        self.apps.iter().flat_map(|a| a.resources.iter())
+    }
+
+    pub fn app(&self, name: &str) -> Option<&RenderedApp> {
+        self.apps.iter().find(|a| a.name == name)
+    }
+}
+
+/// Renders a manifest directory on disk. `root_file` is relative to `dir`
+/// (or an absolute path inside it).
+pub fn render_dir(dir: &Path, root_file: Option<&Path>) -> Result<Rendered, Diagnostics> {
+    let mut options = RenderOptions::default();
+    if let Some(file) = root_file {
+        let relative = if file.is_absolute() {
+            let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            let full = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+            match full.strip_prefix(&base) {
+                Ok(rel) => rel.to_path_buf(),
+                Err(_) => {
+                    let mut diags = Diagnostics::default();
+                    diags.error(
+                        At::new(&file.display().to_string(), 0, 0, ""),
+                        format!("the root file is outside the manifest root {}", dir.display()),
+                    );
+                    return Err(diags);
+                }
+            }
+        } else {
+            file.to_path_buf()
+        };
+        options.root_file = Some(relative.to_string_lossy().replace('\\', "/"));
+    }
+    render(&DirTree::new(dir), &options)
+}
+
+/// Renders the app tree of `tree`. Returns every error found, not just the first.
+pub fn render(tree: &dyn SourceTree, options: &RenderOptions) -> Result<Rendered, Diagnostics> {
+    let mut r = Renderer {
+        tree,
+        limits: options.limits,
+        diags: Diagnostics::default(),
+        cache: HashMap::new(),
+    };
+    let result = r.run(options);
+    let mut diags = r.diags;
+    diags.finish();
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let mut rendered = result;
+    rendered.warnings = diags.warnings;
+    Ok(rendered)
+}
+
+struct Renderer<'t> {
+    tree: &'t dyn SourceTree,
+    limits: Limits,
+    diags: Diagnostics,
+    cache: HashMap<String, Vec<Document>>,
+}
+
+/// An app waiting to be read.
+struct Pending {
+    spec: AppSpec,
+    parent: Option<String>,
+    depth: usize,
+    inherited: Values,
+    /// Names and source paths of the ancestors, root first.
+    ancestors: Vec<(String, String)>,
+}
+
+fn is_yaml(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
+impl Renderer<'_> {
+    fn docs(&mut self, path: &str) -> Vec<Document> {
+        if let Some(docs) = self.cache.get(path) {
+            return docs.clone();
+        }
+        let docs = document::read_file(&mut self.diags, self.tree, path, &self.limits);
+        self.cache.insert(path.to_string(), docs.clone());
+        docs
+    }
+
+    fn top_level_files(&mut self) -> Vec<String> {
+        match self.tree.list("") {
+            Ok(entries) => entries
+                .into_iter()
+                .filter(|e| is_yaml(&e.name) && !matches!(e.kind, EntryKind::Dir))
+                .map(|e| e.name)
+                .collect(),
+            Err(err) => {
+                self.diags.error(At::new(&self.tree.describe(), 0, 0, ""), err.to_string());
+                Vec::new()
+            }
+        }
+    }
+
+    fn run(&mut self, options: &RenderOptions) -> Rendered {
+        let top_files = self.top_level_files();
+        let root_file = match &options.root_file {
+            Some(raw) => match source::clean(raw) {
+                Ok(p) => match source::resolve(self.tree, &p) {
+                    Ok((resolved, Some(EntryKind::File))) => Some(resolved),
+                    Ok((_, None)) => {
+                        self.diags.error(At::new(raw, 0, 0, ""), "the root file does not exist");
+                        None
+                    }
+                    Ok(_) => {
+                        self.diags.error(At::new(raw, 0, 0, ""), "the root file is not a file");
+                        None
+                    }
+                    Err(err) => {
+                        self.diags.error(At::new(raw, 0, 0, ""), err.to_string());
+                        None
+                    }
+                },
+                Err(reason) => {
+                    self.diags.error(At::new(raw, 0, 0, ""), reason);
+                    None
+                }
+            },
+            None => None,
+        };
+        if options.root_file.is_some() && root_file.is_none() {
+            return Rendered {
+                apps: Vec::new(),
+                projects: Vec::new(),
+                workspaces: Vec::new(),
+                warnings: Vec::new(),
+            };
+        }
+
+        // Projects and Workspaces: the top-level files (and the root file).
+        let mut global_files = top_files.clone();
+        if let Some(root) = &root_file
+            && !global_files.contains(root)
+        {
+            global_files.push(root.clone());
+        }
+        let mut projects: Vec<Project> = Vec::new();
+        let mut workspaces: Vec<WorkspaceDef> = Vec::new();
+        let mut root_docs: Vec<Document> = Vec::new();
+        for file in &global_files {
+            let is_root_file = root_file.as_deref() == Some(file.as_str());
+            for doc in self.docs(file) {
+                match doc.kind {
+                    Kind::Project => self.add_project(&doc, &mut projects),
+                    Kind::Workspace => self.add_workspace(&doc, &mut workspaces),
+                    Kind::Application | Kind::ApplicationSet => {
+                        if root_file.is_none() || is_root_file {
+                            root_docs.push(doc);
+                        }
+                    }
+                    kind => {
+                        if root_file.is_none() || is_root_file {
+                            self.diags.error(
+                                At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
+                                format!("a {kind} belongs in an app's source path, not at the top of the manifest root"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if root_docs.is_empty() && !self.diags.has_errors() {
+            let at = root_file.clone().unwrap_or_else(|| self.tree.describe());
+            self.diags.error(
+                At::new(&at, 0, 0, ""),
+                "no root Application found: put one in a top-level .yaml file of the manifest root, or pass --root FILE",
+            );
+        }
+
+        let mut queue: std::collections::VecDeque<Pending> = std::collections::VecDeque::new();
+        for doc in &root_docs {
+            for spec in self.expand(doc, &Values::new()) {
+                queue.push_back(Pending {
+                    spec,
+                    parent: None,
+                    depth: 0,
+                    inherited: Values::new(),
+                    ancestors: Vec::new(),
+                });
+            }
+        }
+
+        let mut apps: Vec<RenderedApp> = Vec::new();
+        let mut app_origins: HashMap<String, Origin> = HashMap::new();
+        let mut refs: Vec<Vec<vars::Reference>> = Vec::new();
+        while let Some(pending) = queue.pop_front() {
+            if let Some((app, children, app_refs)) = self.read_app(pending, &projects, &workspaces, &mut app_origins) {
+                queue.extend(children);
+                apps.push(app);
+                refs.push(app_refs);
+            }
+        }
+        self.check_keys(&apps);
+        self.check_references(&mut apps, &refs);
+        Rendered {
+            apps,
+            projects,
+            workspaces,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn add_project(&mut self, doc: &Document, projects: &mut Vec<Project>) {
+        if let Some(first) = projects.iter().find(|p| p.name == doc.name) {
+            let message = format!("project `{}` is already declared at {}:{}", doc.name, first.origin.file, first.origin.line);
+            self.diags.error(At::new(&doc.file, doc.origin.line, doc.origin.column, "metadata.name"), message);
+            return;
+        }
+        if let Some(spec) = doc.spec()
+            && let Some(p) = app::read_project(&mut self.diags, &doc.file, &doc.name, spec, doc.origin.clone())
+        {
+            projects.push(p);
+        }
+    }
+
+    fn add_workspace(&mut self, doc: &Document, workspaces: &mut Vec<WorkspaceDef>) {
+        if let Some(first) = workspaces.iter().find(|w| w.name == doc.name) {
+            let message = format!("workspace `{}` is already declared at {}:{}", doc.name, first.origin.file, first.origin.line);
+            self.diags.error(At::new(&doc.file, doc.origin.line, doc.origin.column, "metadata.name"), message);
+            return;
+        }
+        if let Some(spec) = doc.spec()
+            && let Some(w) = app::read_workspace(&mut self.diags, &doc.file, &doc.name, spec, doc.origin.clone())
+        {
+            workspaces.push(w);
+        }
+    }
+
+    /// An Application document gives one app; an ApplicationSet one per element.
+    fn expand(&mut self, doc: &Document, _inherited: &Values) -> Vec<AppSpec> {
+        let Some(spec) = doc.spec() else { return Vec::new() };
+        if doc.kind == Kind::Application {
+            return app::read_app(&mut self.diags, &doc.file, &doc.name, spec, "spec", doc.origin.clone())
+                .into_iter()
+                .collect();
+        }
+        let file = doc.file.as_str();
+        let Some(f) = Fields::open(&mut self.diags, file, spec, "spec", &["generators", "template"]) else {
+            return Vec::new();
+        };
+        let mut elements: Vec<(Values, usize)> = Vec::new();
+        match f.entry("generators") {
+            None => self.diags.error(At::new(file, spec.line, spec.column, "spec"), "missing required field `generators`"),
+            Some(g) => match g.value.as_seq() {
+                None => self.diags.error(At::new(file, g.value.line, g.value.column, "spec.generators"), "expected a list of generators"),
+                Some(gens) => {
+                    for (i, gen_node) in gens.iter().enumerate() {
+                        let gp = format!("spec.generators[{i}]");
+                        let Some(gf) = Fields::open(&mut self.diags, file, gen_node, &gp, &["list"]) else { continue };
+                        let Some(list) = gf.entry("list") else {
+                            self.diags.error(At::new(file, gen_node.line, gen_node.column, &gp), "missing generator: only `list` is supported");
+                            continue;
+                        };
+                        let lp = format!("{gp}.list");
+                        let Some(lf) = Fields::open(&mut self.diags, file, &list.value, &lp, &["elements"]) else { continue };
+                        let Some(items) = lf.entry("elements").and_then(|e| e.value.as_seq()) else {
+                            self.diags.error(At::new(file, list.value.line, list.value.column, &lp), "missing required field `elements` (a list)");
+                            continue;
+                        };
+                        for (j, item) in items.iter().enumerate() {
+                            let ep = format!("{lp}.elements[{j}]");
+                            if let Some(values) = app::read_values(&mut self.diags, file, item, &ep, "element") {
+                                elements.push((values, item.line));
+                            }
+                        }
+                    }
+                }
+            },
+        }
+        let Some(template) = f.entry("template") else {
+            self.diags.error(At::new(file, spec.line, spec.column, "spec"), "missing required field `template`");
+            return Vec::new();
+        };
+        let Some(tf) = Fields::open(&mut self.diags, file, &template.value, "spec.template", &["metadata", "spec"]) else {
+            return Vec::new();
+        };
+        let (Some(meta), Some(tspec)) = (tf.entry("metadata"), tf.entry("spec")) else {
+            self.diags.error(
+                At::new(file, template.value.line, template.value.column, "spec.template"),
+                "a template has `metadata: { name }` and `spec` (an Application spec)",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (values, _line) in elements {
+            let errors_before = self.diags.errors.len();
+            let meta_node = vars::template(&mut self.diags, file, &meta.value, "spec.template.metadata", &values);
+            let spec_node = vars::template(&mut self.diags, file, &tspec.value, "spec.template.spec", &values);
+            if self.diags.errors.len() > errors_before {
+                continue;
+            }
+            let Some(mf) = Fields::open(&mut self.diags, file, &meta_node, "spec.template.metadata", &["name", "labels", "annotations"]) else {
+                continue;
+            };
+            let Some(name) = mf.string(&mut self.diags, "name", true) else { continue };
+            if !document::valid_name(&name) {
+                let (line, column) = mf.at("name");
+                self.diags.error(
+                    At::new(file, line, column, "spec.template.metadata.name"),
+                    format!("generated name `{name}` is not a valid name (letters, digits, `_`, `-`)"),
+                );
+                continue;
+            }
+            if let Some(mut spec) = app::read_app(&mut self.diags, file, &name, &spec_node, "spec.template.spec", doc.origin.clone()) {
+                spec.generated_by = Some(doc.name.clone());
+                out.push(spec);
+            }
+        }
+        out
+    }
+
+    fn read_app(
+        &mut self,
+        pending: Pending,
+        projects: &[Project],
+        workspaces: &[WorkspaceDef],
+        app_origins: &mut HashMap<String, Origin>,
+    ) -> Option<(RenderedApp, Vec<Pending>, Vec<vars::Reference>)> {
+        let Pending {
+            spec,
+            parent,
+            depth,
+            inherited,
+            ancestors,
+        } = pending;
+        let file = spec.origin.file.clone();
+        let spot = |key: &str| spec.spots.get(key).copied().unwrap_or((spec.origin.line, spec.origin.column));
+        let field = |key: &str| {
+            if spec.generated_by.is_some() {
+                format!("spec.template.spec.{key}")
+            } else {
+                format!("spec.{key}")
+            }
+        };
+
+        if let Some(first) = app_origins.get(&spec.name) {
+            let message = if ancestors.iter().any(|(n, _)| *n == spec.name) {
+                let chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
+                format!("cycle: app `{}` renders itself again ({} → {})", spec.name, chain.join(" → "), spec.name)
+            } else {
+                format!("application `{}` is already declared at {}:{}", spec.name, first.file, first.line)
+            };
+            self.diags.error(At::new(&file, spec.origin.line, spec.origin.column, "metadata.name"), message);
+            return None;
+        }
+        app_origins.insert(spec.name.clone(), spec.origin.clone());
+
+        if depth > MAX_DEPTH {
+            self.diags.error(
+                At::new(&file, spec.origin.line, spec.origin.column, ""),
+                format!("app `{}` is nested {depth} levels deep; the limit is {MAX_DEPTH}", spec.name),
+            );
+            return None;
+        }
+
+        // The project.
+        let project = match projects.iter().find(|p| p.name == spec.project) {
+            Some(p) => p.clone(),
+            None if spec.project == "default" => Project::permissive("default"),
+            None => {
+                let (line, column) = spot("project");
+                let hint = suggest(&spec.project, projects.iter().map(|p| p.name.as_str()))
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                self.diags.error(At::new(&file, line, column, &field("project")), format!("unknown project `{}`{hint}", spec.project));
+                return None;
+            }
+        };
+
+        // The destination.
+        if let Some(ws) = &spec.workspace {
+            let (line, column) = spot("destination.workspace");
+            let at_field = field("destination.workspace");
+            if !workspaces.iter().any(|w| &w.name == ws) {
+                let hint = suggest(ws, workspaces.iter().map(|w| w.name.as_str()))
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                self.diags.error(At::new(&file, line, column, &at_field), format!("unknown workspace `{ws}`{hint}; declare it with a Workspace manifest at the top of the manifest root"));
+            } else if !project.allows_destination(ws) {
+                self.diags.error(
+                    At::new(&file, line, column, &at_field),
+                    format!("project `{}` does not allow destination workspace `{ws}` (allowed: {})", project.name, project.destinations.join(", ")),
+                );
+            }
+        }
+
+        // The source path.
+        let (sp_line, sp_column) = spot("source.path");
+        let sp_field = field("source.path");
+        let shown = if spec.source.path.is_empty() { ".".to_string() } else { spec.source.path.clone() };
+        if !project.allows_path(&spec.source.path) {
+            self.diags.error(
+                At::new(&file, sp_line, sp_column, &sp_field),
+                format!("project `{}` does not allow source path `{shown}` (allowed: {})", project.name, project.source_paths.join(", ")),
+            );
+        }
+        if let Some((ancestor, _)) = ancestors.iter().find(|(_, p)| *p == spec.source.path) {
+            let mut chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
+            chain.push(&spec.name);
+            self.diags.error(
+                At::new(&file, sp_line, sp_column, &sp_field),
+                format!("cycle: source path `{shown}` is already rendered by `{ancestor}` ({})", chain.join(" → ")),
+            );
+            return None;
+        }
+        let files = match source::resolve(self.tree, &spec.source.path) {
+            Err(err) => {
+                self.diags.error(At::new(&file, sp_line, sp_column, &sp_field), err.to_string());
+                return None;
+            }
+            Ok((_, None)) => {
+                self.diags.error(At::new(&file, sp_line, sp_column, &sp_field), format!("source path `{shown}` does not exist"));
+                return None;
+            }
+            Ok((resolved, Some(EntryKind::File))) => vec![resolved],
+            Ok((resolved, Some(_))) => {
+                if !project.allows_path(&resolved) {
+                    self.diags.error(
+                        At::new(&file, sp_line, sp_column, &sp_field),
+                        format!("`{shown}` resolves to `{resolved}`, which project `{}` does not allow", project.name),
+                    );
+                }
+                self.yaml_files(&resolved, spec.source.recurse, (&file, sp_line, sp_column, &sp_field))
+            }
+        };
+
+        let mut variables = inherited;
+        variables.extend(spec.variables.clone());
+
+        let mut resources = Vec::new();
+        let mut secrets = Vec::new();
+        let mut references = Vec::new();
+        let mut children = Vec::new();
+        let mut child_ancestors = ancestors.clone();
+        child_ancestors.push((spec.name.clone(), spec.source.path.clone()));
+        for path in files {
+            for doc in self.docs(&path) {
+                match doc.kind {
+                    Kind::Application | Kind::ApplicationSet => {
+                        if !project.allows_kind(doc.kind) {
+                            self.diags.error(
+                                At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
+                                format!("project `{}` does not allow kind {} (app `{}` cannot declare child apps)", project.name, doc.kind, spec.name),
+                            );
+                            continue;
+                        }
+                        for child in self.expand(&doc, &variables) {
+                            children.push(Pending {
+                                spec: child,
+                                parent: Some(spec.name.clone()),
+                                depth: depth + 1,
+                                inherited: variables.clone(),
+                                ancestors: child_ancestors.clone(),
+                            });
+                        }
+                    }
+                    Kind::Project | Kind::Workspace => {
+                        self.diags.error(
+                            At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
+                            format!("a {} is declared in the top-level files of the manifest root, not in an app's source", doc.kind),
+                        );
+                    }
+                    _ => {
+                        let scope = AppScope {
+                            name: &spec.name,
+                            workspace: spec.workspace.as_deref(),
+                            project: &project,
+                            variables: &variables,
+                        };
+                        if let Some(built) = build::build(&mut self.diags, self.tree, &scope, &doc) {
+                            references.extend(built.references.into_iter().map(|r| (resources.len(), r)));
+                            resources.push(built.resource);
+                            secrets.extend(built.secrets);
+                        }
+                    }
+                }
+            }
+        }
+        // References are kept per resource index in the app.
+        let refs = references
+            .into_iter()
+            .map(|(i, mut r)| {
+                r.field = format!("{}\u{0}{}", i, r.field);
+                r
+            })
+            .collect();
+        Some((
+            RenderedApp {
+                name: spec.name.clone(),
+                parent,
+                depth,
+                project: spec.project.clone(),
+                workspace: spec.workspace.clone(),
+                source: spec.source.clone(),
+                sync_policy: spec.sync_policy.clone(),
+                ignore_differences: spec.ignore_differences.clone(),
+                adopt: spec.adopt,
+                variables,
+                origin: spec.origin.clone(),
+                generated_by: spec.generated_by.clone(),
+                resources,
+                secrets,
+            },
+            children,
+            refs,
+        ))
+    }
+
+    /// The YAML files of a directory, sorted; subdirectories only when `recurse`.
+    fn yaml_files(&mut self, dir: &str, recurse: bool, at: (&str, usize, usize, &str)) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_string()];
+        let mut seen: HashSet<String> = HashSet::new();
+        while let Some(current) = stack.pop() {
+            if !seen.insert(current.clone()) {
+                continue;
+            }
+            let entries = match self.tree.list(&current) {
+                Ok(e) => e,
+                Err(err) => {
+                    self.diags.error(At::new(at.0, at.1, at.2, at.3), err.to_string());
+                    continue;
+                }
+            };
+            let mut subdirs = Vec::new();
+            for entry in entries {
+                let path = source::join(&current, &entry.name);
+                let kind = match &entry.kind {
+                    EntryKind::Symlink(_) => match source::resolve(self.tree, &path) {
+                        Ok((resolved, Some(kind))) => Some((resolved, kind)),
+                        Ok((_, None)) => None,
+                        Err(err) => {
+                            if is_yaml(&entry.name) || recurse {
+                                self.diags.error(At::new(&path, 0, 0, ""), err.to_string());
+                            }
+                            None
+                        }
+                    },
+                    kind => Some((path.clone(), kind.clone())),
+                };
+                match kind {
+                    Some((resolved, EntryKind::File)) if is_yaml(&entry.name) => out.push(resolved),
+                    Some((resolved, EntryKind::Dir)) if recurse => subdirs.push(resolved),
+                    _ => {}
+                }
+            }
+            subdirs.reverse();
+            stack.extend(subdirs);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn check_keys(&mut self, apps: &[RenderedApp]) {
+        let mut seen: BTreeMap<&super::ResourceKey, (&str, &Origin)> = BTreeMap::new();
+        for app in apps {
+            for r in &app.resources {
+                if let Some((other_app, origin)) = seen.get(&r.key) {
+                    let who = if *other_app == app.name {
+                        "this app".to_string()
+                    } else {
+                        format!("app `{other_app}`")
+                    };
+                    self.diags.error(
+                        At::new(&r.origin.file, r.origin.line, r.origin.column, "metadata.name"),
+                        format!("resource `{}` is already declared by {who} at {}:{}", r.key, origin.file, origin.line),
+                    );
+                } else {
+                    seen.insert(&r.key, (&app.name, &r.origin));
+                }
+            }
+        }
+    }
+
+    fn check_references(&mut self, apps: &mut [RenderedApp], refs: &[Vec<vars::Reference>]) {
+        let mut owners: HashMap<super::ResourceKey, String> = HashMap::new();
+        for app in apps.iter() {
+            for r in &app.resources {
+                owners.entry(r.key.clone()).or_insert_with(|| app.name.clone());
+            }
+        }
+        for (app, app_refs) in apps.iter_mut().zip(refs) {
+            for reference in app_refs {
+                let (index, field) = reference.field.split_once('\u{0}').unwrap_or(("0", &reference.field));
+                let Ok(index) = index.parse::<usize>() else { continue };
+                let Some(resource) = app.resources.get(index) else { continue };
+                let file = resource.origin.file.clone();
+                let at = At::new(&file, reference.line, reference.column, field);
+                let Some(kind) = Kind::from_plural(&reference.plural).filter(|k| k.is_databricks()) else {
+                    let plurals = Kind::ALL.iter().filter(|k| k.is_databricks()).map(|k| k.plural());
+                    let hint = suggest(&reference.plural, plurals)
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default();
+                    self.diags.error(at, format!("unknown resource kind `{}` in reference{hint}", reference.plural));
+                    continue;
+                };
+                let attribute_ok = reference.attribute == "id"
+                    || (kind == Kind::ServicePrincipal && reference.attribute == "application_id");
+                if !attribute_ok {
+                    let allowed = if kind == Kind::ServicePrincipal { "id or application_id" } else { "id" };
+                    self.diags.error(at, format!("a reference ends in `.{allowed}`, found `.{}`", reference.attribute));
+                    continue;
+                }
+                let target = super::ResourceKey {
+                    workspace: resource.key.workspace.clone(),
+                    kind,
+                    name: reference.name.clone(),
+                };
+                match owners.get(&target) {
+                    Some(owner) if *owner == app.name => {
+                        if target == resource.key {
+                            self.diags.error(at, "a resource cannot reference itself");
+                            continue;
+                        }
+                        let deps = &mut app.resources[index].depends_on;
+                        if !deps.contains(&target) {
+                            deps.push(target);
+                        }
+                    }
+                    Some(owner) => self.diags.error(
+                        at,
+                        format!("{kind} `{}` belongs to app `{owner}`; references stay within one app (use a variable for ids owned elsewhere)", reference.name),
+                    ),
+                    None => {
+                        let names = app.resources.iter().filter(|r| r.key.kind == kind).map(|r| r.key.name.as_str());
+                        let hint = suggest(&reference.name, names)
+                            .map(|c| format!("; did you mean `{c}`?"))
+                            .unwrap_or_default();
+                        self.diags.error(
+                            at,
+                            format!("no {kind} named `{}` in app `{}` (workspace `{}`){hint}", reference.name, app.name, resource.key.workspace),
+                        );
+                    }
+                }
+            }
+            self.check_cycles(app);
+        }
+    }
+
+    fn check_cycles(&mut self, app: &RenderedApp) {
+        let index: HashMap<&super::ResourceKey, usize> =
+            app.resources.iter().enumerate().map(|(i, r)| (&r.key, i)).collect();
+        // 0 = unvisited, 1 = on the stack, 2 = done
+        let mut state = vec![0u8; app.resources.len()];
+        for start in 0..app.resources.len() {
+            if state[start] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            state[start] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let deps = &app.resources[node].depends_on;
+                if *next < deps.len() {
+                    let dep = &deps[*next];
+                    *next += 1;
+                    let Some(&d) = index.get(dep) else { continue };
+                    match state[d] {
+                        0 => {
+                            state[d] = 1;
+                            stack.push((d, 0));
+                        }
+                        1 => {
+                            let pos = stack.iter().position(|(n, _)| *n == d).unwrap_or(0);
+                            let mut chain: Vec<String> = stack[pos..]
+                                .iter()
+                                .map(|(n, _)| format!("{}/{}", app.resources[*n].key.kind, app.resources[*n].key.name))
+                                .collect();
+                            chain.push(format!("{}/{}", app.resources[d].key.kind, app.resources[d].key.name));
+                            let r = &app.resources[node];
+                            self.diags.error(
+                                At::new(&r.origin.file, r.origin.line, r.origin.column, "spec"),
+                                format!("reference cycle: {}", chain.join(" → ")),
+                            );
+                        }
+                        _ => {}
+                    }
+                } else {
+                    state[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+}
