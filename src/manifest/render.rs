@@ -437,7 +437,8 @@ impl Renderer<'_> {
                     .map(|c| format!("; did you mean `{c}`?"))
                     .unwrap_or_default();
                 self.diags.error(At::new(&file, line, column, &field("project")), format!("unknown project `{}`{hint}", spec.project));
-                return None;
+                // Keep reading the app so its other errors are reported too.
+                Project::permissive(&spec.project)
             }
         };
 
@@ -681,8 +682,9 @@ impl Renderer<'_> {
                     kind,
                     name: reference.name.clone(),
                 };
+                let own = app.resources.iter().any(|r| r.key == target);
                 match owners.get(&target) {
-                    Some(owner) if *owner == app.name => {
+                    _ if own => {
                         if target == resource.key {
                             self.diags.error(at, "a resource cannot reference itself");
                             continue;
