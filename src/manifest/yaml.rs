@@ -104,7 +104,7 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlErr
                 .map(|l| (l.line() as usize, l.column() as usize))
                 .unwrap_or((1, 1));
             YamlError {
-                message: clean_message(&err.to_string()),
+                message: explain(&clean_message(&err.to_string()), limits),
                 line: line.max(1),
                 column: column.max(1),
             }
@@ -114,6 +114,29 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlErr
         .map(Node::from)
         .filter(|n| n.value != Value::Null)
         .collect())
+}
+
+/// Says which limit a refused file hit, in the manifest's terms.
+fn explain(message: &str, limits: &Limits) -> String {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("recursion limit") || lower.contains("depth") || lower.contains("nesting") {
+        format!("nested deeper than {} levels; refused", limits.max_depth)
+    } else if lower.contains("budget breached") && (lower.contains("anchor") || lower.contains("alias") || lower.contains("replay")) {
+        format!(
+            "aliases expand beyond {} events (a YAML bomb?); refused",
+            limits.max_alias_replay
+        )
+    } else if lower.contains("budget breached") && lower.contains("documents") {
+        format!("more than {} documents in one file; refused", limits.max_documents)
+    } else if lower.contains("budget breached") && lower.contains("nodes") {
+        format!("more than {} nodes in one file; refused", limits.max_nodes)
+    } else if lower.contains("budget breached") {
+        format!("over the loader's size budget ({message}); refused")
+    } else if let Some(at) = message.find(", set DuplicateKeyPolicy") {
+        message[..at].to_string()
+    } else {
+        message.to_string()
+    }
 }
 
 /// Drops the parser's own " at line N, column M" suffix: positions are
