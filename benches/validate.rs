@@ -55,7 +55,10 @@ fn main() {
 
     println!("baseline (plain YAML parse): {:>9.1} ms", ms(baseline));
     println!("mortar validate (render):    {:>9.1} ms", ms(render));
-    println!("ratio render / baseline:     {:>9.2}x", ms(render) / ms(baseline));
+    println!(
+        "ratio render / baseline:     {:>9.2}x",
+        ms(render) / ms(baseline)
+    );
     println!(
         "throughput:                  {:>9.0} resources/s",
         resources as f64 / render.as_secs_f64()
@@ -141,7 +144,10 @@ fn generate(root: &Path, per_app: usize) -> Vec<std::path::PathBuf> {
             text.push_str("---\napiVersion: mortar.dev/v1alpha1\n");
             text.push_str(&doc);
         }
-        files.push(write(&root.join(format!("teams/team-{a}/resources.yaml")), &text));
+        files.push(write(
+            &root.join(format!("teams/team-{a}/resources.yaml")),
+            &text,
+        ));
     }
     files.push(write(&root.join("apps/apps.yaml"), &apps));
     files

@@ -126,7 +126,10 @@ fn write_app(
     } else {
         &app.source.path
     };
-    let mut line = format!("{branch}{} [project {}, source {path}", app.name, app.project);
+    let mut line = format!(
+        "{branch}{} [project {}, source {path}",
+        app.name, app.project
+    );
     if let Some(set) = &app.generated_by {
         let _ = write!(line, ", from ApplicationSet {set}");
     }

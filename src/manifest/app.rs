@@ -128,12 +128,16 @@ impl Project {
     pub fn allows_path(&self, path: &str) -> bool {
         self.source_paths.iter().any(|p| {
             let p = p.trim_matches('/');
-            glob(p, path) || (!p.contains('*') && (path == p || path.starts_with(&format!("{p}/")) || p.is_empty()))
+            glob(p, path)
+                || (!p.contains('*')
+                    && (path == p || path.starts_with(&format!("{p}/")) || p.is_empty()))
         })
     }
 
     pub fn allows_kind(&self, kind: Kind) -> bool {
-        self.kinds.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+        self.kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&kind))
     }
 }
 
@@ -174,14 +178,31 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 const CREDENTIAL_KEYS: &[&str] = &[
-    "token", "pat", "password", "client_secret", "clientSecret", "secret", "credentials", "auth",
-    "client_id", "clientId",
+    "token",
+    "pat",
+    "password",
+    "client_secret",
+    "clientSecret",
+    "secret",
+    "credentials",
+    "auth",
+    "client_id",
+    "clientId",
 ];
 
 /// Reads a `Workspace` spec.
-pub fn read_workspace(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, origin: Origin) -> Option<WorkspaceDef> {
+pub fn read_workspace(
+    diags: &mut Diagnostics,
+    file: &str,
+    name: &str,
+    spec: &Node,
+    origin: Origin,
+) -> Option<WorkspaceDef> {
     if let Some(entries) = spec.as_map() {
-        for e in entries.iter().filter(|e| CREDENTIAL_KEYS.contains(&e.key.as_str())) {
+        for e in entries
+            .iter()
+            .filter(|e| CREDENTIAL_KEYS.contains(&e.key.as_str()))
+        {
             diags.error(
                 At::new(file, e.line, e.column, &format!("spec.{}", e.key)),
                 "credentials never go in manifests; configure them per workspace in the controller config (mortar.yaml)",
@@ -190,18 +211,30 @@ pub fn read_workspace(diags: &mut Diagnostics, file: &str, name: &str, spec: &No
     }
     let allowed = ["host", "cloud", "description"];
     let known: Vec<&str> = allowed.to_vec();
-    let spec_fields = Fields::open(diags, file, spec, "spec", &known_plus(&known, CREDENTIAL_KEYS))?;
+    let spec_fields = Fields::open(
+        diags,
+        file,
+        spec,
+        "spec",
+        &known_plus(&known, CREDENTIAL_KEYS),
+    )?;
     let host = spec_fields.string(diags, "host", true)?;
     if !(host.starts_with("https://") || host.starts_with("http://")) {
         let (line, column) = spec_fields.at("host");
-        diags.error(At::new(file, line, column, "spec.host"), format!("`{host}` is not a URL; expected https://<workspace host>"));
+        diags.error(
+            At::new(file, line, column, "spec.host"),
+            format!("`{host}` is not a URL; expected https://<workspace host>"),
+        );
     }
     let cloud = spec_fields.string(diags, "cloud", false);
     if let Some(c) = &cloud
         && !["aws", "azure", "gcp"].contains(&c.as_str())
     {
         let (line, column) = spec_fields.at("cloud");
-        diags.error(At::new(file, line, column, "spec.cloud"), format!("invalid value `{c}`; expected one of aws, azure, gcp"));
+        diags.error(
+            At::new(file, line, column, "spec.cloud"),
+            format!("invalid value `{c}`; expected one of aws, azure, gcp"),
+        );
     }
     Some(WorkspaceDef {
         name: name.to_string(),
@@ -217,8 +250,20 @@ fn known_plus(a: &[&'static str], b: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// Reads a `Project` spec.
-pub fn read_project(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, origin: Origin) -> Option<Project> {
-    let f = Fields::open(diags, file, spec, "spec", &["description", "destinations", "sourcePaths", "kinds"])?;
+pub fn read_project(
+    diags: &mut Diagnostics,
+    file: &str,
+    name: &str,
+    spec: &Node,
+    origin: Origin,
+) -> Option<Project> {
+    let f = Fields::open(
+        diags,
+        file,
+        spec,
+        "spec",
+        &["description", "destinations", "sourcePaths", "kinds"],
+    )?;
     let mut destinations = Vec::new();
     if let Some(entry) = f.entry("destinations") {
         match entry.value.as_seq() {
@@ -233,7 +278,12 @@ pub fn read_project(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node
                 }
             }
             None => diags.error(
-                At::new(file, entry.value.line, entry.value.column, "spec.destinations"),
+                At::new(
+                    file,
+                    entry.value.line,
+                    entry.value.column,
+                    "spec.destinations",
+                ),
                 "expected a list of { workspace: NAME } entries",
             ),
         }
@@ -274,40 +324,75 @@ pub fn read_project(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node
 }
 
 /// Reads an `Application` spec (also an ApplicationSet template's spec).
-pub fn read_app(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, path: &str, origin: Origin) -> Option<AppSpec> {
+pub fn read_app(
+    diags: &mut Diagnostics,
+    file: &str,
+    name: &str,
+    spec: &Node,
+    path: &str,
+    origin: Origin,
+) -> Option<AppSpec> {
     let f = Fields::open(
         diags,
         file,
         spec,
         path,
-        &["project", "source", "destination", "syncPolicy", "ignoreDifferences", "adopt", "variables"],
+        &[
+            "project",
+            "source",
+            "destination",
+            "syncPolicy",
+            "ignoreDifferences",
+            "adopt",
+            "variables",
+        ],
     )?;
     let mut spots = BTreeMap::new();
-    let project = f.string(diags, "project", false).unwrap_or_else(|| "default".into());
+    let project = f
+        .string(diags, "project", false)
+        .unwrap_or_else(|| "default".into());
     spots.insert("project", f.at("project"));
 
     let source_entry = f.entry("source");
     let source = match source_entry {
         None => {
-            diags.error(At::new(file, spec.line, spec.column, path), "missing required field `source`");
+            diags.error(
+                At::new(file, spec.line, spec.column, path),
+                "missing required field `source`",
+            );
             return None;
         }
         Some(entry) => {
             let sp = format!("{path}.source");
-            let s = Fields::open(diags, file, &entry.value, &sp, &["repoURL", "path", "targetRevision", "directory"])?;
+            let s = Fields::open(
+                diags,
+                file,
+                &entry.value,
+                &sp,
+                &["repoURL", "path", "targetRevision", "directory"],
+            )?;
             let raw_path = s.string(diags, "path", true)?;
             spots.insert("source.path", s.at("path"));
             let clean = match super::source::clean(&raw_path) {
                 Ok(p) => p,
                 Err(reason) => {
                     let (line, column) = s.at("path");
-                    diags.error(At::new(file, line, column, &format!("{sp}.path")), format!("`{raw_path}`: {reason}"));
+                    diags.error(
+                        At::new(file, line, column, &format!("{sp}.path")),
+                        format!("`{raw_path}`: {reason}"),
+                    );
                     return None;
                 }
             };
             let mut recurse = false;
             if let Some(dir) = s.entry("directory")
-                && let Some(d) = Fields::open(diags, file, &dir.value, &format!("{sp}.directory"), &["recurse"])
+                && let Some(d) = Fields::open(
+                    diags,
+                    file,
+                    &dir.value,
+                    &format!("{sp}.directory"),
+                    &["recurse"],
+                )
             {
                 recurse = d.boolean(diags, "recurse").unwrap_or(false);
             }
@@ -322,7 +407,13 @@ pub fn read_app(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, pa
 
     let mut workspace = None;
     if let Some(entry) = f.entry("destination")
-        && let Some(d) = Fields::open(diags, file, &entry.value, &format!("{path}.destination"), &["workspace"])
+        && let Some(d) = Fields::open(
+            diags,
+            file,
+            &entry.value,
+            &format!("{path}.destination"),
+            &["workspace"],
+        )
     {
         workspace = d.string(diags, "workspace", true);
         spots.insert("destination.workspace", d.at("workspace"));
@@ -330,7 +421,13 @@ pub fn read_app(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, pa
 
     let mut sync_policy = SyncPolicy::default();
     if let Some(entry) = f.entry("syncPolicy")
-        && let Some(sp) = Fields::open(diags, file, &entry.value, &format!("{path}.syncPolicy"), &["automated", "retry"])
+        && let Some(sp) = Fields::open(
+            diags,
+            file,
+            &entry.value,
+            &format!("{path}.syncPolicy"),
+            &["automated", "retry"],
+        )
     {
         if let Some(a) = sp.entry("automated") {
             let ap = format!("{path}.syncPolicy.automated");
@@ -349,13 +446,25 @@ pub fn read_app(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, pa
                     retry.limit = limit;
                 }
                 if let Some(b) = rf.entry("backoff")
-                    && let Some(bf) = Fields::open(diags, file, &b.value, &format!("{rp}.backoff"), &["duration", "factor", "maxDuration"])
+                    && let Some(bf) = Fields::open(
+                        diags,
+                        file,
+                        &b.value,
+                        &format!("{rp}.backoff"),
+                        &["duration", "factor", "maxDuration"],
+                    )
                 {
-                    for (key, slot) in [("duration", &mut retry.backoff_duration), ("maxDuration", &mut retry.backoff_max_duration)] {
+                    for (key, slot) in [
+                        ("duration", &mut retry.backoff_duration),
+                        ("maxDuration", &mut retry.backoff_max_duration),
+                    ] {
                         if let Some(text) = bf.string(diags, key, false) {
                             if parse_duration(&text).is_none() {
                                 let (line, column) = bf.at(key);
-                                diags.error(At::new(file, line, column, &bf.field_path(key)), format!("`{text}` is not a duration; write e.g. 5s, 2m, 1h"));
+                                diags.error(
+                                    At::new(file, line, column, &bf.field_path(key)),
+                                    format!("`{text}` is not a duration; write e.g. 5s, 2m, 1h"),
+                                );
                             }
                             *slot = text;
                         }
@@ -373,25 +482,50 @@ pub fn read_app(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, pa
     if let Some(entry) = f.entry("ignoreDifferences") {
         let ip = format!("{path}.ignoreDifferences");
         match entry.value.as_seq() {
-            None => diags.error(At::new(file, entry.value.line, entry.value.column, &ip), "expected a list"),
+            None => diags.error(
+                At::new(file, entry.value.line, entry.value.column, &ip),
+                "expected a list",
+            ),
             Some(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let item_path = format!("{ip}[{i}]");
-                    let Some(x) = Fields::open(diags, file, item, &item_path, &["kind", "name", "jsonPointers"]) else { continue };
-                    let kind = x.string(diags, "kind", true).and_then(|k| match k.parse::<Kind>() {
-                        Ok(kind) if kind.is_databricks() => Some(kind),
-                        _ => {
-                            let (line, column) = x.at("kind");
-                            let hint = super::diag::suggest(&k, Kind::ALL.iter().filter(|k| k.is_databricks()).map(|k| k.as_str()))
-                                .map(|c| format!("; did you mean `{c}`?"))
-                                .unwrap_or_default();
-                            diags.error(At::new(file, line, column, &x.field_path("kind")), format!("`{k}` is not a Databricks kind{hint}"));
-                            None
-                        }
-                    });
+                    let Some(x) = Fields::open(
+                        diags,
+                        file,
+                        item,
+                        &item_path,
+                        &["kind", "name", "jsonPointers"],
+                    ) else {
+                        continue;
+                    };
+                    let kind =
+                        x.string(diags, "kind", true)
+                            .and_then(|k| match k.parse::<Kind>() {
+                                Ok(kind) if kind.is_databricks() => Some(kind),
+                                _ => {
+                                    let (line, column) = x.at("kind");
+                                    let hint = super::diag::suggest(
+                                        &k,
+                                        Kind::ALL
+                                            .iter()
+                                            .filter(|k| k.is_databricks())
+                                            .map(|k| k.as_str()),
+                                    )
+                                    .map(|c| format!("; did you mean `{c}`?"))
+                                    .unwrap_or_default();
+                                    diags.error(
+                                        At::new(file, line, column, &x.field_path("kind")),
+                                        format!("`{k}` is not a Databricks kind{hint}"),
+                                    );
+                                    None
+                                }
+                            });
                     let pointers = x.strings(diags, "jsonPointers").unwrap_or_default();
                     if pointers.is_empty() {
-                        diags.error(At::new(file, item.line, item.column, &item_path), "missing required field `jsonPointers`");
+                        diags.error(
+                            At::new(file, item.line, item.column, &item_path),
+                            "missing required field `jsonPointers`",
+                        );
                     }
                     for (j, (p, node)) in pointers.iter().enumerate() {
                         if !p.starts_with('/') {
@@ -416,7 +550,13 @@ pub fn read_app(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, pa
     let adopt = f.boolean(diags, "adopt").unwrap_or(false);
     let variables = match f.entry("variables") {
         None => BTreeMap::new(),
-        Some(entry) => read_values(diags, file, &entry.value, &format!("{path}.variables"), "variable")?,
+        Some(entry) => read_values(
+            diags,
+            file,
+            &entry.value,
+            &format!("{path}.variables"),
+            "variable",
+        )?,
     };
 
     Some(AppSpec {
@@ -435,16 +575,39 @@ pub fn read_app(diags: &mut Diagnostics, file: &str, name: &str, spec: &Node, pa
 }
 
 /// Reads a mapping of names to scalar values (variables, generator elements).
-pub fn read_values(diags: &mut Diagnostics, file: &str, node: &Node, path: &str, what: &str) -> Option<BTreeMap<String, serde_json::Value>> {
+pub fn read_values(
+    diags: &mut Diagnostics,
+    file: &str,
+    node: &Node,
+    path: &str,
+    what: &str,
+) -> Option<BTreeMap<String, serde_json::Value>> {
     let Some(entries) = node.as_map() else {
-        diags.error(At::new(file, node.line, node.column, path), format!("expected a mapping of {what} names to values, found {}", node.type_name()));
+        diags.error(
+            At::new(file, node.line, node.column, path),
+            format!(
+                "expected a mapping of {what} names to values, found {}",
+                node.type_name()
+            ),
+        );
         return None;
     };
     let mut out = BTreeMap::new();
     for e in entries {
         let field = format!("{path}.{}", e.key);
-        if !e.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') || e.key.is_empty() {
-            diags.error(At::new(file, e.line, e.column, &field), format!("`{}` is not a valid {what} name (letters, digits, `_`, `-`)", e.key));
+        if !e
+            .key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            || e.key.is_empty()
+        {
+            diags.error(
+                At::new(file, e.line, e.column, &field),
+                format!(
+                    "`{}` is not a valid {what} name (letters, digits, `_`, `-`)",
+                    e.key
+                ),
+            );
             continue;
         }
         match &e.value.value {
@@ -453,7 +616,10 @@ pub fn read_values(diags: &mut Diagnostics, file: &str, node: &Node, path: &str,
             }
             _ => diags.error(
                 At::new(file, e.value.line, e.value.column, &field),
-                format!("a {what} value is a string, number or boolean, found {}", e.value.type_name()),
+                format!(
+                    "a {what} value is a string, number or boolean, found {}",
+                    e.value.type_name()
+                ),
             ),
         }
     }

@@ -55,7 +55,12 @@ pub struct AppScope<'a> {
     pub variables: &'a Values,
 }
 
-pub fn build(diags: &mut Diagnostics, tree: &dyn SourceTree, app: &AppScope<'_>, doc: &Document) -> Option<Built> {
+pub fn build(
+    diags: &mut Diagnostics,
+    tree: &dyn SourceTree,
+    app: &AppScope<'_>,
+    doc: &Document,
+) -> Option<Built> {
     let file = doc.file.as_str();
     let kind = doc.kind;
     if !app.project.allows_kind(kind) {
@@ -67,7 +72,10 @@ pub fn build(diags: &mut Diagnostics, tree: &dyn SourceTree, app: &AppScope<'_>,
             .unwrap_or_default();
         diags.error(
             At::new(file, doc.kind_at.0, doc.kind_at.1, "kind"),
-            format!("project `{}` does not allow kind {kind} (allowed: {allowed})", app.project.name),
+            format!(
+                "project `{}` does not allow kind {kind} (allowed: {allowed})",
+                app.project.name
+            ),
         );
     }
     let Some(workspace) = app.workspace else {
@@ -97,11 +105,19 @@ pub fn build(diags: &mut Diagnostics, tree: &dyn SourceTree, app: &AppScope<'_>,
     vars::references(diags, file, &spec, "spec", &mut references);
 
     let mut permissions_list: Vec<PermissionEntry> = Vec::new();
-    let acl_key = if kind == Kind::SecretScope { "acls" } else { "permissions" };
+    let acl_key = if kind == Kind::SecretScope {
+        "acls"
+    } else {
+        "permissions"
+    };
     if let Some(entry) = doc.node.get(acl_key) {
         let node = vars::substitute(diags, file, &entry.value, acl_key, app.variables);
         vars::references(diags, file, &node, acl_key, &mut references);
-        let level_key = if kind == Kind::SecretScope { "permission" } else { "permission_level" };
+        let level_key = if kind == Kind::SecretScope {
+            "permission"
+        } else {
+            "permission_level"
+        };
         permissions_list = permissions::read(diags, file, &node, acl_key, kind, level_key);
     }
 
@@ -159,16 +175,27 @@ fn refuse_literal_secrets(diags: &mut Diagnostics, file: &str, node: &Node, path
     }
 }
 
-fn read_secrets(diags: &mut Diagnostics, file: &str, node: &Node, scope: &ResourceKey) -> Vec<SecretRef> {
+fn read_secrets(
+    diags: &mut Diagnostics,
+    file: &str,
+    node: &Node,
+    scope: &ResourceKey,
+) -> Vec<SecretRef> {
     let mut out: Vec<SecretRef> = Vec::new();
     let Some(items) = node.as_seq() else {
-        diags.error(At::new(file, node.line, node.column, "secrets"), format!("expected a list, found {}", node.type_name()));
+        diags.error(
+            At::new(file, node.line, node.column, "secrets"),
+            format!("expected a list, found {}", node.type_name()),
+        );
         return out;
     };
     for (i, item) in items.iter().enumerate() {
         let path = format!("secrets[{i}]");
         if let Some(entries) = item.as_map() {
-            for e in entries.iter().filter(|e| LITERAL_SECRET_KEYS.contains(&e.key.as_str())) {
+            for e in entries
+                .iter()
+                .filter(|e| LITERAL_SECRET_KEYS.contains(&e.key.as_str()))
+            {
                 diags.error(
                     At::new(file, e.line, e.column, &format!("{path}.{}", e.key)),
                     "secret values never appear in manifests; use fromEnv: VARIABLE or fromFile: /path/on/the/controller",
@@ -177,9 +204,18 @@ fn read_secrets(diags: &mut Diagnostics, file: &str, node: &Node, scope: &Resour
         }
         let mut allowed = vec!["key", "fromEnv", "fromFile"];
         allowed.extend_from_slice(LITERAL_SECRET_KEYS);
-        let Some(f) = Fields::open(diags, file, item, &path, &allowed) else { continue };
-        let Some(key) = f.string(diags, "key", true) else { continue };
-        if key.is_empty() || key.len() > 128 || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        let Some(f) = Fields::open(diags, file, item, &path, &allowed) else {
+            continue;
+        };
+        let Some(key) = f.string(diags, "key", true) else {
+            continue;
+        };
+        if key.is_empty()
+            || key.len() > 128
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             let (line, column) = f.at("key");
             diags.error(At::new(file, line, column, &f.field_path("key")), format!("`{key}` is not a valid secret key (letters, digits, `-`, `_`, `.`, at most 128)"));
         }
@@ -189,18 +225,27 @@ fn read_secrets(diags: &mut Diagnostics, file: &str, node: &Node, scope: &Resour
             (Some(v), None) => SecretSource::FromEnv(v),
             (None, Some(p)) => SecretSource::FromFile(p),
             (Some(_), Some(_)) => {
-                diags.error(At::new(file, item.line, item.column, &path), "give either fromEnv or fromFile, not both");
+                diags.error(
+                    At::new(file, item.line, item.column, &path),
+                    "give either fromEnv or fromFile, not both",
+                );
                 continue;
             }
             (None, None) => {
-                if !item.as_map().is_some_and(|m| m.iter().any(|e| LITERAL_SECRET_KEYS.contains(&e.key.as_str()))) {
+                if !item.as_map().is_some_and(|m| {
+                    m.iter()
+                        .any(|e| LITERAL_SECRET_KEYS.contains(&e.key.as_str()))
+                }) {
                     diags.error(At::new(file, item.line, item.column, &path), "missing `fromEnv` or `fromFile`: where the controller reads this secret's value");
                 }
                 continue;
             }
         };
         if out.iter().any(|s| s.key == key) {
-            diags.error(At::new(file, item.line, item.column, &path), format!("secret key `{key}` listed twice"));
+            diags.error(
+                At::new(file, item.line, item.column, &path),
+                format!("secret key `{key}` listed twice"),
+            );
             continue;
         }
         out.push(SecretRef {
@@ -244,7 +289,13 @@ fn set_if_absent(spec: &mut Node, key: &str, value: Value) {
 
 /// Reads `source:` from the repository into `spec.content` (base64), and
 /// fills `format`/`language` from the file name when they are not given.
-fn inline_content(diags: &mut Diagnostics, tree: &dyn SourceTree, project: &Project, doc: &Document, spec: &mut Node) {
+fn inline_content(
+    diags: &mut Diagnostics,
+    tree: &dyn SourceTree,
+    project: &Project,
+    doc: &Document,
+    spec: &mut Node,
+) {
     let file = doc.file.as_str();
     let Some(entry) = doc.node.get("source") else {
         diags.error(
@@ -255,31 +306,47 @@ fn inline_content(diags: &mut Diagnostics, tree: &dyn SourceTree, project: &Proj
     };
     let (line, column) = (entry.value.line, entry.value.column);
     let Some(raw) = entry.value.as_str() else {
-        diags.error(At::new(file, line, column, "source"), format!("expected a path, found {}", entry.value.type_name()));
+        diags.error(
+            At::new(file, line, column, "source"),
+            format!("expected a path, found {}", entry.value.type_name()),
+        );
         return;
     };
     let clean = match source::clean(raw) {
         Ok(p) => p,
         Err(reason) => {
-            diags.error(At::new(file, line, column, "source"), format!("`{raw}`: {reason}"));
+            diags.error(
+                At::new(file, line, column, "source"),
+                format!("`{raw}`: {reason}"),
+            );
             return;
         }
     };
     if !project.allows_path(&clean) {
         diags.error(
             At::new(file, line, column, "source"),
-            format!("project `{}` does not allow source path `{clean}` (allowed: {})", project.name, project.source_paths.join(", ")),
+            format!(
+                "project `{}` does not allow source path `{clean}` (allowed: {})",
+                project.name,
+                project.source_paths.join(", ")
+            ),
         );
         return;
     }
     let resolved = match source::resolve(tree, &clean) {
         Ok((path, Some(EntryKind::File))) => path,
         Ok((_, Some(_))) => {
-            diags.error(At::new(file, line, column, "source"), format!("`{clean}` is not a file"));
+            diags.error(
+                At::new(file, line, column, "source"),
+                format!("`{clean}` is not a file"),
+            );
             return;
         }
         Ok((_, None)) => {
-            diags.error(At::new(file, line, column, "source"), format!("`{clean}` does not exist"));
+            diags.error(
+                At::new(file, line, column, "source"),
+                format!("`{clean}` does not exist"),
+            );
             return;
         }
         Err(err) => {
@@ -290,7 +357,10 @@ fn inline_content(diags: &mut Diagnostics, tree: &dyn SourceTree, project: &Proj
     if !project.allows_path(&resolved) {
         diags.error(
             At::new(file, line, column, "source"),
-            format!("`{clean}` resolves to `{resolved}`, which project `{}` does not allow", project.name),
+            format!(
+                "`{clean}` resolves to `{resolved}`, which project `{}` does not allow",
+                project.name
+            ),
         );
         return;
     }

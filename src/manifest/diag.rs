@@ -74,7 +74,8 @@ impl Diagnostics {
 
     /// Records an error.
     pub fn error(&mut self, at: At<'_>, message: impl Into<String>) {
-        self.errors.push(at.diagnostic(Severity::Error, message.into()));
+        self.errors
+            .push(at.diagnostic(Severity::Error, message.into()));
     }
 
     /// Records a warning.
@@ -174,9 +175,15 @@ mod tests {
     fn suggestions_catch_typos_not_new_words() {
         let known = ["notebook_task", "max_concurrent_runs", "tags", "tasks"];
         assert_eq!(suggest("notebok_task", known), Some("notebook_task"));
-        assert_eq!(suggest("max_concurent_runs", known), Some("max_concurrent_runs"));
+        assert_eq!(
+            suggest("max_concurent_runs", known),
+            Some("max_concurrent_runs")
+        );
         assert_eq!(suggest("budget_policy_id", known), None);
         assert_eq!(suggest("compute_environment", known), None);
-        assert_eq!(suggest("maxConcurrentRuns", known), Some("max_concurrent_runs"));
+        assert_eq!(
+            suggest("maxConcurrentRuns", known),
+            Some("max_concurrent_runs")
+        );
     }
 }

@@ -50,12 +50,22 @@ pub fn extras(kind: Kind) -> &'static [&'static str] {
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Reads and parses one file; envelope errors go to `diags`, valid documents are returned.
-pub fn read_file(diags: &mut Diagnostics, tree: &dyn SourceTree, path: &str, limits: &Limits) -> Vec<Document> {
+pub fn read_file(
+    diags: &mut Diagnostics,
+    tree: &dyn SourceTree,
+    path: &str,
+    limits: &Limits,
+) -> Vec<Document> {
     let bytes = match tree.read(path, limits.max_file_bytes) {
         Ok(b) => b,
         Err(err) => {
@@ -70,7 +80,10 @@ pub fn read_file(diags: &mut Diagnostics, tree: &dyn SourceTree, path: &str, lim
     let nodes = match parse_documents(&text, limits) {
         Ok(nodes) => nodes,
         Err(err) => {
-            diags.error(At::new(path, err.line, err.column, ""), format!("invalid YAML: {}", err.message));
+            diags.error(
+                At::new(path, err.line, err.column, ""),
+                format!("invalid YAML: {}", err.message),
+            );
             return Vec::new();
         }
     };
@@ -84,7 +97,10 @@ fn envelope(diags: &mut Diagnostics, file: &str, node: Node) -> Option<Document>
     if node.as_map().is_none() {
         diags.error(
             At::new(file, node.line, node.column, ""),
-            format!("a manifest document is a mapping, found {}", node.type_name()),
+            format!(
+                "a manifest document is a mapping, found {}",
+                node.type_name()
+            ),
         );
         return None;
     }
@@ -116,7 +132,10 @@ fn envelope(diags: &mut Diagnostics, file: &str, node: Node) -> Option<Document>
             let hint = suggest(&kind_text, Kind::ALL.iter().map(|k| k.as_str()))
                 .map(|c| format!("; did you mean `{c}`?"))
                 .unwrap_or_default();
-            diags.error(At::new(file, kind_at.0, kind_at.1, "kind"), format!("unknown kind `{kind_text}`{hint}"));
+            diags.error(
+                At::new(file, kind_at.0, kind_at.1, "kind"),
+                format!("unknown kind `{kind_text}`{hint}"),
+            );
             return None;
         }
     };
@@ -125,10 +144,19 @@ fn envelope(diags: &mut Diagnostics, file: &str, node: Node) -> Option<Document>
     Fields::open(diags, file, &node, "", &allowed)?;
 
     let Some(meta_entry) = top.entry("metadata") else {
-        diags.error(At::new(file, node.line, node.column, ""), "missing required field `metadata`");
+        diags.error(
+            At::new(file, node.line, node.column, ""),
+            "missing required field `metadata`",
+        );
         return None;
     };
-    let meta = Fields::open(diags, file, &meta_entry.value, "metadata", &["name", "labels", "annotations"])?;
+    let meta = Fields::open(
+        diags,
+        file,
+        &meta_entry.value,
+        "metadata",
+        &["name", "labels", "annotations"],
+    )?;
     let name = meta.string(diags, "name", true)?;
     if !valid_name(&name) {
         let (line, column) = meta.at("name");
@@ -150,7 +178,12 @@ fn envelope(diags: &mut Diagnostics, file: &str, node: Node) -> Option<Document>
                                 slot.insert(item.key.clone(), v.to_string());
                             }
                             None => diags.error(
-                                At::new(file, item.value.line, item.value.column, &format!("{path}.{}", item.key)),
+                                At::new(
+                                    file,
+                                    item.value.line,
+                                    item.value.column,
+                                    &format!("{path}.{}", item.key),
+                                ),
                                 format!("expected a string, found {}", item.value.type_name()),
                             ),
                         }
@@ -165,7 +198,10 @@ fn envelope(diags: &mut Diagnostics, file: &str, node: Node) -> Option<Document>
     }
     match top.entry("spec") {
         None => {
-            diags.error(At::new(file, node.line, node.column, ""), "missing required field `spec`");
+            diags.error(
+                At::new(file, node.line, node.column, ""),
+                "missing required field `spec`",
+            );
             return None;
         }
         Some(spec) if spec.value.as_map().is_none() => {

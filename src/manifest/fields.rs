@@ -75,7 +75,12 @@ impl<'a> Fields<'a> {
                 Value::String(s) => Some(s.clone()),
                 _ => {
                     diags.error(
-                        At::new(self.file, entry.value.line, entry.value.column, &self.field_path(key)),
+                        At::new(
+                            self.file,
+                            entry.value.line,
+                            entry.value.column,
+                            &self.field_path(key),
+                        ),
                         format!("expected a string, found {}", entry.value.type_name()),
                     );
                     None
@@ -91,7 +96,12 @@ impl<'a> Fields<'a> {
             Value::Bool(b) => Some(b),
             _ => {
                 diags.error(
-                    At::new(self.file, entry.value.line, entry.value.column, &self.field_path(key)),
+                    At::new(
+                        self.file,
+                        entry.value.line,
+                        entry.value.column,
+                        &self.field_path(key),
+                    ),
                     format!("expected true or false, found {}", entry.value.type_name()),
                 );
                 None
@@ -106,8 +116,16 @@ impl<'a> Fields<'a> {
             Value::Number(n) if n.is_u64() => n.as_u64(),
             _ => {
                 diags.error(
-                    At::new(self.file, entry.value.line, entry.value.column, &self.field_path(key)),
-                    format!("expected a non-negative integer, found {}", entry.value.type_name()),
+                    At::new(
+                        self.file,
+                        entry.value.line,
+                        entry.value.column,
+                        &self.field_path(key),
+                    ),
+                    format!(
+                        "expected a non-negative integer, found {}",
+                        entry.value.type_name()
+                    ),
                 );
                 None
             }
@@ -119,8 +137,16 @@ impl<'a> Fields<'a> {
         let entry = self.entry(key)?;
         let Some(items) = entry.value.as_seq() else {
             diags.error(
-                At::new(self.file, entry.value.line, entry.value.column, &self.field_path(key)),
-                format!("expected a list of strings, found {}", entry.value.type_name()),
+                At::new(
+                    self.file,
+                    entry.value.line,
+                    entry.value.column,
+                    &self.field_path(key),
+                ),
+                format!(
+                    "expected a list of strings, found {}",
+                    entry.value.type_name()
+                ),
             );
             return None;
         };
@@ -129,7 +155,12 @@ impl<'a> Fields<'a> {
             match item.as_str() {
                 Some(s) => out.push((s.to_string(), item)),
                 None => diags.error(
-                    At::new(self.file, item.line, item.column, &format!("{}[{i}]", self.field_path(key))),
+                    At::new(
+                        self.file,
+                        item.line,
+                        item.column,
+                        &format!("{}[{i}]", self.field_path(key)),
+                    ),
                     format!("expected a string, found {}", item.type_name()),
                 ),
             }

@@ -15,7 +15,13 @@ pub fn levels_for(kind: Kind) -> Option<&'static [&'static str]> {
         Kind::Cluster => &["CAN_ATTACH_TO", "CAN_RESTART", "CAN_MANAGE"],
         Kind::ClusterPolicy => &["CAN_USE"],
         Kind::InstancePool => &["CAN_ATTACH_TO", "CAN_MANAGE"],
-        Kind::SqlWarehouse => &["CAN_VIEW", "CAN_MONITOR", "CAN_USE", "IS_OWNER", "CAN_MANAGE"],
+        Kind::SqlWarehouse => &[
+            "CAN_VIEW",
+            "CAN_MONITOR",
+            "CAN_USE",
+            "IS_OWNER",
+            "CAN_MANAGE",
+        ],
         Kind::Notebook | Kind::WorkspaceFile | Kind::Directory => {
             &["CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"]
         }
@@ -80,7 +86,10 @@ pub fn read(
             _ => {
                 diags.error(
                     At::new(file, item.line, item.column, &item_path),
-                    format!("an entry names exactly one principal, found {}", present.join(" and ")),
+                    format!(
+                        "an entry names exactly one principal, found {}",
+                        present.join(" and ")
+                    ),
                 );
                 None
             }

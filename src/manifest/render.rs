@@ -89,7 +89,10 @@ pub fn render_dir(dir: &Path, root_file: Option<&Path>) -> Result<Rendered, Diag
                     let mut diags = Diagnostics::default();
                     diags.error(
                         At::new(&file.display().to_string(), 0, 0, ""),
-                        format!("the root file is outside the manifest root {}", dir.display()),
+                        format!(
+                            "the root file is outside the manifest root {}",
+                            dir.display()
+                        ),
                     );
                     return Err(diags);
                 }
@@ -160,7 +163,8 @@ impl Renderer<'_> {
                 .map(|e| e.name)
                 .collect(),
             Err(err) => {
-                self.diags.error(At::new(&self.tree.describe(), 0, 0, ""), err.to_string());
+                self.diags
+                    .error(At::new(&self.tree.describe(), 0, 0, ""), err.to_string());
                 Vec::new()
             }
         }
@@ -173,11 +177,13 @@ impl Renderer<'_> {
                 Ok(p) => match source::resolve(self.tree, &p) {
                     Ok((resolved, Some(EntryKind::File))) => Some(resolved),
                     Ok((_, None)) => {
-                        self.diags.error(At::new(raw, 0, 0, ""), "the root file does not exist");
+                        self.diags
+                            .error(At::new(raw, 0, 0, ""), "the root file does not exist");
                         None
                     }
                     Ok(_) => {
-                        self.diags.error(At::new(raw, 0, 0, ""), "the root file is not a file");
+                        self.diags
+                            .error(At::new(raw, 0, 0, ""), "the root file is not a file");
                         None
                     }
                     Err(err) => {
@@ -258,7 +264,9 @@ impl Renderer<'_> {
         let mut app_origins: HashMap<String, Origin> = HashMap::new();
         let mut refs: Vec<Vec<vars::Reference>> = Vec::new();
         while let Some(pending) = queue.pop_front() {
-            if let Some((app, children, app_refs)) = self.read_app(pending, &projects, &workspaces, &mut app_origins) {
+            if let Some((app, children, app_refs)) =
+                self.read_app(pending, &projects, &workspaces, &mut app_origins)
+            {
                 queue.extend(children);
                 apps.push(app);
                 refs.push(app_refs);
@@ -276,12 +284,29 @@ impl Renderer<'_> {
 
     fn add_project(&mut self, doc: &Document, projects: &mut Vec<Project>) {
         if let Some(first) = projects.iter().find(|p| p.name == doc.name) {
-            let message = format!("project `{}` is already declared at {}:{}", doc.name, first.origin.file, first.origin.line);
-            self.diags.error(At::new(&doc.file, doc.origin.line, doc.origin.column, "metadata.name"), message);
+            let message = format!(
+                "project `{}` is already declared at {}:{}",
+                doc.name, first.origin.file, first.origin.line
+            );
+            self.diags.error(
+                At::new(
+                    &doc.file,
+                    doc.origin.line,
+                    doc.origin.column,
+                    "metadata.name",
+                ),
+                message,
+            );
             return;
         }
         if let Some(spec) = doc.spec()
-            && let Some(p) = app::read_project(&mut self.diags, &doc.file, &doc.name, spec, doc.origin.clone())
+            && let Some(p) = app::read_project(
+                &mut self.diags,
+                &doc.file,
+                &doc.name,
+                spec,
+                doc.origin.clone(),
+            )
         {
             projects.push(p);
         }
@@ -289,12 +314,29 @@ impl Renderer<'_> {
 
     fn add_workspace(&mut self, doc: &Document, workspaces: &mut Vec<WorkspaceDef>) {
         if let Some(first) = workspaces.iter().find(|w| w.name == doc.name) {
-            let message = format!("workspace `{}` is already declared at {}:{}", doc.name, first.origin.file, first.origin.line);
-            self.diags.error(At::new(&doc.file, doc.origin.line, doc.origin.column, "metadata.name"), message);
+            let message = format!(
+                "workspace `{}` is already declared at {}:{}",
+                doc.name, first.origin.file, first.origin.line
+            );
+            self.diags.error(
+                At::new(
+                    &doc.file,
+                    doc.origin.line,
+                    doc.origin.column,
+                    "metadata.name",
+                ),
+                message,
+            );
             return;
         }
         if let Some(spec) = doc.spec()
-            && let Some(w) = app::read_workspace(&mut self.diags, &doc.file, &doc.name, spec, doc.origin.clone())
+            && let Some(w) = app::read_workspace(
+                &mut self.diags,
+                &doc.file,
+                &doc.name,
+                spec,
+                doc.origin.clone(),
+            )
         {
             workspaces.push(w);
         }
@@ -302,38 +344,76 @@ impl Renderer<'_> {
 
     /// An Application document gives one app; an ApplicationSet one per element.
     fn expand(&mut self, doc: &Document, _inherited: &Values) -> Vec<AppSpec> {
-        let Some(spec) = doc.spec() else { return Vec::new() };
+        let Some(spec) = doc.spec() else {
+            return Vec::new();
+        };
         if doc.kind == Kind::Application {
-            return app::read_app(&mut self.diags, &doc.file, &doc.name, spec, "spec", doc.origin.clone())
-                .into_iter()
-                .collect();
+            return app::read_app(
+                &mut self.diags,
+                &doc.file,
+                &doc.name,
+                spec,
+                "spec",
+                doc.origin.clone(),
+            )
+            .into_iter()
+            .collect();
         }
         let file = doc.file.as_str();
-        let Some(f) = Fields::open(&mut self.diags, file, spec, "spec", &["generators", "template"]) else {
+        let Some(f) = Fields::open(
+            &mut self.diags,
+            file,
+            spec,
+            "spec",
+            &["generators", "template"],
+        ) else {
             return Vec::new();
         };
         let mut elements: Vec<(Values, usize)> = Vec::new();
         match f.entry("generators") {
-            None => self.diags.error(At::new(file, spec.line, spec.column, "spec"), "missing required field `generators`"),
+            None => self.diags.error(
+                At::new(file, spec.line, spec.column, "spec"),
+                "missing required field `generators`",
+            ),
             Some(g) => match g.value.as_seq() {
-                None => self.diags.error(At::new(file, g.value.line, g.value.column, "spec.generators"), "expected a list of generators"),
+                None => self.diags.error(
+                    At::new(file, g.value.line, g.value.column, "spec.generators"),
+                    "expected a list of generators",
+                ),
                 Some(gens) => {
                     for (i, gen_node) in gens.iter().enumerate() {
                         let gp = format!("spec.generators[{i}]");
-                        let Some(gf) = Fields::open(&mut self.diags, file, gen_node, &gp, &["list"]) else { continue };
+                        let Some(gf) =
+                            Fields::open(&mut self.diags, file, gen_node, &gp, &["list"])
+                        else {
+                            continue;
+                        };
                         let Some(list) = gf.entry("list") else {
-                            self.diags.error(At::new(file, gen_node.line, gen_node.column, &gp), "missing generator: only `list` is supported");
+                            self.diags.error(
+                                At::new(file, gen_node.line, gen_node.column, &gp),
+                                "missing generator: only `list` is supported",
+                            );
                             continue;
                         };
                         let lp = format!("{gp}.list");
-                        let Some(lf) = Fields::open(&mut self.diags, file, &list.value, &lp, &["elements"]) else { continue };
-                        let Some(items) = lf.entry("elements").and_then(|e| e.value.as_seq()) else {
-                            self.diags.error(At::new(file, list.value.line, list.value.column, &lp), "missing required field `elements` (a list)");
+                        let Some(lf) =
+                            Fields::open(&mut self.diags, file, &list.value, &lp, &["elements"])
+                        else {
+                            continue;
+                        };
+                        let Some(items) = lf.entry("elements").and_then(|e| e.value.as_seq())
+                        else {
+                            self.diags.error(
+                                At::new(file, list.value.line, list.value.column, &lp),
+                                "missing required field `elements` (a list)",
+                            );
                             continue;
                         };
                         for (j, item) in items.iter().enumerate() {
                             let ep = format!("{lp}.elements[{j}]");
-                            if let Some(values) = app::read_values(&mut self.diags, file, item, &ep, "element") {
+                            if let Some(values) =
+                                app::read_values(&mut self.diags, file, item, &ep, "element")
+                            {
                                 elements.push((values, item.line));
                             }
                         }
@@ -342,15 +422,29 @@ impl Renderer<'_> {
             },
         }
         let Some(template) = f.entry("template") else {
-            self.diags.error(At::new(file, spec.line, spec.column, "spec"), "missing required field `template`");
+            self.diags.error(
+                At::new(file, spec.line, spec.column, "spec"),
+                "missing required field `template`",
+            );
             return Vec::new();
         };
-        let Some(tf) = Fields::open(&mut self.diags, file, &template.value, "spec.template", &["metadata", "spec"]) else {
+        let Some(tf) = Fields::open(
+            &mut self.diags,
+            file,
+            &template.value,
+            "spec.template",
+            &["metadata", "spec"],
+        ) else {
             return Vec::new();
         };
         let (Some(meta), Some(tspec)) = (tf.entry("metadata"), tf.entry("spec")) else {
             self.diags.error(
-                At::new(file, template.value.line, template.value.column, "spec.template"),
+                At::new(
+                    file,
+                    template.value.line,
+                    template.value.column,
+                    "spec.template",
+                ),
                 "a template has `metadata: { name }` and `spec` (an Application spec)",
             );
             return Vec::new();
@@ -358,24 +452,53 @@ impl Renderer<'_> {
         let mut out = Vec::new();
         for (values, _line) in elements {
             let errors_before = self.diags.errors.len();
-            let meta_node = vars::template(&mut self.diags, file, &meta.value, "spec.template.metadata", &values);
-            let spec_node = vars::template(&mut self.diags, file, &tspec.value, "spec.template.spec", &values);
+            let meta_node = vars::template(
+                &mut self.diags,
+                file,
+                &meta.value,
+                "spec.template.metadata",
+                &values,
+            );
+            let spec_node = vars::template(
+                &mut self.diags,
+                file,
+                &tspec.value,
+                "spec.template.spec",
+                &values,
+            );
             if self.diags.errors.len() > errors_before {
                 continue;
             }
-            let Some(mf) = Fields::open(&mut self.diags, file, &meta_node, "spec.template.metadata", &["name", "labels", "annotations"]) else {
+            let Some(mf) = Fields::open(
+                &mut self.diags,
+                file,
+                &meta_node,
+                "spec.template.metadata",
+                &["name", "labels", "annotations"],
+            ) else {
                 continue;
             };
-            let Some(name) = mf.string(&mut self.diags, "name", true) else { continue };
+            let Some(name) = mf.string(&mut self.diags, "name", true) else {
+                continue;
+            };
             if !document::valid_name(&name) {
                 let (line, column) = mf.at("name");
                 self.diags.error(
                     At::new(file, line, column, "spec.template.metadata.name"),
-                    format!("generated name `{name}` is not a valid name (letters, digits, `_`, `-`)"),
+                    format!(
+                        "generated name `{name}` is not a valid name (letters, digits, `_`, `-`)"
+                    ),
                 );
                 continue;
             }
-            if let Some(mut spec) = app::read_app(&mut self.diags, file, &name, &spec_node, "spec.template.spec", doc.origin.clone()) {
+            if let Some(mut spec) = app::read_app(
+                &mut self.diags,
+                file,
+                &name,
+                &spec_node,
+                "spec.template.spec",
+                doc.origin.clone(),
+            ) {
                 spec.generated_by = Some(doc.name.clone());
                 out.push(spec);
             }
@@ -398,7 +521,12 @@ impl Renderer<'_> {
             ancestors,
         } = pending;
         let file = spec.origin.file.clone();
-        let spot = |key: &str| spec.spots.get(key).copied().unwrap_or((spec.origin.line, spec.origin.column));
+        let spot = |key: &str| {
+            spec.spots
+                .get(key)
+                .copied()
+                .unwrap_or((spec.origin.line, spec.origin.column))
+        };
         let field = |key: &str| {
             if spec.generated_by.is_some() {
                 format!("spec.template.spec.{key}")
@@ -410,11 +538,22 @@ impl Renderer<'_> {
         if let Some(first) = app_origins.get(&spec.name) {
             let message = if ancestors.iter().any(|(n, _)| *n == spec.name) {
                 let chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
-                format!("cycle: app `{}` renders itself again ({} → {})", spec.name, chain.join(" → "), spec.name)
+                format!(
+                    "cycle: app `{}` renders itself again ({} → {})",
+                    spec.name,
+                    chain.join(" → "),
+                    spec.name
+                )
             } else {
-                format!("application `{}` is already declared at {}:{}", spec.name, first.file, first.line)
+                format!(
+                    "application `{}` is already declared at {}:{}",
+                    spec.name, first.file, first.line
+                )
             };
-            self.diags.error(At::new(&file, spec.origin.line, spec.origin.column, "metadata.name"), message);
+            self.diags.error(
+                At::new(&file, spec.origin.line, spec.origin.column, "metadata.name"),
+                message,
+            );
             return None;
         }
         app_origins.insert(spec.name.clone(), spec.origin.clone());
@@ -422,7 +561,10 @@ impl Renderer<'_> {
         if depth > MAX_DEPTH {
             self.diags.error(
                 At::new(&file, spec.origin.line, spec.origin.column, ""),
-                format!("app `{}` is nested {depth} levels deep; the limit is {MAX_DEPTH}", spec.name),
+                format!(
+                    "app `{}` is nested {depth} levels deep; the limit is {MAX_DEPTH}",
+                    spec.name
+                ),
             );
             return None;
         }
@@ -436,7 +578,10 @@ impl Renderer<'_> {
                 let hint = suggest(&spec.project, projects.iter().map(|p| p.name.as_str()))
                     .map(|c| format!("; did you mean `{c}`?"))
                     .unwrap_or_default();
-                self.diags.error(At::new(&file, line, column, &field("project")), format!("unknown project `{}`{hint}", spec.project));
+                self.diags.error(
+                    At::new(&file, line, column, &field("project")),
+                    format!("unknown project `{}`{hint}", spec.project),
+                );
                 // Keep reading the app so its other errors are reported too.
                 Project::permissive(&spec.project)
             }
@@ -454,7 +599,11 @@ impl Renderer<'_> {
             } else if !project.allows_destination(ws) {
                 self.diags.error(
                     At::new(&file, line, column, &at_field),
-                    format!("project `{}` does not allow destination workspace `{ws}` (allowed: {})", project.name, project.destinations.join(", ")),
+                    format!(
+                        "project `{}` does not allow destination workspace `{ws}` (allowed: {})",
+                        project.name,
+                        project.destinations.join(", ")
+                    ),
                 );
             }
         }
@@ -462,11 +611,19 @@ impl Renderer<'_> {
         // The source path.
         let (sp_line, sp_column) = spot("source.path");
         let sp_field = field("source.path");
-        let shown = if spec.source.path.is_empty() { ".".to_string() } else { spec.source.path.clone() };
+        let shown = if spec.source.path.is_empty() {
+            ".".to_string()
+        } else {
+            spec.source.path.clone()
+        };
         if !project.allows_path(&spec.source.path) {
             self.diags.error(
                 At::new(&file, sp_line, sp_column, &sp_field),
-                format!("project `{}` does not allow source path `{shown}` (allowed: {})", project.name, project.source_paths.join(", ")),
+                format!(
+                    "project `{}` does not allow source path `{shown}` (allowed: {})",
+                    project.name,
+                    project.source_paths.join(", ")
+                ),
             );
         }
         if let Some((ancestor, _)) = ancestors.iter().find(|(_, p)| *p == spec.source.path) {
@@ -474,17 +631,26 @@ impl Renderer<'_> {
             chain.push(&spec.name);
             self.diags.error(
                 At::new(&file, sp_line, sp_column, &sp_field),
-                format!("cycle: source path `{shown}` is already rendered by `{ancestor}` ({})", chain.join(" → ")),
+                format!(
+                    "cycle: source path `{shown}` is already rendered by `{ancestor}` ({})",
+                    chain.join(" → ")
+                ),
             );
             return None;
         }
         let files = match source::resolve(self.tree, &spec.source.path) {
             Err(err) => {
-                self.diags.error(At::new(&file, sp_line, sp_column, &sp_field), err.to_string());
+                self.diags.error(
+                    At::new(&file, sp_line, sp_column, &sp_field),
+                    err.to_string(),
+                );
                 return None;
             }
             Ok((_, None)) => {
-                self.diags.error(At::new(&file, sp_line, sp_column, &sp_field), format!("source path `{shown}` does not exist"));
+                self.diags.error(
+                    At::new(&file, sp_line, sp_column, &sp_field),
+                    format!("source path `{shown}` does not exist"),
+                );
                 return None;
             }
             Ok((resolved, Some(EntryKind::File))) => vec![resolved],
@@ -492,10 +658,17 @@ impl Renderer<'_> {
                 if !project.allows_path(&resolved) {
                     self.diags.error(
                         At::new(&file, sp_line, sp_column, &sp_field),
-                        format!("`{shown}` resolves to `{resolved}`, which project `{}` does not allow", project.name),
+                        format!(
+                            "`{shown}` resolves to `{resolved}`, which project `{}` does not allow",
+                            project.name
+                        ),
                     );
                 }
-                self.yaml_files(&resolved, spec.source.recurse, (&file, sp_line, sp_column, &sp_field))
+                self.yaml_files(
+                    &resolved,
+                    spec.source.recurse,
+                    (&file, sp_line, sp_column, &sp_field),
+                )
             }
         };
 
@@ -542,8 +715,10 @@ impl Renderer<'_> {
                             project: &project,
                             variables: &variables,
                         };
-                        if let Some(built) = build::build(&mut self.diags, self.tree, &scope, &doc) {
-                            references.extend(built.references.into_iter().map(|r| (resources.len(), r)));
+                        if let Some(built) = build::build(&mut self.diags, self.tree, &scope, &doc)
+                        {
+                            references
+                                .extend(built.references.into_iter().map(|r| (resources.len(), r)));
                             resources.push(built.resource);
                             secrets.extend(built.secrets);
                         }
@@ -582,7 +757,12 @@ impl Renderer<'_> {
     }
 
     /// The YAML files of a directory, sorted; subdirectories only when `recurse`.
-    fn yaml_files(&mut self, dir: &str, recurse: bool, at: (&str, usize, usize, &str)) -> Vec<String> {
+    fn yaml_files(
+        &mut self,
+        dir: &str,
+        recurse: bool,
+        at: (&str, usize, usize, &str),
+    ) -> Vec<String> {
         let mut out = Vec::new();
         let mut stack = vec![dir.to_string()];
         let mut seen: HashSet<String> = HashSet::new();
@@ -593,7 +773,8 @@ impl Renderer<'_> {
             let entries = match self.tree.list(&current) {
                 Ok(e) => e,
                 Err(err) => {
-                    self.diags.error(At::new(at.0, at.1, at.2, at.3), err.to_string());
+                    self.diags
+                        .error(At::new(at.0, at.1, at.2, at.3), err.to_string());
                     continue;
                 }
             };
@@ -638,8 +819,16 @@ impl Renderer<'_> {
                         format!("app `{other_app}`")
                     };
                     self.diags.error(
-                        At::new(&r.origin.file, r.origin.line, r.origin.column, "metadata.name"),
-                        format!("resource `{}` is already declared by {who} at {}:{}", r.key, origin.file, origin.line),
+                        At::new(
+                            &r.origin.file,
+                            r.origin.line,
+                            r.origin.column,
+                            "metadata.name",
+                        ),
+                        format!(
+                            "resource `{}` is already declared by {who} at {}:{}",
+                            r.key, origin.file, origin.line
+                        ),
                     );
                 } else {
                     seen.insert(&r.key, (&app.name, &r.origin));
@@ -652,29 +841,58 @@ impl Renderer<'_> {
         let mut owners: HashMap<super::ResourceKey, String> = HashMap::new();
         for app in apps.iter() {
             for r in &app.resources {
-                owners.entry(r.key.clone()).or_insert_with(|| app.name.clone());
+                owners
+                    .entry(r.key.clone())
+                    .or_insert_with(|| app.name.clone());
             }
         }
         for (app, app_refs) in apps.iter_mut().zip(refs) {
             for reference in app_refs {
-                let (index, field) = reference.field.split_once('\u{0}').unwrap_or(("0", &reference.field));
-                let Ok(index) = index.parse::<usize>() else { continue };
-                let Some(resource) = app.resources.get(index) else { continue };
+                let (index, field) = reference
+                    .field
+                    .split_once('\u{0}')
+                    .unwrap_or(("0", &reference.field));
+                let Ok(index) = index.parse::<usize>() else {
+                    continue;
+                };
+                let Some(resource) = app.resources.get(index) else {
+                    continue;
+                };
                 let file = resource.origin.file.clone();
                 let at = At::new(&file, reference.line, reference.column, field);
-                let Some(kind) = Kind::from_plural(&reference.plural).filter(|k| k.is_databricks()) else {
-                    let plurals = Kind::ALL.iter().filter(|k| k.is_databricks()).map(|k| k.plural());
+                let Some(kind) = Kind::from_plural(&reference.plural).filter(|k| k.is_databricks())
+                else {
+                    let plurals = Kind::ALL
+                        .iter()
+                        .filter(|k| k.is_databricks())
+                        .map(|k| k.plural());
                     let hint = suggest(&reference.plural, plurals)
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
-                    self.diags.error(at, format!("unknown resource kind `{}` in reference{hint}", reference.plural));
+                    self.diags.error(
+                        at,
+                        format!(
+                            "unknown resource kind `{}` in reference{hint}",
+                            reference.plural
+                        ),
+                    );
                     continue;
                 };
                 let attribute_ok = reference.attribute == "id"
                     || (kind == Kind::ServicePrincipal && reference.attribute == "application_id");
                 if !attribute_ok {
-                    let allowed = if kind == Kind::ServicePrincipal { "id or application_id" } else { "id" };
-                    self.diags.error(at, format!("a reference ends in `.{allowed}`, found `.{}`", reference.attribute));
+                    let allowed = if kind == Kind::ServicePrincipal {
+                        "id or application_id"
+                    } else {
+                        "id"
+                    };
+                    self.diags.error(
+                        at,
+                        format!(
+                            "a reference ends in `.{allowed}`, found `.{}`",
+                            reference.attribute
+                        ),
+                    );
                     continue;
                 }
                 let target = super::ResourceKey {
@@ -715,8 +933,12 @@ impl Renderer<'_> {
     }
 
     fn check_cycles(&mut self, app: &RenderedApp) {
-        let index: HashMap<&super::ResourceKey, usize> =
-            app.resources.iter().enumerate().map(|(i, r)| (&r.key, i)).collect();
+        let index: HashMap<&super::ResourceKey, usize> = app
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (&r.key, i))
+            .collect();
         // 0 = unvisited, 1 = on the stack, 2 = done
         let mut state = vec![0u8; app.resources.len()];
         for start in 0..app.resources.len() {
@@ -740,9 +962,17 @@ impl Renderer<'_> {
                             let pos = stack.iter().position(|(n, _)| *n == d).unwrap_or(0);
                             let mut chain: Vec<String> = stack[pos..]
                                 .iter()
-                                .map(|(n, _)| format!("{}/{}", app.resources[*n].key.kind, app.resources[*n].key.name))
+                                .map(|(n, _)| {
+                                    format!(
+                                        "{}/{}",
+                                        app.resources[*n].key.kind, app.resources[*n].key.name
+                                    )
+                                })
                                 .collect();
-                            chain.push(format!("{}/{}", app.resources[d].key.kind, app.resources[d].key.name));
+                            chain.push(format!(
+                                "{}/{}",
+                                app.resources[d].key.kind, app.resources[d].key.name
+                            ));
                             let r = &app.resources[node];
                             self.diags.error(
                                 At::new(&r.origin.file, r.origin.line, r.origin.column, "spec"),

@@ -169,7 +169,9 @@ pub fn parent(path: &str) -> &str {
 /// (`./a//b/` becomes `a/b`; `.` is the root).
 pub fn clean(path: &str) -> Result<String, String> {
     if path.starts_with('/') || path.starts_with('\\') || has_drive(path) {
-        return Err("absolute paths are not allowed; paths are relative to the manifest root".into());
+        return Err(
+            "absolute paths are not allowed; paths are relative to the manifest root".into(),
+        );
     }
     let mut parts = Vec::new();
     for part in path.split(['/', '\\']) {
@@ -284,8 +286,14 @@ mod tests {
         let (path, kind) = resolve(&tree, "alias/a.yaml").unwrap();
         assert_eq!(path, "real/a.yaml");
         assert_eq!(kind, Some(EntryKind::File));
-        assert!(matches!(resolve(&tree, "real/up"), Err(SourceError::Escapes { .. })));
-        assert!(matches!(resolve(&tree, "abs/passwd"), Err(SourceError::Escapes { .. })));
+        assert!(matches!(
+            resolve(&tree, "real/up"),
+            Err(SourceError::Escapes { .. })
+        ));
+        assert!(matches!(
+            resolve(&tree, "abs/passwd"),
+            Err(SourceError::Escapes { .. })
+        ));
         assert_eq!(resolve(&tree, "missing/x").unwrap().1, None);
         assert_eq!(resolve(&tree, "").unwrap().1, Some(EntryKind::Dir));
     }

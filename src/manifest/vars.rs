@@ -24,16 +24,37 @@ pub struct Reference {
 
 /// Replaces every `${var.NAME}` in the strings of `node`. A string that is
 /// exactly one `${var.NAME}` takes the variable's type (number, boolean).
-pub fn substitute(diags: &mut Diagnostics, file: &str, node: &Node, path: &str, vars: &Values) -> Node {
+pub fn substitute(
+    diags: &mut Diagnostics,
+    file: &str,
+    node: &Node,
+    path: &str,
+    vars: &Values,
+) -> Node {
     map_strings(node, path, &mut |text, line, column, field| {
         expand(diags, file, text, line, column, field, vars, Pattern::Var)
     })
 }
 
 /// Replaces every `{{key}}` in the strings of `node` with the element's value.
-pub fn template(diags: &mut Diagnostics, file: &str, node: &Node, path: &str, element: &Values) -> Node {
+pub fn template(
+    diags: &mut Diagnostics,
+    file: &str,
+    node: &Node,
+    path: &str,
+    element: &Values,
+) -> Node {
     map_strings(node, path, &mut |text, line, column, field| {
-        expand(diags, file, text, line, column, field, element, Pattern::Element)
+        expand(
+            diags,
+            file,
+            text,
+            line,
+            column,
+            field,
+            element,
+            Pattern::Element,
+        )
     })
 }
 
@@ -120,7 +141,10 @@ fn expand(
         out.push_str(&rest[..start]);
         let after = &rest[start + open.len()..];
         let Some(end) = after.find(close) else {
-            diags.error(At::new(file, line, column, field), format!("unterminated `{open}` in `{text}`"));
+            diags.error(
+                At::new(file, line, column, field),
+                format!("unterminated `{open}` in `{text}`"),
+            );
             return None;
         };
         let inner = after[..end].trim();
@@ -165,7 +189,10 @@ fn expand(
                 let known = if values.is_empty() {
                     "none are declared".to_string()
                 } else {
-                    format!("declared: {}", values.keys().cloned().collect::<Vec<_>>().join(", "))
+                    format!(
+                        "declared: {}",
+                        values.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
                 };
                 diags.error(
                     At::new(file, line, column, field),
@@ -190,7 +217,13 @@ fn expand(
 }
 
 /// Every `${resources.…}` reference in the strings of `node`.
-pub fn references(diags: &mut Diagnostics, file: &str, node: &Node, path: &str, out: &mut Vec<Reference>) {
+pub fn references(
+    diags: &mut Diagnostics,
+    file: &str,
+    node: &Node,
+    path: &str,
+    out: &mut Vec<Reference>,
+) {
     match &node.value {
         Value::String(text) => scan(diags, file, text, node.line, node.column, path, out),
         Value::Seq(items) => {
@@ -200,14 +233,28 @@ pub fn references(diags: &mut Diagnostics, file: &str, node: &Node, path: &str, 
         }
         Value::Map(entries) => {
             for e in entries {
-                references(diags, file, &e.value, &super::fields::join(path, &e.key), out);
+                references(
+                    diags,
+                    file,
+                    &e.value,
+                    &super::fields::join(path, &e.key),
+                    out,
+                );
             }
         }
         _ => {}
     }
 }
 
-fn scan(diags: &mut Diagnostics, file: &str, text: &str, line: usize, column: usize, field: &str, out: &mut Vec<Reference>) {
+fn scan(
+    diags: &mut Diagnostics,
+    file: &str,
+    text: &str,
+    line: usize,
+    column: usize,
+    field: &str,
+    out: &mut Vec<Reference>,
+) {
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         let escaped = rest[..start].ends_with('$');
@@ -225,7 +272,9 @@ fn scan(diags: &mut Diagnostics, file: &str, text: &str, line: usize, column: us
         if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
             diags.error(
                 At::new(file, line, column, field),
-                format!("malformed reference `${{{inner}}}`; expected ${{resources.<kind>.<name>.id}}"),
+                format!(
+                    "malformed reference `${{{inner}}}`; expected ${{resources.<kind>.<name>.id}}"
+                ),
             );
             continue;
         }
@@ -244,8 +293,12 @@ fn scan(diags: &mut Diagnostics, file: &str, text: &str, line: usize, column: us
 pub fn emit(node: &Node) -> serde_json::Value {
     fn unescape(value: serde_json::Value) -> serde_json::Value {
         match value {
-            serde_json::Value::String(s) if s.contains("$${") => serde_json::Value::String(s.replace("$${", "${")),
-            serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(unescape).collect()),
+            serde_json::Value::String(s) if s.contains("$${") => {
+                serde_json::Value::String(s.replace("$${", "${"))
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(unescape).collect())
+            }
             serde_json::Value::Object(map) => {
                 serde_json::Value::Object(map.into_iter().map(|(k, v)| (k, unescape(v))).collect())
             }
@@ -279,10 +332,25 @@ mod tests {
         let mut d = Diagnostics::default();
         let out = substitute(&mut d, "f", &node("etl-${var.env}"), "spec.name", &vars());
         assert_eq!(out.value, Value::String("etl-prod".into()));
-        let out = substitute(&mut d, "f", &node("${var.workers}"), "spec.num_workers", &vars());
+        let out = substitute(
+            &mut d,
+            "f",
+            &node("${var.workers}"),
+            "spec.num_workers",
+            &vars(),
+        );
         assert_eq!(out.to_json(), serde_json::json!(4));
-        let out = substitute(&mut d, "f", &node("${resources.clusters.x.id}"), "s", &vars());
-        assert_eq!(out.value, Value::String("${resources.clusters.x.id}".into()));
+        let out = substitute(
+            &mut d,
+            "f",
+            &node("${resources.clusters.x.id}"),
+            "s",
+            &vars(),
+        );
+        assert_eq!(
+            out.value,
+            Value::String("${resources.clusters.x.id}".into())
+        );
         let out = substitute(&mut d, "f", &node("$${var.env}"), "s", &vars());
         assert_eq!(emit(&out), serde_json::json!("${var.env}"));
         assert!(d.errors.is_empty(), "{d}");
@@ -291,7 +359,13 @@ mod tests {
     #[test]
     fn unknown_variables_name_file_line_and_field() {
         let mut d = Diagnostics::default();
-        substitute(&mut d, "apps/x.yaml", &node("${var.evn}"), "spec.name", &vars());
+        substitute(
+            &mut d,
+            "apps/x.yaml",
+            &node("${var.evn}"),
+            "spec.name",
+            &vars(),
+        );
         assert_eq!(
             d.to_string(),
             "apps/x.yaml:3:5: spec.name: unknown variable `evn` (declared: env, workers); did you mean `env`?"
@@ -302,10 +376,25 @@ mod tests {
     fn finds_references() {
         let mut d = Diagnostics::default();
         let mut refs = Vec::new();
-        references(&mut d, "f", &node("${resources.clusters.shared.id}"), "spec.x", &mut refs);
+        references(
+            &mut d,
+            "f",
+            &node("${resources.clusters.shared.id}"),
+            "spec.x",
+            &mut refs,
+        );
         assert_eq!(refs.len(), 1);
-        assert_eq!((refs[0].plural.as_str(), refs[0].name.as_str()), ("clusters", "shared"));
-        references(&mut d, "f", &node("${resources.clusters}"), "spec.y", &mut refs);
+        assert_eq!(
+            (refs[0].plural.as_str(), refs[0].name.as_str()),
+            ("clusters", "shared")
+        );
+        references(
+            &mut d,
+            "f",
+            &node("${resources.clusters}"),
+            "spec.y",
+            &mut refs,
+        );
         assert_eq!(d.errors.len(), 1);
     }
 }

@@ -121,13 +121,18 @@ fn explain(message: &str, limits: &Limits) -> String {
     let lower = message.to_ascii_lowercase();
     if lower.contains("recursion limit") || lower.contains("depth") || lower.contains("nesting") {
         format!("nested deeper than {} levels; refused", limits.max_depth)
-    } else if lower.contains("budget breached") && (lower.contains("anchor") || lower.contains("alias") || lower.contains("replay")) {
+    } else if lower.contains("budget breached")
+        && (lower.contains("anchor") || lower.contains("alias") || lower.contains("replay"))
+    {
         format!(
             "aliases expand beyond {} events (a YAML bomb?); refused",
             limits.max_alias_replay
         )
     } else if lower.contains("budget breached") && lower.contains("documents") {
-        format!("more than {} documents in one file; refused", limits.max_documents)
+        format!(
+            "more than {} documents in one file; refused",
+            limits.max_documents
+        )
     } else if lower.contains("budget breached") && lower.contains("nodes") {
         format!("more than {} nodes in one file; refused", limits.max_nodes)
     } else if lower.contains("budget breached") {
@@ -213,7 +218,9 @@ impl Node {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
+            Value::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Node::to_json).collect())
+            }
             Value::Map(entries) => serde_json::Value::Object(
                 entries
                     .iter()

@@ -54,7 +54,11 @@ impl Copy {
     /// Replaces the one occurrence of `from` in `file`.
     fn replace(&self, file: &str, from: &str, to: &str) {
         let text = self.read(file);
-        assert_eq!(text.matches(from).count(), 1, "`{from}` should occur once in {file}");
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "`{from}` should occur once in {file}"
+        );
         self.write(file, &text.replacen(from, to, 1));
     }
 
@@ -102,14 +106,11 @@ fn validate(root: &Path, extra: &[&str]) -> Outcome {
 fn assert_error(out: &Outcome, file: &str, line: usize, field: &str, message: &str) {
     assert_eq!(out.code, 1, "expected exit 1; stderr:\n{}", out.stderr);
     let prefix = format!("{file}:{line}:");
-    let found = out
-        .stderr
-        .lines()
-        .any(|l| {
-            l.starts_with(&prefix)
-                && (field.is_empty() || l.contains(&format!(": {field}: ")))
-                && l.contains(message)
-        });
+    let found = out.stderr.lines().any(|l| {
+        l.starts_with(&prefix)
+            && (field.is_empty() || l.contains(&format!(": {field}: ")))
+            && l.contains(message)
+    });
     assert!(
         found,
         "no error `{prefix}…: {field}: …{message}…` in:\n{}",
@@ -121,11 +122,27 @@ fn assert_error(out: &Outcome, file: &str, line: usize, field: &str, message: &s
 fn example_repository_is_valid_and_prints_the_tree() {
     let out = validate(&repo_root().join("manifests"), &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("platform [project platform, source apps]"), "{}", out.stdout);
-    assert!(out.stdout.contains("├── data-engineering-dev [project data-engineering"));
+    assert!(
+        out.stdout
+            .starts_with("platform [project platform, source apps]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("├── data-engineering-dev [project data-engineering")
+    );
     assert!(out.stdout.contains("data-engineering-prod"));
-    assert!(out.stdout.contains("workspace prod: 1 Catalog, 2 Grants, 2 Schema"), "{}", out.stdout);
-    assert!(out.stdout.contains("workspace dev: 3 Group, 2 ServicePrincipal, 1 WorkspaceConf"));
+    assert!(
+        out.stdout
+            .contains("workspace prod: 1 Catalog, 2 Grants, 2 Schema"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("workspace dev: 3 Group, 2 ServicePrincipal, 1 WorkspaceConf")
+    );
     assert!(out.stderr.contains("valid: 6 apps"), "{}", out.stderr);
 }
 
@@ -136,9 +153,18 @@ fn json_output_lists_apps_and_keys() {
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["valid"], true);
     let apps = report["apps"].as_array().unwrap();
-    let prod = apps.iter().find(|a| a["name"] == "data-engineering-prod").unwrap();
+    let prod = apps
+        .iter()
+        .find(|a| a["name"] == "data-engineering-prod")
+        .unwrap();
     assert_eq!(prod["workspace"], "prod");
-    assert!(prod["keys"].as_array().unwrap().iter().any(|k| k == "prod/Job/nightly-etl"));
+    assert!(
+        prod["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == "prod/Job/nightly-etl")
+    );
 }
 
 #[test]
@@ -147,34 +173,69 @@ fn rendered_specs_are_create_bodies() {
     let app = rendered.app("data-engineering-prod").unwrap();
     assert_eq!(app.workspace.as_deref(), Some("prod"));
     assert_eq!(app.sync_policy.automated.map(|a| a.prune), Some(true));
-    assert_eq!(app.ignore_differences[0].json_pointers, vec!["/num_workers"]);
-    let job = app.resources.iter().find(|r| r.key.name == "nightly-etl").unwrap();
+    assert_eq!(
+        app.ignore_differences[0].json_pointers,
+        vec!["/num_workers"]
+    );
+    let job = app
+        .resources
+        .iter()
+        .find(|r| r.key.name == "nightly-etl")
+        .unwrap();
     assert_eq!(job.key.to_string(), "prod/Job/nightly-etl");
     assert_eq!(job.spec["name"], "nightly-etl-prod");
     // A whole-value variable keeps its type; references stay for apply.
-    assert_eq!(job.spec["job_clusters"][0]["new_cluster"]["autoscale"]["max_workers"], 16);
+    assert_eq!(
+        job.spec["job_clusters"][0]["new_cluster"]["autoscale"]["max_workers"],
+        16
+    );
     assert_eq!(
         job.spec["tasks"][2]["sql_task"]["warehouse_id"],
         "${resources.sql_warehouses.analytics.id}"
     );
     // Databricks' own `{{…}}` placeholders pass through untouched.
-    assert_eq!(job.spec["parameters"][0]["default"], "{{job.start_time.iso_date}}");
+    assert_eq!(
+        job.spec["parameters"][0]["default"],
+        "{{job.start_time.iso_date}}"
+    );
     let deps: Vec<String> = job.depends_on.iter().map(|k| k.to_string()).collect();
-    assert!(deps.contains(&"prod/InstancePool/etl-pool".to_string()), "{deps:?}");
-    assert!(deps.contains(&"prod/SqlWarehouse/analytics".to_string()), "{deps:?}");
-    assert!(job.permissions.iter().any(|p| p.permission_level == "IS_OWNER"));
+    assert!(
+        deps.contains(&"prod/InstancePool/etl-pool".to_string()),
+        "{deps:?}"
+    );
+    assert!(
+        deps.contains(&"prod/SqlWarehouse/analytics".to_string()),
+        "{deps:?}"
+    );
+    assert!(
+        job.permissions
+            .iter()
+            .any(|p| p.permission_level == "IS_OWNER")
+    );
 
-    let policy = app.resources.iter().find(|r| r.key.kind == Kind::ClusterPolicy).unwrap();
+    let policy = app
+        .resources
+        .iter()
+        .find(|r| r.key.kind == Kind::ClusterPolicy)
+        .unwrap();
     let definition: serde_json::Value =
         serde_json::from_str(policy.spec["definition"].as_str().unwrap()).unwrap();
     assert_eq!(definition["autotermination_minutes"]["maxValue"], 120);
 
-    let notebook = app.resources.iter().find(|r| r.key.name == "ingest").unwrap();
+    let notebook = app
+        .resources
+        .iter()
+        .find(|r| r.key.name == "ingest")
+        .unwrap();
     assert_eq!(notebook.spec["language"], "PYTHON");
     assert_eq!(notebook.spec["format"], "SOURCE");
     assert!(!notebook.spec["content"].as_str().unwrap().is_empty());
 
-    let scope = app.resources.iter().find(|r| r.key.kind == Kind::SecretScope).unwrap();
+    let scope = app
+        .resources
+        .iter()
+        .find(|r| r.key.kind == Kind::SecretScope)
+        .unwrap();
     assert_eq!(scope.permissions.len(), 3);
     assert_eq!(app.secrets.len(), 2);
     assert_eq!(
@@ -189,7 +250,11 @@ fn rendered_specs_are_create_bodies() {
 #[test]
 fn misspelled_fields_suggest_the_right_name() {
     let c = Copy::new();
-    c.replace("data-engineering/jobs.yaml", "  max_concurrent_runs: 1\n  timeout_seconds", "  max_concurent_runs: 1\n  timeout_seconds");
+    c.replace(
+        "data-engineering/jobs.yaml",
+        "  max_concurrent_runs: 1\n  timeout_seconds",
+        "  max_concurent_runs: 1\n  timeout_seconds",
+    );
     c.replace(
         "data-engineering/jobs.yaml",
         "      notebook_task:\n        notebook_path: /Workspace/Shared/etl/ingest",
@@ -197,8 +262,20 @@ fn misspelled_fields_suggest_the_right_name() {
     );
     let out = c.validate(&[]);
     let file = "data-engineering/jobs.yaml";
-    assert_error(&out, file, c.line_of(file, "max_concurent_runs"), "spec.max_concurent_runs", "unknown field; did you mean `max_concurrent_runs`?");
-    assert_error(&out, file, c.line_of(file, "notebok_task"), "spec.tasks[0].notebok_task", "did you mean `notebook_task`?");
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "max_concurent_runs"),
+        "spec.max_concurent_runs",
+        "unknown field; did you mean `max_concurrent_runs`?",
+    );
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "notebok_task"),
+        "spec.tasks[0].notebok_task",
+        "did you mean `notebook_task`?",
+    );
     // Both errors, in both generated apps' renderings, reported in one run.
     assert!(out.stderr.contains("invalid: "), "{}", out.stderr);
 }
@@ -206,7 +283,11 @@ fn misspelled_fields_suggest_the_right_name() {
 #[test]
 fn new_fields_pass_through_with_a_warning() {
     let c = Copy::new();
-    c.replace("data-engineering/jobs.yaml", "  max_concurrent_runs: 1\n  timeout_seconds", "  max_concurrent_runs: 1\n  compute_budget_mode: strict\n  timeout_seconds");
+    c.replace(
+        "data-engineering/jobs.yaml",
+        "  max_concurrent_runs: 1\n  timeout_seconds",
+        "  max_concurrent_runs: 1\n  compute_budget_mode: strict\n  timeout_seconds",
+    );
     let out = c.validate(&[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let line = c.line_of("data-engineering/jobs.yaml", "compute_budget_mode");
@@ -216,7 +297,10 @@ fn new_fields_pass_through_with_a_warning() {
         out.stderr
     );
     let rendered = manifest::render_dir(&c.root, None).unwrap();
-    let job = rendered.resources().find(|r| r.key.name == "nightly-etl").unwrap();
+    let job = rendered
+        .resources()
+        .find(|r| r.key.name == "nightly-etl")
+        .unwrap();
     assert_eq!(job.spec["compute_budget_mode"], "strict");
 }
 
@@ -224,67 +308,181 @@ fn new_fields_pass_through_with_a_warning() {
 fn types_enums_and_required_fields_are_checked() {
     let c = Copy::new();
     let file = "data-engineering/compute.yaml";
-    c.replace(file, "  runtime_engine: PHOTON", "  runtime_engine: PHOTONN");
-    c.replace(file, "  autotermination_minutes: 30\n  data_security_mode", "  autotermination_minutes: thirty\n  data_security_mode");
+    c.replace(
+        file,
+        "  runtime_engine: PHOTON",
+        "  runtime_engine: PHOTONN",
+    );
+    c.replace(
+        file,
+        "  autotermination_minutes: 30\n  data_security_mode",
+        "  autotermination_minutes: thirty\n  data_security_mode",
+    );
     c.replace(file, "  node_type_id: ${var.node_type}\n", "");
     let out = c.validate(&[]);
-    assert_error(&out, file, c.line_of(file, "PHOTONN"), "spec.runtime_engine", "invalid value `PHOTONN`; expected one of NULL, PHOTON, STANDARD; did you mean `PHOTON`?");
-    assert_error(&out, file, c.line_of(file, "thirty"), "spec.autotermination_minutes", "expected an integer, found a string");
-    assert_error(&out, file, c.line_of(file, "instance_pool_name:"), "spec", "missing required field `node_type_id`");
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "PHOTONN"),
+        "spec.runtime_engine",
+        "invalid value `PHOTONN`; expected one of NULL, PHOTON, STANDARD; did you mean `PHOTON`?",
+    );
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "thirty"),
+        "spec.autotermination_minutes",
+        "expected an integer, found a string",
+    );
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "instance_pool_name:"),
+        "spec",
+        "missing required field `node_type_id`",
+    );
 }
 
 #[test]
 fn job_task_rules_are_checked() {
     let c = Copy::new();
     let file = "data-engineering/jobs.yaml";
-    c.replace(file, "        - task_key: transform\n", "        - task_key: transfrom\n");
+    c.replace(
+        file,
+        "        - task_key: transform\n",
+        "        - task_key: transfrom\n",
+    );
     c.replace(file, "      job_cluster_key: etl\n      notebook_task:\n        notebook_path: /Workspace/Shared/etl/transform", "      job_cluster_key: etl-cluster\n      notebook_task:\n        notebook_path: /Workspace/Shared/etl/transform");
     let out = c.validate(&[]);
-    assert_error(&out, file, c.line_of(file, "task_key: transfrom"), "spec.tasks[2].depends_on[0].task_key", "no task `transfrom` in this job; did you mean `transform`?");
-    assert_error(&out, file, c.line_of(file, "etl-cluster"), "spec.tasks[1].job_cluster_key", "no job cluster `etl-cluster`");
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "task_key: transfrom"),
+        "spec.tasks[2].depends_on[0].task_key",
+        "no task `transfrom` in this job; did you mean `transform`?",
+    );
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "etl-cluster"),
+        "spec.tasks[1].job_cluster_key",
+        "no job cluster `etl-cluster`",
+    );
 }
 
 #[test]
 fn permission_levels_are_checked_per_object_type() {
     let c = Copy::new();
     let file = "data-engineering/compute.yaml";
-    c.replace(file, "    permission_level: CAN_RESTART", "    permission_level: CAN_VIEW");
+    c.replace(
+        file,
+        "    permission_level: CAN_RESTART",
+        "    permission_level: CAN_VIEW",
+    );
     let jobs = "data-engineering/jobs.yaml";
-    c.replace(jobs, "  - group_name: data-engineers\n    permission_level: CAN_MANAGE_RUN", "  - group_name: data-engineers\n    permission_level: IS_OWNER");
+    c.replace(
+        jobs,
+        "  - group_name: data-engineers\n    permission_level: CAN_MANAGE_RUN",
+        "  - group_name: data-engineers\n    permission_level: IS_OWNER",
+    );
     let out = c.validate(&[]);
-    assert_error(&out, file, c.line_of(file, "CAN_VIEW"), "permissions[0].permission_level", "`CAN_VIEW` is not a permission level of a Cluster; expected one of CAN_ATTACH_TO, CAN_RESTART, CAN_MANAGE");
-    let line = c.read(jobs).lines().enumerate().filter(|(_, l)| l.contains("IS_OWNER")).nth(1).unwrap().0 + 1;
-    assert_error(&out, jobs, line, "permissions[1].permission_level", "a group cannot be IS_OWNER");
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "CAN_VIEW"),
+        "permissions[0].permission_level",
+        "`CAN_VIEW` is not a permission level of a Cluster; expected one of CAN_ATTACH_TO, CAN_RESTART, CAN_MANAGE",
+    );
+    let line = c
+        .read(jobs)
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("IS_OWNER"))
+        .nth(1)
+        .unwrap()
+        .0
+        + 1;
+    assert_error(
+        &out,
+        jobs,
+        line,
+        "permissions[1].permission_level",
+        "a group cannot be IS_OWNER",
+    );
 }
 
 #[test]
 fn secret_scope_acls_and_literal_secrets() {
     let c = Copy::new();
     let file = "data-engineering/secrets.yaml";
-    c.replace(file, "    permission: READ\n  - service_principal_name", "    permission: CAN_READ\n  - service_principal_name");
-    c.replace(file, "    fromEnv: ETL_WAREHOUSE_DB_PASSWORD", "    string_value: hunter2");
+    c.replace(
+        file,
+        "    permission: READ\n  - service_principal_name",
+        "    permission: CAN_READ\n  - service_principal_name",
+    );
+    c.replace(
+        file,
+        "    fromEnv: ETL_WAREHOUSE_DB_PASSWORD",
+        "    string_value: hunter2",
+    );
     let out = c.validate(&[]);
-    assert_error(&out, file, c.line_of(file, "CAN_READ"), "acls[0].permission", "`CAN_READ` is not a permission level of a SecretScope; expected one of READ, WRITE, MANAGE");
-    assert_error(&out, file, c.line_of(file, "string_value"), "secrets[0].string_value", "secret values never appear in manifests");
-    assert!(!out.stderr.contains("hunter2"), "a secret value was echoed:\n{}", out.stderr);
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "CAN_READ"),
+        "acls[0].permission",
+        "`CAN_READ` is not a permission level of a SecretScope; expected one of READ, WRITE, MANAGE",
+    );
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "string_value"),
+        "secrets[0].string_value",
+        "secret values never appear in manifests",
+    );
+    assert!(
+        !out.stderr.contains("hunter2"),
+        "a secret value was echoed:\n{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn unity_catalog_privileges_are_checked_per_securable() {
     let c = Copy::new();
     let file = "unity-catalog/grants.yaml";
-    c.replace(file, "      privileges: [USE_SCHEMA, SELECT]", "      privileges: [USE_CATALOG, SELECT]");
+    c.replace(
+        file,
+        "      privileges: [USE_SCHEMA, SELECT]",
+        "      privileges: [USE_CATALOG, SELECT]",
+    );
     let out = c.validate(&[]);
-    assert_error(&out, file, c.line_of(file, "[USE_CATALOG, SELECT]"), "spec.privilege_assignments[0].privileges[0]", "privilege `USE_CATALOG` does not apply to a schema");
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "[USE_CATALOG, SELECT]"),
+        "spec.privilege_assignments[0].privileges[0]",
+        "privilege `USE_CATALOG` does not apply to a schema",
+    );
 }
 
 #[test]
 fn unknown_variables_name_file_line_and_field() {
     let c = Copy::new();
     let file = "data-engineering/warehouse.yaml";
-    c.replace(file, "  name: analytics-${var.env}", "  name: analytics-${var.environment}");
+    c.replace(
+        file,
+        "  name: analytics-${var.env}",
+        "  name: analytics-${var.environment}",
+    );
     let out = c.validate(&[]);
-    assert_error(&out, file, c.line_of(file, "var.environment"), "spec.name", "unknown variable `environment`");
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "var.environment"),
+        "spec.name",
+        "unknown variable `environment`",
+    );
 }
 
 #[test]
@@ -293,9 +491,19 @@ fn references_must_exist_and_not_cycle() {
     let file = "data-engineering/jobs.yaml";
     c.replace(file, "      existing_cluster_id: ${resources.clusters.shared-etl.id}\n      notebook_task:\n        notebook_path: /Workspace/Shared/etl/transform\n        base_parameters:\n          mode: freshness", "      existing_cluster_id: ${resources.clusters.shared-etc.id}\n      notebook_task:\n        notebook_path: /Workspace/Shared/etl/transform\n        base_parameters:\n          mode: freshness");
     let compute = "data-engineering/compute.yaml";
-    c.replace(compute, "  description: Bounded, tagged clusters for ETL jobs.", "  description: Used by ${resources.clusters.shared-etl.id}");
+    c.replace(
+        compute,
+        "  description: Bounded, tagged clusters for ETL jobs.",
+        "  description: Used by ${resources.clusters.shared-etl.id}",
+    );
     let out = c.validate(&[]);
-    assert_error(&out, file, c.line_of(file, "shared-etc"), "spec.tasks[0].existing_cluster_id", "no Cluster named `shared-etc` in app `data-engineering-dev` (workspace `dev`); did you mean `shared-etl`?");
+    assert_error(
+        &out,
+        file,
+        c.line_of(file, "shared-etc"),
+        "spec.tasks[0].existing_cluster_id",
+        "no Cluster named `shared-etc` in app `data-engineering-dev` (workspace `dev`); did you mean `shared-etl`?",
+    );
     assert!(out.stderr.contains("reference cycle: "), "{}", out.stderr);
     assert!(out.stderr.contains("Cluster/shared-etl"), "{}", out.stderr);
 }
@@ -304,10 +512,22 @@ fn references_must_exist_and_not_cycle() {
 fn yaml_problems_are_refused_with_position() {
     let fixtures = repo_root().join("tests/fixtures/manifest");
     for (fixture, line, message) in [
-        ("duplicate-keys.yaml", 9, "invalid YAML: duplicate mapping key: max_concurrent_runs"),
+        (
+            "duplicate-keys.yaml",
+            9,
+            "invalid YAML: duplicate mapping key: max_concurrent_runs",
+        ),
         ("invalid-syntax.yaml", 8, "invalid YAML: unclosed bracket"),
-        ("yaml-bomb.yaml", 11, "aliases expand beyond 50000 events (a YAML bomb?); refused"),
-        ("deep-nesting.yaml", 7, "nested deeper than 48 levels; refused"),
+        (
+            "yaml-bomb.yaml",
+            11,
+            "aliases expand beyond 50000 events (a YAML bomb?); refused",
+        ),
+        (
+            "deep-nesting.yaml",
+            7,
+            "nested deeper than 48 levels; refused",
+        ),
     ] {
         let c = Copy::new();
         let text = std::fs::read_to_string(fixtures.join(fixture)).unwrap();
@@ -317,26 +537,35 @@ fn yaml_problems_are_refused_with_position() {
         assert_eq!(out.code, 1, "{fixture}: {}", out.stderr);
         let prefix = format!("data-engineering/{fixture}:{line}:");
         assert!(
-            out.stderr.lines().any(|l| l.starts_with(&prefix) && l.contains(message)),
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(message)),
             "{fixture}: no `{prefix}…{message}` in\n{}",
             out.stderr
         );
         // Refused by the budget, not after expanding the input.
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{fixture} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{fixture} took {:?}",
+            started.elapsed()
+        );
     }
 }
 
 #[test]
 fn huge_files_are_refused_before_parsing() {
     let c = Copy::new();
-    let mut text = String::from("apiVersion: mortar.dev/v1alpha1\nkind: Job\nmetadata: { name: huge }\nspec:\n  name: huge\n  description: \"");
+    let mut text = String::from(
+        "apiVersion: mortar.dev/v1alpha1\nkind: Job\nmetadata: { name: huge }\nspec:\n  name: huge\n  description: \"",
+    );
     text.push_str(&"x".repeat(5 * 1024 * 1024));
     text.push_str("\"\n");
     c.write("data-engineering/huge.yaml", &text);
     let out = c.validate(&[]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.lines().any(|l| l.starts_with("data-engineering/huge.yaml: `data-engineering/huge.yaml` is ")
+        out.stderr.lines().any(|l| l
+            .starts_with("data-engineering/huge.yaml: `data-engineering/huge.yaml` is ")
             && l.ends_with("bytes, over the 4194304-byte limit for a manifest file")),
         "{}",
         out.stderr
@@ -351,7 +580,13 @@ fn app_tree_cycles_are_errors() {
         "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata:\n  name: loop\nspec:\n  project: platform\n  source:\n    path: ./apps/\n",
     );
     let out = c.validate(&[]);
-    assert_error(&out, "apps/loop.yaml", 8, "spec.source.path", "cycle: source path `apps` is already rendered by `platform` (platform → loop)");
+    assert_error(
+        &out,
+        "apps/loop.yaml",
+        8,
+        "spec.source.path",
+        "cycle: source path `apps` is already rendered by `platform` (platform → loop)",
+    );
 }
 
 #[test]
@@ -362,10 +597,20 @@ fn source_paths_stay_inside_the_repository() {
         ("missing-dir", "source path `missing-dir` does not exist"),
     ] {
         let c = Copy::new();
-        c.replace("apps/unity-catalog.yaml", "    path: unity-catalog", &format!("    path: {path}"));
+        c.replace(
+            "apps/unity-catalog.yaml",
+            "    path: unity-catalog",
+            &format!("    path: {path}"),
+        );
         let out = c.validate(&[]);
         let line = c.line_of("apps/unity-catalog.yaml", &format!("path: {path}"));
-        assert_error(&out, "apps/unity-catalog.yaml", line, "spec.source.path", message);
+        assert_error(
+            &out,
+            "apps/unity-catalog.yaml",
+            line,
+            "spec.source.path",
+            message,
+        );
     }
 }
 
@@ -378,10 +623,20 @@ fn symlinks_pointing_outside_are_errors() {
     std::fs::write(outside.join("x.yaml"), "apiVersion: mortar.dev/v1alpha1\n").unwrap();
     std::os::unix::fs::symlink(&outside, c.root.join("escape")).unwrap();
     std::os::unix::fs::symlink("../../outside", c.root.join("unity-catalog/sneaky")).unwrap();
-    c.replace("apps/unity-catalog.yaml", "    path: unity-catalog", "    path: escape");
+    c.replace(
+        "apps/unity-catalog.yaml",
+        "    path: unity-catalog",
+        "    path: escape",
+    );
     let out = c.validate(&[]);
     let line = c.line_of("apps/unity-catalog.yaml", "path: escape");
-    assert_error(&out, "apps/unity-catalog.yaml", line, "spec.source.path", "leaves the manifest root: symlink `escape` points to absolute path");
+    assert_error(
+        &out,
+        "apps/unity-catalog.yaml",
+        line,
+        "spec.source.path",
+        "leaves the manifest root: symlink `escape` points to absolute path",
+    );
 }
 
 #[test]
@@ -392,16 +647,30 @@ fn two_apps_claiming_one_key_is_an_error() {
         "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata:\n  name: catalog-copy\nspec:\n  project: governance\n  source:\n    path: unity-catalog\n  destination:\n    workspace: prod\n",
     );
     let out = c.validate(&[]);
-    assert_error(&out, "unity-catalog/catalog.yaml", 2, "metadata.name", "resource `prod/Catalog/analytics` is already declared by app `catalog-copy` at unity-catalog/catalog.yaml:2");
+    assert_error(
+        &out,
+        "unity-catalog/catalog.yaml",
+        2,
+        "metadata.name",
+        "resource `prod/Catalog/analytics` is already declared by app `catalog-copy` at unity-catalog/catalog.yaml:2",
+    );
     // The second app's references to its own (duplicate) resources are not reported on top.
-    assert!(!out.stderr.contains("references stay within one app"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("references stay within one app"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn project_rules_are_enforced() {
     let c = Copy::new();
     // A destination the project does not allow.
-    c.replace("projects.yaml", "    - workspace: dev\n    - workspace: prod\n  sourcePaths: [identity, unity-catalog]", "    - workspace: dev\n  sourcePaths: [identity, unity-catalog]");
+    c.replace(
+        "projects.yaml",
+        "    - workspace: dev\n    - workspace: prod\n  sourcePaths: [identity, unity-catalog]",
+        "    - workspace: dev\n  sourcePaths: [identity, unity-catalog]",
+    );
     // A kind the project does not allow.
     c.write(
         "data-engineering/rogue-group.yaml",
@@ -409,36 +678,108 @@ fn project_rules_are_enforced() {
     );
     let out = c.validate(&[]);
     let line = c.line_of("apps/unity-catalog.yaml", "workspace: prod");
-    assert_error(&out, "apps/unity-catalog.yaml", line, "spec.destination.workspace", "project `governance` does not allow destination workspace `prod`");
-    assert_error(&out, "data-engineering/rogue-group.yaml", 2, "kind", "project `data-engineering` does not allow kind Group");
+    assert_error(
+        &out,
+        "apps/unity-catalog.yaml",
+        line,
+        "spec.destination.workspace",
+        "project `governance` does not allow destination workspace `prod`",
+    );
+    assert_error(
+        &out,
+        "data-engineering/rogue-group.yaml",
+        2,
+        "kind",
+        "project `data-engineering` does not allow kind Group",
+    );
 
     let c = Copy::new();
-    c.replace("apps/unity-catalog.yaml", "    path: unity-catalog", "    path: data-engineering");
+    c.replace(
+        "apps/unity-catalog.yaml",
+        "    path: unity-catalog",
+        "    path: data-engineering",
+    );
     let out = c.validate(&[]);
     let line = c.line_of("apps/unity-catalog.yaml", "path: data-engineering");
-    assert_error(&out, "apps/unity-catalog.yaml", line, "spec.source.path", "project `governance` does not allow source path `data-engineering`");
+    assert_error(
+        &out,
+        "apps/unity-catalog.yaml",
+        line,
+        "spec.source.path",
+        "project `governance` does not allow source path `data-engineering`",
+    );
 }
 
 #[test]
 fn unknown_projects_workspaces_and_kinds_suggest_names() {
     let c = Copy::new();
-    c.replace("apps/unity-catalog.yaml", "  project: governance", "  project: governnace");
-    c.replace("apps/identity.yaml", "          - workspace: prod", "          - workspace: prdo");
-    c.replace("unity-catalog/catalog.yaml", "kind: Catalog", "kind: Catalogue");
+    c.replace(
+        "apps/unity-catalog.yaml",
+        "  project: governance",
+        "  project: governnace",
+    );
+    c.replace(
+        "apps/identity.yaml",
+        "          - workspace: prod",
+        "          - workspace: prdo",
+    );
+    c.replace(
+        "unity-catalog/catalog.yaml",
+        "kind: Catalog",
+        "kind: Catalogue",
+    );
     let out = c.validate(&[]);
-    assert_error(&out, "apps/unity-catalog.yaml", c.line_of("apps/unity-catalog.yaml", "governnace"), "spec.project", "unknown project `governnace`; did you mean `governance`?");
-    assert_error(&out, "apps/identity.yaml", c.line_of("apps/identity.yaml", "\"{{workspace}}\""), "spec.template.spec.destination.workspace", "unknown workspace `prdo`; did you mean `prod`?");
-    assert_error(&out, "unity-catalog/catalog.yaml", c.line_of("unity-catalog/catalog.yaml", "Catalogue"), "kind", "unknown kind `Catalogue`; did you mean `Catalog`?");
+    assert_error(
+        &out,
+        "apps/unity-catalog.yaml",
+        c.line_of("apps/unity-catalog.yaml", "governnace"),
+        "spec.project",
+        "unknown project `governnace`; did you mean `governance`?",
+    );
+    assert_error(
+        &out,
+        "apps/identity.yaml",
+        c.line_of("apps/identity.yaml", "\"{{workspace}}\""),
+        "spec.template.spec.destination.workspace",
+        "unknown workspace `prdo`; did you mean `prod`?",
+    );
+    assert_error(
+        &out,
+        "unity-catalog/catalog.yaml",
+        c.line_of("unity-catalog/catalog.yaml", "Catalogue"),
+        "kind",
+        "unknown kind `Catalogue`; did you mean `Catalog`?",
+    );
 }
 
 #[test]
 fn envelope_and_workspace_rules() {
     let c = Copy::new();
-    c.replace("unity-catalog/catalog.yaml", "apiVersion: mortar.dev/v1alpha1\nkind: Catalog", "apiVersion: mortar.dev/v1\nkind: Catalog");
-    c.replace("workspaces.yaml", "  cloud: aws\n  description: Production workspace.", "  cloud: aws\n  token: dapi0123\n  description: Production workspace.");
+    c.replace(
+        "unity-catalog/catalog.yaml",
+        "apiVersion: mortar.dev/v1alpha1\nkind: Catalog",
+        "apiVersion: mortar.dev/v1\nkind: Catalog",
+    );
+    c.replace(
+        "workspaces.yaml",
+        "  cloud: aws\n  description: Production workspace.",
+        "  cloud: aws\n  token: dapi0123\n  description: Production workspace.",
+    );
     let out = c.validate(&[]);
-    assert_error(&out, "unity-catalog/catalog.yaml", c.line_eq("unity-catalog/catalog.yaml", "apiVersion: mortar.dev/v1"), "apiVersion", "unsupported apiVersion `mortar.dev/v1`");
-    assert_error(&out, "workspaces.yaml", c.line_of("workspaces.yaml", "token:"), "spec.token", "credentials never go in manifests");
+    assert_error(
+        &out,
+        "unity-catalog/catalog.yaml",
+        c.line_eq("unity-catalog/catalog.yaml", "apiVersion: mortar.dev/v1"),
+        "apiVersion",
+        "unsupported apiVersion `mortar.dev/v1`",
+    );
+    assert_error(
+        &out,
+        "workspaces.yaml",
+        c.line_of("workspaces.yaml", "token:"),
+        "spec.token",
+        "credentials never go in manifests",
+    );
     assert!(!out.stderr.contains("dapi0123"), "{}", out.stderr);
 }
 
@@ -452,30 +793,69 @@ fn app_depth_is_limited() {
     )
     .unwrap();
     let app = |name: &str, path: &str| {
-        format!("apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  source:\n    path: {path}\n")
+        format!(
+            "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  source:\n    path: {path}\n"
+        )
     };
     std::fs::write(root.join("root.yaml"), app("level-0", "l1")).unwrap();
     for i in 1..=12 {
         let dir = root.join(format!("l{i}"));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("app.yaml"), app(&format!("level-{i}"), &format!("l{}", i + 1))).unwrap();
+        std::fs::write(
+            dir.join("app.yaml"),
+            app(&format!("level-{i}"), &format!("l{}", i + 1)),
+        )
+        .unwrap();
     }
     std::fs::create_dir_all(root.join("l13")).unwrap();
     let out = validate(root, &[]);
-    assert_error(&out, "l11/app.yaml", 1, "", "app `level-11` is nested 11 levels deep; the limit is 10");
+    assert_error(
+        &out,
+        "l11/app.yaml",
+        1,
+        "",
+        "app `level-11` is nested 11 levels deep; the limit is 10",
+    );
 }
 
 #[test]
 fn all_errors_are_reported_in_one_run() {
     let c = Copy::new();
-    c.replace("data-engineering/warehouse.yaml", "  cluster_size: ${var.warehouse_size}", "  cluster_size: Huge");
-    c.replace("identity/groups.yaml", "    - value: databricks-sql-access", "    - value: sql-access");
-    c.replace("unity-catalog/catalog.yaml", "  comment: Raw ingested events.", "  coment: Raw ingested events.");
+    c.replace(
+        "data-engineering/warehouse.yaml",
+        "  cluster_size: ${var.warehouse_size}",
+        "  cluster_size: Huge",
+    );
+    c.replace(
+        "identity/groups.yaml",
+        "    - value: databricks-sql-access",
+        "    - value: sql-access",
+    );
+    c.replace(
+        "unity-catalog/catalog.yaml",
+        "  comment: Raw ingested events.",
+        "  coment: Raw ingested events.",
+    );
     let out = c.validate(&[]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("spec.cluster_size: invalid value `Huge`"), "{}", out.stderr);
-    assert!(out.stderr.contains("spec.entitlements[1].value: invalid value `sql-access`"), "{}", out.stderr);
-    assert!(out.stderr.contains("spec.coment: unknown field; did you mean `comment`?"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("spec.cluster_size: invalid value `Huge`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("spec.entitlements[1].value: invalid value `sql-access`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("spec.coment: unknown field; did you mean `comment`?"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -485,7 +865,12 @@ fn root_file_option_and_usage_errors() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = c.validate(&["--root", "nope.yaml"]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("nope.yaml: the root file does not exist"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("nope.yaml: the root file does not exist"),
+        "{}",
+        out.stderr
+    );
     let out = validate(&c.root.join("does-not-exist"), &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let out = c.validate(&["--output", "yaml"]);
@@ -507,15 +892,25 @@ impl SourceTree for MemTree {
             .0
             .keys()
             .filter(|k| path.is_empty() && !k.contains('/'))
-            .map(|k| DirEntry { name: k.clone(), kind: EntryKind::File })
+            .map(|k| DirEntry {
+                name: k.clone(),
+                kind: EntryKind::File,
+            })
             .collect();
         names.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(names)
     }
     fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, SourceError> {
-        let bytes = self.0.get(path).ok_or_else(|| SourceError::NotFound(path.into()))?;
+        let bytes = self
+            .0
+            .get(path)
+            .ok_or_else(|| SourceError::NotFound(path.into()))?;
         if bytes.len() as u64 > limit {
-            return Err(SourceError::TooLarge { path: path.into(), size: bytes.len() as u64, limit });
+            return Err(SourceError::TooLarge {
+                path: path.into(),
+                size: bytes.len() as u64,
+                limit,
+            });
         }
         Ok(bytes.clone())
     }

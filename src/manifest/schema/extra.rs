@@ -58,7 +58,15 @@ pub static SERVICE_PRINCIPAL: TypeDef = TypeDef {
     ],
 };
 
-static IMPORT_FORMATS: &[&str] = &["AUTO", "DBC", "HTML", "JUPYTER", "RAW", "R_MARKDOWN", "SOURCE"];
+static IMPORT_FORMATS: &[&str] = &[
+    "AUTO",
+    "DBC",
+    "HTML",
+    "JUPYTER",
+    "RAW",
+    "R_MARKDOWN",
+    "SOURCE",
+];
 static LANGUAGES: &[&str] = &["PYTHON", "R", "SCALA", "SQL"];
 
 /// Workspace import body for a notebook; `content` is filled from `source:`.
@@ -118,7 +126,12 @@ pub static GRANTS: TypeDef = TypeDef {
     fields: &[
         f("securable_type", Ty::Enum(SECURABLE_TYPES), false, true),
         f("full_name", Ty::Str, false, true),
-        f("privilege_assignments", Ty::Obj(&PRIVILEGE_ASSIGNMENT), true, true),
+        f(
+            "privilege_assignments",
+            Ty::Obj(&PRIVILEGE_ASSIGNMENT),
+            true,
+            true,
+        ),
     ],
 };
 
@@ -137,15 +150,35 @@ pub static WORKSPACE_CONF: TypeDef = TypeDef {
         f("enableUploadDataUis", Ty::Str, false, false),
         f("enableVerboseAuditLogs", Ty::Str, false, false),
         f("enableDeprecatedGlobalInitScripts", Ty::Str, false, false),
-        f("enableDeprecatedClusterNamedInitScripts", Ty::Str, false, false),
+        f(
+            "enableDeprecatedClusterNamedInitScripts",
+            Ty::Str,
+            false,
+            false,
+        ),
         f("enforceUserIsolation", Ty::Str, false, false),
         f("enableWorkspaceFilesystem", Ty::Str, false, false),
         f("enableProjectTypeInWorkspace", Ty::Str, false, false),
         f("enableHlsRuntime", Ty::Str, false, false),
-        f("storeInteractiveNotebookResultsInCustomerAccount", Ty::Str, false, false),
+        f(
+            "storeInteractiveNotebookResultsInCustomerAccount",
+            Ty::Str,
+            false,
+            false,
+        ),
         f("mlflowRunArtifactDownloadEnabled", Ty::Str, false, false),
-        f("mlflowModelServingEndpointCreationEnabled", Ty::Str, false, false),
-        f("mlflowModelRegistryEmailNotificationsEnabled", Ty::Str, false, false),
+        f(
+            "mlflowModelServingEndpointCreationEnabled",
+            Ty::Str,
+            false,
+            false,
+        ),
+        f(
+            "mlflowModelRegistryEmailNotificationsEnabled",
+            Ty::Str,
+            false,
+            false,
+        ),
         f("enableJobViewAcls", Ty::Str, false, false),
         f("enforceClusterViewAcls", Ty::Str, false, false),
         f("enforceWorkspaceViewAcls", Ty::Str, false, false),

@@ -91,11 +91,23 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn error(&mut self, node_line: usize, node_column: usize, field: &str, message: impl Into<String>) {
+    pub fn error(
+        &mut self,
+        node_line: usize,
+        node_column: usize,
+        field: &str,
+        message: impl Into<String>,
+    ) {
         self.diags
             .error(At::new(self.file, node_line, node_column, field), message);
     }
-    pub fn warn(&mut self, node_line: usize, node_column: usize, field: &str, message: impl Into<String>) {
+    pub fn warn(
+        &mut self,
+        node_line: usize,
+        node_column: usize,
+        field: &str,
+        message: impl Into<String>,
+    ) {
         self.diags
             .warn(At::new(self.file, node_line, node_column, field), message);
     }
@@ -110,7 +122,12 @@ fn is_reference(text: &str) -> bool {
 /// Checks `node` (the value at `path`) against an object type.
 pub fn check_object(ctx: &mut Ctx<'_>, node: &Node, def: &TypeDef, path: &str) {
     let Some(entries) = node.as_map() else {
-        ctx.error(node.line, node.column, path, format!("expected a mapping, found {}", node.type_name()));
+        ctx.error(
+            node.line,
+            node.column,
+            path,
+            format!("expected a mapping, found {}", node.type_name()),
+        );
         return;
     };
     for entry in entries {
@@ -186,7 +203,10 @@ pub fn check_value(ctx: &mut Ctx<'_>, node: &Node, ty: Ty, path: &str) {
                 node.line,
                 node.column,
                 path,
-                format!("expected a string, found {}; quote the value", node.type_name()),
+                format!(
+                    "expected a string, found {}; quote the value",
+                    node.type_name()
+                ),
             );
             return;
         }
@@ -211,7 +231,10 @@ pub fn check_value(ctx: &mut Ctx<'_>, node: &Node, ty: Ty, path: &str) {
                     node.line,
                     node.column,
                     path,
-                    format!("invalid value `{s}`; expected one of {}{hint}", values.join(", ")),
+                    format!(
+                        "invalid value `{s}`; expected one of {}{hint}",
+                        values.join(", ")
+                    ),
                 );
             }
             return;
@@ -282,10 +305,20 @@ mod tests {
             "spark_version: 15.4\nruntime_engine: PHOTONN\nnum_workers: two\n",
         );
         let text = d.to_string();
-        assert!(text.contains("spec.spark_version: expected a string, found a number; quote the value"), "{text}");
+        assert!(
+            text.contains("spec.spark_version: expected a string, found a number; quote the value"),
+            "{text}"
+        );
         assert!(text.contains("did you mean `PHOTON`?"), "{text}");
-        assert!(text.contains("spec.num_workers: expected an integer"), "{text}");
+        assert!(
+            text.contains("spec.num_workers: expected an integer"),
+            "{text}"
+        );
         let d = check(Kind::InstancePool, "instance_pool_name: p\n");
-        assert!(d.to_string().contains("missing required field `node_type_id`"), "{d}");
+        assert!(
+            d.to_string()
+                .contains("missing required field `node_type_id`"),
+            "{d}"
+        );
     }
 }
