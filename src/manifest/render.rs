@@ -249,7 +249,7 @@ impl Renderer<'_> {
 
         let mut queue: std::collections::VecDeque<Pending> = std::collections::VecDeque::new();
         for doc in &root_docs {
-            for spec in self.expand(doc, &Values::new()) {
+            for spec in self.expand(doc) {
                 queue.push_back(Pending {
                     spec,
                     parent: None,
@@ -343,7 +343,7 @@ impl Renderer<'_> {
     }
 
     /// An Application document gives one app; an ApplicationSet one per element.
-    fn expand(&mut self, doc: &Document, _inherited: &Values) -> Vec<AppSpec> {
+    fn expand(&mut self, doc: &Document) -> Vec<AppSpec> {
         let Some(spec) = doc.spec() else {
             return Vec::new();
         };
@@ -692,7 +692,7 @@ impl Renderer<'_> {
                             );
                             continue;
                         }
-                        for child in self.expand(&doc, &variables) {
+                        for child in self.expand(&doc) {
                             children.push(Pending {
                                 spec: child,
                                 parent: Some(spec.name.clone()),

@@ -976,3 +976,76 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn generator_templates_and_notebook_sources_are_checked() {
+    let c = Copy::new();
+    c.replace(
+        "apps/data-engineering.yaml",
+        "      name: data-engineering-{{env}}",
+        "      name: data-engineering-{{environment}}",
+    );
+    let nb = "data-engineering/notebooks.yaml";
+    c.replace(
+        nb,
+        "source: data-engineering/notebooks/ingest.py",
+        "source: data-engineering/notebooks/ingest.scala",
+    );
+    c.replace(
+        nb,
+        "source: data-engineering/notebooks/transform.sql",
+        "source: identity/groups.yaml",
+    );
+    let out = c.validate(&[]);
+    let line = c.line_of("apps/data-engineering.yaml", "{{environment}}");
+    assert_error(
+        &out,
+        "apps/data-engineering.yaml",
+        line,
+        "spec.template.metadata.name",
+        "unknown generator element key `environment`",
+    );
+    // The app set failed to render, so check the notebooks through a clean copy.
+    let c = Copy::new();
+    c.replace(
+        nb,
+        "source: data-engineering/notebooks/ingest.py",
+        "source: data-engineering/notebooks/ingest.scala",
+    );
+    c.replace(
+        nb,
+        "source: data-engineering/notebooks/transform.sql",
+        "source: identity/groups.yaml",
+    );
+    let out = c.validate(&[]);
+    assert_error(
+        &out,
+        nb,
+        c.line_of(nb, "ingest.scala"),
+        "source",
+        "`data-engineering/notebooks/ingest.scala` does not exist",
+    );
+    assert_error(
+        &out,
+        nb,
+        c.line_of(nb, "identity/groups.yaml"),
+        "source",
+        "project `data-engineering` does not allow source path `identity/groups.yaml`",
+    );
+}
+
+#[test]
+fn references_stay_within_one_app() {
+    let c = Copy::new();
+    let file = "data-engineering/warehouse.yaml";
+    c.replace(file, "  - group_name: analysts\n    permission_level: CAN_USE", "  - service_principal_name: ${resources.service_principals.reporting-bot.application_id}\n    permission_level: CAN_USE");
+    let out = c.validate(&[]);
+    let line = c.line_of(file, "reporting-bot");
+    assert_error(
+        &out,
+        file,
+        line,
+        "permissions[1].service_principal_name",
+        "ServicePrincipal `reporting-bot` belongs to app `identity-dev`; references stay within one app",
+    );
+}
