@@ -144,3 +144,70 @@ pub fn read(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml::{Limits, parse_documents};
+
+    fn read_yaml(kind: Kind, yaml: &str) -> (Vec<PermissionEntry>, Diagnostics) {
+        let node = parse_documents(yaml, &Limits::default()).unwrap().remove(0);
+        let mut diags = Diagnostics::default();
+        let out = read(
+            &mut diags,
+            "f.yaml",
+            &node,
+            "permissions",
+            kind,
+            "permission_level",
+        );
+        (out, diags)
+    }
+
+    #[test]
+    fn levels_follow_the_object_type() {
+        let (ok, d) = read_yaml(
+            Kind::SqlWarehouse,
+            "- { user_name: a@x.com, permission_level: IS_OWNER }\n- { group_name: g, permission_level: CAN_MONITOR }\n",
+        );
+        assert!(d.errors.is_empty(), "{d}");
+        assert_eq!(ok[0].principal, Principal::UserName("a@x.com".into()));
+        let (_, d) = read_yaml(
+            Kind::ClusterPolicy,
+            "- { group_name: g, permission_level: CAN_MANAGE }\n",
+        );
+        assert!(
+            d.to_string().contains(
+                "`CAN_MANAGE` is not a permission level of a ClusterPolicy; expected one of CAN_USE"
+            ),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn one_principal_one_owner() {
+        let (_, d) = read_yaml(
+            Kind::Job,
+            "- { user_name: a, group_name: g, permission_level: CAN_VIEW }\n- { user_name: b, permission_level: IS_OWNER }\n- { user_name: c, permission_level: IS_OWNER }\n- { user_name: b, permission_level: CAN_VIEW }\n",
+        );
+        let text = d.to_string();
+        assert!(
+            text.contains("exactly one principal, found user_name and group_name"),
+            "{text}"
+        );
+        assert!(text.contains("a Job has exactly one IS_OWNER"), "{text}");
+        assert!(text.contains("principal listed twice"), "{text}");
+    }
+
+    #[test]
+    fn kinds_without_acls_refuse_permissions() {
+        let (_, d) = read_yaml(
+            Kind::Catalog,
+            "- { group_name: g, permission_level: CAN_USE }\n",
+        );
+        assert!(
+            d.to_string().contains("Catalog has no access control list"),
+            "{d}"
+        );
+    }
+}

@@ -131,6 +131,9 @@ struct Renderer<'t> {
     cache: HashMap<String, Vec<Document>>,
 }
 
+/// A reference and the index, in its app, of the resource that makes it.
+type IndexedRef = (usize, vars::Reference);
+
 /// An app waiting to be read.
 struct Pending {
     spec: AppSpec,
@@ -262,7 +265,7 @@ impl Renderer<'_> {
 
         let mut apps: Vec<RenderedApp> = Vec::new();
         let mut app_origins: HashMap<String, Origin> = HashMap::new();
-        let mut refs: Vec<Vec<vars::Reference>> = Vec::new();
+        let mut refs: Vec<Vec<IndexedRef>> = Vec::new();
         while let Some(pending) = queue.pop_front() {
             if let Some((app, children, app_refs)) =
                 self.read_app(pending, &projects, &workspaces, &mut app_origins)
@@ -512,7 +515,7 @@ impl Renderer<'_> {
         projects: &[Project],
         workspaces: &[WorkspaceDef],
         app_origins: &mut HashMap<String, Origin>,
-    ) -> Option<(RenderedApp, Vec<Pending>, Vec<vars::Reference>)> {
+    ) -> Option<(RenderedApp, Vec<Pending>, Vec<IndexedRef>)> {
         let Pending {
             spec,
             parent,
@@ -726,14 +729,6 @@ impl Renderer<'_> {
                 }
             }
         }
-        // References are kept per resource index in the app.
-        let refs = references
-            .into_iter()
-            .map(|(i, mut r)| {
-                r.field = format!("{}\u{0}{}", i, r.field);
-                r
-            })
-            .collect();
         Some((
             RenderedApp {
                 name: spec.name.clone(),
@@ -752,7 +747,7 @@ impl Renderer<'_> {
                 secrets,
             },
             children,
-            refs,
+            references,
         ))
     }
 
@@ -837,7 +832,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn check_references(&mut self, apps: &mut [RenderedApp], refs: &[Vec<vars::Reference>]) {
+    fn check_references(&mut self, apps: &mut [RenderedApp], refs: &[Vec<IndexedRef>]) {
         let mut owners: HashMap<super::ResourceKey, String> = HashMap::new();
         for app in apps.iter() {
             for r in &app.resources {
@@ -847,14 +842,9 @@ impl Renderer<'_> {
             }
         }
         for (app, app_refs) in apps.iter_mut().zip(refs) {
-            for reference in app_refs {
-                let (index, field) = reference
-                    .field
-                    .split_once('\u{0}')
-                    .unwrap_or(("0", &reference.field));
-                let Ok(index) = index.parse::<usize>() else {
-                    continue;
-                };
+            for (index, reference) in app_refs {
+                let index = *index;
+                let field = reference.field.as_str();
                 let Some(resource) = app.resources.get(index) else {
                     continue;
                 };
@@ -987,5 +977,120 @@ impl Renderer<'_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::source::{DirEntry, SourceError};
+
+    /// Files in memory, for rendering without a disk.
+    struct Mem(Vec<(&'static str, String)>);
+
+    impl SourceTree for Mem {
+        fn entry(&self, path: &str) -> Result<Option<EntryKind>, SourceError> {
+            if path.is_empty()
+                || self
+                    .0
+                    .iter()
+                    .any(|(p, _)| p.starts_with(&format!("{path}/")))
+            {
+                return Ok(Some(EntryKind::Dir));
+            }
+            Ok(self
+                .0
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|_| EntryKind::File))
+        }
+        fn list(&self, path: &str) -> Result<Vec<DirEntry>, SourceError> {
+            let prefix = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}/")
+            };
+            let mut out: Vec<DirEntry> = self
+                .0
+                .iter()
+                .filter_map(|(p, _)| p.strip_prefix(&prefix))
+                .filter(|rest| !rest.contains('/'))
+                .map(|name| DirEntry {
+                    name: name.to_string(),
+                    kind: EntryKind::File,
+                })
+                .collect();
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
+        }
+        fn read(&self, path: &str, _limit: u64) -> Result<Vec<u8>, SourceError> {
+            self.0
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, t)| t.clone().into_bytes())
+                .ok_or_else(|| SourceError::NotFound(path.into()))
+        }
+        fn describe(&self) -> String {
+            "memory".into()
+        }
+    }
+
+    const TOP: &str = "apiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: { name: dev }\nspec: { host: https://dev.example.com }\n---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: root }\nspec:\n  source: { path: apps }\n  variables: { env: dev, workers: 2 }\n";
+    const CHILD: &str = "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: team }\nspec:\n  source: { path: team }\n  destination: { workspace: dev }\n  variables: { workers: 8 }\n";
+
+    fn job(name: &str, cluster_ref: &str) -> String {
+        format!(
+            "---\napiVersion: mortar.dev/v1alpha1\nkind: Job\nmetadata: {{ name: {name} }}\nspec:\n  name: {name}-${{var.env}}\n  tasks:\n    - task_key: t\n      existing_cluster_id: \"{cluster_ref}\"\n      notebook_task: {{ notebook_path: /x }}\n"
+        )
+    }
+
+    fn cluster(name: &str, extra: &str) -> String {
+        format!(
+            "---\napiVersion: mortar.dev/v1alpha1\nkind: Cluster\nmetadata: {{ name: {name} }}\nspec:\n  spark_version: 15.4.x-scala2.12\n  num_workers: ${{var.workers}}\n{extra}"
+        )
+    }
+
+    fn render_mem(team: String) -> Result<Rendered, Diagnostics> {
+        let tree = Mem(vec![
+            ("top.yaml", TOP.to_string()),
+            ("apps/team.yaml", CHILD.to_string()),
+            ("team/resources.yaml", team),
+        ]);
+        render(&tree, &RenderOptions::default())
+    }
+
+    #[test]
+    fn children_inherit_and_override_variables_and_references_become_edges() {
+        let rendered =
+            render_mem(job("etl", "${resources.clusters.shared.id}") + &cluster("shared", ""))
+                .unwrap();
+        let team = rendered.app("team").unwrap();
+        assert_eq!(team.parent.as_deref(), Some("root"));
+        assert_eq!(team.depth, 1);
+        let etl = &team.resources[0];
+        assert_eq!(etl.spec["name"], "etl-dev");
+        assert_eq!(etl.depends_on.len(), 1);
+        assert_eq!(etl.depends_on[0].to_string(), "dev/Cluster/shared");
+        assert_eq!(team.resources[1].spec["num_workers"], 8);
+    }
+
+    #[test]
+    fn reference_cycles_are_reported() {
+        let err = render_mem(
+            job("a", "${resources.clusters.c.id}")
+                + &cluster("c", "  custom_tags: { job: \"${resources.jobs.a.id}\" }\n"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("reference cycle: "), "{err}");
+    }
+
+    #[test]
+    fn missing_root_is_explained() {
+        let tree = Mem(vec![("readme.yaml", "apiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: { name: dev }\nspec: { host: https://x }\n".into())]);
+        let err = render(&tree, &RenderOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("no root Application found"),
+            "{err}"
+        );
     }
 }
