@@ -22,7 +22,8 @@ pub struct Args {
     /// The manifest root: a directory whose top-level files hold the root
     /// Application(s), Projects and Workspaces. Source paths are relative to it.
     pub path: PathBuf,
-    /// The file holding the root Application(s), relative to PATH.
+    /// The file holding the root Application(s): relative to PATH, or a
+    /// path from the working directory to a file inside PATH.
     #[arg(long, value_name = "FILE")]
     pub root: Option<PathBuf>,
     /// Output format.

@@ -75,12 +75,15 @@ impl Rendered {
     }
 }
 
-/// Renders a manifest directory on disk. `root_file` is relative to `dir`
-/// (or an absolute path inside it).
+/// Renders a manifest directory on disk. `root_file` is relative to `dir`,
+/// or a path (absolute or from the working directory) to a file inside it.
 pub fn render_dir(dir: &Path, root_file: Option<&Path>) -> Result<Rendered, Diagnostics> {
     let mut options = RenderOptions::default();
     if let Some(file) = root_file {
-        let relative = if file.is_absolute() {
+        // Relative to the manifest root; or, failing that, an existing path
+        // (absolute or from the working directory) inside it.
+        let from_cwd = !file.is_absolute() && !dir.join(file).exists() && file.exists();
+        let relative = if file.is_absolute() || from_cwd {
             let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
             let full = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
             match full.strip_prefix(&base) {

@@ -863,6 +863,9 @@ fn root_file_option_and_usage_errors() {
     let c = Copy::new();
     let out = c.validate(&["--root", "root.yaml"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    let absolute = c.root.join("root.yaml");
+    let out = c.validate(&["--root", absolute.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let out = c.validate(&["--root", "nope.yaml"]);
     assert_eq!(out.code, 1);
     assert!(
