@@ -14,9 +14,11 @@ pub use resource::{PermissionEntry, Principal, ResourceKey};
 pub use source::{DirTree, SourceError, SourceTree};
 
 pub mod app;
+mod appset;
 pub mod build;
 pub mod document;
 mod fields;
+mod graph;
 pub mod permissions;
 pub mod render;
 pub mod vars;

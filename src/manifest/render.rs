@@ -3,7 +3,7 @@
 //! desired resources — then the checks that need the whole tree (unique
 //! keys, references, reference cycles).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -13,7 +13,6 @@ use super::app::{self, AppSource, AppSpec, IgnoreDifference, Project, SyncPolicy
 use super::build::{self, AppScope, SecretRef};
 use super::diag::{At, Diagnostic, Diagnostics, suggest};
 use super::document::{self, Document};
-use super::fields::Fields;
 use super::resource::{DesiredResource, Origin};
 use super::source::{self, DirTree, EntryKind, SourceTree};
 use super::vars::{self, Values};
@@ -124,18 +123,24 @@ pub fn render(tree: &dyn SourceTree, options: &RenderOptions) -> Result<Rendered
     }
     let mut rendered = result;
     rendered.warnings = diags.warnings;
+    tracing::debug!(
+        apps = rendered.apps.len(),
+        resources = rendered.resources().count(),
+        warnings = rendered.warnings.len(),
+        "rendered the app tree"
+    );
     Ok(rendered)
 }
 
-struct Renderer<'t> {
-    tree: &'t dyn SourceTree,
-    limits: Limits,
-    diags: Diagnostics,
-    cache: HashMap<String, Vec<Document>>,
+pub(super) struct Renderer<'t> {
+    pub(super) tree: &'t dyn SourceTree,
+    pub(super) limits: Limits,
+    pub(super) diags: Diagnostics,
+    pub(super) cache: HashMap<String, Vec<Document>>,
 }
 
 /// A reference and the index, in its app, of the resource that makes it.
-type IndexedRef = (usize, vars::Reference);
+pub(super) type IndexedRef = (usize, vars::Reference);
 
 /// An app waiting to be read.
 struct Pending {
@@ -348,170 +353,6 @@ impl Renderer<'_> {
         }
     }
 
-    /// An Application document gives one app; an ApplicationSet one per element.
-    fn expand(&mut self, doc: &Document) -> Vec<AppSpec> {
-        let Some(spec) = doc.spec() else {
-            return Vec::new();
-        };
-        if doc.kind == Kind::Application {
-            return app::read_app(
-                &mut self.diags,
-                &doc.file,
-                &doc.name,
-                spec,
-                "spec",
-                doc.origin.clone(),
-            )
-            .into_iter()
-            .collect();
-        }
-        let file = doc.file.as_str();
-        let Some(f) = Fields::open(
-            &mut self.diags,
-            file,
-            spec,
-            "spec",
-            &["generators", "template"],
-        ) else {
-            return Vec::new();
-        };
-        let mut elements: Vec<(Values, usize)> = Vec::new();
-        match f.entry("generators") {
-            None => self.diags.error(
-                At::new(file, spec.line, spec.column, "spec"),
-                "missing required field `generators`",
-            ),
-            Some(g) => match g.value.as_seq() {
-                None => self.diags.error(
-                    At::new(file, g.value.line, g.value.column, "spec.generators"),
-                    "expected a list of generators",
-                ),
-                Some(gens) => {
-                    for (i, gen_node) in gens.iter().enumerate() {
-                        let gp = format!("spec.generators[{i}]");
-                        let Some(gf) =
-                            Fields::open(&mut self.diags, file, gen_node, &gp, &["list"])
-                        else {
-                            continue;
-                        };
-                        let Some(list) = gf.entry("list") else {
-                            self.diags.error(
-                                At::new(file, gen_node.line, gen_node.column, &gp),
-                                "missing generator: only `list` is supported",
-                            );
-                            continue;
-                        };
-                        let lp = format!("{gp}.list");
-                        let Some(lf) =
-                            Fields::open(&mut self.diags, file, &list.value, &lp, &["elements"])
-                        else {
-                            continue;
-                        };
-                        let Some(items) = lf.entry("elements").and_then(|e| e.value.as_seq())
-                        else {
-                            self.diags.error(
-                                At::new(file, list.value.line, list.value.column, &lp),
-                                "missing required field `elements` (a list)",
-                            );
-                            continue;
-                        };
-                        for (j, item) in items.iter().enumerate() {
-                            let ep = format!("{lp}.elements[{j}]");
-                            if let Some(values) =
-                                app::read_values(&mut self.diags, file, item, &ep, "element")
-                            {
-                                elements.push((values, item.line));
-                            }
-                        }
-                    }
-                }
-            },
-        }
-        let Some(template) = f.entry("template") else {
-            self.diags.error(
-                At::new(file, spec.line, spec.column, "spec"),
-                "missing required field `template`",
-            );
-            return Vec::new();
-        };
-        let Some(tf) = Fields::open(
-            &mut self.diags,
-            file,
-            &template.value,
-            "spec.template",
-            &["metadata", "spec"],
-        ) else {
-            return Vec::new();
-        };
-        let (Some(meta), Some(tspec)) = (tf.entry("metadata"), tf.entry("spec")) else {
-            self.diags.error(
-                At::new(
-                    file,
-                    template.value.line,
-                    template.value.column,
-                    "spec.template",
-                ),
-                "a template has `metadata: { name }` and `spec` (an Application spec)",
-            );
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (values, _line) in elements {
-            let errors_before = self.diags.errors.len();
-            let meta_node = vars::template(
-                &mut self.diags,
-                file,
-                &meta.value,
-                "spec.template.metadata",
-                &values,
-            );
-            let spec_node = vars::template(
-                &mut self.diags,
-                file,
-                &tspec.value,
-                "spec.template.spec",
-                &values,
-            );
-            if self.diags.errors.len() > errors_before {
-                continue;
-            }
-            let Some(mf) = Fields::open(
-                &mut self.diags,
-                file,
-                &meta_node,
-                "spec.template.metadata",
-                &["name", "labels", "annotations"],
-            ) else {
-                continue;
-            };
-            let Some(name) = mf.string(&mut self.diags, "name", true) else {
-                continue;
-            };
-            if !document::valid_name(&name) {
-                let (line, column) = mf.at("name");
-                self.diags.error(
-                    At::new(file, line, column, "spec.template.metadata.name"),
-                    format!(
-                        "generated name `{name}` is not a valid name (letters, digits, `_`, `-`)"
-                    ),
-                );
-                continue;
-            }
-            if let Some(mut spec) = app::read_app(
-                &mut self.diags,
-                file,
-                &name,
-                &spec_node,
-                "spec.template.spec",
-                doc.origin.clone(),
-            ) {
-                spec.generated_by = Some(doc.name.clone());
-                out.push(spec);
-            }
-        }
-        out
-    }
-
     fn read_app(
         &mut self,
         pending: Pending,
@@ -526,6 +367,7 @@ impl Renderer<'_> {
             inherited,
             ancestors,
         } = pending;
+        let _span = tracing::debug_span!("render_app", app = %spec.name, workspace = ?spec.workspace, path = %spec.source.path).entered();
         let file = spec.origin.file.clone();
         let spot = |key: &str| {
             spec.spots
@@ -804,182 +646,6 @@ impl Renderer<'_> {
         out.sort();
         out.dedup();
         out
-    }
-
-    fn check_keys(&mut self, apps: &[RenderedApp]) {
-        let mut seen: BTreeMap<&super::ResourceKey, (&str, &Origin)> = BTreeMap::new();
-        for app in apps {
-            for r in &app.resources {
-                if let Some((other_app, origin)) = seen.get(&r.key) {
-                    let who = if *other_app == app.name {
-                        "this app".to_string()
-                    } else {
-                        format!("app `{other_app}`")
-                    };
-                    self.diags.error(
-                        At::new(
-                            &r.origin.file,
-                            r.origin.line,
-                            r.origin.column,
-                            "metadata.name",
-                        ),
-                        format!(
-                            "resource `{}` is already declared by {who} at {}:{}",
-                            r.key, origin.file, origin.line
-                        ),
-                    );
-                } else {
-                    seen.insert(&r.key, (&app.name, &r.origin));
-                }
-            }
-        }
-    }
-
-    fn check_references(&mut self, apps: &mut [RenderedApp], refs: &[Vec<IndexedRef>]) {
-        let mut owners: HashMap<super::ResourceKey, String> = HashMap::new();
-        for app in apps.iter() {
-            for r in &app.resources {
-                owners
-                    .entry(r.key.clone())
-                    .or_insert_with(|| app.name.clone());
-            }
-        }
-        for (app, app_refs) in apps.iter_mut().zip(refs) {
-            for (index, reference) in app_refs {
-                let index = *index;
-                let field = reference.field.as_str();
-                let Some(resource) = app.resources.get(index) else {
-                    continue;
-                };
-                let file = resource.origin.file.clone();
-                let at = At::new(&file, reference.line, reference.column, field);
-                let Some(kind) = Kind::from_plural(&reference.plural).filter(|k| k.is_databricks())
-                else {
-                    let plurals = Kind::ALL
-                        .iter()
-                        .filter(|k| k.is_databricks())
-                        .map(|k| k.plural());
-                    let hint = suggest(&reference.plural, plurals)
-                        .map(|c| format!("; did you mean `{c}`?"))
-                        .unwrap_or_default();
-                    self.diags.error(
-                        at,
-                        format!(
-                            "unknown resource kind `{}` in reference{hint}",
-                            reference.plural
-                        ),
-                    );
-                    continue;
-                };
-                let attribute_ok = reference.attribute == "id"
-                    || (kind == Kind::ServicePrincipal && reference.attribute == "application_id");
-                if !attribute_ok {
-                    let allowed = if kind == Kind::ServicePrincipal {
-                        "id or application_id"
-                    } else {
-                        "id"
-                    };
-                    self.diags.error(
-                        at,
-                        format!(
-                            "a reference ends in `.{allowed}`, found `.{}`",
-                            reference.attribute
-                        ),
-                    );
-                    continue;
-                }
-                let target = super::ResourceKey {
-                    workspace: resource.key.workspace.clone(),
-                    kind,
-                    name: reference.name.clone(),
-                };
-                let own = app.resources.iter().any(|r| r.key == target);
-                match owners.get(&target) {
-                    _ if own => {
-                        if target == resource.key {
-                            self.diags.error(at, "a resource cannot reference itself");
-                            continue;
-                        }
-                        let deps = &mut app.resources[index].depends_on;
-                        if !deps.contains(&target) {
-                            deps.push(target);
-                        }
-                    }
-                    Some(owner) => self.diags.error(
-                        at,
-                        format!("{kind} `{}` belongs to app `{owner}`; references stay within one app (use a variable for ids owned elsewhere)", reference.name),
-                    ),
-                    None => {
-                        let names = app.resources.iter().filter(|r| r.key.kind == kind).map(|r| r.key.name.as_str());
-                        let hint = suggest(&reference.name, names)
-                            .map(|c| format!("; did you mean `{c}`?"))
-                            .unwrap_or_default();
-                        self.diags.error(
-                            at,
-                            format!("no {kind} named `{}` in app `{}` (workspace `{}`){hint}", reference.name, app.name, resource.key.workspace),
-                        );
-                    }
-                }
-            }
-            self.check_cycles(app);
-        }
-    }
-
-    fn check_cycles(&mut self, app: &RenderedApp) {
-        let index: HashMap<&super::ResourceKey, usize> = app
-            .resources
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (&r.key, i))
-            .collect();
-        // 0 = unvisited, 1 = on the stack, 2 = done
-        let mut state = vec![0u8; app.resources.len()];
-        for start in 0..app.resources.len() {
-            if state[start] != 0 {
-                continue;
-            }
-            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-            state[start] = 1;
-            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                let deps = &app.resources[node].depends_on;
-                if *next < deps.len() {
-                    let dep = &deps[*next];
-                    *next += 1;
-                    let Some(&d) = index.get(dep) else { continue };
-                    match state[d] {
-                        0 => {
-                            state[d] = 1;
-                            stack.push((d, 0));
-                        }
-                        1 => {
-                            let pos = stack.iter().position(|(n, _)| *n == d).unwrap_or(0);
-                            let mut chain: Vec<String> = stack[pos..]
-                                .iter()
-                                .map(|(n, _)| {
-                                    format!(
-                                        "{}/{}",
-                                        app.resources[*n].key.kind, app.resources[*n].key.name
-                                    )
-                                })
-                                .collect();
-                            chain.push(format!(
-                                "{}/{}",
-                                app.resources[d].key.kind, app.resources[d].key.name
-                            ));
-                            let r = &app.resources[node];
-                            self.diags.error(
-                                At::new(&r.origin.file, r.origin.line, r.origin.column, "spec"),
-                                format!("reference cycle: {}", chain.join(" → ")),
-                            );
-                        }
-                        _ => {}
-                    }
-                } else {
-                    state[node] = 2;
-                    stack.pop();
-                }
-            }
-        }
     }
 }
 
