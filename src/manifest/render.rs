@@ -1,7 +1,7 @@
 //! Rendering: from the root Application(s) down through every child app,
 //! reading each app's source, expanding ApplicationSets, and building the
 //! desired resources — then the checks that need the whole tree (unique
-//! keys, references, reference cycles).
+//! keys, references, reference cycles — see `graph`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
