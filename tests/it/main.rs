@@ -1,3 +1,5 @@
 //! Integration tests, one binary: real HTTP against the emulator, real git
 //! repositories, a real OIDC provider. One module per area.
+
 mod audit;
+mod manifest;

@@ -1,0 +1,393 @@
+//! Turning one resource document of an app into a [`DesiredResource`]:
+//! variables substituted, spec checked, permissions read, repository files
+//! inlined, secret references collected.
+
+use base64::Engine;
+use serde::Serialize;
+
+use super::Kind;
+use super::app::Project;
+use super::diag::{At, Diagnostics};
+use super::document::Document;
+use super::fields::Fields;
+use super::permissions;
+use super::resource::{DesiredResource, Origin, PermissionEntry, ResourceKey};
+use super::schema::{self, Ctx};
+use super::source::{self, EntryKind, SourceTree};
+use super::vars::{self, Reference, Values};
+use super::yaml::{Entry, Node, Value};
+
+/// Largest notebook or file inlined from the repository (the workspace import limit).
+pub const MAX_CONTENT_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Where a secret's value comes from at apply time. Manifests only ever
+/// name the source; the value is read by the controller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretSource {
+    /// An environment variable of the controller process.
+    FromEnv(String),
+    /// A file on the controller's machine (e.g. a mounted Kubernetes Secret).
+    FromFile(String),
+}
+
+/// One secret a SecretScope declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretRef {
+    pub scope: ResourceKey,
+    pub key: String,
+    pub source: SecretSource,
+    pub origin: Origin,
+}
+
+/// What building one resource yields.
+pub struct Built {
+    pub resource: DesiredResource,
+    pub references: Vec<Reference>,
+    pub secrets: Vec<SecretRef>,
+}
+
+/// The app a resource is built for.
+pub struct AppScope<'a> {
+    pub name: &'a str,
+    pub workspace: Option<&'a str>,
+    pub project: &'a Project,
+    pub variables: &'a Values,
+}
+
+pub fn build(
+    diags: &mut Diagnostics,
+    tree: &dyn SourceTree,
+    app: &AppScope<'_>,
+    doc: &Document,
+) -> Option<Built> {
+    let file = doc.file.as_str();
+    let kind = doc.kind;
+    if !app.project.allows_kind(kind) {
+        let allowed = app
+            .project
+            .kinds
+            .as_ref()
+            .map(|k| k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        diags.error(
+            At::new(file, doc.kind_at.0, doc.kind_at.1, "kind"),
+            format!(
+                "project `{}` does not allow kind {kind} (allowed: {allowed})",
+                app.project.name
+            ),
+        );
+    }
+    let Some(workspace) = app.workspace else {
+        diags.error(
+            At::new(file, doc.origin.line, doc.origin.column, ""),
+            format!("app `{}` has no destination workspace for this {kind}; set spec.destination.workspace on the Application", app.name),
+        );
+        return None;
+    };
+    let key = ResourceKey {
+        workspace: workspace.to_string(),
+        kind,
+        name: doc.name.clone(),
+    };
+    let raw_spec = doc.spec()?;
+    let mut spec = vars::substitute(diags, file, raw_spec, "spec", app.variables);
+    if kind == Kind::ClusterPolicy {
+        inline_policy_definition(&mut spec);
+    }
+    if kind == Kind::SecretScope {
+        refuse_literal_secrets(diags, file, &spec, "spec");
+    }
+    let mut ctx = Ctx { file, diags };
+    schema::check_spec(&mut ctx, kind, &spec);
+
+    let mut references = Vec::new();
+    vars::references(diags, file, &spec, "spec", &mut references);
+
+    let mut permissions_list: Vec<PermissionEntry> = Vec::new();
+    let acl_key = if kind == Kind::SecretScope {
+        "acls"
+    } else {
+        "permissions"
+    };
+    if let Some(entry) = doc.node.get(acl_key) {
+        let node = vars::substitute(diags, file, &entry.value, acl_key, app.variables);
+        vars::references(diags, file, &node, acl_key, &mut references);
+        let level_key = if kind == Kind::SecretScope {
+            "permission"
+        } else {
+            "permission_level"
+        };
+        permissions_list = permissions::read(diags, file, &node, acl_key, kind, level_key);
+    }
+
+    let mut secrets = Vec::new();
+    if kind == Kind::SecretScope
+        && let Some(entry) = doc.node.get("secrets")
+    {
+        let node = vars::substitute(diags, file, &entry.value, "secrets", app.variables);
+        secrets = read_secrets(diags, file, &node, &key);
+    }
+
+    if matches!(kind, Kind::Notebook | Kind::WorkspaceFile) {
+        inline_content(diags, tree, app.project, doc, &mut spec);
+    }
+
+    Some(Built {
+        resource: DesiredResource {
+            key,
+            app: app.name.to_string(),
+            spec: vars::emit(&spec),
+            permissions: permissions_list,
+            depends_on: Vec::new(),
+            origin: doc.origin.clone(),
+        },
+        references,
+        secrets,
+    })
+}
+
+/// A policy `definition` written as a YAML mapping is sent as the JSON string the API expects.
+fn inline_policy_definition(spec: &mut Node) {
+    if let Value::Map(entries) = &mut spec.value
+        && let Some(entry) = entries.iter_mut().find(|e| e.key == "definition")
+        && entry.value.as_map().is_some()
+    {
+        let text = vars::emit(&entry.value).to_string();
+        entry.value.value = Value::String(text);
+    }
+}
+
+const LITERAL_SECRET_KEYS: &[&str] = &["string_value", "bytes_value", "value"];
+
+fn refuse_literal_secrets(diags: &mut Diagnostics, file: &str, node: &Node, path: &str) {
+    if let Some(entries) = node.as_map() {
+        for e in entries {
+            let field = super::fields::join(path, &e.key);
+            if LITERAL_SECRET_KEYS.contains(&e.key.as_str()) {
+                diags.error(
+                    At::new(file, e.line, e.column, &field),
+                    "secret values never appear in manifests; list the secret under `secrets:` with fromEnv or fromFile",
+                );
+            }
+            refuse_literal_secrets(diags, file, &e.value, &field);
+        }
+    }
+}
+
+fn read_secrets(
+    diags: &mut Diagnostics,
+    file: &str,
+    node: &Node,
+    scope: &ResourceKey,
+) -> Vec<SecretRef> {
+    let mut out: Vec<SecretRef> = Vec::new();
+    let Some(items) = node.as_seq() else {
+        diags.error(
+            At::new(file, node.line, node.column, "secrets"),
+            format!("expected a list, found {}", node.type_name()),
+        );
+        return out;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("secrets[{i}]");
+        if let Some(entries) = item.as_map() {
+            for e in entries
+                .iter()
+                .filter(|e| LITERAL_SECRET_KEYS.contains(&e.key.as_str()))
+            {
+                diags.error(
+                    At::new(file, e.line, e.column, &format!("{path}.{}", e.key)),
+                    "secret values never appear in manifests; use fromEnv: VARIABLE or fromFile: /path/on/the/controller",
+                );
+            }
+        }
+        let mut allowed = vec!["key", "fromEnv", "fromFile"];
+        allowed.extend_from_slice(LITERAL_SECRET_KEYS);
+        let Some(f) = Fields::open(diags, file, item, &path, &allowed) else {
+            continue;
+        };
+        let Some(key) = f.string(diags, "key", true) else {
+            continue;
+        };
+        if key.is_empty()
+            || key.len() > 128
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            let (line, column) = f.at("key");
+            diags.error(At::new(file, line, column, &f.field_path("key")), format!("`{key}` is not a valid secret key (letters, digits, `-`, `_`, `.`, at most 128)"));
+        }
+        let env = f.string(diags, "fromEnv", false);
+        let from_file = f.string(diags, "fromFile", false);
+        let source = match (env, from_file) {
+            (Some(v), None) => SecretSource::FromEnv(v),
+            (None, Some(p)) => SecretSource::FromFile(p),
+            (Some(_), Some(_)) => {
+                diags.error(
+                    At::new(file, item.line, item.column, &path),
+                    "give either fromEnv or fromFile, not both",
+                );
+                continue;
+            }
+            (None, None) => {
+                if !item.as_map().is_some_and(|m| {
+                    m.iter()
+                        .any(|e| LITERAL_SECRET_KEYS.contains(&e.key.as_str()))
+                }) {
+                    diags.error(At::new(file, item.line, item.column, &path), "missing `fromEnv` or `fromFile`: where the controller reads this secret's value");
+                }
+                continue;
+            }
+        };
+        if out.iter().any(|s| s.key == key) {
+            diags.error(
+                At::new(file, item.line, item.column, &path),
+                format!("secret key `{key}` listed twice"),
+            );
+            continue;
+        }
+        out.push(SecretRef {
+            scope: scope.clone(),
+            key,
+            source,
+            origin: Origin {
+                file: file.to_string(),
+                line: item.line,
+                column: item.column,
+            },
+        });
+    }
+    out
+}
+
+fn language_for(path: &str) -> Option<(&'static str, &'static str)> {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    Some(match ext.as_str() {
+        "py" => ("SOURCE", "PYTHON"),
+        "sql" => ("SOURCE", "SQL"),
+        "scala" => ("SOURCE", "SCALA"),
+        "r" => ("SOURCE", "R"),
+        "ipynb" => ("JUPYTER", "PYTHON"),
+        _ => return None,
+    })
+}
+
+fn set_if_absent(spec: &mut Node, key: &str, value: Value) {
+    if let Value::Map(entries) = &mut spec.value
+        && !entries.iter().any(|e| e.key == key)
+    {
+        entries.push(Entry {
+            key: key.to_string(),
+            line: spec.line,
+            column: spec.column,
+            value: Node::synthetic(value),
+        });
+    }
+}
+
+/// Reads `source:` from the repository into `spec.content` (base64), and
+/// fills `format`/`language` from the file name when they are not given.
+fn inline_content(
+    diags: &mut Diagnostics,
+    tree: &dyn SourceTree,
+    project: &Project,
+    doc: &Document,
+    spec: &mut Node,
+) {
+    let file = doc.file.as_str();
+    let Some(entry) = doc.node.get("source") else {
+        diags.error(
+            At::new(file, doc.origin.line, doc.origin.column, ""),
+            format!("missing required field `source`: the repository file whose content becomes this {}", doc.kind),
+        );
+        return;
+    };
+    let (line, column) = (entry.value.line, entry.value.column);
+    let Some(raw) = entry.value.as_str() else {
+        diags.error(
+            At::new(file, line, column, "source"),
+            format!("expected a path, found {}", entry.value.type_name()),
+        );
+        return;
+    };
+    let clean = match source::clean(raw) {
+        Ok(p) => p,
+        Err(reason) => {
+            diags.error(
+                At::new(file, line, column, "source"),
+                format!("`{raw}`: {reason}"),
+            );
+            return;
+        }
+    };
+    if !project.allows_path(&clean) {
+        diags.error(
+            At::new(file, line, column, "source"),
+            format!(
+                "project `{}` does not allow source path `{clean}` (allowed: {})",
+                project.name,
+                project.source_paths.join(", ")
+            ),
+        );
+        return;
+    }
+    let resolved = match source::resolve(tree, &clean) {
+        Ok((path, Some(EntryKind::File))) => path,
+        Ok((_, Some(_))) => {
+            diags.error(
+                At::new(file, line, column, "source"),
+                format!("`{clean}` is not a file"),
+            );
+            return;
+        }
+        Ok((_, None)) => {
+            diags.error(
+                At::new(file, line, column, "source"),
+                format!("`{clean}` does not exist"),
+            );
+            return;
+        }
+        Err(err) => {
+            diags.error(At::new(file, line, column, "source"), err.to_string());
+            return;
+        }
+    };
+    if !project.allows_path(&resolved) {
+        diags.error(
+            At::new(file, line, column, "source"),
+            format!(
+                "`{clean}` resolves to `{resolved}`, which project `{}` does not allow",
+                project.name
+            ),
+        );
+        return;
+    }
+    let bytes = match tree.read(&resolved, MAX_CONTENT_BYTES) {
+        Ok(b) => b,
+        Err(err) => {
+            diags.error(At::new(file, line, column, "source"), err.to_string());
+            return;
+        }
+    };
+    if doc.kind == Kind::Notebook {
+        match language_for(&resolved) {
+            Some((format, language)) => {
+                set_if_absent(spec, "format", Value::String(format.into()));
+                if format == "SOURCE" {
+                    set_if_absent(spec, "language", Value::String(language.into()));
+                }
+            }
+            None if spec.get("language").is_none() => diags.error(
+                At::new(file, line, column, "source"),
+                format!("cannot tell the notebook language from `{resolved}`; set spec.language (PYTHON, SQL, SCALA, R)"),
+            ),
+            None => {}
+        }
+    } else {
+        set_if_absent(spec, "format", Value::String("AUTO".into()));
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    set_if_absent(spec, "content", Value::String(encoded));
+}
