@@ -11,3 +11,4 @@ pub mod databricks;
 pub mod emulator;
 pub mod manifest;
 pub mod plan;
+pub mod source;

@@ -1,3 +1,4 @@
 //! Integration tests, one binary: real HTTP against the emulator, real git
 //! repositories, a real OIDC provider. One module per area.
 mod manifest;
+mod source;
