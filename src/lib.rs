@@ -12,3 +12,4 @@ pub mod databricks;
 pub mod emulator;
 pub mod manifest;
 pub mod plan;
+pub mod source;

@@ -3,3 +3,4 @@
 
 mod audit;
 mod manifest;
+mod source;
