@@ -7,6 +7,7 @@
 //! workspace that shares no types with the client.
 
 pub mod audit;
+pub mod config;
 pub mod databricks;
 pub mod emulator;
 pub mod manifest;
