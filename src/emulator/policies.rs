@@ -1,0 +1,10 @@
+//! policies endpoints.
+
+use axum::Router;
+
+use super::server::AppState;
+
+/// Routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
