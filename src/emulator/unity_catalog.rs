@@ -1,0 +1,10 @@
+//! unity_catalog endpoints.
+
+use axum::Router;
+
+use super::server::AppState;
+
+/// Routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
