@@ -176,7 +176,7 @@ fn classify(api: ApiError, code_from_body: bool) -> Error {
         "RESOURCE_ALREADY_EXISTS" | "ALREADY_EXISTS" => return Error::AlreadyExists(api),
         "PERMISSION_DENIED" => return Error::PermissionDenied(api),
         "INVALID_PARAMETER_VALUE" | "BAD_REQUEST" | "MALFORMED_REQUEST" => {
-            if api.message.contains("does not exist") {
+            if says_missing(&api.message) {
                 return Error::NotFound(api);
             }
             return Error::InvalidParameter(api);
@@ -199,6 +199,13 @@ fn classify(api: ApiError, code_from_body: bool) -> Error {
         500..=599 => Error::Unavailable(api),
         _ => Error::Api(api),
     }
+}
+
+/// Messages of 400 answers that mean "no such object" (`Job 5 does not
+/// exist.`, `Can't find an instance pool with id: …`).
+fn says_missing(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("does not exist") || m.contains("can't find") || m.contains("cannot find")
 }
 
 fn parse_body(status: u16, reason: &str, body: &[u8]) -> (String, String, bool) {

@@ -1,2 +1,6 @@
 //! Integration tests, one binary: real HTTP against the emulator, real git
 //! repositories, a real OIDC provider. One module per area.
+
+mod databricks;
+mod databricks_auth;
+mod databricks_support;

@@ -72,13 +72,13 @@ pub fn normalize_cluster_spec(spec: &Value) -> Value {
     if c.get("driver_instance_pool_id") == c.get("instance_pool_id") {
         c.remove("driver_instance_pool_id");
     }
-    if c.contains_key("autoscale") {
-        drop_default(&mut c, "num_workers", json!(0));
-    }
+    drop_default(&mut c, "num_workers", json!(0));
+    drop_default(&mut c, "data_security_mode", json!("SINGLE_USER"));
     // Cloud attributes the server fills when none were given.
     if let Some(aws) = c.get_mut("aws_attributes").and_then(Value::as_object_mut) {
         drop_default(aws, "availability", json!("SPOT_WITH_FALLBACK"));
-        drop_default(aws, "first_on_demand", json!(0));
+        drop_default(aws, "first_on_demand", json!(1));
+        drop_default(aws, "spot_bid_price_percent", json!(100));
         aws.remove("zone_id");
         drop_empty(aws);
     }

@@ -41,9 +41,11 @@ fn canonical(v: &Value) -> Value {
     keep(&mut p, FIELDS);
     strip_ownership(&mut p, "custom_tags");
     drop_default(&mut p, "min_idle_instances", json!(0));
-    drop_default(&mut p, "enable_elastic_disk", json!(false));
+    drop_default(&mut p, "enable_elastic_disk", json!(true));
+    drop_default(&mut p, "idle_instance_autotermination_minutes", json!(60));
     if let Some(aws) = p.get_mut("aws_attributes").and_then(Value::as_object_mut) {
         drop_default(aws, "availability", json!("SPOT"));
+        drop_default(aws, "spot_bid_price_percent", json!(100));
         aws.remove("zone_id");
         drop_empty(aws);
     }
