@@ -229,7 +229,59 @@ impl Config {
             file: file.to_path_buf(),
             source,
         })?;
-        Config::parse(&text, file)
+        let mut config = Config::parse(&text, file)?;
+        if let Some(dir) = file.parent() {
+            config.resolve_paths(dir);
+        }
+        Ok(config)
+    }
+
+    /// Makes relative credential file paths relative to `dir` (the config
+    /// file's directory) rather than to the working directory.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        let fix_ref = |r: &mut SecretRef| {
+            if let SecretRef::File(p) = r {
+                fix(p);
+            }
+        };
+        let fix_value = |v: &mut ValueRef| {
+            if let ValueRef::Ref(SecretRef::File(p)) = v {
+                fix(p);
+            }
+        };
+        for ws in self.workspaces.values_mut() {
+            match &mut ws.auth {
+                AuthConfig::Pat { token } => fix_ref(token),
+                AuthConfig::OauthM2m {
+                    client_id,
+                    client_secret,
+                } => {
+                    fix_value(client_id);
+                    fix_ref(client_secret);
+                }
+                AuthConfig::OidcFederation {
+                    client_id,
+                    token_file,
+                    idp,
+                } => {
+                    if let Some(id) = client_id {
+                        fix_value(id);
+                    }
+                    if let Some(p) = token_file {
+                        fix(p);
+                    }
+                    if let Some(idp) = idp {
+                        fix_value(&mut idp.client_id);
+                        fix_ref(&mut idp.client_secret);
+                    }
+                }
+            }
+        }
     }
 
     /// Parses and validates config text; `file` names it in errors.
@@ -601,6 +653,24 @@ workspaces:
             .unwrap_err()
             .to_string();
         assert!(err.contains("limits.endpoints"), "{err}");
+    }
+
+    #[test]
+    fn relative_secret_files_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("mortar.yaml");
+        std::fs::write(
+            &file,
+            "workspaces:\n  w:\n    host: https://x.example\n    auth: { method: pat, token: { file: secrets/pat } }\n",
+        )
+        .expect("write");
+        let config = Config::load(&file).expect("load");
+        assert_eq!(
+            config.workspaces["w"].auth,
+            AuthConfig::Pat {
+                token: SecretRef::File(dir.path().join("secrets/pat"))
+            }
+        );
     }
 
     #[test]

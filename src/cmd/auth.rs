@@ -41,6 +41,7 @@ fn identity(me: &Value) -> String {
         .map(|a| format!("service principal {a}"))
         .or_else(|| s("userName").map(|u| format!("user {u}")));
     match (display, id) {
+        (Some(d), Some(i)) if i.ends_with(d) => i,
         (Some(d), Some(i)) => format!("{d} ({i})"),
         (Some(d), None) => d.to_string(),
         (None, Some(i)) => i,
@@ -71,7 +72,10 @@ async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for (name, ws) in &selected {
         let method = ws.auth.method();
-        let result = match Client::new(name, ws) {
+        // A check should answer quickly: a few attempts, not a long backoff.
+        let mut ws = ws.clone();
+        ws.retry.max_attempts = ws.retry.max_attempts.min(3);
+        let result = match Client::new(name, &ws) {
             Ok(client) => client.me().await,
             Err(err) => Err(err),
         };

@@ -54,7 +54,7 @@ pub enum Error {
     Api(ApiError),
     /// The connection failed. `sent` is false when the request cannot have
     /// reached the server (connection refused), true when it may have.
-    #[error("{method} {path}: connection failed: {message}")]
+    #[error("{method} {path}: {message}")]
     Transport {
         method: String,
         path: String,
