@@ -48,17 +48,17 @@ fn on_host(base: &Url, raw: &str) -> Result<Url, AuthError> {
 pub async fn token_endpoint(http: &reqwest::Client, base: &Url) -> Result<Url, AuthError> {
     let host_config = on_host(base, "/.well-known/databricks-config")?;
     let mut candidates = Vec::new();
-    if let Some(doc) = get_json(http, &host_config).await? {
-        if let Some(oidc) = doc.get("oidc_endpoint").and_then(Value::as_str) {
-            let account = doc.get("account_id").and_then(Value::as_str).unwrap_or("");
-            let oidc = oidc.replace("{account_id}", account);
-            let oidc = on_host(base, &oidc)?;
-            let meta = format!(
-                "{}/.well-known/oauth-authorization-server",
-                oidc.as_str().trim_end_matches('/')
-            );
-            candidates.push(on_host(base, &meta)?);
-        }
+    if let Some(doc) = get_json(http, &host_config).await?
+        && let Some(oidc) = doc.get("oidc_endpoint").and_then(Value::as_str)
+    {
+        let account = doc.get("account_id").and_then(Value::as_str).unwrap_or("");
+        let oidc = oidc.replace("{account_id}", account);
+        let oidc = on_host(base, &oidc)?;
+        let meta = format!(
+            "{}/.well-known/oauth-authorization-server",
+            oidc.as_str().trim_end_matches('/')
+        );
+        candidates.push(on_host(base, &meta)?);
     }
     let fallback = on_host(base, "/oidc/.well-known/oauth-authorization-server")?;
     if !candidates.contains(&fallback) {

@@ -179,17 +179,3 @@ impl Credential {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _assert_send(
-    c: &Credential,
-    m: &oauth_m2m::M2m,
-    f: &federation::Federation,
-    i: &idp::IdpClient,
-) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(m.token());
-    is_send(f.token());
-    is_send(i.fetch_jwt());
-    is_send(c.bearer());
-}
