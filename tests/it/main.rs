@@ -1,2 +1,3 @@
 //! Integration tests, one binary: real HTTP against the emulator, real git
 //! repositories, a real OIDC provider. One module per area.
+mod emulator;
