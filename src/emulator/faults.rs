@@ -20,8 +20,10 @@ use super::errors::ApiError;
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// 500 `INTERNAL_ERROR`.
+    #[serde(rename = "error_500")]
     Error500,
     /// 503 `TEMPORARILY_UNAVAILABLE` with `Retry-After: 1`.
+    #[serde(rename = "error_503")]
     Error503,
     /// 429 `REQUEST_LIMIT_EXCEEDED` with `Retry-After: 1`.
     Throttle,

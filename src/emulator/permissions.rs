@@ -218,7 +218,7 @@ fn rank(info: &TypeInfo, level: &str) -> Option<usize> {
 }
 
 /// Groups (by name) a principal belongs to directly, plus `users`.
-fn groups_of(ws: &Workspace, caller: &Caller) -> Vec<String> {
+pub fn groups_of(ws: &Workspace, caller: &Caller) -> Vec<String> {
     let Some(id) = super::scim::principal_id(ws, &caller.name, caller.kind) else {
         return Vec::new();
     };

@@ -997,7 +997,12 @@ fn apply_op(
                 map.remove(&key);
             }
             _ => {
-                let v = value.cloned().unwrap_or(Value::Null);
+                let v = value.cloned().ok_or_else(|| {
+                    ApiError::scim(
+                        StatusCode::BAD_REQUEST,
+                        format!("Operation {op} on {key} needs a value"),
+                    )
+                })?;
                 map.insert(key, v);
             }
         }

@@ -4,3 +4,4 @@
 mod databricks;
 mod databricks_auth;
 mod databricks_support;
+mod emulator;
