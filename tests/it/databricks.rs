@@ -130,8 +130,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             kind: Kind::Notebook,
-            spec: json!({"path": "/Shared/mortar/etl", "language": "PYTHON", "content": b64("print(1)\n")}),
-            updated: json!({"path": "/Shared/mortar/etl", "language": "PYTHON", "content": b64("print(2)\n")}),
+            spec: json!({"path": "/Shared/mortar/etl", "language": "PYTHON", "content": b64("print(1)")}),
+            updated: json!({"path": "/Shared/mortar/etl", "language": "PYTHON", "content": b64("print(2)")}),
             acl: Some(("CAN_READ", "CAN_EDIT")),
         },
         Case {

@@ -117,6 +117,12 @@ async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
     })
 }
 
+/// The grants on a securable; `None` when it has no direct grants (or does
+/// not exist).
+async fn existing(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
+    Ok(super::found(read(client, id).await)?.filter(|o| !grants_of(&o.raw).is_empty()))
+}
+
 async fn apply(client: &Client, id: &str, want: &Grants) -> Result<(), Error> {
     let (t, name) = split_id(id)?;
     let live = grants_of(&read(client, id).await?.raw);
@@ -150,7 +156,7 @@ impl KindAdapter for GrantsAdapter {
         Box::pin(async move {
             let mut out = Vec::new();
             for id in names {
-                if let Some(o) = super::found(read(client, id).await)? {
+                if let Some(o) = existing(client, id).await? {
                     out.push(o);
                 }
             }
@@ -163,7 +169,7 @@ impl KindAdapter for GrantsAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(async move { super::found(read(client, id).await) })
+        Box::pin(existing(client, id))
     }
 
     fn create_once<'a>(
