@@ -137,6 +137,16 @@ impl Client {
         self.inner.credential.method()
     }
 
+    /// The time allowed for one HTTP request.
+    pub fn request_timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// The workspace's retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// How many tokens this client has requested from the token endpoint.
     pub fn token_requests(&self) -> u64 {
         self.inner.credential.token_requests()

@@ -292,14 +292,9 @@ async fn round_trip(client: &Client, case: &Case) {
         .unwrap_or_else(|e| panic!("{}: {e}", ctx("second delete")));
 }
 
-#[tokio::test]
-async fn every_kind_round_trips_through_its_adapter() {
-    let emu = emulator(EmulatorConfig::default()).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let client = pat_client(&emu, dir.path());
-
-    // Principals and a catalog the cases refer to.
-    let readers_id = create_fixture(&client, Kind::Group, json!({"displayName": READERS})).await;
+/// Creates the fixtures the cases refer to, runs every case, cleans up.
+async fn round_trip_every_kind(client: &Client) {
+    let readers_id = create_fixture(client, Kind::Group, json!({"displayName": READERS})).await;
 
     let all = cases();
     let covered: BTreeSet<Kind> = all.iter().map(|c| c.kind).collect();
@@ -313,9 +308,9 @@ async fn every_kind_round_trips_through_its_adapter() {
     for case in &all {
         if matches!(case.kind, Kind::Schema | Kind::Grants) && catalog_id.is_none() {
             catalog_id =
-                Some(create_fixture(&client, Kind::Catalog, json!({"name": CATALOG})).await);
+                Some(create_fixture(client, Kind::Catalog, json!({"name": CATALOG})).await);
         }
-        round_trip(&client, case).await;
+        round_trip(client, case).await;
     }
 
     let fixtures = catalog_id
@@ -325,9 +320,91 @@ async fn every_kind_round_trips_through_its_adapter() {
     for (kind, id) in fixtures {
         adapter(kind)
             .expect("adapter")
-            .delete(&client, &id)
+            .delete(client, &id)
             .await
             .expect("fixture deleted");
+    }
+}
+
+#[tokio::test]
+async fn every_kind_round_trips_through_its_adapter() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = pat_client(&emu, dir.path());
+    round_trip_every_kind(&client).await;
+}
+
+#[tokio::test]
+async fn every_kind_round_trips_while_a_fifth_of_requests_fail() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = pat_client(&emu, dir.path());
+    emu.set_faults(FaultSettings {
+        fault_rate: 0.2,
+        kinds: vec![FaultKind::Throttle, FaultKind::Error503, FaultKind::Drop],
+        seed: Some(3),
+        ..FaultSettings::default()
+    });
+    // Each create is checked to be listed exactly once.
+    round_trip_every_kind(&client).await;
+}
+
+#[tokio::test]
+async fn lost_answers_to_creates_never_duplicate_an_object() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    // Every second POST is carried out by the workspace but answered 504.
+    let proxy = CountingProxy::start_lossy(emu.base_url(), 2).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = secret_file(dir.path(), "pat", &emu.token());
+    let client = Client::new(
+        "lossy",
+        &workspace(&proxy.base_url, AuthConfig::Pat { token }),
+    )
+    .expect("client");
+    // Each create is checked to be listed exactly once, with the id returned.
+    round_trip_every_kind(&client).await;
+    assert!(proxy.count("POST /api/2.2/jobs/create") >= 1);
+}
+
+#[tokio::test]
+async fn timed_out_creates_never_duplicate_a_job() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = secret_file(dir.path(), "pat", &emu.token());
+    let mut config = workspace(emu.base_url(), AuthConfig::Pat { token });
+    config.limits.request_timeout_secs = 1;
+    let client = Client::new("slow", &config).expect("client");
+    // A third of requests answer after 1.5 s: past the client's timeout.
+    emu.set_faults(FaultSettings {
+        fault_rate: 0.3,
+        kinds: vec![FaultKind::Slow],
+        slow: Duration::from_millis(1500),
+        seed: Some(5),
+        ..FaultSettings::default()
+    });
+    let job = adapter(Kind::Job).expect("adapter");
+    let jobs: Vec<(ResourceKey, Value)> = (0..8)
+        .map(|i| {
+            let name = format!("slow-{i}");
+            let spec = json!({"name": name, "tasks": [{"task_key": "t",
+                "notebook_task": {"notebook_path": "/Shared/x"}, "existing_cluster_id": "c"}]});
+            (key(Kind::Job, &name), spec)
+        })
+        .collect();
+    let ids = futures::future::join_all(
+        jobs.iter()
+            .map(|(k, spec)| job.create(&client, desired(k, spec))),
+    )
+    .await;
+    emu.set_faults(FaultSettings::default());
+    let names: BTreeSet<String> = jobs.iter().map(|(k, _)| k.name.clone()).collect();
+    let live = job.list(&client, &names).await.expect("list");
+    assert_eq!(live.len(), jobs.len(), "one job per create: {live:#?}");
+    for ((k, _), id) in jobs.iter().zip(ids) {
+        let id = id.expect("create converges");
+        let same: Vec<_> = live.iter().filter(|o| o.name == k.name).collect();
+        assert_eq!(same.len(), 1, "{}", k.name);
+        assert_eq!(same[0].id, id);
     }
 }
 

@@ -128,7 +128,8 @@ impl Drop for Idp {
     }
 }
 
-/// A reverse proxy in front of the emulator that counts requests per path.
+/// A reverse proxy in front of the emulator that counts requests per path
+/// and can lose answers.
 pub struct CountingProxy {
     pub base_url: String,
     counts: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
@@ -140,7 +141,9 @@ struct ProxyState {
     upstream: String,
     http: reqwest::Client,
     counts: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
-    total: Arc<AtomicU64>,
+    /// API POSTs seen, for losing every `lose_every`-th answer.
+    posts: Arc<AtomicU64>,
+    lose_every: u64,
 }
 
 async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
@@ -151,7 +154,10 @@ async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
         .expect("counts")
         .entry(format!("{} {path}", parts.method))
         .or_default() += 1;
-    s.total.fetch_add(1, Ordering::SeqCst);
+    let lose = parts.method == axum::http::Method::POST
+        && path.starts_with("/api/")
+        && s.lose_every > 0
+        && (s.posts.fetch_add(1, Ordering::SeqCst) + 1) % s.lose_every == 0;
     let body = axum::body::to_bytes(body, 64 << 20).await.expect("body");
     let pq = parts
         .uri
@@ -168,6 +174,15 @@ async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
         .send()
         .await
         .expect("upstream answers");
+    if lose {
+        // The workspace acted, but its answer is lost on the way back, as
+        // when a load balancer gives up on a slow backend.
+        let _ = upstream.bytes().await;
+        return Response::builder()
+            .status(504)
+            .body(Body::from("<html><title>Gateway Timeout</title></html>"))
+            .expect("response");
+    }
     let mut out = Response::builder().status(upstream.status());
     for (k, v) in upstream.headers() {
         if k != "transfer-encoding" && k != "content-length" && k != "connection" {
@@ -180,8 +195,13 @@ async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
 
 impl CountingProxy {
     pub async fn start(upstream: &str) -> CountingProxy {
+        CountingProxy::start_lossy(upstream, 0).await
+    }
+
+    /// A proxy that forwards every request but answers every `lose_every`-th
+    /// API POST with 504 after the workspace has handled it.
+    pub async fn start_lossy(upstream: &str, lose_every: u64) -> CountingProxy {
         let counts = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
-        let total = Arc::new(AtomicU64::new(0));
         let state = ProxyState {
             upstream: upstream.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder()
@@ -189,7 +209,8 @@ impl CountingProxy {
                 .build()
                 .expect("proxy client"),
             counts: counts.clone(),
-            total,
+            posts: Arc::new(AtomicU64::new(0)),
+            lose_every,
         };
         let app = axum::Router::new().fallback(forward).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

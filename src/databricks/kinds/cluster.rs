@@ -205,17 +205,25 @@ impl KindAdapter for ClusterAdapter {
             if let Some(obj) = body.as_object_mut() {
                 obj.insert("cluster_id".into(), json!(id));
             }
-            // `edit` is refused while the cluster is starting or resizing.
+            // `edit` is refused while the cluster is starting or restarting
+            // (perhaps because an earlier edit, whose answer was lost, took
+            // effect): wait, unless the cluster already has the settings.
+            let want = normalize_cluster_spec(&body);
             let mut waited = Duration::ZERO;
             loop {
                 match client.post("/api/2.1/clusters/edit", &body).await {
-                    Err(Error::InvalidState(_)) if waited < Duration::from_secs(300) => {
+                    Err(Error::InvalidState(api)) => {
+                        if let Some(live) = get_cluster(client, id).await?
+                            && self.normalize(&live.raw) == want
+                        {
+                            return Ok(());
+                        }
+                        if waited >= Duration::from_secs(600) {
+                            return Err(Error::InvalidState(api));
+                        }
                         let step = Duration::from_millis(500);
                         tokio::time::sleep(step).await;
                         waited += step;
-                        let _ = client
-                            .get("/api/2.1/clusters/get", &[("cluster_id", id)])
-                            .await;
                     }
                     other => return other.map(|_| ()),
                 }

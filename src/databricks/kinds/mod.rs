@@ -240,7 +240,7 @@ pub trait KindAdapter: Send + Sync {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
-            let policy = RetryPolicy::default();
+            let policy: &RetryPolicy = client.retry_policy();
             let mut uncertain: Option<Error> = None;
             for attempt in 1..=CREATE_ATTEMPTS {
                 if let Some(previous) = &uncertain {
@@ -267,8 +267,14 @@ pub trait KindAdapter: Send + Sync {
                     Ok(id) => return Ok(id),
                     Err(err) if err.is_ambiguous() => {
                         tracing::warn!(workspace = client.name(), key = %desired.key, error = %err, "create outcome unknown; will look it up");
+                        // After a timeout the server may still be working on
+                        // the request: give it as long again before looking.
+                        let settle = match err {
+                            Error::Timeout { .. } => client.request_timeout(),
+                            _ => policy.delay(attempt, None),
+                        };
                         uncertain = Some(err);
-                        tokio::time::sleep(policy.delay(attempt, None)).await;
+                        tokio::time::sleep(settle).await;
                     }
                     Err(Error::AlreadyExists(api)) if uncertain.is_some() => {
                         // The earlier attempt did create it, after all.
