@@ -669,3 +669,114 @@ async fn credentials_never_follow_a_redirect_to_another_host() {
     assert!(matches!(err, Error::Refused(_)), "{err:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn paged_lists_and_long_jobs_are_read_to_the_end() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = pat_client(&emu, dir.path());
+    let job = adapter(Kind::Job).expect("adapter");
+    let group = adapter(Kind::Group).expect("adapter");
+
+    // 105 jobs: two pages of jobs/list at 100 per page.
+    let specs: Vec<(ResourceKey, Value)> = (0..105)
+        .map(|i| {
+            let name = format!("paged-{i:03}");
+            let spec = json!({"name": name, "tasks": [{"task_key": "t",
+                "notebook_task": {"notebook_path": "/Shared/x"}, "existing_cluster_id": "c"}]});
+            (key(Kind::Job, &name), spec)
+        })
+        .collect();
+    for r in futures::future::join_all(
+        specs
+            .iter()
+            .map(|(k, spec)| job.create(&client, desired(k, spec))),
+    )
+    .await
+    {
+        r.expect("create");
+    }
+    let owned = job.list(&client, &BTreeSet::new()).await.expect("list");
+    assert_eq!(owned.len(), 105, "every owned job, across pages");
+
+    // A job with 150 tasks: jobs/get returns them 100 at a time.
+    let tasks: Vec<Value> = (0..150)
+        .map(|i| {
+            json!({"task_key": format!("t{i:03}"),
+            "notebook_task": {"notebook_path": "/Shared/x"}, "existing_cluster_id": "c"})
+        })
+        .collect();
+    let big = json!({"name": "big", "tasks": tasks});
+    let big_key = key(Kind::Job, "big");
+    let id = job
+        .create(&client, desired(&big_key, &big))
+        .await
+        .expect("create big");
+    let live = job.get(&client, &id).await.expect("get").expect("exists");
+    assert_eq!(job.normalize(&live.raw), job.normalize_spec(&big));
+    let listed = job
+        .list(&client, &BTreeSet::from(["big".to_string()]))
+        .await
+        .expect("list");
+    let big_listed = listed.iter().find(|o| o.id == id).expect("listed");
+    assert_eq!(job.normalize(&big_listed.raw), job.normalize_spec(&big));
+
+    // 105 groups: SCIM startIndex/count paging at 100 per page.
+    let names: BTreeSet<String> = (0..105).map(|i| format!("paged-group-{i:03}")).collect();
+    let keys: Vec<ResourceKey> = names.iter().map(|n| key(Kind::Group, n)).collect();
+    let specs: Vec<Value> = names.iter().map(|n| json!({ "displayName": n })).collect();
+    for r in futures::future::join_all(
+        keys.iter()
+            .zip(&specs)
+            .map(|(k, spec)| group.create(&client, desired(k, spec))),
+    )
+    .await
+    {
+        r.expect("create group");
+    }
+    let listed = group.list(&client, &names).await.expect("list groups");
+    assert_eq!(listed.len(), 105);
+}
+
+#[tokio::test]
+async fn the_client_stays_within_the_workspace_rate_limit() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    emu.set_rate_limit(Some(5.0));
+    let proxy = CountingProxy::start(emu.base_url()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = secret_file(dir.path(), "pat", &emu.token());
+    let mut config = workspace(&proxy.base_url, AuthConfig::Pat { token });
+
+    // Unlimited, the client is throttled (and retries until it gets through).
+    let client = Client::new("eager", &config).expect("client");
+    for r in futures::future::join_all((0..12).map(|_| client.get("/api/2.2/jobs/list", &[]))).await
+    {
+        r.expect("eventually answered");
+    }
+    let eager = proxy.count("GET /api/2.2/jobs/list");
+    assert!(
+        eager > 12,
+        "the workspace throttled an unlimited client ({eager} requests for 12 calls)"
+    );
+
+    // With a 4/s budget below the workspace's 5/s, nothing is throttled.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    config.limits.requests_per_second = 4.0;
+    let client = Client::new("polite", &config).expect("client");
+    let start = Instant::now();
+    for r in futures::future::join_all((0..12).map(|_| client.get("/api/2.2/jobs/list", &[]))).await
+    {
+        r.expect("answered");
+    }
+    assert_eq!(
+        proxy.count("GET /api/2.2/jobs/list") - eager,
+        12,
+        "no request was throttled"
+    );
+    // 4 fit the burst, 8 more at 4/s.
+    assert!(
+        start.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -179,3 +179,45 @@ impl Credential {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_print_no_secret() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pat");
+        std::fs::write(&path, "dapi-secret-value\n").expect("write");
+        let base = Url::parse("https://adb-1.example.net/").expect("url");
+        let http = reqwest::Client::new();
+        let cred = Credential::new(
+            &AuthConfig::Pat {
+                token: SecretRef::File(path),
+            },
+            &base,
+            &http,
+        );
+        let token = match &cred {
+            Credential::Pat(p) => p.token().expect("token"),
+            _ => unreachable!(),
+        };
+        assert_eq!(token.expose(), "dapi-secret-value");
+        let debug = format!("{cred:?}");
+        assert!(!debug.contains("dapi-secret-value"), "{debug}");
+    }
+
+    #[test]
+    fn missing_secrets_name_where_they_were_looked_for() {
+        let err = read_secret(
+            &SecretRef::Env("MORTAR_TEST_NOT_SET_ANYWHERE".into()),
+            "client secret",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("client secret") && err.contains("MORTAR_TEST_NOT_SET_ANYWHERE"),
+            "{err}"
+        );
+    }
+}
