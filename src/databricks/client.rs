@@ -122,6 +122,16 @@ impl Client {
         })
     }
 
+    /// One client per configured workspace, by name.
+    pub fn for_workspaces(
+        workspaces: &std::collections::BTreeMap<String, WorkspaceConfig>,
+    ) -> Result<std::collections::BTreeMap<String, Client>, Error> {
+        workspaces
+            .iter()
+            .map(|(name, ws)| Ok((name.clone(), Client::new(name, ws)?)))
+            .collect()
+    }
+
     /// The workspace name from the config.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -249,11 +259,20 @@ impl Client {
         if let Some(body) = &call.body {
             req = req.json(body);
         }
+        let started = std::time::Instant::now();
         let resp = match req.send().await {
             Ok(resp) => resp,
             Err(err) => return Err((self.transport_error(call, &err), Some(token))),
         };
         let status = resp.status();
+        tracing::debug!(
+            workspace = %inner.name,
+            method,
+            path = %call.path,
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "databricks call"
+        );
         if status.is_redirection() {
             let location = resp
                 .headers()

@@ -177,11 +177,8 @@ async fn auth_check_succeeds_with_each_method_from_a_config_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     std::fs::write(d.join("pat"), emu.token()).expect("pat");
-    std::fs::write(
-        d.join("jwt"),
-        idp.token("mortar", "mortar-secret", AUDIENCE).await,
-    )
-    .expect("jwt");
+    let jwt = idp.token("mortar", "mortar-secret", AUDIENCE).await;
+    std::fs::write(d.join("jwt"), &jwt).expect("jwt");
     let config = d.join("mortar.yaml");
     let host = emu.base_url();
     std::fs::write(
@@ -227,6 +224,8 @@ async fn auth_check_succeeds_with_each_method_from_a_config_file() {
         &[
             ("TEST_M2M_SECRET", M2M_SECRET),
             ("TEST_IDP_SECRET", "mortar-secret"),
+            // Even the most verbose logs carry no secret.
+            ("RUST_LOG", "trace"),
         ],
     )
     .await;
@@ -250,10 +249,16 @@ async fn auth_check_succeeds_with_each_method_from_a_config_file() {
     );
     assert!(all.contains("with-token-file: ok"), "{all}");
     assert!(all.contains(&format!("service principal {SP}")), "{all}");
-    assert!(
-        !all.contains(M2M_SECRET) && !all.contains(&emu.token()),
-        "no secret printed: {all}"
-    );
+    for secret in [
+        M2M_SECRET,
+        "mortar-secret",
+        emu.token().as_str(),
+        jwt.as_str(),
+    ] {
+        assert!(!all.contains(secret), "a secret was printed: {all}");
+    }
+    assert!(!all.contains("Bearer ") && !all.contains("Basic "), "{all}");
+    assert!(all.contains("databricks call"), "trace logs were on: {all}");
 
     // --workspace picks one.
     let out = auth_check_one(&config, "with-pat").await;

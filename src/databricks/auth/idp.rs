@@ -77,6 +77,12 @@ impl IdpClient {
     async fn metadata(&self) -> Result<&CoreProviderMetadata, AuthError> {
         self.metadata
             .get_or_try_init(|| async {
+                crate::config::check_url(
+                    &self.config.issuer,
+                    self.config.allow_insecure_http,
+                    true,
+                )
+                .map_err(|m| self.err(m))?;
                 let issuer = IssuerUrl::new(self.config.issuer.clone())
                     .map_err(|e| self.err(format!("bad issuer URL: {e}")))?;
                 let http = bridge(&self.http);
