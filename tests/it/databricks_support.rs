@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -141,9 +140,8 @@ struct ProxyState {
     upstream: String,
     http: reqwest::Client,
     counts: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
-    /// API POSTs seen, for losing every `lose_every`-th answer.
-    posts: Arc<AtomicU64>,
-    lose_every: u64,
+    /// Distinct API POSTs (path and body) seen, when losing first answers.
+    seen_posts: Option<Arc<std::sync::Mutex<std::collections::HashSet<(String, Vec<u8>)>>>>,
 }
 
 async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
@@ -154,11 +152,14 @@ async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
         .expect("counts")
         .entry(format!("{} {path}", parts.method))
         .or_default() += 1;
+    let body = axum::body::to_bytes(body, 64 << 20).await.expect("body");
     let lose = parts.method == axum::http::Method::POST
         && path.starts_with("/api/")
-        && s.lose_every > 0
-        && (s.posts.fetch_add(1, Ordering::SeqCst) + 1) % s.lose_every == 0;
-    let body = axum::body::to_bytes(body, 64 << 20).await.expect("body");
+        && s.seen_posts.as_ref().is_some_and(|seen| {
+            seen.lock()
+                .expect("seen")
+                .insert((path.clone(), body.to_vec()))
+        });
     let pq = parts
         .uri
         .path_and_query()
@@ -195,12 +196,17 @@ async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
 
 impl CountingProxy {
     pub async fn start(upstream: &str) -> CountingProxy {
-        CountingProxy::start_lossy(upstream, 0).await
+        CountingProxy::with_losses(upstream, false).await
     }
 
-    /// A proxy that forwards every request but answers every `lose_every`-th
-    /// API POST with 504 after the workspace has handled it.
-    pub async fn start_lossy(upstream: &str, lose_every: u64) -> CountingProxy {
+    /// A proxy that forwards every request, but answers the first of each
+    /// distinct API POST (path and body) with 504 after the workspace has
+    /// carried it out.
+    pub async fn start_lossy(upstream: &str) -> CountingProxy {
+        CountingProxy::with_losses(upstream, true).await
+    }
+
+    async fn with_losses(upstream: &str, lose_first_posts: bool) -> CountingProxy {
         let counts = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
         let state = ProxyState {
             upstream: upstream.trim_end_matches('/').to_string(),
@@ -209,8 +215,7 @@ impl CountingProxy {
                 .build()
                 .expect("proxy client"),
             counts: counts.clone(),
-            posts: Arc::new(AtomicU64::new(0)),
-            lose_every,
+            seen_posts: lose_first_posts.then(Default::default),
         };
         let app = axum::Router::new().fallback(forward).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

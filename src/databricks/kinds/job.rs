@@ -179,6 +179,36 @@ impl KindAdapter for JobAdapter {
         Box::pin(async move { Ok(found(get_job(client, id).await)?.and_then(live_object)) })
     }
 
+    /// Looks only at the jobs with the desired name (`jobs/list?name=`),
+    /// and takes the one carrying the desired ownership key.
+    fn find<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move {
+            let Some(name) = self.name_of(desired.spec) else {
+                return Ok(None);
+            };
+            let jobs = list_token_paged(
+                client,
+                "/api/2.2/jobs/list",
+                &[("limit", "100"), ("name", &name)],
+                "jobs",
+            )
+            .await?;
+            let key = desired.key.to_string();
+            let Some(obj) = jobs
+                .into_iter()
+                .filter_map(live_object)
+                .find(|o| o.owner.as_ref().is_some_and(|w| w.key == key))
+            else {
+                return Ok(None);
+            };
+            Ok(found(get_job(client, &obj.id).await)?.and_then(live_object))
+        })
+    }
+
     fn create_once<'a>(
         &'a self,
         client: &'a Client,
