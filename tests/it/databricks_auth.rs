@@ -95,6 +95,47 @@ async fn federation_exchanges_the_idp_jwt_for_a_workspace_token() {
     assert_eq!(me["applicationId"], SP);
 }
 
+#[tokio::test]
+async fn the_token_file_is_read_again_for_every_exchange() {
+    let idp = Idp::start().await;
+    let mut config = EmulatorConfig {
+        federation_policies: vec![FederationPolicy {
+            issuer: idp.issuer.clone(),
+            audiences: vec![AUDIENCE.into()],
+            subject: Some("mortar".into()),
+            subject_claim: "sub".into(),
+            jwks: None,
+            service_principal: Some(SP.into()),
+        }],
+        ..EmulatorConfig::default()
+    };
+    // Workspace tokens live 2 s, so the client exchanges again soon.
+    config.oauth_token_ttl = Duration::from_secs(2);
+    let emu = emulator(config).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jwt_path = dir.path().join("token");
+    std::fs::write(
+        &jwt_path,
+        idp.token("mortar", "mortar-secret", AUDIENCE).await,
+    )
+    .expect("write");
+    let client =
+        Client::new("fed-file", &workspace(emu.base_url(), file_auth(&jwt_path))).expect("client");
+    client.me().await.expect("first exchange");
+
+    // The projected token is rotated (here: to one the workspace refuses).
+    std::fs::write(
+        &jwt_path,
+        idp.token("mortar", "mortar-secret", "https://rotated.example/")
+            .await,
+    )
+    .expect("rotate");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let err = client.me().await.expect_err("the rotated file was used");
+    assert!(err.to_string().contains("audience"), "{err}");
+    assert_eq!(client.token_requests(), 2);
+}
+
 async fn refused(emu: &RunningEmulator, jwt_path: &Path) -> Error {
     let client =
         Client::new("fed", &workspace(emu.base_url(), file_auth(jwt_path))).expect("client");
