@@ -782,3 +782,25 @@ async fn the_client_stays_within_the_workspace_rate_limit() {
         start.elapsed()
     );
 }
+
+#[tokio::test]
+async fn requests_in_flight_never_exceed_the_concurrency_limit() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    emu.set_latency(Duration::from_millis(200));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = secret_file(dir.path(), "pat", &emu.token());
+    let mut config = workspace(emu.base_url(), AuthConfig::Pat { token });
+    config.limits.max_concurrency = 2;
+    let client = Client::new("narrow", &config).expect("client");
+    let start = Instant::now();
+    for r in futures::future::join_all((0..6).map(|_| client.get("/api/2.2/jobs/list", &[]))).await
+    {
+        r.expect("answered");
+    }
+    // Six 200 ms calls, two at a time: three rounds.
+    assert!(
+        start.elapsed() >= Duration::from_millis(590),
+        "{:?}",
+        start.elapsed()
+    );
+}
