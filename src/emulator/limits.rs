@@ -70,7 +70,7 @@ pub fn class_of(method: &Method, path: &str) -> String {
 }
 
 fn limiter(rps: f64) -> Option<DefaultDirectRateLimiter> {
-    if !(rps > 0.0) {
+    if rps.is_nan() || rps <= 0.0 {
         return None;
     }
     let burst = NonZeroU32::new(rps.floor().clamp(1.0, 1e6) as u32)?;

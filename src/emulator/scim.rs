@@ -836,10 +836,11 @@ async fn replace(
     let mut fields = settable(kind, &body);
     let updated = ctx.store.write(|ws| {
         let existing = kind.map(ws).get(&id).ok_or_else(|| not_found(kind, &id))?;
-        if kind == Kind::ServicePrincipals && !fields.contains_key("applicationId") {
-            if let Some(app) = existing.get("applicationId") {
-                fields.insert("applicationId".into(), app.clone());
-            }
+        if kind == Kind::ServicePrincipals
+            && !fields.contains_key("applicationId")
+            && let Some(app) = existing.get("applicationId")
+        {
+            fields.insert("applicationId".into(), app.clone());
         }
         validate_resource(ws, kind, &fields, Some(&id))?;
         let resource = finish(ws, kind, &id, fields);

@@ -144,9 +144,9 @@ async fn not_found(request: Request) -> Response {
 /// Latency, faults, rate limits, authentication and the durability barrier,
 /// in that order, for every `/api/` request.
 async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next) -> Response {
-    let settings = ctx.faults.settings();
-    if !settings.latency.is_zero() {
-        tokio::time::sleep(settings.latency).await;
+    let latency = ctx.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     match ctx.faults.decide() {
         Some(Fault::Drop) => {
@@ -178,10 +178,11 @@ async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next)
     request.extensions_mut().insert(caller);
     let mutating = request.method() != Method::GET;
     let response = next.run(request).await;
-    if mutating && ctx.store.is_durable() {
-        if let Err(err) = ctx.store.durable().await {
-            return err.into_response();
-        }
+    if mutating
+        && ctx.store.is_durable()
+        && let Err(err) = ctx.store.durable().await
+    {
+        return err.into_response();
     }
     response
 }

@@ -332,8 +332,7 @@ async fn dropped_connection_fault_closes_the_socket() {
         .bearer_auth(emu.token())
         .send()
         .await
-        .err()
-        .expect("no response");
+        .expect_err("no response");
     assert!(
         !err.is_timeout(),
         "connection must be closed, not hang: {err}"
@@ -713,8 +712,7 @@ fn config_file_errors_name_file_and_field() {
     .expect("write");
     let err = EmulatorConfig::default()
         .load_file(&path)
-        .err()
-        .expect("rejected");
+        .expect_err("rejected");
     let message = err.to_string();
     assert!(message.contains("emulator.yaml"), "{message}");
     assert!(
@@ -729,8 +727,7 @@ fn config_file_errors_name_file_and_field() {
     .expect("write");
     let message = EmulatorConfig::default()
         .load_file(&path)
-        .err()
-        .expect("rejected")
+        .expect_err("rejected")
         .to_string();
     assert!(message.contains("colour"), "{message}");
 
