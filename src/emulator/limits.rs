@@ -164,3 +164,25 @@ impl Limits {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_map_to_published_classes() {
+        assert_eq!(
+            class_of(&Method::POST, "/api/2.2/jobs/create"),
+            "jobs/create"
+        );
+        assert_eq!(
+            class_of(&Method::GET, "/api/2.0/preview/scim/v2/Users"),
+            "scim/get"
+        );
+        assert_eq!(
+            class_of(&Method::PUT, "/api/2.0/permissions/jobs/1"),
+            "permissions/update"
+        );
+        assert_eq!(class_of(&Method::GET, "/api/2.2/jobs/get"), "GET jobs/get");
+    }
+}

@@ -1097,3 +1097,31 @@ pub fn user_names(ws: &Workspace) -> HashMap<String, String> {
         .filter_map(|(id, u)| Some((id.clone(), text(u, "userName")?.to_owned())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_combine_left_to_right_and_ignore_attribute_case() {
+        let alice = json!({"userName": "alice@example.com", "displayName": "Alice", "active": true,
+                           "emails": [{"value": "a@corp.example"}]});
+        let f = parse_filter(r#"username sw "alice" and displayName eq "ALICE""#).expect("parses");
+        assert!(matches(&f, &alice));
+        let f = parse_filter(r#"userName eq "bob" or emails.value co "corp""#).expect("parses");
+        assert!(matches(&f, &alice));
+        let f = parse_filter(r#"displayName ne "Alice""#).expect("parses");
+        assert!(!matches(&f, &alice));
+        assert!(parse_filter(r#"displayName like "x""#).is_err());
+        assert!(parse_filter(r#"displayName eq "open"#).is_err());
+    }
+
+    #[test]
+    fn patch_paths_split_selectors() {
+        assert_eq!(
+            split_path(r#"members[value eq "123"]"#),
+            ("members".to_owned(), Some("123".to_owned()))
+        );
+        assert_eq!(split_path("displayName"), ("displayName".to_owned(), None));
+    }
+}

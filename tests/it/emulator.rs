@@ -740,3 +740,66 @@ fn config_file_errors_name_file_and_field() {
         "Debug must not print tokens"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_get_pages_arrays_on_2_2_only() {
+    let emu = start(EmulatorConfig::default()).await;
+    let tasks: Vec<Value> = (0..150)
+        .map(|i| json!({"task_key": format!("t{i:03}"), "notebook_task": {"notebook_path": "/Shared/x"}}))
+        .collect();
+    let created: Value = call(
+        &emu,
+        reqwest::Method::POST,
+        "/api/2.1/jobs/create",
+        Some(json!({"name": "wide", "tasks": tasks, "job_clusters": [{"job_cluster_key": "c", "new_cluster": {"spark_version": "15.4.x-scala2.12"}}]})),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let id = created["job_id"].as_i64().expect("job_id");
+    let get = |path: String| {
+        let emu = &emu;
+        async move {
+            call(emu, reqwest::Method::GET, &path, None)
+                .await
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let v21 = get(format!("/api/2.1/jobs/get?job_id={id}")).await;
+    assert_eq!(v21["settings"]["tasks"].as_array().map(Vec::len), Some(150));
+    assert!(v21.get("next_page_token").is_none());
+    // 2.1 does not turn the queue on; 2.2 would.
+    assert!(v21["settings"].get("queue").is_none());
+
+    let first = get(format!("/api/2.2/jobs/get?job_id={id}")).await;
+    assert_eq!(
+        first["settings"]["tasks"].as_array().map(Vec::len),
+        Some(100)
+    );
+    assert_eq!(first["has_more"], true);
+    let token = first["next_page_token"]
+        .as_str()
+        .expect("next_page_token")
+        .to_owned();
+    let second = get(format!("/api/2.2/jobs/get?job_id={id}&page_token={token}")).await;
+    assert_eq!(
+        second["settings"]["tasks"].as_array().map(Vec::len),
+        Some(50)
+    );
+    assert!(second["settings"].get("job_clusters").is_none());
+    assert!(
+        second.get("next_page_token").is_none(),
+        "last page has no token"
+    );
+    assert_eq!(second["settings"]["tasks"][0]["task_key"], "t100");
+    // Server defaults on the job cluster.
+    let cluster = &first["settings"]["job_clusters"][0]["new_cluster"];
+    assert_eq!(
+        cluster["aws_attributes"]["availability"],
+        "SPOT_WITH_FALLBACK"
+    );
+    assert_eq!(cluster["enable_elastic_disk"], false);
+}
