@@ -62,7 +62,7 @@ def test_list_expand_tasks_fetches_the_rest(w):
     assert len(listed["wide"].settings.tasks) == 120
     assert [t.task_key for t in listed["narrow"].settings.tasks] == ["only"]
     plain = {j.settings.name: j for j in w.jobs.list()}
-    assert plain["wide"].settings.tasks is None
+    assert not plain["wide"].settings.tasks  # tasks only with expand_tasks
 
 
 def test_update_merges_tasks_and_removes_fields(w):
