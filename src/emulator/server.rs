@@ -95,8 +95,13 @@ pub async fn bind(config: EmulatorConfig) -> Result<(TcpListener, AppState), Emu
         None => (Store::memory(Workspace::default()), Workspace::default()),
     };
     let store = Arc::new(store);
-    store.spawn_persister();
     store.replace(seeded_workspace(&config, ws));
+    if let Some(path) = &config.state_file {
+        // Fail at start, not on the first write, when the file is not writable.
+        let bytes = serde_json::to_vec(&store.snapshot()).unwrap_or_default();
+        super::state::write_atomic(path, &bytes)?;
+    }
+    store.spawn_persister();
     let ctx = Ctx {
         tokens: Tokens::new(&config),
         faults: Faults::new(&config),

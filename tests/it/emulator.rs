@@ -803,3 +803,17 @@ async fn jobs_get_pages_arrays_on_2_2_only() {
     );
     assert_eq!(cluster["enable_elastic_disk"], false);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unwritable_state_file_fails_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("missing-dir").join("state.json");
+    let err = Emulator::start(EmulatorConfig {
+        state_file: Some(state),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("missing-dir"), "{err}");
+}
