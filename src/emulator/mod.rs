@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod policies;
 pub mod pools;
 pub mod scim;
+pub mod scim_filter;
 pub mod secrets;
 pub mod server;
 pub mod state;
