@@ -714,10 +714,10 @@ fn apply_op(
                 ));
             }
             if op == "remove" {
-                if let Some(group) = ws.groups.get_mut(&gid) {
-                    if let Some(members) = array_field(group, "members") {
-                        members.retain(|m| text(m, "value") != Some(id));
-                    }
+                if let Some(group) = ws.groups.get_mut(&gid)
+                    && let Some(members) = array_field(group, "members")
+                {
+                    members.retain(|m| text(m, "value") != Some(id));
                 }
             } else {
                 add_member(ws, &gid, id);
