@@ -182,7 +182,10 @@ async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next)
     };
     request.extensions_mut().insert(caller);
     let mutating = request.method() != Method::GET;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "emulator request");
     if mutating
         && ctx.store.is_durable()
         && let Err(err) = ctx.store.durable().await
