@@ -188,13 +188,6 @@ impl Store {
         result
     }
 
-    /// Runs `f` with exclusive access without marking the state dirty (for
-    /// lazily computed transitions that are recomputed identically on reload).
-    pub fn touch<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
-        let mut guard = self.ws.write().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
-    }
-
     fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(persist) = &self.persist {
