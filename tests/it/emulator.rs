@@ -817,3 +817,70 @@ async fn unwritable_state_file_fails_at_start() {
     .expect("refused");
     assert!(err.to_string().contains("missing-dir"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_prints_base_url_and_tokens_then_exits_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("emulator.yaml");
+    std::fs::write(
+        &config,
+        "users:\n  - user_name: dev@example.com\n    token: dapi-dev\n",
+    )
+    .expect("write");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            "dapi-one",
+            "--token",
+            "dapi-two",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut head = Vec::new();
+    while let Some(line) = lines.next_line().await.expect("read") {
+        let done = line == "ready";
+        head.push(line);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(head.len(), 4, "{head:?}");
+    let base = head[0]
+        .strip_prefix("base_url=")
+        .expect("base_url first")
+        .to_owned();
+    assert_eq!(&head[1..], ["token=dapi-one", "token=dapi-two", "ready"]);
+    // Configured users authenticate with their own token.
+    let me: Value = http()
+        .get(format!("{base}/api/2.0/preview/scim/v2/Me"))
+        .bearer_auth("dapi-dev")
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["userName"], "dev@example.com");
+
+    let pid = child.id().expect("pid").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert!(exit.success(), "{exit:?}");
+}
