@@ -66,6 +66,7 @@ impl Emulator {
                 source,
             })?;
         let cancel = CancellationToken::new();
+        ctx.store.spawn_persister(cancel.child_token());
         let router = server::router(ctx.clone());
         let task = tokio::spawn(server::serve(listener, router, cancel.clone()));
         Ok(RunningEmulator {

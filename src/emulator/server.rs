@@ -101,7 +101,6 @@ pub async fn bind(config: EmulatorConfig) -> Result<(TcpListener, AppState), Emu
         let bytes = serde_json::to_vec(&store.snapshot()).unwrap_or_default();
         super::state::write_atomic(path, &bytes)?;
     }
-    store.spawn_persister();
     let ctx = Ctx {
         tokens: Tokens::new(&config),
         faults: Faults::new(&config),

@@ -230,15 +230,21 @@ impl Store {
         self.read(|ws| serde_json::to_value(ws).unwrap_or(Value::Null))
     }
 
-    /// Starts the background persister (group commit) when a state file is set.
-    pub fn spawn_persister(self: &Arc<Self>) {
+    /// Starts the background persister (group commit) when a state file is
+    /// set; it stops when `stop` is cancelled (after its current write).
+    pub fn spawn_persister(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) {
         let Some(persist) = self.persist.clone() else {
             return;
         };
         let store = Arc::clone(self);
         tokio::spawn(async move {
             loop {
-                persist.wake.notified().await;
+                // Pending changes are written before a stop is honoured.
+                tokio::select! {
+                    biased;
+                    _ = persist.wake.notified() => {}
+                    _ = stop.cancelled() => return,
+                }
                 let generation = store.generation.load(Ordering::SeqCst);
                 let bytes = store.read(serde_json::to_vec);
                 let bytes = match bytes {
