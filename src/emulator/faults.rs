@@ -171,6 +171,11 @@ impl Faults {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Current latency.
+    pub fn latency(&self) -> Duration {
+        self.lock().settings.latency
+    }
+
     /// Current settings.
     pub fn settings(&self) -> FaultSettings {
         self.lock().settings.clone()

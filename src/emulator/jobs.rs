@@ -9,12 +9,13 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, PrincipalKind};
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, req_id};
+use super::http::{JsonBody, Params, now_ms, ok, ok_empty, req_id, to_json};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -341,47 +342,109 @@ async fn create(
     ok(json!({"job_id": job_id}))
 }
 
-/// The GET body of a job; `page` selects the 100-element window of arrays
+/// How the paged arrays (`tasks`, `job_clusters`, `parameters`,
+/// `environments`) of a job are shown.
+#[derive(Debug, Clone, Copy)]
+enum Arrays {
+    /// Every element (2.0/2.1 `get`).
+    All,
+    /// The 100-element window starting at the offset (2.2 `get`).
+    Window(usize),
+    /// Left out (`list` without `expand_tasks`).
+    Omit,
+    /// First 100 `tasks`/`job_clusters` (`list` with `expand_tasks`).
+    Expand,
+}
+
+/// A job's settings serialized straight from the store, without copying.
+struct SettingsView<'a> {
+    settings: &'a Map<String, Value>,
+    arrays: Arrays,
+}
+
+impl Serialize for SettingsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.settings {
+            if !PAGED_ARRAYS.contains(&key.as_str()) {
+                map.serialize_entry(key, value)?;
+                continue;
+            }
+            let Value::Array(items) = value else {
+                map.serialize_entry(key, value)?;
+                continue;
+            };
+            match self.arrays {
+                Arrays::All => map.serialize_entry(key, items)?,
+                Arrays::Window(offset) => {
+                    let rest = items.get(offset..).unwrap_or(&[]);
+                    let window = &rest[..rest.len().min(PAGE)];
+                    if offset == 0 || !window.is_empty() {
+                        map.serialize_entry(key, window)?;
+                    }
+                }
+                Arrays::Omit => {}
+                Arrays::Expand => {
+                    if key == "tasks" || key == "job_clusters" {
+                        map.serialize_entry(key, &items[..items.len().min(PAGE)])?;
+                    }
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// A job as `get` or `list` returns it.
+#[derive(Serialize)]
+struct JobView<'a> {
+    job_id: i64,
+    creator_user_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_as_user_name: Option<&'a str>,
+    created_time: i64,
+    settings: SettingsView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_more: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+fn array_len(job: &Job, key: &str) -> usize {
+    job.settings
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+/// The GET view of a job; `page` selects the 100-element window of arrays
 /// (2.2), `None` returns every element (2.0/2.1).
-fn render(job: &Job, page: Option<usize>) -> Value {
-    let mut settings = job.settings.clone();
-    let mut more = false;
-    if let Some(offset) = page {
-        for key in PAGED_ARRAYS {
-            if let Some(Value::Array(items)) = settings.get_mut(key) {
-                if items.len() > offset + PAGE {
-                    more = true;
-                }
-                let window: Vec<Value> = items.iter().skip(offset).take(PAGE).cloned().collect();
-                *items = window;
-            }
+fn get_view(job: &Job, page: Option<usize>) -> JobView<'_> {
+    let (arrays, has_more, next) = match page {
+        Some(offset) => {
+            let more = PAGED_ARRAYS
+                .iter()
+                .any(|k| array_len(job, k) > offset + PAGE);
+            (
+                Arrays::Window(offset),
+                Some(more),
+                more.then(|| (offset + PAGE).to_string()),
+            )
         }
-        if offset > 0 {
-            for key in PAGED_ARRAYS {
-                if settings
-                    .get(key)
-                    .and_then(Value::as_array)
-                    .is_some_and(Vec::is_empty)
-                {
-                    settings.remove(key);
-                }
-            }
-        }
+        None => (Arrays::All, None, None),
+    };
+    JobView {
+        job_id: job.job_id,
+        creator_user_name: &job.creator_user_name,
+        run_as_user_name: Some(&job.run_as_user_name),
+        created_time: job.created_time,
+        settings: SettingsView {
+            settings: &job.settings,
+            arrays,
+        },
+        has_more,
+        next_page_token: next,
     }
-    let mut out = json!({
-        "job_id": job.job_id,
-        "creator_user_name": job.creator_user_name,
-        "run_as_user_name": job.run_as_user_name,
-        "created_time": job.created_time,
-        "settings": Value::Object(settings),
-    });
-    if let (Some(offset), Some(map)) = (page, out.as_object_mut()) {
-        map.insert("has_more".into(), json!(more));
-        if more {
-            map.insert("next_page_token".into(), json!((offset + PAGE).to_string()));
-        }
-    }
-    out
 }
 
 async fn read(
@@ -409,36 +472,35 @@ async fn read(
         if !caller.admin {
             permissions::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
         }
-        Ok::<_, ApiError>(render(job, page))
+        Ok::<_, ApiError>(to_json(&get_view(job, page)))
     })?;
-    ok(body)
+    Ok(body)
 }
 
-fn list_entry(job: &Job, expand: bool) -> Value {
-    let mut settings = job.settings.clone();
-    let mut more = false;
-    for key in PAGED_ARRAYS {
-        if expand && key != "parameters" && key != "environments" {
-            if let Some(Value::Array(items)) = settings.get_mut(key)
-                && items.len() > PAGE
-            {
-                more = true;
-                items.truncate(PAGE);
-            }
-        } else {
-            settings.remove(key);
-        }
+fn list_view(job: &Job, expand: bool) -> JobView<'_> {
+    JobView {
+        job_id: job.job_id,
+        creator_user_name: &job.creator_user_name,
+        run_as_user_name: None,
+        created_time: job.created_time,
+        settings: SettingsView {
+            settings: &job.settings,
+            arrays: if expand { Arrays::Expand } else { Arrays::Omit },
+        },
+        has_more: expand
+            .then(|| array_len(job, "tasks") > PAGE || array_len(job, "job_clusters") > PAGE),
+        next_page_token: None,
     }
-    let mut out = json!({
-        "job_id": job.job_id,
-        "creator_user_name": job.creator_user_name,
-        "created_time": job.created_time,
-        "settings": Value::Object(settings),
-    });
-    if expand && let Some(map) = out.as_object_mut() {
-        map.insert("has_more".into(), json!(more));
-    }
-    out
+}
+
+/// A `jobs/list` page.
+#[derive(Serialize)]
+struct ListView<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    jobs: Vec<JobView<'a>>,
+    has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
 }
 
 async fn list(
@@ -464,7 +526,7 @@ async fn list(
     let offset = params.int("offset")?.unwrap_or(0).max(0) as usize;
     let expand = params.bool("expand_tasks");
     let name = params.get("name").map(str::to_lowercase);
-    let (jobs, next) = ctx.store.read(|ws| {
+    let body = ctx.store.read(|ws| {
         let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
         let visible = |job: &&Job| {
             caller.admin
@@ -494,22 +556,13 @@ async fn list(
         let more = page.len() > limit;
         page.truncate(limit);
         let next = more.then(|| page.last().map(|j| j.job_id)).flatten();
-        let rendered: Vec<Value> = page.iter().map(|j| list_entry(j, expand)).collect();
-        (rendered, next)
+        to_json(&ListView {
+            jobs: page.iter().map(|j| list_view(j, expand)).collect(),
+            has_more: next.is_some(),
+            next_page_token: next.map(|n| n.to_string()),
+        })
     });
-    let mut body = Map::new();
-    let has_more = next.is_some();
-    if !jobs.is_empty() {
-        body.insert("jobs".into(), Value::Array(jobs));
-    }
-    body.insert("has_more".into(), json!(has_more));
-    if let Some(next) = next {
-        body.insert("next_page_token".into(), json!(next.to_string()));
-    }
-    if let Some(after) = after {
-        body.insert("prev_page_token".into(), json!(format!("{after}")));
-    }
-    ok(Value::Object(body))
+    Ok(body)
 }
 
 fn manageable(ws: &Workspace, job_id: i64, caller: &Caller) -> ApiResult<()> {

@@ -70,7 +70,7 @@ pub fn class_of(method: &Method, path: &str) -> String {
 }
 
 fn limiter(rps: f64) -> Option<DefaultDirectRateLimiter> {
-    if !(rps > 0.0) {
+    if rps.is_nan() || rps <= 0.0 {
         return None;
     }
     let burst = NonZeroU32::new(rps.floor().clamp(1.0, 1e6) as u32)?;
@@ -162,5 +162,27 @@ impl Limits {
                 Err(wait.as_secs_f64().ceil().max(1.0) as u64)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_map_to_published_classes() {
+        assert_eq!(
+            class_of(&Method::POST, "/api/2.2/jobs/create"),
+            "jobs/create"
+        );
+        assert_eq!(
+            class_of(&Method::GET, "/api/2.0/preview/scim/v2/Users"),
+            "scim/get"
+        );
+        assert_eq!(
+            class_of(&Method::PUT, "/api/2.0/permissions/jobs/1"),
+            "permissions/update"
+        );
+        assert_eq!(class_of(&Method::GET, "/api/2.2/jobs/get"), "GET jobs/get");
     }
 }

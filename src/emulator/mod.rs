@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod policies;
 pub mod pools;
 pub mod scim;
+pub mod scim_filter;
 pub mod secrets;
 pub mod server;
 pub mod state;
@@ -65,6 +66,7 @@ impl Emulator {
                 source,
             })?;
         let cancel = CancellationToken::new();
+        ctx.store.spawn_persister(cancel.child_token());
         let router = server::router(ctx.clone());
         let task = tokio::spawn(server::serve(listener, router, cancel.clone()));
         Ok(RunningEmulator {

@@ -15,6 +15,7 @@ use super::auth::{Caller, PrincipalKind};
 use super::config::EmulatorConfig;
 use super::errors::{ApiError, ApiResult};
 use super::http::{JsonBody, Params, json_response};
+use super::scim_filter::{self, parse_filter, project, tokenize, values_at};
 use super::server::AppState;
 use super::state::Workspace;
 
@@ -140,8 +141,9 @@ fn add_member(ws: &mut Workspace, group_id: &str, member_id: &str) {
     let Some(group) = ws.groups.get_mut(group_id) else {
         return;
     };
-    let members = array_field(group, "members");
-    if !members.iter().any(|m| text(m, "value") == Some(member_id)) {
+    if let Some(members) = array_field(group, "members")
+        && !members.iter().any(|m| text(m, "value") == Some(member_id))
+    {
         members.push(member_entry(member_id, display));
     }
 }
@@ -168,16 +170,17 @@ fn member_display(ws: &Workspace, id: &str) -> (String, String) {
     (id.to_owned(), String::new())
 }
 
-fn array_field<'a>(object: &'a mut Value, key: &str) -> &'a mut Vec<Value> {
-    if !object.get(key).is_some_and(Value::is_array)
-        && let Some(map) = object.as_object_mut()
-    {
-        map.insert(key.to_owned(), Value::Array(Vec::new()));
+/// The array under `key` of a resource object, created when absent (a
+/// non-object resource has none).
+fn array_field<'a>(object: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
+    let map = object.as_object_mut()?;
+    let entry = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !entry.is_array() {
+        *entry = Value::Array(Vec::new());
     }
-    match object.get_mut(key) {
-        Some(Value::Array(items)) => items,
-        _ => unreachable!("field was just set to an array"),
-    }
+    entry.as_array_mut()
 }
 
 /// Creates the `admins`/`users` groups and the configured identities.
@@ -374,210 +377,6 @@ async fn me(State(ctx): State<AppState>, Extension(caller): Extension<Caller>) -
     Ok(response)
 }
 
-/// One comparison of a SCIM filter.
-#[derive(Debug)]
-struct Condition {
-    attr: String,
-    op: String,
-    value: String,
-}
-
-/// A filter: conditions joined left to right with `and`/`or`.
-#[derive(Debug)]
-struct Filter {
-    first: Condition,
-    rest: Vec<(bool, Condition)>,
-}
-
-fn tokenize(input: &str) -> Result<Vec<String>, ApiError> {
-    let mut tokens = Vec::new();
-    let mut chars = input.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-        } else if c == '"' {
-            chars.next();
-            let mut s = String::from("\"");
-            loop {
-                match chars.next() {
-                    Some('\\') => {
-                        if let Some(n) = chars.next() {
-                            s.push(n);
-                        }
-                    }
-                    Some('"') => break,
-                    Some(ch) => s.push(ch),
-                    None => {
-                        return Err(ApiError::scim(
-                            StatusCode::BAD_REQUEST,
-                            format!("Invalid filter '{input}': unterminated string"),
-                        ));
-                    }
-                }
-            }
-            tokens.push(s);
-        } else {
-            let mut s = String::new();
-            while let Some(&ch) = chars.peek() {
-                if ch.is_whitespace() {
-                    break;
-                }
-                s.push(ch);
-                chars.next();
-            }
-            tokens.push(s);
-        }
-    }
-    Ok(tokens)
-}
-
-fn parse_filter(input: &str) -> Result<Filter, ApiError> {
-    let bad = || ApiError::scim(StatusCode::BAD_REQUEST, format!("Invalid filter '{input}'"));
-    let tokens = tokenize(input)?;
-    let mut iter = tokens.into_iter();
-    let condition = |iter: &mut std::vec::IntoIter<String>| -> Result<Condition, ApiError> {
-        let attr = iter.next().ok_or_else(bad)?;
-        let op = iter.next().ok_or_else(bad)?.to_lowercase();
-        if !["eq", "ne", "co", "sw", "ew"].contains(&op.as_str()) {
-            return Err(bad());
-        }
-        let raw = iter.next().ok_or_else(bad)?;
-        let value = raw.strip_prefix('"').map_or(raw.clone(), str::to_owned);
-        Ok(Condition { attr, op, value })
-    };
-    let first = condition(&mut iter)?;
-    let mut rest = Vec::new();
-    while let Some(joiner) = iter.next() {
-        let and = match joiner.to_lowercase().as_str() {
-            "and" => true,
-            "or" => false,
-            _ => return Err(bad()),
-        };
-        rest.push((and, condition(&mut iter)?));
-    }
-    Ok(Filter { first, rest })
-}
-
-fn lookup_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
-}
-
-fn values_at(resource: &Value, attr: &str) -> Vec<String> {
-    let mut current = vec![resource];
-    for part in attr.split('.') {
-        let mut next = Vec::new();
-        for v in current {
-            match v {
-                Value::Array(items) => {
-                    for item in items {
-                        if let Some(x) = lookup_ci(item, part) {
-                            next.push(x);
-                        }
-                    }
-                }
-                other => {
-                    if let Some(x) = lookup_ci(other, part) {
-                        next.push(x);
-                    }
-                }
-            }
-        }
-        current = next;
-    }
-    let mut out = Vec::new();
-    for v in current {
-        match v {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(items) => {
-                for item in items {
-                    match item {
-                        Value::String(s) => out.push(s.clone()),
-                        Value::Object(_) => {
-                            if let Some(s) = item.get("value").and_then(Value::as_str) {
-                                out.push(s.to_owned());
-                            }
-                        }
-                        other => out.push(other.to_string()),
-                    }
-                }
-            }
-            Value::Null => {}
-            other => out.push(other.to_string()),
-        }
-    }
-    out
-}
-
-fn holds(condition: &Condition, resource: &Value) -> bool {
-    let want = condition.value.to_lowercase();
-    let values = values_at(resource, &condition.attr);
-    let test = |v: &String| {
-        let v = v.to_lowercase();
-        match condition.op.as_str() {
-            "eq" => v == want,
-            "co" => v.contains(&want),
-            "sw" => v.starts_with(&want),
-            "ew" => v.ends_with(&want),
-            _ => false,
-        }
-    };
-    if condition.op == "ne" {
-        !values.iter().any(|v| v.to_lowercase() == want)
-    } else {
-        values.iter().any(test)
-    }
-}
-
-fn matches(filter: &Filter, resource: &Value) -> bool {
-    let mut result = holds(&filter.first, resource);
-    for (and, condition) in &filter.rest {
-        result = if *and {
-            result && holds(condition, resource)
-        } else {
-            result || holds(condition, resource)
-        };
-    }
-    result
-}
-
-fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
-    let Value::Object(map) = resource else {
-        return resource;
-    };
-    let split = |s: &str| -> Vec<String> {
-        s.split(',')
-            .map(|a| a.trim().to_lowercase())
-            .filter(|a| !a.is_empty())
-            .collect()
-    };
-    let mut out = Map::new();
-    for (key, value) in map {
-        let lower = key.to_lowercase();
-        if let Some(attrs) = attributes {
-            let wanted = split(attrs);
-            if !wanted.is_empty()
-                && !wanted
-                    .iter()
-                    .any(|w| w == &lower || w.starts_with(&format!("{lower}.")))
-                && lower != "id"
-                && lower != "schemas"
-            {
-                continue;
-            }
-        }
-        if let Some(excl) = excluded
-            && split(excl).contains(&lower)
-        {
-            continue;
-        }
-        out.insert(key, value);
-    }
-    Value::Object(out)
-}
-
 async fn list(State(ctx): State<AppState>, Path(kind): Path<String>, params: Params) -> ApiResult {
     let kind = Kind::parse(&kind).map_err(ApiError::into_scim)?;
     let filter = params
@@ -603,7 +402,7 @@ async fn list(State(ctx): State<AppState>, Path(kind): Path<String>, params: Par
         let mut selected: Vec<&Value> = kind
             .map(ws)
             .values()
-            .filter(|r| filter.as_ref().is_none_or(|f| matches(f, r)))
+            .filter(|r| filter.as_ref().is_none_or(|f| scim_filter::matches(f, r)))
             .collect();
         if let Some(key) = &sort_by {
             selected.sort_by_key(|r| values_at(r, key).into_iter().next().unwrap_or_default());
@@ -836,10 +635,11 @@ async fn replace(
     let mut fields = settable(kind, &body);
     let updated = ctx.store.write(|ws| {
         let existing = kind.map(ws).get(&id).ok_or_else(|| not_found(kind, &id))?;
-        if kind == Kind::ServicePrincipals && !fields.contains_key("applicationId") {
-            if let Some(app) = existing.get("applicationId") {
-                fields.insert("applicationId".into(), app.clone());
-            }
+        if kind == Kind::ServicePrincipals
+            && !fields.contains_key("applicationId")
+            && let Some(app) = existing.get("applicationId")
+        {
+            fields.insert("applicationId".into(), app.clone());
         }
         validate_resource(ws, kind, &fields, Some(&id))?;
         let resource = finish(ws, kind, &id, fields);
@@ -914,8 +714,10 @@ fn apply_op(
                 ));
             }
             if op == "remove" {
-                if let Some(group) = ws.groups.get_mut(&gid) {
-                    array_field(group, "members").retain(|m| text(m, "value") != Some(id));
+                if let Some(group) = ws.groups.get_mut(&gid)
+                    && let Some(members) = array_field(group, "members")
+                {
+                    members.retain(|m| text(m, "value") != Some(id));
                 }
             } else {
                 add_member(ws, &gid, id);
@@ -949,7 +751,12 @@ fn apply_op(
         .get_mut(id)
         .ok_or_else(|| not_found(kind, id))?;
     if MULTI.contains(&attr.as_str()) {
-        let items = array_field(resource, &attr);
+        let items = array_field(resource, &attr).ok_or_else(|| {
+            ApiError::scim(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "stored resource is not an object",
+            )
+        })?;
         match op {
             "add" => {
                 for item in incoming {
@@ -1081,7 +888,9 @@ async fn delete(
             .remove(&id)
             .ok_or_else(|| not_found(kind, &id))?;
         for group in ws.groups.values_mut() {
-            array_field(group, "members").retain(|m| text(m, "value") != Some(id.as_str()));
+            if let Some(members) = array_field(group, "members") {
+                members.retain(|m| text(m, "value") != Some(id.as_str()));
+            }
         }
         reindex_identities(ws);
         Ok(())
@@ -1095,4 +904,18 @@ pub fn user_names(ws: &Workspace) -> HashMap<String, String> {
         .iter()
         .filter_map(|(id, u)| Some((id.clone(), text(u, "userName")?.to_owned())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_paths_split_selectors() {
+        assert_eq!(
+            split_path(r#"members[value eq "123"]"#),
+            ("members".to_owned(), Some("123".to_owned()))
+        );
+        assert_eq!(split_path("displayName"), ("displayName".to_owned(), None));
+    }
 }

@@ -95,8 +95,12 @@ pub async fn bind(config: EmulatorConfig) -> Result<(TcpListener, AppState), Emu
         None => (Store::memory(Workspace::default()), Workspace::default()),
     };
     let store = Arc::new(store);
-    store.spawn_persister();
     store.replace(seeded_workspace(&config, ws));
+    if let Some(path) = &config.state_file {
+        // Fail at start, not on the first write, when the file is not writable.
+        let bytes = serde_json::to_vec(&store.snapshot()).unwrap_or_default();
+        super::state::write_atomic(path, &bytes)?;
+    }
     let ctx = Ctx {
         tokens: Tokens::new(&config),
         faults: Faults::new(&config),
@@ -144,9 +148,9 @@ async fn not_found(request: Request) -> Response {
 /// Latency, faults, rate limits, authentication and the durability barrier,
 /// in that order, for every `/api/` request.
 async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next) -> Response {
-    let settings = ctx.faults.settings();
-    if !settings.latency.is_zero() {
-        tokio::time::sleep(settings.latency).await;
+    let latency = ctx.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     match ctx.faults.decide() {
         Some(Fault::Drop) => {
@@ -177,11 +181,15 @@ async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next)
     };
     request.extensions_mut().insert(caller);
     let mutating = request.method() != Method::GET;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    if mutating && ctx.store.is_durable() {
-        if let Err(err) = ctx.store.durable().await {
-            return err.into_response();
-        }
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "emulator request");
+    if mutating
+        && ctx.store.is_durable()
+        && let Err(err) = ctx.store.durable().await
+    {
+        return err.into_response();
     }
     response
 }

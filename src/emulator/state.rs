@@ -188,13 +188,6 @@ impl Store {
         result
     }
 
-    /// Runs `f` with exclusive access without marking the state dirty (for
-    /// lazily computed transitions that are recomputed identically on reload).
-    pub fn touch<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
-        let mut guard = self.ws.write().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
-    }
-
     fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(persist) = &self.persist {
@@ -237,15 +230,21 @@ impl Store {
         self.read(|ws| serde_json::to_value(ws).unwrap_or(Value::Null))
     }
 
-    /// Starts the background persister (group commit) when a state file is set.
-    pub fn spawn_persister(self: &Arc<Self>) {
+    /// Starts the background persister (group commit) when a state file is
+    /// set; it stops when `stop` is cancelled (after its current write).
+    pub fn spawn_persister(self: &Arc<Self>, stop: tokio_util::sync::CancellationToken) {
         let Some(persist) = self.persist.clone() else {
             return;
         };
         let store = Arc::clone(self);
         tokio::spawn(async move {
             loop {
-                persist.wake.notified().await;
+                // Pending changes are written before a stop is honoured.
+                tokio::select! {
+                    biased;
+                    _ = persist.wake.notified() => {}
+                    _ = stop.cancelled() => return,
+                }
                 let generation = store.generation.load(Ordering::SeqCst);
                 let bytes = store.read(serde_json::to_vec);
                 let bytes = match bytes {

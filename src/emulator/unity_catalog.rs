@@ -558,6 +558,9 @@ fn securable(ws: &Workspace, securable_type: &str, full_name: &str) -> ApiResult
     Ok((kind, name))
 }
 
+/// A securable whose grants apply: (type, name, inherited-from label).
+type Source = (String, String, Option<(String, String)>);
+
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     chars
@@ -729,7 +732,7 @@ async fn get_effective(
     let principal = params.get("principal").map(str::to_owned);
     let body = ctx.store.read(|ws| {
         let (kind, name) = securable(ws, &securable_type, &full_name)?;
-        let mut sources: Vec<(String, String, Option<(String, String)>)> =
+        let mut sources: Vec<Source> =
             vec![(kind.clone(), name.clone(), None)];
         let parts: Vec<&str> = name.split('.').collect();
         if parts.len() >= 2 {

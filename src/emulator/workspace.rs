@@ -603,3 +603,17 @@ async fn delete(
     })?;
     ok_empty()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_drop_the_workspace_prefix_and_trailing_slashes() {
+        assert_eq!(normalize("/Workspace/Users/a/").expect("ok"), "/Users/a");
+        assert_eq!(normalize("/Workspace").expect("ok"), "/");
+        assert_eq!(normalize("/WorkspaceX/a").expect("ok"), "/WorkspaceX/a");
+        assert!(normalize("relative/path").is_err());
+        assert!(normalize("/a/../b").is_err());
+    }
+}

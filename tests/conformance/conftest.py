@@ -107,6 +107,8 @@ def write_config(path, keys: Keys):
         "federation_policies": [
             {"issuer": ISSUER, "audiences": [AUDIENCE], "subject": SUBJECT,
              "jwks": json.dumps(keys.jwks()), "service_principal": FED_CLIENT_ID},
+            # Account-wide federation: the subject names a user.
+            {"issuer": ISSUER, "audiences": [AUDIENCE], "jwks": keys.jwks()},
         ],
         "transition_ms": 200,
     }

@@ -118,3 +118,15 @@ def test_non_admin_is_denied_admin_apis(alice):
     assert alice.current_user.me().user_name == USER_NAME
     with pytest.raises(PermissionDenied):
         list(alice.token_management.list())
+
+
+def test_account_wide_federation_maps_subject_to_user(emulator, clean_env, tmp_path):
+    token_file = tmp_path / "oidc-token"
+    token_file.write_text(emulator.jwt(sub=USER_NAME))
+    clean_env.setenv("DATABRICKS_HOST", emulator.base_url)
+    clean_env.setenv("DATABRICKS_OIDC_TOKEN_FILEPATH", str(token_file))
+    w = WorkspaceClient()
+    assert w.config.auth_type == "file-oidc"
+    assert w.current_user.me().user_name == USER_NAME
+    with pytest.raises(PermissionDenied):
+        list(w.token_management.list())

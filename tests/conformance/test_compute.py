@@ -85,3 +85,8 @@ def test_instance_pool_lifecycle(w):
         pool.instance_pool_id, second.instance_pool_id}
     w.instance_pools.delete(pool.instance_pool_id)
     assert [p.instance_pool_id for p in w.instance_pools.list()] == [second.instance_pool_id]
+
+
+def test_sdk_selection_helpers(w):
+    assert w.clusters.select_spark_version(latest=True, long_term_support=True) == "16.4.x-scala2.12"
+    assert w.clusters.select_node_type(local_disk=True, min_memory_gb=16)

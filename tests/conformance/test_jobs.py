@@ -55,6 +55,16 @@ def test_get_pages_more_than_100_tasks(w):
     assert [t.task_key for t in job.settings.tasks] == [f"t{i:03}" for i in range(150)]
 
 
+def test_list_expand_tasks_fetches_the_rest(w):
+    w.jobs.create(name="wide", tasks=[notebook_task(f"t{i:03}") for i in range(120)])
+    w.jobs.create(name="narrow", tasks=[notebook_task("only")])
+    listed = {j.settings.name: j for j in w.jobs.list(expand_tasks=True)}
+    assert len(listed["wide"].settings.tasks) == 120
+    assert [t.task_key for t in listed["narrow"].settings.tasks] == ["only"]
+    plain = {j.settings.name: j for j in w.jobs.list()}
+    assert not plain["wide"].settings.tasks  # tasks only with expand_tasks
+
+
 def test_update_merges_tasks_and_removes_fields(w):
     created = w.jobs.create(name="merge", tasks=[notebook_task("a"), notebook_task("b")],
                             tags={"team": "data"})

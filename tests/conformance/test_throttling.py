@@ -35,3 +35,11 @@ def test_sdk_survives_injected_503s(w, emulator):
     names = {w.jobs.create(name=f"f{i}").job_id for i in range(4)}
     emulator.admin("PUT", "faults", {"fault_rate": 0.0})
     assert {j.job_id for j in w.jobs.list()} == names
+
+
+def test_sdk_survives_dropped_connections(w, emulator):
+    emulator.admin("PUT", "faults", {"fault_rate": 0.3, "kinds": ["drop"], "seed": 11})
+    ids = {w.jobs.create(name=f"d{i}").job_id for i in range(5)}
+    emulator.admin("PUT", "faults", {"fault_rate": 0.0})
+    # A dropped request never reached a handler: no duplicates.
+    assert {j.job_id for j in w.jobs.list()} == ids

@@ -332,8 +332,7 @@ async fn dropped_connection_fault_closes_the_socket() {
         .bearer_auth(emu.token())
         .send()
         .await
-        .err()
-        .expect("no response");
+        .expect_err("no response");
     assert!(
         !err.is_timeout(),
         "connection must be closed, not hang: {err}"
@@ -713,8 +712,7 @@ fn config_file_errors_name_file_and_field() {
     .expect("write");
     let err = EmulatorConfig::default()
         .load_file(&path)
-        .err()
-        .expect("rejected");
+        .expect_err("rejected");
     let message = err.to_string();
     assert!(message.contains("emulator.yaml"), "{message}");
     assert!(
@@ -729,8 +727,7 @@ fn config_file_errors_name_file_and_field() {
     .expect("write");
     let message = EmulatorConfig::default()
         .load_file(&path)
-        .err()
-        .expect("rejected")
+        .expect_err("rejected")
         .to_string();
     assert!(message.contains("colour"), "{message}");
 
@@ -742,4 +739,148 @@ fn config_file_errors_name_file_and_field() {
         !format!("{config:?}").contains("dapi-x"),
         "Debug must not print tokens"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jobs_get_pages_arrays_on_2_2_only() {
+    let emu = start(EmulatorConfig::default()).await;
+    let tasks: Vec<Value> = (0..150)
+        .map(|i| json!({"task_key": format!("t{i:03}"), "notebook_task": {"notebook_path": "/Shared/x"}}))
+        .collect();
+    let created: Value = call(
+        &emu,
+        reqwest::Method::POST,
+        "/api/2.1/jobs/create",
+        Some(json!({"name": "wide", "tasks": tasks, "job_clusters": [{"job_cluster_key": "c", "new_cluster": {"spark_version": "15.4.x-scala2.12"}}]})),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let id = created["job_id"].as_i64().expect("job_id");
+    let get = |path: String| {
+        let emu = &emu;
+        async move {
+            call(emu, reqwest::Method::GET, &path, None)
+                .await
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let v21 = get(format!("/api/2.1/jobs/get?job_id={id}")).await;
+    assert_eq!(v21["settings"]["tasks"].as_array().map(Vec::len), Some(150));
+    assert!(v21.get("next_page_token").is_none());
+    // 2.1 does not turn the queue on; 2.2 would.
+    assert!(v21["settings"].get("queue").is_none());
+
+    let first = get(format!("/api/2.2/jobs/get?job_id={id}")).await;
+    assert_eq!(
+        first["settings"]["tasks"].as_array().map(Vec::len),
+        Some(100)
+    );
+    assert_eq!(first["has_more"], true);
+    let token = first["next_page_token"]
+        .as_str()
+        .expect("next_page_token")
+        .to_owned();
+    let second = get(format!("/api/2.2/jobs/get?job_id={id}&page_token={token}")).await;
+    assert_eq!(
+        second["settings"]["tasks"].as_array().map(Vec::len),
+        Some(50)
+    );
+    assert!(second["settings"].get("job_clusters").is_none());
+    assert!(
+        second.get("next_page_token").is_none(),
+        "last page has no token"
+    );
+    assert_eq!(second["settings"]["tasks"][0]["task_key"], "t100");
+    // Server defaults on the job cluster.
+    let cluster = &first["settings"]["job_clusters"][0]["new_cluster"];
+    assert_eq!(
+        cluster["aws_attributes"]["availability"],
+        "SPOT_WITH_FALLBACK"
+    );
+    assert_eq!(cluster["enable_elastic_disk"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unwritable_state_file_fails_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("missing-dir").join("state.json");
+    let err = Emulator::start(EmulatorConfig {
+        state_file: Some(state),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("missing-dir"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_prints_base_url_and_tokens_then_exits_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("emulator.yaml");
+    std::fs::write(
+        &config,
+        "users:\n  - user_name: dev@example.com\n    token: dapi-dev\n",
+    )
+    .expect("write");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            "dapi-one",
+            "--token",
+            "dapi-two",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut head = Vec::new();
+    while let Some(line) = lines.next_line().await.expect("read") {
+        let done = line == "ready";
+        head.push(line);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(head.len(), 4, "{head:?}");
+    let base = head[0]
+        .strip_prefix("base_url=")
+        .expect("base_url first")
+        .to_owned();
+    assert_eq!(&head[1..], ["token=dapi-one", "token=dapi-two", "ready"]);
+    // Configured users authenticate with their own token.
+    let me: Value = http()
+        .get(format!("{base}/api/2.0/preview/scim/v2/Me"))
+        .bearer_auth("dapi-dev")
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["userName"], "dev@example.com");
+
+    let pid = child.id().expect("pid").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert!(exit.success(), "{exit:?}");
 }
