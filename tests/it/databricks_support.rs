@@ -135,13 +135,16 @@ pub struct CountingProxy {
     _task: tokio::task::JoinHandle<()>,
 }
 
+/// Path and body of every API POST seen so far.
+type SeenPosts = Arc<std::sync::Mutex<std::collections::HashSet<(String, Vec<u8>)>>>;
+
 #[derive(Clone)]
 struct ProxyState {
     upstream: String,
     http: reqwest::Client,
     counts: Arc<std::sync::Mutex<BTreeMap<String, u64>>>,
     /// Distinct API POSTs (path and body) seen, when losing first answers.
-    seen_posts: Option<Arc<std::sync::Mutex<std::collections::HashSet<(String, Vec<u8>)>>>>,
+    seen_posts: Option<SeenPosts>,
 }
 
 async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
