@@ -804,3 +804,57 @@ async fn requests_in_flight_never_exceed_the_concurrency_limit() {
         start.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_token_endpoint_on_another_host_gets_no_secret() {
+    // A host that counts what reaches it.
+    let hits = Arc::new(AtomicU64::new(0));
+    let counted = hits.clone();
+    let other = axum::Router::new().fallback(move || {
+        let counted = counted.clone();
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            "{}"
+        }
+    });
+    let other_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let other_addr = other_listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(other_listener, other).await;
+    });
+    // A workspace whose discovery document points at that host.
+    let oidc = format!("http://{other_addr}/oidc");
+    let ws = axum::Router::new().route(
+        "/.well-known/databricks-config",
+        axum::routing::get(move || {
+            let oidc = oidc.clone();
+            async move { axum::Json(json!({ "oidc_endpoint": oidc })) }
+        }),
+    );
+    let ws_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let ws_addr = ws_listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(ws_listener, ws).await;
+    });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let auth = AuthConfig::OauthM2m {
+        client_id: ValueRef::Literal("sp".into()),
+        client_secret: secret_file(dir.path(), "secret", "m2m-secret"),
+    };
+    let client = Client::new("w", &workspace(&format!("http://{ws_addr}"), auth)).expect("client");
+    let err = client.me().await.expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            Error::Auth(mortar::databricks::AuthError::ForeignHost { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&other_addr.to_string()), "{err}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the other host got nothing");
+}
