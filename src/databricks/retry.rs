@@ -73,11 +73,9 @@ pub fn should_retry(err: &Error, idempotent: bool) -> bool {
         Error::RateLimited(_) => true,
         Error::Transport { sent: false, .. } => true,
         Error::Transport { sent: true, .. } | Error::Timeout { .. } => idempotent,
-        Error::Unavailable(api) => {
-            idempotent
-                && (matches!(api.status, 502..=504)
-                    || TRANSIENT_MESSAGES.iter().any(|m| api.message.contains(m)))
-        }
+        // A 5xx on a call that may run twice: try again (a reconciler
+        // would only come back to it later anyway).
+        Error::Unavailable(_) => idempotent,
         Error::Api(api) | Error::InvalidState(api) => {
             idempotent && TRANSIENT_MESSAGES.iter().any(|m| api.message.contains(m))
         }
@@ -139,7 +137,8 @@ mod tests {
         assert!(should_retry(&e503, true));
         assert!(!should_retry(&e503, false));
         assert!(should_retry(&e429, false));
-        assert!(!should_retry(&e500, true));
+        assert!(should_retry(&e500, true));
+        assert!(!should_retry(&e500, false));
         assert!(should_retry(&timeout, true));
         assert!(!should_retry(&timeout, false));
         let bad = decode_error("GET", "/x", 400, "Bad Request", b"{}", None);

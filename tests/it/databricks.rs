@@ -341,7 +341,12 @@ async fn every_kind_round_trips_while_a_fifth_of_requests_fail() {
     let client = pat_client(&emu, dir.path());
     emu.set_faults(FaultSettings {
         fault_rate: 0.2,
-        kinds: vec![FaultKind::Throttle, FaultKind::Error503, FaultKind::Drop],
+        kinds: vec![
+            FaultKind::Throttle,
+            FaultKind::Error503,
+            FaultKind::Drop,
+            FaultKind::Error500,
+        ],
         seed: Some(3),
         ..FaultSettings::default()
     });
