@@ -350,6 +350,12 @@ async fn auth_check_names_the_problem() {
       method: oidc-federation
       client_id: {SP}
       idp: {{ issuer: "{other}", client_id: mortar, client_secret: {{ env: IDP }}, audience: "{AUDIENCE}" }}
+  wrong-idp-secret:
+    host: {host}
+    auth:
+      method: oidc-federation
+      client_id: {SP}
+      idp: {{ issuer: "{issuer}", client_id: mortar, client_secret: {{ env: WRONG }}, audience: "{AUDIENCE}" }}
   unreachable:
     host: http://127.0.0.1:{closed}
     auth: {{ method: pat, token: {{ env: IDP }} }}
@@ -380,6 +386,13 @@ async fn auth_check_names_the_problem() {
     assert!(l.contains("FAILED") && l.contains("audience"), "{l}");
     let l = line("wrong-issuer");
     assert!(l.contains("FAILED") && l.contains("issuer"), "{l}");
+    let l = line("wrong-idp-secret");
+    assert!(
+        l.contains("FAILED")
+            && l.contains("identity provider")
+            && l.contains("wrong client id or client secret"),
+        "{l}"
+    );
     let l = line("unreachable");
     assert!(
         l.contains("FAILED") && l.contains("connection failed"),
