@@ -381,9 +381,9 @@ async fn timed_out_creates_never_duplicate_a_job() {
     let mut config = workspace(emu.base_url(), AuthConfig::Pat { token });
     config.limits.request_timeout_secs = 1;
     let client = Client::new("slow", &config).expect("client");
-    // A third of requests answer after 1.5 s: past the client's timeout.
+    // A fifth of requests answer after 1.5 s: past the client's timeout.
     emu.set_faults(FaultSettings {
-        fault_rate: 0.3,
+        fault_rate: 0.2,
         kinds: vec![FaultKind::Slow],
         slow: Duration::from_millis(1500),
         seed: Some(5),
@@ -579,7 +579,7 @@ async fn fifty_concurrent_callers_cause_one_token_request() {
             service_principal: Some("mortar-m2m".into()),
             admin: true,
         }],
-        oauth_token_ttl: Duration::from_secs(3),
+        oauth_token_ttl: Duration::from_secs(6),
         ..EmulatorConfig::default()
     })
     .await;
@@ -603,9 +603,9 @@ async fn fifty_concurrent_callers_cause_one_token_request() {
     );
     assert_eq!(proxy.count("GET /api/2.0/preview/scim/v2/Me"), 50);
 
-    // The 3 s token is replaced before it expires: after 2.5 s the next wave
-    // fetches exactly one new token and no call sees a 401.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The 6 s token is replaced 1.5 s before it expires: after 5 s the next
+    // wave fetches exactly one new token and no call sees a 401.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let calls = futures::future::join_all((0..50).map(|_| client.me())).await;
     for me in calls {
         me.expect("Me after refresh");
