@@ -181,11 +181,13 @@ impl Faults {
         self.lock().settings.clone()
     }
 
-    /// Replaces the settings; a seed restarts the sequence.
-    pub fn update(&self, settings: FaultSettings) {
+    /// Replaces the settings; a seed restarts the sequence, no seed continues it.
+    pub fn update(&self, mut settings: FaultSettings) {
         let mut inner = self.lock();
-        if let Some(seed) = settings.seed {
-            inner.rng = StdRng::seed_from_u64(seed);
+        match settings.seed {
+            Some(seed) => inner.rng = StdRng::seed_from_u64(seed),
+            // The sequence continues; the reported seed stays the one it began with.
+            None => settings.seed = inner.settings.seed,
         }
         inner.settings = settings;
     }
