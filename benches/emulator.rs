@@ -4,13 +4,16 @@
 //! concurrent clients), as requests/s and as a ratio against a baseline
 //! measured in the same run: a trivial handler returning a fixed JSON body
 //! served by the emulator's own accept loop (same hyper stack, no auth, no
-//! state). Memory: VmRSS growth while the emulator holds 10,000 jobs.
+//! state). Memory: VmRSS growth and live heap bytes (counted by a wrapping
+//! global allocator) while the emulator holds 10,000 jobs.
 //!
 //! `cargo bench --bench emulator`; `EMULATOR_BENCH_QUICK=1` (or running it
 //! without `--bench`, as `cargo test --all-targets` does) shrinks the run to a
 //! smoke check.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -19,6 +22,38 @@ use mortar::emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// Counts live heap bytes so the job store's size can be told apart from
+/// allocator slack in VmRSS.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is only bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with `layout`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 struct Sizes {
     jobs: usize,
@@ -149,6 +184,7 @@ async fn run() {
     let client = reqwest::Client::new();
 
     let rss_started = vm_rss_kib();
+    let heap_started = LIVE.load(Ordering::Relaxed);
     let created = Instant::now();
     let mut first_id = 0;
     let chunk = 16;
@@ -181,6 +217,7 @@ async fn run() {
     }
     let create_secs = created.elapsed().as_secs_f64();
     let rss_loaded = vm_rss_kib();
+    let heap_loaded = LIVE.load(Ordering::Relaxed);
 
     let get_url = format!("{base}/api/2.2/jobs/get?job_id={first_id}");
     let list_url = format!("{base}/api/2.2/jobs/list?limit=20");
@@ -237,5 +274,12 @@ async fn run() {
         }
         _ => println!("  VmRSS: unavailable (no /proc/self/status)"),
     }
+    let heap = heap_loaded.saturating_sub(heap_started);
+    println!(
+        "  live heap: +{} KiB with {} jobs ({:.1} KiB/job)",
+        heap / 1024,
+        sizes.jobs,
+        heap as f64 / 1024.0 / sizes.jobs as f64
+    );
     emulator.shutdown().await;
 }

@@ -80,6 +80,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     tracing::info!(base_url = emulator.base_url(), "emulator serving");
+    let faults = emulator.faults();
+    if faults.fault_rate > 0.0 {
+        tracing::info!(
+            fault_rate = faults.fault_rate,
+            seed = faults.seed,
+            "fault injection on; rerun with --seed to repeat the sequence"
+        );
+    }
     wait_for_signal().await?;
     emulator.shutdown().await;
     Ok(ExitCode::SUCCESS)

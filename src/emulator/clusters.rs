@@ -37,6 +37,9 @@ pub struct Cluster {
     pub last_restarted_time: Option<i64>,
     #[serde(default)]
     pub pinned: bool,
+    /// The create request's `idempotency_token`, if any.
+    #[serde(default)]
+    pub idempotency_token: Option<String>,
 }
 
 impl Cluster {
@@ -351,8 +354,24 @@ async fn create(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let spec = spec_of(&body);
+    let token = opt_str(&body, "idempotency_token")?.map(str::to_owned);
+    if token.as_ref().is_some_and(|t| t.len() > 64) {
+        return Err(ApiError::invalid(
+            "idempotency_token must be at most 64 characters",
+        ));
+    }
     let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
     let id = ctx.store.write(|ws| {
+        // An active cluster created with the same token is the answer.
+        if let Some(t) = &token {
+            let now = now_ms();
+            if let Some(existing) = ws.clusters.values().find(|c| {
+                c.idempotency_token.as_deref() == Some(t.as_str())
+                    && !matches!(c.state_at(now), "TERMINATED" | "TERMINATING" | "ERROR")
+            }) {
+                return Ok(existing.cluster_id.clone());
+            }
+        }
         validate_spec(ws, &spec)?;
         if let Some(pool) = spec.get("instance_pool_id").and_then(Value::as_str)
             && !ws.pools.contains_key(pool)
@@ -376,6 +395,7 @@ async fn create(
                 terminated_time: None,
                 last_restarted_time: None,
                 pinned: false,
+                idempotency_token: token.clone(),
             },
         );
         permissions::init_creator(ws, "clusters", &id, &caller);

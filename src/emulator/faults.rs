@@ -147,17 +147,17 @@ pub struct Faults {
 impl Faults {
     /// From the start configuration.
     pub fn new(config: &EmulatorConfig) -> Self {
+        // Without a seed one is drawn, and reported in the settings, so a
+        // run with faults can be reproduced.
+        let seed = config.seed.unwrap_or_else(|| rand::rng().random());
         let settings = FaultSettings {
             latency: config.latency,
             fault_rate: config.fault_rate,
             kinds: config.fault_kinds.clone(),
-            seed: config.seed,
+            seed: Some(seed),
             ..FaultSettings::default()
         };
-        let rng = match config.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
-        };
+        let rng = StdRng::seed_from_u64(seed);
         Faults {
             inner: Mutex::new(Inner {
                 settings,
@@ -181,11 +181,13 @@ impl Faults {
         self.lock().settings.clone()
     }
 
-    /// Replaces the settings; a seed restarts the sequence.
-    pub fn update(&self, settings: FaultSettings) {
+    /// Replaces the settings; a seed restarts the sequence, no seed continues it.
+    pub fn update(&self, mut settings: FaultSettings) {
         let mut inner = self.lock();
-        if let Some(seed) = settings.seed {
-            inner.rng = StdRng::seed_from_u64(seed);
+        match settings.seed {
+            Some(seed) => inner.rng = StdRng::seed_from_u64(seed),
+            // The sequence continues; the reported seed stays the one it began with.
+            None => settings.seed = inner.settings.seed,
         }
         inner.settings = settings;
     }

@@ -127,6 +127,8 @@ impl RunningEmulator {
     pub fn set_latency(&self, latency: Duration) {
         let mut settings = self.ctx.faults.settings();
         settings.latency = latency;
+        // Keep the fault sequence where it is.
+        settings.seed = None;
         self.ctx.faults.update(settings);
     }
 

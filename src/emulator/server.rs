@@ -183,7 +183,10 @@ async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next)
     let mutating = request.method() != Method::GET;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    if let Ok(org) = axum::http::HeaderValue::from_str(&ctx.config.workspace_id) {
+        response.headers_mut().insert("x-databricks-org-id", org);
+    }
     tracing::debug!(%method, %path, status = response.status().as_u16(), "emulator request");
     if mutating
         && ctx.store.is_durable()

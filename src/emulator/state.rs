@@ -144,7 +144,9 @@ impl Store {
     }
 
     /// A store backed by `path`: loads it when present, else starts empty.
+    /// Temp files left by a write that was killed are removed.
     pub fn open(path: &Path) -> Result<(Self, Workspace), EmulatorError> {
+        remove_stale_temps(path);
         let ws = load(path)?;
         let (done, _) = watch::channel(Persisted::Upto(0));
         let store = Store {
@@ -277,6 +279,28 @@ impl Store {
                 }
             }
         });
+    }
+}
+
+/// Removes `.<name>.tmp-*` files next to `path` (a killed write's leftovers;
+/// the state file itself is always whole).
+fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

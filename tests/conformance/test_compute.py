@@ -90,3 +90,4 @@ def test_instance_pool_lifecycle(w):
 def test_sdk_selection_helpers(w):
     assert w.clusters.select_spark_version(latest=True, long_term_support=True) == "16.4.x-scala2.12"
     assert w.clusters.select_node_type(local_disk=True, min_memory_gb=16)
+

@@ -94,7 +94,11 @@ async fn state_file_survives_restart() {
         state_file: Some(state.clone()),
         ..EmulatorConfig::default()
     };
+    // A temp file left by a killed write is cleaned up at start.
+    let stale = dir.path().join(".state.json.tmp-99999");
+    std::fs::write(&stale, b"{").expect("write");
     let emu = start(config.clone()).await;
+    assert!(!stale.exists(), "stale temp file removed");
     let id = create_job(&emu, "durable").await;
     let put = call(
         &emu,
@@ -883,4 +887,40 @@ async fn cli_prints_base_url_and_tokens_then_exits_on_sigterm() {
         .expect("exits after SIGTERM")
         .expect("wait");
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_create_honours_idempotency_token_while_active() {
+    let emu = start(EmulatorConfig::default()).await;
+    let create = || async {
+        let body: Value = call(
+            &emu,
+            reqwest::Method::POST,
+            "/api/2.1/clusters/create",
+            Some(
+                json!({"cluster_name": "once", "spark_version": "15.4.x-scala2.12",
+                        "node_type_id": "i3.xlarge", "idempotency_token": "tok-1"}),
+            ),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+        body["cluster_id"].as_str().expect("cluster_id").to_owned()
+    };
+    let first = create().await;
+    assert_eq!(create().await, first);
+    let terminated = call(
+        &emu,
+        reqwest::Method::POST,
+        "/api/2.1/clusters/delete",
+        Some(json!({"cluster_id": first})),
+    )
+    .await;
+    assert_eq!(terminated.status(), 200);
+    assert_ne!(
+        create().await,
+        first,
+        "a terminated cluster does not answer for its token"
+    );
 }
