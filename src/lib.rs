@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod config;
 pub mod databricks;
 pub mod emulator;
 pub mod manifest;

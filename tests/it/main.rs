@@ -2,5 +2,9 @@
 //! repositories, a real OIDC provider. One module per area.
 
 mod audit;
+mod databricks;
+mod databricks_auth;
+mod databricks_support;
+mod emulator;
 mod manifest;
 mod source;

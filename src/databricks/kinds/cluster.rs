@@ -1,0 +1,292 @@
+//! All-purpose clusters (API 2.1): `clusters/list` (paged), `get` (whose
+//! `spec` is the user's last settings), `create`, `edit` for updates,
+//! `permanent-delete`; ownership in `custom_tags`.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
+use super::{
+    Desired, KindAdapter, LiveObject, found, gone, id_string, ownership_from_tags, wanted,
+    with_ownership_tags,
+};
+use crate::databricks::client::Client;
+use crate::databricks::error::Error;
+use crate::databricks::pagination::list_token_paged;
+use crate::manifest::Kind;
+
+pub struct ClusterAdapter;
+
+/// Fields a user sets in a cluster spec (`ClusterSpec`).
+pub const CLUSTER_SPEC_FIELDS: &[&str] = &[
+    "apply_policy_default_values",
+    "autoscale",
+    "autotermination_minutes",
+    "aws_attributes",
+    "azure_attributes",
+    "gcp_attributes",
+    "cluster_log_conf",
+    "cluster_name",
+    "custom_tags",
+    "data_security_mode",
+    "docker_image",
+    "driver_instance_pool_id",
+    "driver_node_type_id",
+    "enable_elastic_disk",
+    "enable_local_disk_encryption",
+    "init_scripts",
+    "instance_pool_id",
+    "is_single_node",
+    "kind",
+    "node_type_id",
+    "num_workers",
+    "policy_id",
+    "runtime_engine",
+    "single_user_name",
+    "spark_conf",
+    "spark_env_vars",
+    "spark_version",
+    "ssh_public_keys",
+    "use_ml_runtime",
+    "workload_type",
+    "libraries",
+];
+
+/// A cluster spec in canonical form: user fields only, server defaults and
+/// the ownership tags dropped. Used for clusters and jobs' `new_cluster`.
+pub fn normalize_cluster_spec(spec: &Value) -> Value {
+    let mut c = fields(spec);
+    keep(&mut c, CLUSTER_SPEC_FIELDS);
+    strip_ownership(&mut c, "custom_tags");
+    // Not returned on read; the server applies it at create time.
+    c.remove("apply_policy_default_values");
+    drop_default(&mut c, "enable_elastic_disk", json!(false));
+    drop_default(&mut c, "enable_local_disk_encryption", json!(false));
+    drop_default(&mut c, "autotermination_minutes", json!(0));
+    if c.get("driver_node_type_id") == c.get("node_type_id") {
+        c.remove("driver_node_type_id");
+    }
+    if c.get("driver_instance_pool_id") == c.get("instance_pool_id") {
+        c.remove("driver_instance_pool_id");
+    }
+    drop_default(&mut c, "num_workers", json!(0));
+    drop_default(&mut c, "data_security_mode", json!("SINGLE_USER"));
+    // Cloud attributes the server fills when none were given.
+    if let Some(aws) = c.get_mut("aws_attributes").and_then(Value::as_object_mut) {
+        drop_default(aws, "availability", json!("SPOT_WITH_FALLBACK"));
+        drop_default(aws, "first_on_demand", json!(1));
+        drop_default(aws, "spot_bid_price_percent", json!(100));
+        aws.remove("zone_id");
+        drop_empty(aws);
+    }
+    if let Some(gcp) = c.get_mut("gcp_attributes").and_then(Value::as_object_mut) {
+        drop_default(gcp, "first_on_demand", json!(1));
+        drop_default(gcp, "use_preemptible_executors", json!(false));
+        drop_empty(gcp);
+    }
+    if let Some(azure) = c.get_mut("azure_attributes").and_then(Value::as_object_mut) {
+        drop_default(azure, "availability", json!("ON_DEMAND_AZURE"));
+        drop_default(azure, "first_on_demand", json!(1));
+        drop_empty(azure);
+    }
+    drop_empty(&mut c);
+    Value::Object(c)
+}
+
+fn live_object(cluster: Value) -> Option<LiveObject> {
+    let id = id_string(cluster.get("cluster_id"))?;
+    let name = cluster
+        .get("cluster_name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let owner = ownership_from_tags(cluster.get("custom_tags"));
+    Some(LiveObject {
+        id,
+        name,
+        owner,
+        raw: cluster,
+    })
+}
+
+async fn get_cluster(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
+    Ok(found(
+        client
+            .get("/api/2.1/clusters/get", &[("cluster_id", id)])
+            .await,
+    )?
+    .and_then(live_object))
+}
+
+impl KindAdapter for ClusterAdapter {
+    fn kind(&self) -> Kind {
+        Kind::Cluster
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        spec.get("cluster_name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn unique_names(&self) -> bool {
+        false
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(async move {
+            let clusters = list_token_paged(
+                client,
+                "/api/2.1/clusters/list",
+                &[("page_size", "100")],
+                "clusters",
+            )
+            .await?;
+            let mut out = Vec::new();
+            for c in clusters {
+                let Some(obj) = live_object(c) else { continue };
+                // Jobs' clusters are not Mortar's to manage.
+                if obj.raw.get("cluster_source").and_then(Value::as_str) == Some("JOB") {
+                    continue;
+                }
+                if !wanted(&obj.owner, &obj.name, names) {
+                    continue;
+                }
+                // The list omits `spec`; read each wanted cluster whole.
+                if let Some(full) = get_cluster(client, &obj.id).await? {
+                    out.push(full);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(get_cluster(client, id))
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
+            let resp = client
+                .post_create("/api/2.1/clusters/create", &body)
+                .await?;
+            id_string(resp.get("cluster_id")).ok_or_else(|| Error::Decode {
+                method: "POST".into(),
+                path: "/api/2.1/clusters/create".into(),
+                message: "no cluster_id in the response".into(),
+            })
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("cluster_id".into(), json!(id));
+            }
+            // `edit` is refused while the cluster is starting or restarting
+            // (perhaps because an earlier edit, whose answer was lost, took
+            // effect): wait, unless the cluster already has the settings.
+            let want = normalize_cluster_spec(&body);
+            let mut waited = Duration::ZERO;
+            loop {
+                match client.post("/api/2.1/clusters/edit", &body).await {
+                    Err(Error::InvalidState(api)) => {
+                        if let Some(live) = get_cluster(client, id).await?
+                            && self.normalize(&live.raw) == want
+                        {
+                            return Ok(());
+                        }
+                        if waited >= Duration::from_secs(600) {
+                            return Err(Error::InvalidState(api));
+                        }
+                        let step = Duration::from_millis(500);
+                        tokio::time::sleep(step).await;
+                        waited += step;
+                    }
+                    other => return other.map(|_| ()),
+                }
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            gone(
+                client
+                    .post(
+                        "/api/2.1/clusters/permanent-delete",
+                        &json!({"cluster_id": id}),
+                    )
+                    .await,
+            )
+        })
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        match live.get("spec").filter(|s| s.is_object()) {
+            Some(spec) => {
+                // `spec` omits the tags the server keeps at the top level.
+                let mut s = fields(spec);
+                if !s.contains_key("custom_tags")
+                    && let Some(tags) = live.get("custom_tags")
+                {
+                    s.insert("custom_tags".into(), tags.clone());
+                }
+                normalize_cluster_spec(&Value::Object(s))
+            }
+            None => normalize_cluster_spec(live),
+        }
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        normalize_cluster_spec(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("clusters")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_fields_and_defaults_are_dropped() {
+        let spec = json!({"cluster_name": "etl", "spark_version": "15.4.x-scala2.12",
+            "node_type_id": "i3.xlarge", "num_workers": 2, "custom_tags": {"team": "a"}});
+        let live = json!({"cluster_id": "0101-x", "state": "RUNNING", "cluster_name": "etl",
+            "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "driver_node_type_id": "i3.xlarge",
+            "num_workers": 2, "enable_elastic_disk": false, "default_tags": {"Vendor": "Databricks"},
+            "aws_attributes": {"availability": "SPOT_WITH_FALLBACK", "zone_id": "us-east-1c"},
+            "custom_tags": {"team": "a", "mortar.dev/app": "x", "mortar.dev/key": "w/Cluster/etl"},
+            "creator_user_name": "me@x", "start_time": 5});
+        assert_eq!(
+            ClusterAdapter.normalize(&live),
+            ClusterAdapter.normalize_spec(&spec)
+        );
+        assert_eq!(ClusterAdapter.normalize_spec(&spec), spec);
+    }
+}

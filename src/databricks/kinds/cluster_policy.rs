@@ -1,0 +1,178 @@
+//! Cluster policies (API 2.0): unique names, `definition` a JSON string;
+//! `list` (not paged), `get`, `create`, `edit`, `delete`.
+
+use std::collections::BTreeSet;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::normalize::{canonical_json_string, drop_default, drop_empty, fields, keep};
+use super::{Desired, KindAdapter, LiveObject, found, gone, id_string};
+use crate::databricks::client::Client;
+use crate::databricks::error::Error;
+use crate::manifest::Kind;
+
+pub struct ClusterPolicyAdapter;
+
+const FIELDS: &[&str] = &[
+    "name",
+    "definition",
+    "description",
+    "max_clusters_per_user",
+    "policy_family_id",
+    "policy_family_definition_overrides",
+    "libraries",
+];
+
+fn live_object(p: Value) -> Option<LiveObject> {
+    Some(LiveObject {
+        id: id_string(p.get("policy_id"))?,
+        name: p.get("name").and_then(Value::as_str)?.to_string(),
+        owner: None,
+        raw: p,
+    })
+}
+
+fn canonical(v: &Value) -> Value {
+    let mut p = fields(v);
+    keep(&mut p, FIELDS);
+    for key in ["definition", "policy_family_definition_overrides"] {
+        if let Some(d) = p.get(key) {
+            let d = canonical_json_string(d);
+            p.insert(key.into(), d);
+        }
+    }
+    drop_default(&mut p, "definition", json!("{}"));
+    drop_empty(&mut p);
+    Value::Object(p)
+}
+
+/// The create/edit body: `definition` must be sent as a string.
+fn body(spec: &Value) -> Value {
+    let mut b = fields(spec);
+    for key in ["definition", "policy_family_definition_overrides"] {
+        if let Some(d) = b.get(key).filter(|d| d.is_object()) {
+            let s = Value::String(d.to_string());
+            b.insert(key.into(), s);
+        }
+    }
+    Value::Object(b)
+}
+
+impl KindAdapter for ClusterPolicyAdapter {
+    fn kind(&self) -> Kind {
+        Kind::ClusterPolicy
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        spec.get("name").and_then(Value::as_str).map(str::to_string)
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(async move {
+            let resp = client.get("/api/2.0/policies/clusters/list", &[]).await?;
+            Ok(resp
+                .get("policies")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .filter_map(live_object)
+                .filter(|o| names.contains(&o.name))
+                .collect())
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move {
+            Ok(found(
+                client
+                    .get("/api/2.0/policies/clusters/get", &[("policy_id", id)])
+                    .await,
+            )?
+            .and_then(live_object))
+        })
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let resp = client
+                .post_create("/api/2.0/policies/clusters/create", &body(desired.spec))
+                .await?;
+            id_string(resp.get("policy_id")).ok_or_else(|| Error::Decode {
+                method: "POST".into(),
+                path: "/api/2.0/policies/clusters/create".into(),
+                message: "no policy_id in the response".into(),
+            })
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut b = body(desired.spec);
+            if let Some(obj) = b.as_object_mut() {
+                obj.insert("policy_id".into(), json!(id));
+            }
+            client.post("/api/2.0/policies/clusters/edit", &b).await?;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            gone(
+                client
+                    .post(
+                        "/api/2.0/policies/clusters/delete",
+                        &json!({"policy_id": id}),
+                    )
+                    .await,
+            )
+        })
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("cluster-policies")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_formatting_does_not_count() {
+        let spec = json!({"name": "small", "definition": "{\"num_workers\":{\"type\":\"fixed\",\"value\":1}}"});
+        let live = json!({"policy_id": "P1", "name": "small", "created_at_timestamp": 1, "is_default": false,
+            "creator_user_name": "me", "definition": "{\n  \"num_workers\": {\"type\": \"fixed\", \"value\": 1}\n}"});
+        assert_eq!(ClusterPolicyAdapter.normalize(&live), spec);
+        let as_object =
+            json!({"name": "small", "definition": {"num_workers": {"type": "fixed", "value": 1}}});
+        assert_eq!(ClusterPolicyAdapter.normalize_spec(&as_object), spec);
+    }
+}

@@ -1,0 +1,176 @@
+//! Instance pools (API 2.0): `list` (not paged), `get`, `create`, `edit`
+//! (name and node type must be re-sent), `delete`; ownership in `custom_tags`.
+
+use std::collections::BTreeSet;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
+use super::{
+    Desired, KindAdapter, LiveObject, found, gone, id_string, ownership_from_tags, wanted,
+    with_ownership_tags,
+};
+use crate::databricks::client::Client;
+use crate::databricks::error::Error;
+use crate::manifest::Kind;
+
+pub struct InstancePoolAdapter;
+
+const FIELDS: &[&str] = &[
+    "instance_pool_name",
+    "node_type_id",
+    "min_idle_instances",
+    "max_capacity",
+    "idle_instance_autotermination_minutes",
+    "custom_tags",
+    "aws_attributes",
+    "azure_attributes",
+    "gcp_attributes",
+    "disk_spec",
+    "enable_elastic_disk",
+    "preloaded_spark_versions",
+    "preloaded_docker_images",
+    "node_type_flexibility",
+    "remote_disk_throughput",
+    "total_initial_remote_disk_size",
+];
+
+fn canonical(v: &Value) -> Value {
+    let mut p = fields(v);
+    keep(&mut p, FIELDS);
+    strip_ownership(&mut p, "custom_tags");
+    drop_default(&mut p, "min_idle_instances", json!(0));
+    drop_default(&mut p, "enable_elastic_disk", json!(true));
+    drop_default(&mut p, "idle_instance_autotermination_minutes", json!(60));
+    if let Some(aws) = p.get_mut("aws_attributes").and_then(Value::as_object_mut) {
+        drop_default(aws, "availability", json!("SPOT"));
+        drop_default(aws, "spot_bid_price_percent", json!(100));
+        aws.remove("zone_id");
+        drop_empty(aws);
+    }
+    drop_empty(&mut p);
+    Value::Object(p)
+}
+
+fn live_object(p: Value) -> Option<LiveObject> {
+    Some(LiveObject {
+        id: id_string(p.get("instance_pool_id"))?,
+        name: p
+            .get("instance_pool_name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        owner: ownership_from_tags(p.get("custom_tags")),
+        raw: p,
+    })
+}
+
+impl KindAdapter for InstancePoolAdapter {
+    fn kind(&self) -> Kind {
+        Kind::InstancePool
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        spec.get("instance_pool_name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn unique_names(&self) -> bool {
+        false
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(async move {
+            let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
+            Ok(resp
+                .get("instance_pools")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .filter_map(live_object)
+                .filter(|o| wanted(&o.owner, &o.name, names))
+                .collect())
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move {
+            Ok(found(
+                client
+                    .get("/api/2.0/instance-pools/get", &[("instance_pool_id", id)])
+                    .await,
+            )?
+            .and_then(live_object))
+        })
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
+            let resp = client
+                .post_create("/api/2.0/instance-pools/create", &body)
+                .await?;
+            id_string(resp.get("instance_pool_id")).ok_or_else(|| Error::Decode {
+                method: "POST".into(),
+                path: "/api/2.0/instance-pools/create".into(),
+                message: "no instance_pool_id in the response".into(),
+            })
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("instance_pool_id".into(), json!(id));
+            }
+            client.post("/api/2.0/instance-pools/edit", &body).await?;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            gone(
+                client
+                    .post(
+                        "/api/2.0/instance-pools/delete",
+                        &json!({"instance_pool_id": id}),
+                    )
+                    .await,
+            )
+        })
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("instance-pools")
+    }
+}

@@ -1,0 +1,336 @@
+//! Jobs (API 2.2): `jobs/list` (expanded, paged), `jobs/get` (array paging),
+//! `create`, `reset` for updates, `delete`; ownership in `tags`.
+
+use std::collections::BTreeSet;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::cluster::normalize_cluster_spec;
+use super::normalize::{drop_default, drop_empty, fields, sort_field_by, strip_ownership};
+use super::{
+    Desired, KindAdapter, LiveObject, found, gone, id_string, ownership_from_tags, wanted,
+    with_ownership_tags,
+};
+use crate::databricks::client::Client;
+use crate::databricks::error::Error;
+use crate::databricks::pagination::{get_job, list_token_paged};
+use crate::manifest::Kind;
+
+pub struct JobAdapter;
+
+fn live_object(job: Value) -> Option<LiveObject> {
+    let id = id_string(job.get("job_id"))?;
+    let settings = job.get("settings");
+    let name = settings
+        .and_then(|s| s.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let owner = ownership_from_tags(settings.and_then(|s| s.get("tags")));
+    Some(LiveObject {
+        id,
+        name,
+        owner,
+        raw: job,
+    })
+}
+
+/// Drops what the Jobs API fills in on read, sorts what it treats as sets.
+pub fn normalize_settings(settings: &Value) -> Value {
+    let mut s = fields(settings);
+    strip_ownership(&mut s, "tags");
+    for key in ["format", "edit_mode"] {
+        if matches!(
+            s.get(key).and_then(Value::as_str),
+            Some("MULTI_TASK" | "SINGLE_TASK" | "EDITABLE")
+        ) {
+            s.remove(key);
+        }
+    }
+    drop_default(&mut s, "timeout_seconds", json!(0));
+    drop_default(&mut s, "max_concurrent_runs", json!(1));
+    drop_default(&mut s, "queue", json!({"enabled": true}));
+    for trigger in ["schedule", "trigger", "continuous"] {
+        if let Some(t) = s.get_mut(trigger).and_then(Value::as_object_mut) {
+            drop_default(t, "pause_status", json!("UNPAUSED"));
+        }
+    }
+    if let Some(tasks) = s.get_mut("tasks").and_then(Value::as_array_mut) {
+        for task in tasks.iter_mut() {
+            *task = normalize_task(task);
+        }
+    }
+    sort_field_by(&mut s, "tasks", "task_key");
+    if let Some(clusters) = s.get_mut("job_clusters").and_then(Value::as_array_mut) {
+        for jc in clusters.iter_mut() {
+            if let Some(obj) = jc.as_object_mut()
+                && let Some(nc) = obj.get("new_cluster")
+            {
+                let nc = normalize_cluster_spec(nc);
+                obj.insert("new_cluster".into(), nc);
+            }
+        }
+    }
+    sort_field_by(&mut s, "job_clusters", "job_cluster_key");
+    drop_empty(&mut s);
+    Value::Object(s)
+}
+
+fn normalize_task(task: &Value) -> Value {
+    let mut t = fields(task);
+    drop_default(&mut t, "run_if", json!("ALL_SUCCESS"));
+    drop_default(&mut t, "timeout_seconds", json!(0));
+    drop_default(&mut t, "retry_on_timeout", json!(false));
+    drop_default(&mut t, "disabled", json!(false));
+    drop_default(&mut t, "max_retries", json!(0));
+    for kind in ["notebook_task", "spark_python_task", "dbt_task"] {
+        if let Some(obj) = t.get_mut(kind).and_then(Value::as_object_mut) {
+            drop_default(obj, "source", json!("WORKSPACE"));
+            drop_empty(obj);
+        }
+    }
+    if let Some(sql) = t
+        .get_mut("sql_task")
+        .and_then(|v| v.get_mut("file"))
+        .and_then(Value::as_object_mut)
+    {
+        drop_default(sql, "source", json!("WORKSPACE"));
+    }
+    if let Some(deps) = t.get_mut("depends_on").and_then(Value::as_array_mut) {
+        super::normalize::sort_by_field(deps, "task_key");
+    }
+    if let Some(nc) = t.get("new_cluster") {
+        let nc = normalize_cluster_spec(nc);
+        t.insert("new_cluster".into(), nc);
+    }
+    drop_empty(&mut t);
+    Value::Object(t)
+}
+
+/// Jobs API reads do not return `settings.run_as`; rebuild it from
+/// `run_as_user_name` when that differs from the creator.
+fn run_as_from(job: &Value) -> Option<Value> {
+    let run_as = job.get("run_as_user_name").and_then(Value::as_str)?;
+    let creator = job.get("creator_user_name").and_then(Value::as_str);
+    if Some(run_as) == creator {
+        return None;
+    }
+    let is_uuid = run_as.len() == 36 && run_as.chars().filter(|c| *c == '-').count() == 4;
+    Some(if is_uuid {
+        json!({"service_principal_name": run_as})
+    } else {
+        json!({"user_name": run_as})
+    })
+}
+
+impl KindAdapter for JobAdapter {
+    fn kind(&self) -> Kind {
+        Kind::Job
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        spec.get("name").and_then(Value::as_str).map(str::to_string)
+    }
+
+    fn unique_names(&self) -> bool {
+        false
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(async move {
+            let jobs = list_token_paged(
+                client,
+                "/api/2.2/jobs/list",
+                &[("limit", "100"), ("expand_tasks", "true")],
+                "jobs",
+            )
+            .await?;
+            let mut out = Vec::new();
+            for job in jobs {
+                let Some(obj) = live_object(job) else {
+                    continue;
+                };
+                if !wanted(&obj.owner, &obj.name, names) {
+                    continue;
+                }
+                if obj.raw.get("has_more").and_then(Value::as_bool) == Some(true) {
+                    if let Some(full) = found(get_job(client, &obj.id).await)?.and_then(live_object)
+                    {
+                        out.push(full);
+                    }
+                } else {
+                    out.push(obj);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move { Ok(found(get_job(client, id).await)?.and_then(live_object)) })
+    }
+
+    /// Looks only at the jobs with the desired name (`jobs/list?name=`),
+    /// and takes the one carrying the desired ownership key.
+    fn find<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move {
+            let Some(name) = self.name_of(desired.spec) else {
+                return Ok(None);
+            };
+            let jobs = list_token_paged(
+                client,
+                "/api/2.2/jobs/list",
+                &[("limit", "100"), ("name", &name)],
+                "jobs",
+            )
+            .await?;
+            let key = desired.key.to_string();
+            let Some(obj) = jobs
+                .into_iter()
+                .filter_map(live_object)
+                .find(|o| o.owner.as_ref().is_some_and(|w| w.key == key))
+            else {
+                return Ok(None);
+            };
+            Ok(found(get_job(client, &obj.id).await)?.and_then(live_object))
+        })
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let body = with_ownership_tags(desired.spec, "tags", &desired.ownership());
+            let resp = client.post_create("/api/2.2/jobs/create", &body).await?;
+            id_string(resp.get("job_id")).ok_or_else(|| Error::Decode {
+                method: "POST".into(),
+                path: "/api/2.2/jobs/create".into(),
+                message: "no job_id in the response".into(),
+            })
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let settings = with_ownership_tags(desired.spec, "tags", &desired.ownership());
+            let job_id: Value = id
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| json!(id));
+            client
+                .post(
+                    "/api/2.2/jobs/reset",
+                    &json!({"job_id": job_id, "new_settings": settings}),
+                )
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let job_id: Value = id
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| json!(id));
+            gone(
+                client
+                    .post("/api/2.2/jobs/delete", &json!({"job_id": job_id}))
+                    .await,
+            )
+        })
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        let settings = live.get("settings").unwrap_or(live);
+        let mut s = fields(settings);
+        if !s.contains_key("run_as")
+            && let Some(run_as) = run_as_from(live)
+        {
+            s.insert("run_as".into(), run_as);
+        }
+        normalize_settings(&Value::Object(s))
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        normalize_settings(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("jobs")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_read_back_equals_its_manifest() {
+        let spec = json!({
+            "name": "nightly",
+            "tasks": [
+                {"task_key": "b", "depends_on": [{"task_key": "z"}, {"task_key": "a"}],
+                 "notebook_task": {"notebook_path": "/x"}, "existing_cluster_id": "c1"},
+                {"task_key": "a", "notebook_task": {"notebook_path": "/y"}, "existing_cluster_id": "c1"}
+            ],
+            "tags": {"team": "data"}
+        });
+        let live = json!({
+            "job_id": 7, "creator_user_name": "me@x", "run_as_user_name": "me@x", "created_time": 1,
+            "settings": {
+                "name": "nightly", "format": "MULTI_TASK", "timeout_seconds": 0, "max_concurrent_runs": 1,
+                "email_notifications": {}, "webhook_notifications": {}, "queue": {"enabled": true},
+                "tags": {"team": "data", "mortar.dev/app": "a", "mortar.dev/key": "w/Job/nightly"},
+                "tasks": [
+                    {"task_key": "a", "run_if": "ALL_SUCCESS", "timeout_seconds": 0, "email_notifications": {},
+                     "notebook_task": {"notebook_path": "/y", "source": "WORKSPACE"}, "existing_cluster_id": "c1"},
+                    {"task_key": "b", "run_if": "ALL_SUCCESS", "timeout_seconds": 0,
+                     "depends_on": [{"task_key": "a"}, {"task_key": "z"}],
+                     "notebook_task": {"notebook_path": "/x", "source": "WORKSPACE"}, "existing_cluster_id": "c1"}
+                ]
+            }
+        });
+        assert_eq!(
+            JobAdapter.normalize(&live),
+            JobAdapter.normalize_spec(&spec)
+        );
+        // A changed field still shows.
+        let mut drifted = live.clone();
+        drifted["settings"]["max_concurrent_runs"] = json!(5);
+        assert_ne!(
+            JobAdapter.normalize(&drifted),
+            JobAdapter.normalize_spec(&spec)
+        );
+    }
+
+    #[test]
+    fn run_as_is_rebuilt_from_the_effective_identity() {
+        let live = json!({"job_id": 1, "creator_user_name": "me@x",
+            "run_as_user_name": "9f0c8f5e-1111-2222-3333-444455556666", "settings": {"name": "j"}});
+        assert_eq!(
+            JobAdapter.normalize(&live)["run_as"],
+            json!({"service_principal_name": "9f0c8f5e-1111-2222-3333-444455556666"})
+        );
+    }
+}

@@ -1,0 +1,421 @@
+//! One adapter per Databricks resource kind, behind one trait.
+//!
+//! An adapter knows its kind's endpoints and fields: how to list what Mortar
+//! owns, read, create, update and delete an object, read and write its ACL,
+//! and how to `normalize` a live object so that one created from a manifest
+//! reads back equal to the manifest's spec. Adding a kind is one file here
+//! implementing [`KindAdapter`] plus one line in [`adapter`].
+
+pub mod catalog;
+pub mod cluster;
+pub mod cluster_policy;
+pub mod directory;
+pub mod grants;
+pub mod group;
+pub mod instance_pool;
+pub mod job;
+pub mod normalize;
+pub mod notebook;
+pub mod permissions;
+pub mod schema;
+pub mod scim;
+pub mod secret_scope;
+pub mod service_principal;
+pub mod sql_warehouse;
+pub mod workspace_conf;
+pub mod workspace_file;
+pub mod workspace_objects;
+
+use std::collections::BTreeSet;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::client::Client;
+use super::error::Error;
+use super::retry::RetryPolicy;
+use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+
+/// Tag naming the app that owns an object.
+pub const APP_TAG: &str = "mortar.dev/app";
+/// Tag holding the owning resource key (`workspace/Kind/name`).
+pub const KEY_TAG: &str = "mortar.dev/key";
+
+/// Who owns an object, read from (or written to) its tags.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ownership {
+    pub app: String,
+    pub key: String,
+}
+
+/// A desired object: its key, owning app, and spec (the create body, with
+/// every reference resolved).
+#[derive(Debug, Clone, Copy)]
+pub struct Desired<'a> {
+    pub key: &'a ResourceKey,
+    pub app: &'a str,
+    pub spec: &'a Value,
+}
+
+impl Desired<'_> {
+    pub fn ownership(&self) -> Ownership {
+        Ownership {
+            app: self.app.to_string(),
+            key: self.key.to_string(),
+        }
+    }
+}
+
+/// An object as read from a workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    /// The Databricks id (job id, cluster id, SCIM id, path, full name, …).
+    pub id: String,
+    /// The unique or display name, as a manifest's spec names it.
+    pub name: String,
+    /// Ownership tags, for kinds that carry tags.
+    pub owner: Option<Ownership>,
+    /// The object as the API returned it; feed it to [`KindAdapter::normalize`].
+    pub raw: Value,
+}
+
+/// The direct (not inherited) ACL of an object. The `admins` group's
+/// entries and the owner are kept apart: Databricks manages them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acl {
+    /// Sorted direct entries, without `admins` and without `IS_OWNER`.
+    pub entries: Vec<PermissionEntry>,
+    /// The `IS_OWNER` principal, for kinds that have one.
+    pub owner: Option<Principal>,
+}
+
+/// How many create attempts are made when each failure left the outcome unknown.
+const CREATE_ATTEMPTS: u32 = 6;
+
+/// The operations Mortar needs on one kind of Databricks object.
+///
+/// Futures are boxed so that adapters live behind `&dyn KindAdapter`.
+pub trait KindAdapter: Send + Sync {
+    fn kind(&self) -> Kind;
+
+    /// The name a spec gives the object (its unique name where there is one).
+    fn name_of(&self, spec: &Value) -> Option<String>;
+
+    /// Every object of this kind that Mortar owns (by ownership tag) or whose
+    /// name is in `names`, reading all pages.
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>>;
+
+    /// One object by id; `None` when it does not exist.
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>>;
+
+    /// One create call; returns the new object's id. Prefer [`KindAdapter::create`].
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>>;
+
+    /// Replaces the object's settings with the desired spec (the kind's own
+    /// verb: jobs `reset`, clusters `edit`, SCIM `PATCH`, …).
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Deletes the object; an object already gone is not an error.
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// The live object in the form of a manifest spec: server-set fields and
+    /// defaults dropped, set-like arrays sorted, ownership tags removed.
+    fn normalize(&self, live: &Value) -> Value;
+
+    /// A desired spec in the same canonical form as [`KindAdapter::normalize`]
+    /// gives, so the two compare field by field.
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        spec.clone()
+    }
+
+    /// The permissions API object type (`jobs`, `clusters`, …), if the kind has ACLs.
+    fn permissions_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The id the permissions API uses for the object (a workspace object's
+    /// numeric id rather than its path, for instance).
+    fn permissions_id<'a>(
+        &'a self,
+        _client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move { Ok(id.to_string()) })
+    }
+
+    /// The object's direct ACL.
+    fn read_permissions<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Acl, Error>> {
+        Box::pin(async move {
+            let Some(object_type) = self.permissions_type() else {
+                return Ok(Acl::default());
+            };
+            let object_id = self.permissions_id(client, id).await?;
+            permissions::read_acl(client, object_type, &object_id).await
+        })
+    }
+
+    /// Makes `entries` the object's whole direct ACL (authoritative `PUT`;
+    /// the current owner is kept when `entries` names none).
+    fn write_permissions<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        entries: &'a [PermissionEntry],
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let Some(object_type) = self.permissions_type() else {
+                if entries.is_empty() {
+                    return Ok(());
+                }
+                return Err(Error::Unsupported(format!(
+                    "{} objects have no permissions; use a Grants resource or group membership",
+                    self.kind()
+                )));
+            };
+            let object_id = self.permissions_id(client, id).await?;
+            permissions::write_acl(client, object_type, &object_id, entries).await
+        })
+    }
+
+    /// Looks up the object a desired spec describes: the one carrying its
+    /// ownership key, else (for kinds whose names are unique) the one with its name.
+    fn find<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move {
+            let name = self.name_of(desired.spec);
+            let names: BTreeSet<String> = name.iter().cloned().collect();
+            let found = self.list(client, &names).await?;
+            let key = desired.key.to_string();
+            if let Some(obj) = found
+                .iter()
+                .find(|o| o.owner.as_ref().is_some_and(|w| w.key == key))
+            {
+                return Ok(Some(obj.clone()));
+            }
+            if self.unique_names() {
+                return Ok(found.into_iter().find(|o| Some(&o.name) == name.as_ref()));
+            }
+            Ok(None)
+        })
+    }
+
+    /// True when the workspace enforces unique names for this kind (so a name
+    /// identifies the object); false for jobs, clusters, pools and warehouses,
+    /// which Mortar recognises by ownership tag.
+    fn unique_names(&self) -> bool {
+        true
+    }
+
+    /// Creates the object without ever creating it twice: after a failure
+    /// that leaves the outcome unknown (timeout, dropped connection, 5xx),
+    /// the object is looked up by ownership tag or unique name before another
+    /// attempt is made.
+    fn create<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let policy: &RetryPolicy = client.retry_policy();
+            let mut uncertain: Option<Error> = None;
+            for attempt in 1..=CREATE_ATTEMPTS {
+                if let Some(previous) = &uncertain {
+                    match self.find(client, desired).await {
+                        Ok(Some(obj)) => {
+                            tracing::info!(
+                                workspace = client.name(),
+                                kind = %self.kind(),
+                                key = %desired.key,
+                                id = %obj.id,
+                                "create had succeeded despite: {previous}"
+                            );
+                            return Ok(obj.id);
+                        }
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::warn!(workspace = client.name(), key = %desired.key, error = %err, "lookup after an uncertain create failed");
+                            tokio::time::sleep(policy.delay(attempt, None)).await;
+                            continue;
+                        }
+                    }
+                }
+                match self.create_once(client, desired).await {
+                    Ok(id) => return Ok(id),
+                    Err(err) if err.is_ambiguous() => {
+                        tracing::warn!(workspace = client.name(), key = %desired.key, error = %err, "create outcome unknown; will look it up");
+                        // After a timeout the server may still be working on
+                        // the request: give it as long again before looking.
+                        let settle = match err {
+                            Error::Timeout { .. } => client.request_timeout(),
+                            _ => policy.delay(attempt, None),
+                        };
+                        uncertain = Some(err);
+                        tokio::time::sleep(settle).await;
+                    }
+                    Err(Error::AlreadyExists(api)) if uncertain.is_some() => {
+                        // The earlier attempt did create it, after all.
+                        return match self.find(client, desired).await? {
+                            Some(obj) => Ok(obj.id),
+                            None => Err(Error::AlreadyExists(api)),
+                        };
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            Err(Error::Ambiguous(format!(
+                "creating {} gave no clear answer after {CREATE_ATTEMPTS} attempts (last: {}); nothing with its ownership tag or name exists",
+                desired.key,
+                uncertain.map(|e| e.to_string()).unwrap_or_default()
+            )))
+        })
+    }
+}
+
+/// The adapter for a Databricks kind; `None` for Mortar's own kinds
+/// (Application, ApplicationSet, Project, Workspace).
+pub fn adapter(kind: Kind) -> Option<&'static dyn KindAdapter> {
+    Some(match kind {
+        Kind::Job => &job::JobAdapter,
+        Kind::Cluster => &cluster::ClusterAdapter,
+        Kind::ClusterPolicy => &cluster_policy::ClusterPolicyAdapter,
+        Kind::InstancePool => &instance_pool::InstancePoolAdapter,
+        Kind::SqlWarehouse => &sql_warehouse::SqlWarehouseAdapter,
+        Kind::Group => &group::GroupAdapter,
+        Kind::ServicePrincipal => &service_principal::ServicePrincipalAdapter,
+        Kind::SecretScope => &secret_scope::SecretScopeAdapter,
+        Kind::Notebook => &notebook::NotebookAdapter,
+        Kind::WorkspaceFile => &workspace_file::WorkspaceFileAdapter,
+        Kind::Directory => &directory::DirectoryAdapter,
+        Kind::Catalog => &catalog::CatalogAdapter,
+        Kind::Schema => &schema::SchemaAdapter,
+        Kind::Grants => &grants::GrantsAdapter,
+        Kind::WorkspaceConf => &workspace_conf::WorkspaceConfAdapter,
+        Kind::Application | Kind::ApplicationSet | Kind::Project | Kind::Workspace => {
+            return None;
+        }
+    })
+}
+
+/// Reads ownership from a tag map (`{"mortar.dev/app": …, "mortar.dev/key": …}`).
+pub fn ownership_from_tags(tags: Option<&Value>) -> Option<Ownership> {
+    let tags = tags?;
+    let app = tags.get(APP_TAG)?.as_str()?;
+    let key = tags.get(KEY_TAG)?.as_str()?;
+    Some(Ownership {
+        app: app.to_string(),
+        key: key.to_string(),
+    })
+}
+
+/// Sets the ownership tags in the tag map at `field` of `spec`.
+pub fn with_ownership_tags(spec: &Value, field: &str, owner: &Ownership) -> Value {
+    let mut spec = spec.clone();
+    if let Some(obj) = spec.as_object_mut() {
+        let tags = obj
+            .entry(field.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+        if !tags.is_object() {
+            *tags = Value::Object(Default::default());
+        }
+        if let Some(map) = tags.as_object_mut() {
+            map.insert(APP_TAG.into(), Value::String(owner.app.clone()));
+            map.insert(KEY_TAG.into(), Value::String(owner.key.clone()));
+        }
+    }
+    spec
+}
+
+/// True when a live object belongs in a list result: owned by Mortar, or named.
+pub fn wanted(owner: &Option<Ownership>, name: &str, names: &BTreeSet<String>) -> bool {
+    owner.is_some() || names.contains(name)
+}
+
+/// A JSON value as an id string (numbers are written without quotes).
+pub fn id_string(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Maps NotFound to `None`.
+pub fn found<T>(r: Result<T, Error>) -> Result<Option<T>, Error> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Maps NotFound to success, for deletes.
+pub fn gone(r: Result<Value, Error>) -> Result<(), Error> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The spec's string field, or an error naming it.
+pub fn spec_str<'a>(spec: &'a Value, field: &str, kind: Kind) -> Result<&'a str, Error> {
+    spec.get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::Unsupported(format!("{kind} spec needs a `{field}` string")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_databricks_kind_has_an_adapter() {
+        for kind in Kind::ALL {
+            match adapter(kind) {
+                Some(a) => {
+                    assert!(kind.is_databricks(), "{kind}");
+                    assert_eq!(a.kind(), kind);
+                }
+                None => assert!(!kind.is_databricks(), "{kind} has no adapter"),
+            }
+        }
+    }
+
+    #[test]
+    fn ownership_tags_round_trip() {
+        let owner = Ownership {
+            app: "analytics".into(),
+            key: "prod/Job/nightly".into(),
+        };
+        let spec = serde_json::json!({"name": "n", "tags": {"team": "a"}});
+        let tagged = with_ownership_tags(&spec, "tags", &owner);
+        assert_eq!(tagged["tags"]["team"], "a");
+        assert_eq!(ownership_from_tags(tagged.get("tags")), Some(owner));
+        assert_eq!(ownership_from_tags(spec.get("tags")), None);
+    }
+}

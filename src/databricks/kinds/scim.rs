@@ -1,0 +1,206 @@
+//! SCIM 2.0 plumbing shared by groups and service principals: paged lists,
+//! get, create, `PATCH` computed from the live resource, delete, and the
+//! canonical form of multi-valued attributes (`[{value}]`, sorted).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use super::normalize::{drop_default, drop_empty, fields, keep, sort_by_field};
+use super::{LiveObject, found, gone, id_string};
+use crate::databricks::client::Client;
+use crate::databricks::error::Error;
+use crate::databricks::pagination::list_scim;
+
+const BASE: &str = "/api/2.0/preview/scim/v2";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// Multi-valued attributes Mortar manages; compared by `value`.
+pub const MULTI: &[&str] = &["members", "entitlements", "roles"];
+
+fn path(resource: &str, id: Option<&str>) -> String {
+    match id {
+        Some(id) => format!("{BASE}/{resource}/{id}"),
+        None => format!("{BASE}/{resource}"),
+    }
+}
+
+fn live_object(r: Value) -> Option<LiveObject> {
+    Some(LiveObject {
+        id: id_string(r.get("id"))?,
+        name: r
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        owner: None,
+        raw: r,
+    })
+}
+
+/// The `value`s of a multi-valued attribute.
+fn values(v: &Value, attr: &str) -> BTreeSet<String> {
+    v.get(attr)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// Keeps `scalars` and the managed multi-valued attributes, reduced to
+/// sorted `[{value}]`; drops empties and `active: true`.
+pub fn canonical(v: &Value, scalars: &[&str]) -> Value {
+    let mut r = fields(v);
+    let mut all: Vec<&str> = scalars.to_vec();
+    all.extend_from_slice(MULTI);
+    keep(&mut r, &all);
+    for attr in MULTI {
+        if r.contains_key(*attr) {
+            let mut list: Vec<Value> = values(v, attr)
+                .into_iter()
+                .map(|value| json!({ "value": value }))
+                .collect();
+            sort_by_field(&mut list, "value");
+            r.insert((*attr).to_string(), Value::Array(list));
+        }
+    }
+    drop_default(&mut r, "active", json!(true));
+    drop_empty(&mut r);
+    Value::Object(r)
+}
+
+pub async fn list(
+    client: &Client,
+    resource: &str,
+    names: &BTreeSet<String>,
+) -> Result<Vec<LiveObject>, Error> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = if names.len() <= 5 {
+        // A filter per name is cheaper than reading every principal.
+        let mut out = Vec::new();
+        for name in names {
+            let filter = format!("displayName eq \"{}\"", name.replace('"', "\\\""));
+            out.extend(list_scim(client, &path(resource, None), Some(&filter), 100).await?);
+        }
+        out
+    } else {
+        list_scim(client, &path(resource, None), None, 100).await?
+    };
+    Ok(all
+        .into_iter()
+        .filter_map(live_object)
+        .filter(|o| names.contains(&o.name))
+        .collect())
+}
+
+pub async fn get(client: &Client, resource: &str, id: &str) -> Result<Option<LiveObject>, Error> {
+    Ok(found(client.get(&path(resource, Some(id)), &[]).await)?.and_then(live_object))
+}
+
+pub async fn create(
+    client: &Client,
+    resource: &str,
+    schema: &str,
+    spec: &Value,
+) -> Result<String, Error> {
+    let mut body = fields(spec);
+    body.entry("schemas").or_insert_with(|| json!([schema]));
+    let resp = client
+        .post_create(&path(resource, None), &Value::Object(body))
+        .await?;
+    id_string(resp.get("id")).ok_or_else(|| Error::Decode {
+        method: "POST".into(),
+        path: path(resource, None),
+        message: "no id in the response".into(),
+    })
+}
+
+/// The PATCH operations turning `live` into `desired`: `replace` for changed
+/// `scalars`, `add`/`remove` per value of the multi-valued attributes.
+pub fn patch_operations(live: &Value, desired: &Value, scalars: &[&str]) -> Vec<Value> {
+    let mut ops = Vec::new();
+    let mut replace = Map::new();
+    for attr in scalars {
+        if let Some(want) = desired.get(*attr)
+            && live.get(*attr) != Some(want)
+        {
+            replace.insert((*attr).to_string(), want.clone());
+        }
+    }
+    if !replace.is_empty() {
+        ops.push(json!({"op": "replace", "value": replace}));
+    }
+    for attr in MULTI {
+        let have = values(live, attr);
+        let want = values(desired, attr);
+        let add: Vec<Value> = want
+            .difference(&have)
+            .map(|v| json!({ "value": v }))
+            .collect();
+        if !add.is_empty() {
+            ops.push(json!({"op": "add", "path": attr, "value": add}));
+        }
+        for v in have.difference(&want) {
+            ops.push(json!({"op": "remove", "path": format!("{attr}[value eq \"{v}\"]")}));
+        }
+    }
+    ops
+}
+
+pub async fn update(
+    client: &Client,
+    resource: &str,
+    id: &str,
+    spec: &Value,
+    scalars: &[&str],
+) -> Result<(), Error> {
+    let p = path(resource, Some(id));
+    let live = client.get(&p, &[]).await?;
+    let ops = patch_operations(&live, spec, scalars);
+    if ops.is_empty() {
+        return Ok(());
+    }
+    client
+        .patch(&p, &json!({"schemas": [PATCH_OP], "Operations": ops}))
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(client: &Client, resource: &str, id: &str) -> Result<(), Error> {
+    gone(client.delete(&path(resource, Some(id)), &[]).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_adds_and_removes_by_value() {
+        let live = json!({"displayName": "eng", "members": [{"value": "1", "display": "a"}, {"value": "2"}],
+            "entitlements": [{"value": "workspace-access"}]});
+        let want = json!({"displayName": "eng", "members": [{"value": "2"}, {"value": "3"}]});
+        let ops = patch_operations(&live, &want, &["displayName"]);
+        assert_eq!(
+            ops,
+            vec![
+                json!({"op": "add", "path": "members", "value": [{"value": "3"}]}),
+                json!({"op": "remove", "path": "members[value eq \"1\"]"}),
+                json!({"op": "remove", "path": "entitlements[value eq \"workspace-access\"]"}),
+            ]
+        );
+        assert!(patch_operations(&live, &live, &["displayName"]).is_empty());
+    }
+
+    #[test]
+    fn canonical_form_drops_server_detail() {
+        let live = json!({"id": "9", "schemas": ["x"], "meta": {"resourceType": "Group"}, "displayName": "eng",
+            "members": [{"value": "2", "display": "b", "$ref": "Users/2"}, {"value": "1"}], "groups": [], "roles": []});
+        assert_eq!(
+            canonical(&live, &["displayName", "externalId"]),
+            json!({"displayName": "eng", "members": [{"value": "1"}, {"value": "2"}]})
+        );
+    }
+}

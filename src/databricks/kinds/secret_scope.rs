@@ -1,0 +1,253 @@
+//! Secret scopes (API 2.0): unique names, immutable once created; their ACLs
+//! (`MANAGE`/`WRITE`/`READ`) are the secrets ACL API, not the permissions API.
+
+use std::collections::BTreeSet;
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value, json};
+
+use super::normalize::{drop_default, drop_empty};
+use super::{Acl, Desired, KindAdapter, LiveObject, gone};
+use crate::databricks::client::Client;
+use crate::databricks::error::Error;
+use crate::manifest::{Kind, PermissionEntry, Principal};
+
+pub struct SecretScopeAdapter;
+
+fn live_object(s: Value) -> Option<LiveObject> {
+    let name = s.get("name").and_then(Value::as_str)?.to_string();
+    Some(LiveObject {
+        id: name.clone(),
+        name,
+        owner: None,
+        raw: s,
+    })
+}
+
+async fn all_scopes(client: &Client) -> Result<Vec<LiveObject>, Error> {
+    let resp = client.get("/api/2.0/secrets/scopes/list", &[]).await?;
+    Ok(resp
+        .get("scopes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .cloned()
+        .filter_map(live_object)
+        .collect())
+}
+
+/// A secrets-ACL principal is a bare name: guess its kind from its shape.
+fn principal(name: &str) -> Principal {
+    let is_uuid = name.len() == 36 && name.chars().filter(|c| *c == '-').count() == 4;
+    if name.contains('@') {
+        Principal::UserName(name.into())
+    } else if is_uuid {
+        Principal::ServicePrincipalName(name.into())
+    } else {
+        Principal::GroupName(name.into())
+    }
+}
+
+fn principal_name(p: &Principal) -> &str {
+    match p {
+        Principal::UserName(s) | Principal::GroupName(s) | Principal::ServicePrincipalName(s) => s,
+    }
+}
+
+/// The caller's name as the secrets ACL API writes it.
+async fn caller(client: &Client) -> Result<Option<String>, Error> {
+    let me = client.me().await?;
+    Ok(me
+        .get("applicationId")
+        .or_else(|| me.get("userName"))
+        .and_then(Value::as_str)
+        .map(str::to_string))
+}
+
+fn canonical(v: &Value, from_live: bool) -> Value {
+    let mut m = Map::new();
+    let name = if from_live {
+        v.get("name")
+    } else {
+        v.get("scope")
+    };
+    if let Some(n) = name {
+        m.insert("scope".into(), n.clone());
+    }
+    let backend = if from_live {
+        v.get("backend_type")
+    } else {
+        v.get("scope_backend_type")
+    };
+    if let Some(b) = backend {
+        m.insert("scope_backend_type".into(), b.clone());
+    }
+    let vault = if from_live {
+        v.get("keyvault_metadata")
+    } else {
+        v.get("backend_azure_keyvault")
+    };
+    if let Some(k) = vault {
+        m.insert("backend_azure_keyvault".into(), k.clone());
+    }
+    drop_default(&mut m, "scope_backend_type", json!("DATABRICKS"));
+    drop_empty(&mut m);
+    Value::Object(m)
+}
+
+impl KindAdapter for SecretScopeAdapter {
+    fn kind(&self) -> Kind {
+        Kind::SecretScope
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        spec.get("scope")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(async move {
+            Ok(all_scopes(client)
+                .await?
+                .into_iter()
+                .filter(|o| names.contains(&o.name))
+                .collect())
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move { Ok(all_scopes(client).await?.into_iter().find(|o| o.id == id)) })
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let name = super::spec_str(desired.spec, "scope", Kind::SecretScope)?.to_string();
+            client
+                .post_create("/api/2.0/secrets/scopes/create", desired.spec)
+                .await?;
+            Ok(name)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        _client: &'a Client,
+        id: &'a str,
+        _desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            Err(Error::Unsupported(format!(
+                "secret scope {id} cannot be changed in place; its backend is fixed at creation (delete and recreate it)"
+            )))
+        })
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            gone(
+                client
+                    .post("/api/2.0/secrets/scopes/delete", &json!({"scope": id}))
+                    .await,
+            )
+        })
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live, true)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec, false)
+    }
+
+    fn read_permissions<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Acl, Error>> {
+        Box::pin(async move {
+            let me = caller(client).await?;
+            let resp = client
+                .get("/api/2.0/secrets/acls/list", &[("scope", id)])
+                .await?;
+            let mut acl = Acl::default();
+            for item in resp
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let (Some(p), Some(level)) = (
+                    item.get("principal").and_then(Value::as_str),
+                    item.get("permission").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if Some(p) == me.as_deref() && level == "MANAGE" {
+                    // The creator's own MANAGE: kept, like an owner.
+                    acl.owner = Some(principal(p));
+                    continue;
+                }
+                acl.entries.push(PermissionEntry {
+                    principal: principal(p),
+                    permission_level: level.to_string(),
+                });
+            }
+            acl.entries.sort();
+            Ok(acl)
+        })
+    }
+
+    fn write_permissions<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        entries: &'a [PermissionEntry],
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let live = self.read_permissions(client, id).await?;
+            let wanted: BTreeSet<&str> = entries
+                .iter()
+                .map(|e| principal_name(&e.principal))
+                .collect();
+            for e in entries {
+                if live.entries.contains(e) {
+                    continue;
+                }
+                client
+                    .post(
+                        "/api/2.0/secrets/acls/put",
+                        &json!({"scope": id, "principal": principal_name(&e.principal), "permission": e.permission_level}),
+                    )
+                    .await?;
+            }
+            for e in &live.entries {
+                let name = principal_name(&e.principal);
+                if !wanted.contains(name) {
+                    gone(
+                        client
+                            .post(
+                                "/api/2.0/secrets/acls/delete",
+                                &json!({"scope": id, "principal": name}),
+                            )
+                            .await,
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,125 @@
+//! Workspace settings (`/api/2.0/workspace-conf`): the spec is a map of
+//! setting → value. The object's id is its sorted, comma-joined keys, so a
+//! read knows which settings to ask for. Settings cannot be deleted:
+//! deleting the resource stops managing them and leaves their values.
+
+use std::collections::BTreeSet;
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use super::{Desired, KindAdapter, LiveObject};
+use crate::databricks::client::Client;
+use crate::databricks::error::Error;
+use crate::manifest::Kind;
+
+pub struct WorkspaceConfAdapter;
+
+const PATH: &str = "/api/2.0/workspace-conf";
+
+/// Values as the API returns them: strings.
+fn canonical(v: &Value) -> Value {
+    let mut out = Map::new();
+    for (k, val) in v.as_object().into_iter().flatten() {
+        let s = match val {
+            Value::Null => continue,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.insert(k.clone(), Value::String(s));
+    }
+    Value::Object(out)
+}
+
+fn keys_id(spec: &Value) -> Option<String> {
+    let keys: BTreeSet<&String> = spec.as_object()?.keys().collect();
+    if keys.is_empty() {
+        return None;
+    }
+    Some(keys.into_iter().cloned().collect::<Vec<_>>().join(","))
+}
+
+async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
+    let raw = client.get(PATH, &[("keys", id)]).await?;
+    let raw = if raw.is_null() {
+        Value::Object(Map::new())
+    } else {
+        raw
+    };
+    Ok(LiveObject {
+        id: id.to_string(),
+        name: id.to_string(),
+        owner: None,
+        raw,
+    })
+}
+
+impl KindAdapter for WorkspaceConfAdapter {
+    fn kind(&self) -> Kind {
+        Kind::WorkspaceConf
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        keys_id(spec)
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for id in names {
+                out.push(read(client, id).await?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(async move { super::found(read(client, id).await) })
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let id = keys_id(desired.spec).ok_or_else(|| {
+                Error::Unsupported("WorkspaceConf spec needs at least one setting".into())
+            })?;
+            client.patch(PATH, &canonical(desired.spec)).await?;
+            Ok(id)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        _id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            client.patch(PATH, &canonical(desired.spec)).await?;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, _client: &'a Client, _id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+}

@@ -1,0 +1,845 @@
+//! Clusters API 2.0/2.1: create, edit, update (field mask), get (with
+//! `spec`), list (filters, sort, paging), delete (terminate),
+//! permanent-delete, start/restart/resize, pin/unpin, plus the node-type and
+//! Spark-version catalogues. Clusters go PENDING → RUNNING after the
+//! configured transition delay; cluster policies' fixed values apply.
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::auth::Caller;
+use super::errors::{ApiError, ApiResult};
+use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
+use super::permissions;
+use super::server::AppState;
+use super::state::Workspace;
+
+/// A stored cluster.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cluster {
+    pub cluster_id: String,
+    /// The user-specified settings of the last create/edit.
+    pub spec: Map<String, Value>,
+    pub creator_user_name: String,
+    pub state: String,
+    pub state_message: String,
+    /// When a PENDING/RESTARTING cluster becomes RUNNING (epoch ms).
+    #[serde(default)]
+    pub running_at: Option<i64>,
+    pub start_time: i64,
+    #[serde(default)]
+    pub terminated_time: Option<i64>,
+    #[serde(default)]
+    pub last_restarted_time: Option<i64>,
+    #[serde(default)]
+    pub pinned: bool,
+    /// The create request's `idempotency_token`, if any.
+    #[serde(default)]
+    pub idempotency_token: Option<String>,
+}
+
+impl Cluster {
+    /// The state as of `now` (transitions complete lazily).
+    pub fn state_at(&self, now: i64) -> &str {
+        match self.running_at {
+            Some(at)
+                if at <= now
+                    && matches!(self.state.as_str(), "PENDING" | "RESTARTING" | "RESIZING") =>
+            {
+                "RUNNING"
+            }
+            _ => &self.state,
+        }
+    }
+
+    fn settle(&mut self, now: i64) {
+        if self.state_at(now) == "RUNNING" && self.state != "RUNNING" {
+            self.state = "RUNNING".into();
+            self.state_message = String::new();
+            self.running_at = None;
+        }
+    }
+}
+
+/// Routes under 2.0 and 2.1.
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for v in ["2.0", "2.1"] {
+        let p = |s: &str| format!("/api/{v}/clusters/{s}");
+        router = router
+            .route(&p("create"), post(create))
+            .route(&p("edit"), post(edit))
+            .route(&p("update"), post(update))
+            .route(&p("get"), get(read))
+            .route(&p("list"), get(list))
+            .route(&p("delete"), post(terminate))
+            .route(&p("permanent-delete"), post(permanent_delete))
+            .route(&p("start"), post(start))
+            .route(&p("restart"), post(restart))
+            .route(&p("resize"), post(resize))
+            .route(&p("pin"), post(pin))
+            .route(&p("unpin"), post(unpin))
+            .route(&p("change-owner"), post(change_owner))
+            .route(&p("events"), post(events))
+            .route(&p("list-node-types"), get(node_types))
+            .route(&p("spark-versions"), get(spark_versions))
+            .route(&p("list-zones"), get(zones));
+    }
+    router
+}
+
+fn not_exist(id: &str) -> ApiError {
+    ApiError::invalid(format!("Cluster {id} does not exist"))
+}
+
+/// Fields a client may set (everything else in a request is ignored).
+const SPEC_FIELDS: &[&str] = &[
+    "apply_policy_default_values",
+    "autoscale",
+    "autotermination_minutes",
+    "aws_attributes",
+    "azure_attributes",
+    "gcp_attributes",
+    "cluster_log_conf",
+    "cluster_name",
+    "custom_tags",
+    "data_security_mode",
+    "docker_image",
+    "driver_instance_pool_id",
+    "driver_node_type_id",
+    "enable_elastic_disk",
+    "enable_local_disk_encryption",
+    "init_scripts",
+    "instance_pool_id",
+    "is_single_node",
+    "kind",
+    "node_type_id",
+    "num_workers",
+    "policy_id",
+    "runtime_engine",
+    "single_user_name",
+    "spark_conf",
+    "spark_env_vars",
+    "spark_version",
+    "ssh_public_keys",
+    "use_ml_runtime",
+    "workload_type",
+    "remote_disk_throughput",
+    "total_initial_remote_disk_size",
+    "dependency_mode",
+    "driver_node_type_flexibility",
+    "worker_node_type_flexibility",
+];
+
+fn spec_of(body: &Map<String, Value>) -> Map<String, Value> {
+    body.iter()
+        .filter(|(k, _)| SPEC_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Policy attributes with a fixed value (and default values when the spec
+/// asks for them), as (path, value).
+fn policy_values(
+    ws: &Workspace,
+    spec: &Map<String, Value>,
+) -> ApiResult<Vec<(String, Value, bool)>> {
+    let Some(policy_id) = spec.get("policy_id").and_then(Value::as_str) else {
+        return Ok(Vec::new());
+    };
+    let policy = ws
+        .policies
+        .get(policy_id)
+        .ok_or_else(|| ApiError::invalid(format!("Cluster policy {policy_id} does not exist")))?;
+    let definition: Map<String, Value> = policy
+        .get("definition")
+        .and_then(Value::as_str)
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    let with_defaults = spec
+        .get("apply_policy_default_values")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut out = Vec::new();
+    for (path, rule) in definition {
+        let kind = rule.get("type").and_then(Value::as_str).unwrap_or_default();
+        if kind == "fixed" {
+            if let Some(value) = rule.get("value") {
+                out.push((path, value.clone(), true));
+            }
+        } else if with_defaults && let Some(value) = rule.get("defaultValue") {
+            out.push((path, value.clone(), false));
+        }
+    }
+    Ok(out)
+}
+
+fn get_path<'a>(map: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.splitn(2, '.');
+    let head = parts.next()?;
+    match parts.next() {
+        None => map.get(head),
+        Some(rest) => map.get(head)?.as_object()?.get(rest),
+    }
+}
+
+fn set_path(map: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let entry = map.entry(head.to_owned()).or_insert_with(|| json!({}));
+            if let Value::Object(inner) = entry {
+                inner.insert(rest.to_owned(), value);
+            }
+        }
+    }
+}
+
+fn validate_spec(ws: &Workspace, spec: &Map<String, Value>) -> ApiResult<()> {
+    for (path, value, fixed) in policy_values(ws, spec)? {
+        if fixed
+            && let Some(given) = get_path(spec, &path)
+            && given != &value
+        {
+            return Err(ApiError::invalid(format!(
+                "Validation failed for {path}, the value must be {value} (is {given})"
+            )));
+        }
+    }
+    let mut effective = spec.clone();
+    for (path, value, _) in policy_values(ws, spec)? {
+        if get_path(&effective, &path).is_none() {
+            set_path(&mut effective, &path, value);
+        }
+    }
+    if effective
+        .get("spark_version")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return Err(ApiError::invalid("Missing required field: spark_version"));
+    }
+    if !effective.contains_key("node_type_id") && !effective.contains_key("instance_pool_id") {
+        return Err(ApiError::invalid(
+            "Missing required field: node_type_id (or instance_pool_id)",
+        ));
+    }
+    if let Some(n) = effective.get("num_workers")
+        && n.as_i64().is_none_or(|n| n < 0)
+    {
+        return Err(ApiError::invalid(
+            "num_workers must be a non-negative integer",
+        ));
+    }
+    if let Some(a) = effective.get("autoscale") {
+        let min = a.get("min_workers").and_then(Value::as_i64).unwrap_or(0);
+        let max = a.get("max_workers").and_then(Value::as_i64).unwrap_or(0);
+        if min < 0 || max < min || max == 0 {
+            return Err(ApiError::invalid(
+                "autoscale needs 0 <= min_workers <= max_workers and max_workers > 0",
+            ));
+        }
+    }
+    if let Some(m) = effective
+        .get("autotermination_minutes")
+        .and_then(Value::as_i64)
+        && m != 0
+        && !(10..=10_000).contains(&m)
+    {
+        return Err(ApiError::invalid(
+            "autotermination_minutes must be 0 or between 10 and 10000",
+        ));
+    }
+    Ok(())
+}
+
+/// The GET representation: spec plus server defaults and output fields.
+fn render(ws: &Workspace, cluster: &Cluster, now: i64, with_spec: bool) -> Value {
+    let mut details = cluster.spec.clone();
+    if let Ok(values) = policy_values(ws, &cluster.spec) {
+        for (path, value, _) in values {
+            if get_path(&details, &path).is_none() {
+                set_path(&mut details, &path, value);
+            }
+        }
+    }
+    details.remove("apply_policy_default_values");
+    let has_cloud = ["aws_attributes", "azure_attributes", "gcp_attributes"]
+        .iter()
+        .any(|k| details.contains_key(*k));
+    if !has_cloud {
+        details.insert(
+            "aws_attributes".into(),
+            json!({"availability": "SPOT_WITH_FALLBACK", "zone_id": "us-east-1c", "first_on_demand": 1, "spot_bid_price_percent": 100}),
+        );
+    }
+    details.entry("enable_elastic_disk").or_insert(json!(false));
+    if !details.contains_key("autoscale") {
+        details.entry("num_workers").or_insert(json!(0));
+    }
+    if let Some(node) = details.get("node_type_id").cloned() {
+        details.entry("driver_node_type_id").or_insert(node);
+    }
+    let dedicated = matches!(
+        details.get("data_security_mode").and_then(Value::as_str),
+        Some("SINGLE_USER") | Some("DATA_SECURITY_MODE_DEDICATED")
+    );
+    if dedicated {
+        details
+            .entry("single_user_name")
+            .or_insert(json!(cluster.creator_user_name));
+    }
+    let name = details
+        .get("cluster_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let state = cluster.state_at(now);
+    details.insert("cluster_id".into(), json!(cluster.cluster_id));
+    details.insert("creator_user_name".into(), json!(cluster.creator_user_name));
+    details.insert("state".into(), json!(state));
+    details.insert(
+        "state_message".into(),
+        json!(if state == "RUNNING" {
+            ""
+        } else {
+            cluster.state_message.as_str()
+        }),
+    );
+    details.insert("cluster_source".into(), json!("API"));
+    details.insert("start_time".into(), json!(cluster.start_time));
+    details.insert("jdbc_port".into(), json!(10000));
+    details.insert(
+        "default_tags".into(),
+        json!({
+            "Vendor": "Databricks",
+            "Creator": cluster.creator_user_name,
+            "ClusterName": name,
+            "ClusterId": cluster.cluster_id,
+        }),
+    );
+    if state == "RUNNING" {
+        details.insert("spark_context_id".into(), json!(cluster.start_time));
+    }
+    if let Some(t) = cluster.terminated_time {
+        details.insert("terminated_time".into(), json!(t));
+        details.insert(
+            "termination_reason".into(),
+            json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": cluster.creator_user_name}}),
+        );
+    }
+    if let Some(t) = cluster.last_restarted_time {
+        details.insert("last_restarted_time".into(), json!(t));
+    }
+    if with_spec {
+        details.insert("spec".into(), Value::Object(cluster.spec.clone()));
+    }
+    Value::Object(details)
+}
+
+fn new_cluster_id(ws: &mut Workspace) -> String {
+    let n = ws.next_id();
+    format!("1128-{:06}-c{:07x}", n % 1_000_000, n)
+}
+
+async fn create(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let spec = spec_of(&body);
+    let token = opt_str(&body, "idempotency_token")?.map(str::to_owned);
+    if token.as_ref().is_some_and(|t| t.len() > 64) {
+        return Err(ApiError::invalid(
+            "idempotency_token must be at most 64 characters",
+        ));
+    }
+    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let id = ctx.store.write(|ws| {
+        // An active cluster created with the same token is the answer.
+        if let Some(t) = &token {
+            let now = now_ms();
+            if let Some(existing) = ws.clusters.values().find(|c| {
+                c.idempotency_token.as_deref() == Some(t.as_str())
+                    && !matches!(c.state_at(now), "TERMINATED" | "TERMINATING" | "ERROR")
+            }) {
+                return Ok(existing.cluster_id.clone());
+            }
+        }
+        validate_spec(ws, &spec)?;
+        if let Some(pool) = spec.get("instance_pool_id").and_then(Value::as_str)
+            && !ws.pools.contains_key(pool)
+        {
+            return Err(ApiError::invalid(format!(
+                "Instance pool {pool} does not exist"
+            )));
+        }
+        let id = new_cluster_id(ws);
+        let now = now_ms();
+        ws.clusters.insert(
+            id.clone(),
+            Cluster {
+                cluster_id: id.clone(),
+                spec: spec.clone(),
+                creator_user_name: caller.name.clone(),
+                state: "PENDING".into(),
+                state_message: "Starting Spark".into(),
+                running_at: Some(now + delay),
+                start_time: now,
+                terminated_time: None,
+                last_restarted_time: None,
+                pinned: false,
+                idempotency_token: token.clone(),
+            },
+        );
+        permissions::init_creator(ws, "clusters", &id, &caller);
+        Ok(id)
+    })?;
+    ok(json!({"cluster_id": id}))
+}
+
+/// Loads a cluster the caller may act on at `level`, settling its state.
+fn with_cluster<R>(
+    ws: &mut Workspace,
+    id: &str,
+    caller: &Caller,
+    level: &str,
+    f: impl FnOnce(&mut Workspace, &mut Cluster, i64) -> ApiResult<R>,
+) -> ApiResult<R> {
+    let mut cluster = ws.clusters.get(id).cloned().ok_or_else(|| not_exist(id))?;
+    if !caller.admin {
+        permissions::require(ws, "clusters", id, caller, level)?;
+    }
+    let now = now_ms();
+    cluster.settle(now);
+    let result = f(ws, &mut cluster, now)?;
+    ws.clusters.insert(id.to_owned(), cluster);
+    Ok(result)
+}
+
+fn restart_now(cluster: &mut Cluster, now: i64, delay: i64, state: &str, message: &str) {
+    cluster.state = state.into();
+    cluster.state_message = message.into();
+    cluster.running_at = Some(now + delay);
+}
+
+async fn edit(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    let spec = spec_of(&body);
+    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    ctx.store.write(|ws| {
+        validate_spec(ws, &spec)?;
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, now| {
+            match cluster.state.as_str() {
+                "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
+                "TERMINATED" => {}
+                other => {
+                    return Err(ApiError::invalid_state(format!(
+                        "Cluster {id} is in unexpected state {other}."
+                    )));
+                }
+            }
+            cluster.spec = spec;
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn update(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    let mask = req_str(&body, "update_mask")?.to_owned();
+    let patch = body
+        .get("cluster")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    ctx.store.write(|ws| {
+        let current = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
+        let mut spec = current.spec.clone();
+        for field in mask.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            if !SPEC_FIELDS.contains(&field) {
+                return Err(ApiError::invalid(format!(
+                    "Invalid update_mask field '{field}'"
+                )));
+            }
+            match patch.get(field) {
+                Some(value) => spec.insert(field.to_owned(), value.clone()),
+                None => spec.remove(field),
+            };
+        }
+        validate_spec(ws, &spec)?;
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, now| {
+            match cluster.state.as_str() {
+                "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
+                "TERMINATED" => {}
+                other => {
+                    return Err(ApiError::invalid_state(format!(
+                        "Cluster {id} is in unexpected state {other}."
+                    )));
+                }
+            }
+            cluster.spec = spec;
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn read(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Params,
+) -> ApiResult {
+    let id = params.required("cluster_id")?.to_owned();
+    let body = ctx.store.read(|ws| {
+        let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
+        if !caller.admin {
+            permissions::require(ws, "clusters", &id, &caller, "CAN_ATTACH_TO")?;
+        }
+        Ok::<_, ApiError>(render(ws, cluster, now_ms(), true))
+    })?;
+    ok(body)
+}
+
+async fn list(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    uri: Uri,
+    params: Params,
+) -> ApiResult {
+    let paged = uri.path().starts_with("/api/2.1/");
+    let page_size = params.int("page_size")?.unwrap_or(0).max(0) as usize;
+    let offset = match params.get("page_token").filter(|t| !t.is_empty()) {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid(format!("Invalid page_token '{t}'")))?,
+        None => 0,
+    };
+    let states: Vec<String> = params
+        .get_all("filter_by.cluster_states")
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let pinned = params.get("filter_by.is_pinned").map(|v| v == "true");
+    let policy = params.get("filter_by.policy_id").map(str::to_owned);
+    let sort_name = params.get("sort_by.field") == Some("CLUSTER_NAME");
+    let descending = params.get("sort_by.direction") == Some("DESC");
+    let now = now_ms();
+    let (clusters, next, prev) = ctx.store.read(|ws| {
+        let mut selected: Vec<&Cluster> = ws
+            .clusters
+            .values()
+            .filter(|c| states.is_empty() || states.iter().any(|s| s == c.state_at(now)))
+            .filter(|c| pinned.is_none_or(|p| p == c.pinned))
+            .filter(|c| {
+                policy
+                    .as_ref()
+                    .is_none_or(|p| c.spec.get("policy_id").and_then(Value::as_str) == Some(p))
+            })
+            .filter(|c| {
+                caller.admin
+                    || permissions::require(ws, "clusters", &c.cluster_id, &caller, "CAN_ATTACH_TO")
+                        .is_ok()
+            })
+            .collect();
+        if sort_name {
+            selected.sort_by_key(|c| {
+                c.spec
+                    .get("cluster_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_lowercase()
+            });
+        }
+        if descending {
+            selected.reverse();
+        }
+        let take = if paged && page_size > 0 {
+            page_size
+        } else {
+            usize::MAX
+        };
+        let page: Vec<Value> = selected
+            .iter()
+            .skip(offset)
+            .take(take)
+            .map(|c| render(ws, c, now, false))
+            .collect();
+        let end = offset.saturating_add(page.len());
+        let next = (paged && end < selected.len()).then(|| end.to_string());
+        let prev = (paged && offset > 0).then(|| offset.saturating_sub(take).to_string());
+        (page, next, prev)
+    });
+    let mut body = Map::new();
+    if !clusters.is_empty() {
+        body.insert("clusters".into(), Value::Array(clusters));
+    }
+    if let Some(next) = next {
+        body.insert("next_page_token".into(), json!(next));
+    }
+    if let Some(prev) = prev {
+        body.insert("prev_page_token".into(), json!(prev));
+    }
+    ok(Value::Object(body))
+}
+
+async fn terminate(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    ctx.store.write(|ws| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+            cluster.state = "TERMINATED".into();
+            cluster.state_message = "Terminated by user".into();
+            cluster.running_at = None;
+            cluster.terminated_time = Some(now);
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn permanent_delete(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    ctx.store.write(|ws| {
+        let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
+        if !caller.admin {
+            permissions::require(ws, "clusters", &id, &caller, "CAN_MANAGE")?;
+        }
+        if cluster.pinned {
+            return Err(ApiError::invalid(format!(
+                "Cluster {id} is pinned. Please unpin the cluster first."
+            )));
+        }
+        ws.clusters.remove(&id);
+        permissions::forget(ws, "clusters", &id);
+        Ok(())
+    })?;
+    ok_empty()
+}
+
+async fn start(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    ctx.store.write(|ws| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+            if cluster.state != "TERMINATED" {
+                return Err(ApiError::invalid_state(format!(
+                    "Cluster {id} is in unexpected state {}.",
+                    cluster.state
+                )));
+            }
+            restart_now(cluster, now, delay, "PENDING", "Starting Spark");
+            cluster.terminated_time = None;
+            cluster.start_time = now;
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn restart(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    ctx.store.write(|ws| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+            if cluster.state != "RUNNING" {
+                return Err(ApiError::invalid_state(format!(
+                    "Cluster {id} is in unexpected state {}.",
+                    cluster.state
+                )));
+            }
+            restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark");
+            cluster.last_restarted_time = Some(now);
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn resize(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let workers = body.get("num_workers").cloned();
+    let autoscale = body.get("autoscale").cloned();
+    if workers.is_none() && autoscale.is_none() {
+        return Err(ApiError::invalid(
+            "Either num_workers or autoscale is required",
+        ));
+    }
+    ctx.store.write(|ws| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+            if cluster.state != "RUNNING" {
+                return Err(ApiError::invalid_state(format!(
+                    "Cluster {id} is in unexpected state {}.",
+                    cluster.state
+                )));
+            }
+            if let Some(w) = workers {
+                cluster.spec.remove("autoscale");
+                cluster.spec.insert("num_workers".into(), w);
+            }
+            if let Some(a) = autoscale {
+                cluster.spec.remove("num_workers");
+                cluster.spec.insert("autoscale".into(), a);
+            }
+            restart_now(cluster, now, delay, "RESIZING", "Resizing cluster");
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn set_pin(
+    ctx: AppState,
+    caller: Caller,
+    body: Map<String, Value>,
+    pinned: bool,
+) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    caller.require_admin()?;
+    ctx.store.write(|ws| {
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, _| {
+            cluster.pinned = pinned;
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn pin(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    set_pin(ctx, caller, body, true).await
+}
+
+async fn unpin(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    set_pin(ctx, caller, body, false).await
+}
+
+async fn change_owner(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    caller.require_admin()?;
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    let owner = req_str(&body, "owner_username")?.to_owned();
+    ctx.store.write(|ws| {
+        if !super::scim::principal_exists(ws, &owner) {
+            return Err(ApiError::invalid(format!("User {owner} does not exist")));
+        }
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, _| {
+            cluster.creator_user_name = owner;
+            Ok(())
+        })
+    })?;
+    ok_empty()
+}
+
+async fn events(State(ctx): State<AppState>, JsonBody(body): JsonBody) -> ApiResult {
+    let id = req_str(&body, "cluster_id")?.to_owned();
+    let _ = opt_str(&body, "order")?;
+    let exists = ctx.store.read(|ws| ws.clusters.contains_key(&id));
+    if !exists {
+        return Err(not_exist(&id));
+    }
+    ok(json!({"events": [], "total_count": 0}))
+}
+
+async fn node_types() -> ApiResult {
+    let types: Vec<Value> = [
+        ("i3.xlarge", 31232, 4.0, "Storage Optimized"),
+        ("i3.2xlarge", 62464, 8.0, "Storage Optimized"),
+        ("m5d.large", 8192, 2.0, "General Purpose"),
+        ("m5d.xlarge", 16384, 4.0, "General Purpose"),
+        ("r5d.xlarge", 32768, 4.0, "Memory Optimized"),
+    ]
+    .iter()
+    .map(|(id, mem, cores, category)| {
+        json!({
+            "node_type_id": id, "instance_type_id": id, "description": id, "memory_mb": mem,
+            "num_cores": cores, "category": category, "is_deprecated": false,
+            "is_io_cache_enabled": category == &"Storage Optimized",
+            "support_port_forwarding": true, "photon_driver_capable": true,
+            "photon_worker_capable": true,
+            "node_info": {"status": []},
+            "node_instance_type": {"instance_type_id": id, "local_disks": 1, "local_disk_size_gb": 950},
+        })
+    })
+    .collect();
+    ok(json!({"node_types": types}))
+}
+
+async fn spark_versions() -> ApiResult {
+    let versions: Vec<Value> = [
+        (
+            "16.4.x-scala2.12",
+            "16.4 LTS (includes Apache Spark 3.5.2, Scala 2.12)",
+        ),
+        (
+            "15.4.x-scala2.12",
+            "15.4 LTS (includes Apache Spark 3.5.0, Scala 2.12)",
+        ),
+        (
+            "15.4.x-photon-scala2.12",
+            "15.4 LTS Photon (includes Apache Spark 3.5.0, Scala 2.12)",
+        ),
+        (
+            "15.4.x-cpu-ml-scala2.12",
+            "15.4 LTS ML (includes Apache Spark 3.5.0, Scala 2.12)",
+        ),
+        (
+            "14.3.x-scala2.12",
+            "14.3 LTS (includes Apache Spark 3.5.0, Scala 2.12)",
+        ),
+    ]
+    .iter()
+    .map(|(key, name)| json!({"key": key, "name": name}))
+    .collect();
+    ok(json!({"versions": versions}))
+}
+
+async fn zones() -> ApiResult {
+    ok(json!({"zones": ["us-east-1a", "us-east-1b", "us-east-1c"], "default_zone": "us-east-1c"}))
+}

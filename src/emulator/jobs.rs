@@ -1,0 +1,734 @@
+//! Jobs API 2.0/2.1/2.2: create, get (2.2 pages arrays of more than 100
+//! elements), list (token paging, name filter, `expand_tasks`), reset, update
+//! (arrays merged by key, `fields_to_remove`) and delete, with the server-side
+//! defaults and reorderings the real service applies.
+
+use std::ops::Bound;
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value, json};
+
+use super::auth::{Caller, PrincipalKind};
+use super::errors::{ApiError, ApiResult};
+use super::http::{JsonBody, Params, now_ms, ok, ok_empty, req_id, to_json};
+use super::permissions;
+use super::server::AppState;
+use super::state::Workspace;
+
+/// Arrays that `jobs/get` 2.2 pages by 100.
+const PAGED_ARRAYS: [&str; 4] = ["tasks", "job_clusters", "parameters", "environments"];
+const PAGE: usize = 100;
+const MAX_TASKS: usize = 1000;
+
+/// A stored job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: i64,
+    pub creator_user_name: String,
+    pub run_as_user_name: String,
+    /// The configured `run_as` (not returned by reads).
+    #[serde(default)]
+    pub run_as: Option<Value>,
+    pub created_time: i64,
+    /// Settings with server defaults applied.
+    pub settings: Map<String, Value>,
+}
+
+impl Job {
+    /// Lower-cased name, the key of the name index.
+    pub fn name_key(&self) -> String {
+        self.settings
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("Untitled")
+            .to_lowercase()
+    }
+}
+
+/// Jobs routes, served under 2.0, 2.1 and 2.2.
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for version in ["2.0", "2.1", "2.2"] {
+        router = router
+            .route(&format!("/api/{version}/jobs/create"), post(create))
+            .route(&format!("/api/{version}/jobs/get"), get(read))
+            .route(&format!("/api/{version}/jobs/list"), get(list))
+            .route(&format!("/api/{version}/jobs/reset"), post(reset))
+            .route(&format!("/api/{version}/jobs/update"), post(update))
+            .route(&format!("/api/{version}/jobs/delete"), post(delete));
+    }
+    router
+}
+
+fn is_v22(uri: &Uri) -> bool {
+    uri.path().starts_with("/api/2.2/")
+}
+
+fn not_exist(id: i64) -> ApiError {
+    ApiError::invalid(format!("Job {id} does not exist."))
+}
+
+fn sort_depends_on(task: &mut Map<String, Value>) {
+    if let Some(Value::Array(deps)) = task.get_mut("depends_on") {
+        deps.sort_by(|a, b| {
+            let ka = a
+                .get("task_key")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let kb = b
+                .get("task_key")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            ka.cmp(kb)
+        });
+    }
+}
+
+fn default_cluster(cluster: &mut Map<String, Value>) {
+    let has_cloud = ["aws_attributes", "azure_attributes", "gcp_attributes"]
+        .iter()
+        .any(|k| cluster.contains_key(*k));
+    if !has_cloud {
+        cluster.insert(
+            "aws_attributes".into(),
+            json!({"availability": "SPOT_WITH_FALLBACK", "zone_id": "us-east-1c", "first_on_demand": 1}),
+        );
+    }
+    cluster.entry("enable_elastic_disk").or_insert(json!(false));
+    cluster
+        .entry("data_security_mode")
+        .or_insert(json!("SINGLE_USER"));
+    cluster.remove("apply_policy_default_values");
+    if let Some(node) = cluster.get("node_type_id").cloned() {
+        cluster.entry("driver_node_type_id").or_insert(node);
+    }
+}
+
+fn default_task(task: &mut Map<String, Value>, git: bool) {
+    task.entry("run_if").or_insert(json!("ALL_SUCCESS"));
+    task.entry("timeout_seconds").or_insert(json!(0));
+    task.entry("email_notifications").or_insert(json!({}));
+    sort_depends_on(task);
+    let source = if git { "GIT" } else { "WORKSPACE" };
+    for kind in ["notebook_task", "spark_python_task"] {
+        if let Some(Value::Object(inner)) = task.get_mut(kind) {
+            inner.entry("source").or_insert(json!(source));
+        }
+    }
+    if let Some(Value::Object(cluster)) = task.get_mut("new_cluster") {
+        default_cluster(cluster);
+    }
+}
+
+/// Applies the server-side defaults to settings (idempotent).
+fn apply_defaults(settings: &mut Map<String, Value>) {
+    settings.entry("name").or_insert(json!("Untitled"));
+    settings.entry("email_notifications").or_insert(json!({}));
+    settings.entry("webhook_notifications").or_insert(json!({}));
+    settings.entry("timeout_seconds").or_insert(json!(0));
+    settings.entry("max_concurrent_runs").or_insert(json!(1));
+    settings.entry("format").or_insert(json!("MULTI_TASK"));
+    let git = settings.contains_key("git_source");
+    if let Some(Value::Array(tasks)) = settings.get_mut("tasks") {
+        for task in tasks.iter_mut() {
+            if let Value::Object(task) = task {
+                default_task(task, git);
+            }
+        }
+    }
+    if let Some(Value::Array(clusters)) = settings.get_mut("job_clusters") {
+        for jc in clusters.iter_mut() {
+            if let Some(Value::Object(cluster)) = jc.get_mut("new_cluster") {
+                default_cluster(cluster);
+            }
+        }
+    }
+    for trigger in ["schedule", "trigger", "continuous"] {
+        if let Some(Value::Object(inner)) = settings.get_mut(trigger) {
+            inner.entry("pause_status").or_insert(json!("UNPAUSED"));
+        }
+    }
+}
+
+fn keyed_unique(settings: &Map<String, Value>, array: &str, key: &str) -> ApiResult<()> {
+    let Some(items) = settings.get(array) else {
+        return Ok(());
+    };
+    let items = items
+        .as_array()
+        .ok_or_else(|| ApiError::invalid(format!("{array} must be an array")))?;
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        let k = item
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| ApiError::invalid(format!("Missing required field: {array}.{key}")))?;
+        if !seen.insert(k.to_owned()) {
+            return Err(ApiError::invalid(format!(
+                "{array} must have unique {key} values; '{k}' is duplicated"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Validates settings as a client sent them.
+fn validate(settings: &Map<String, Value>) -> ApiResult<()> {
+    keyed_unique(settings, "tasks", "task_key")?;
+    keyed_unique(settings, "job_clusters", "job_cluster_key")?;
+    if let Some(tasks) = settings.get("tasks").and_then(Value::as_array) {
+        if tasks.len() > MAX_TASKS {
+            return Err(ApiError::invalid(format!(
+                "A job can have at most {MAX_TASKS} tasks; got {}",
+                tasks.len()
+            )));
+        }
+        let keys: std::collections::HashSet<&str> = tasks
+            .iter()
+            .filter_map(|t| t.get("task_key").and_then(Value::as_str))
+            .collect();
+        for task in tasks {
+            for dep in task
+                .get("depends_on")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let dep_key = dep
+                    .get("task_key")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if !keys.contains(dep_key) {
+                    return Err(ApiError::invalid(format!(
+                        "Task {} depends on {dep_key}, which is not defined in the job",
+                        task.get("task_key")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(name) = settings.get("name") {
+        let name = name
+            .as_str()
+            .ok_or_else(|| ApiError::invalid("name must be a string"))?;
+        if name.len() > 4096 {
+            return Err(ApiError::invalid("name must be at most 4096 bytes"));
+        }
+    }
+    if let Some(n) = settings.get("max_concurrent_runs") {
+        let n = n
+            .as_i64()
+            .ok_or_else(|| ApiError::invalid("max_concurrent_runs must be an integer"))?;
+        if !(0..=1000).contains(&n) {
+            return Err(ApiError::invalid(
+                "max_concurrent_runs must be between 0 and 1000",
+            ));
+        }
+    }
+    if let Some(t) = settings.get("timeout_seconds")
+        && t.as_i64().is_none_or(|t| t < 0)
+    {
+        return Err(ApiError::invalid(
+            "timeout_seconds must be a non-negative integer",
+        ));
+    }
+    if let Some(tags) = settings.get("tags") {
+        let tags = tags
+            .as_object()
+            .ok_or_else(|| ApiError::invalid("tags must be an object"))?;
+        if tags.len() > 25 {
+            return Err(ApiError::invalid("A job can have at most 25 tags"));
+        }
+    }
+    if let Some(run_as) = settings.get("run_as") {
+        run_as_name(run_as)?;
+    }
+    Ok(())
+}
+
+/// The identity named by `run_as`.
+fn run_as_name(run_as: &Value) -> ApiResult<(PrincipalKind, String)> {
+    let names: Vec<(PrincipalKind, &str)> = [
+        (PrincipalKind::User, "user_name"),
+        (PrincipalKind::ServicePrincipal, "service_principal_name"),
+        (PrincipalKind::Group, "group_name"),
+    ]
+    .into_iter()
+    .filter_map(|(k, f)| run_as.get(f).and_then(Value::as_str).map(|n| (k, n)))
+    .collect();
+    match names.as_slice() {
+        [(kind, name)] => Ok((*kind, (*name).to_owned())),
+        _ => Err(ApiError::invalid(
+            "run_as must set exactly one of user_name, service_principal_name or group_name",
+        )),
+    }
+}
+
+fn check_run_as(ws: &Workspace, run_as: &Value) -> ApiResult<String> {
+    let (kind, name) = run_as_name(run_as)?;
+    if super::scim::principal_id(ws, &name, kind).is_none() {
+        return Err(ApiError::invalid(format!(
+            "Principal {name} does not exist"
+        )));
+    }
+    Ok(name)
+}
+
+fn set_name_index(ws: &mut Workspace, id: i64, old: Option<String>, new: String) {
+    if let Some(old) = old
+        && let Some(ids) = ws.index.job_names.get_mut(&old)
+    {
+        ids.remove(&id);
+        if ids.is_empty() {
+            ws.index.job_names.remove(&old);
+        }
+    }
+    ws.index.job_names.entry(new).or_default().insert(id);
+}
+
+async fn create(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    uri: Uri,
+    JsonBody(mut body): JsonBody,
+) -> ApiResult {
+    let acl = body.remove("access_control_list");
+    body.remove("idempotency_token");
+    validate(&body)?;
+    let v22 = is_v22(&uri);
+    let job_id = ctx.store.write(|ws| {
+        let run_as = body.remove("run_as");
+        let run_as_user = match &run_as {
+            Some(r) => check_run_as(ws, r)?,
+            None => caller.name.clone(),
+        };
+        if v22 && !body.contains_key("queue") {
+            body.insert("queue".into(), json!({"enabled": true}));
+        }
+        let mut settings = body;
+        apply_defaults(&mut settings);
+        let job_id = i64::try_from(ws.next_id()).unwrap_or(i64::MAX) + 1_000_000_000_000;
+        let job = Job {
+            job_id,
+            creator_user_name: caller.name.clone(),
+            run_as_user_name: run_as_user,
+            run_as,
+            created_time: now_ms(),
+            settings,
+        };
+        permissions::init_creator(ws, "jobs", &job_id.to_string(), &caller);
+        if let Some(Value::Array(list)) = &acl {
+            let key = job_id.to_string();
+            // The job must exist for the ACL checks; roll back on error.
+            ws.jobs.insert(job_id, job.clone());
+            if let Err(err) = permissions::put_acl(ws, "jobs", &key, list, &caller) {
+                ws.jobs.remove(&job_id);
+                permissions::forget(ws, "jobs", &key);
+                return Err(err);
+            }
+        }
+        set_name_index(ws, job_id, None, job.name_key());
+        ws.jobs.insert(job_id, job);
+        Ok(job_id)
+    })?;
+    ok(json!({"job_id": job_id}))
+}
+
+/// How the paged arrays (`tasks`, `job_clusters`, `parameters`,
+/// `environments`) of a job are shown.
+#[derive(Debug, Clone, Copy)]
+enum Arrays {
+    /// Every element (2.0/2.1 `get`).
+    All,
+    /// The 100-element window starting at the offset (2.2 `get`).
+    Window(usize),
+    /// Left out (`list` without `expand_tasks`).
+    Omit,
+    /// First 100 `tasks`/`job_clusters` (`list` with `expand_tasks`).
+    Expand,
+}
+
+/// A job's settings serialized straight from the store, without copying.
+struct SettingsView<'a> {
+    settings: &'a Map<String, Value>,
+    arrays: Arrays,
+}
+
+impl Serialize for SettingsView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.settings {
+            if !PAGED_ARRAYS.contains(&key.as_str()) {
+                map.serialize_entry(key, value)?;
+                continue;
+            }
+            let Value::Array(items) = value else {
+                map.serialize_entry(key, value)?;
+                continue;
+            };
+            match self.arrays {
+                Arrays::All => map.serialize_entry(key, items)?,
+                Arrays::Window(offset) => {
+                    let rest = items.get(offset..).unwrap_or(&[]);
+                    let window = &rest[..rest.len().min(PAGE)];
+                    if offset == 0 || !window.is_empty() {
+                        map.serialize_entry(key, window)?;
+                    }
+                }
+                Arrays::Omit => {}
+                Arrays::Expand => {
+                    if key == "tasks" || key == "job_clusters" {
+                        map.serialize_entry(key, &items[..items.len().min(PAGE)])?;
+                    }
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// A job as `get` or `list` returns it.
+#[derive(Serialize)]
+struct JobView<'a> {
+    job_id: i64,
+    creator_user_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_as_user_name: Option<&'a str>,
+    created_time: i64,
+    settings: SettingsView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_more: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+fn array_len(job: &Job, key: &str) -> usize {
+    job.settings
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+/// The GET view of a job; `page` selects the 100-element window of arrays
+/// (2.2), `None` returns every element (2.0/2.1).
+fn get_view(job: &Job, page: Option<usize>) -> JobView<'_> {
+    let (arrays, has_more, next) = match page {
+        Some(offset) => {
+            let more = PAGED_ARRAYS
+                .iter()
+                .any(|k| array_len(job, k) > offset + PAGE);
+            (
+                Arrays::Window(offset),
+                Some(more),
+                more.then(|| (offset + PAGE).to_string()),
+            )
+        }
+        None => (Arrays::All, None, None),
+    };
+    JobView {
+        job_id: job.job_id,
+        creator_user_name: &job.creator_user_name,
+        run_as_user_name: Some(&job.run_as_user_name),
+        created_time: job.created_time,
+        settings: SettingsView {
+            settings: &job.settings,
+            arrays,
+        },
+        has_more,
+        next_page_token: next,
+    }
+}
+
+async fn read(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    uri: Uri,
+    params: Params,
+) -> ApiResult {
+    let job_id = params
+        .required("job_id")?
+        .parse::<i64>()
+        .map_err(|_| ApiError::invalid("Invalid value for job_id"))?;
+    let page = if is_v22(&uri) {
+        Some(match params.get("page_token").filter(|t| !t.is_empty()) {
+            Some(token) => token
+                .parse::<usize>()
+                .map_err(|_| ApiError::invalid(format!("Invalid page_token '{token}'")))?,
+            None => 0,
+        })
+    } else {
+        None
+    };
+    let body = ctx.store.read(|ws| {
+        let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
+        if !caller.admin {
+            permissions::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
+        }
+        Ok::<_, ApiError>(to_json(&get_view(job, page)))
+    })?;
+    Ok(body)
+}
+
+fn list_view(job: &Job, expand: bool) -> JobView<'_> {
+    JobView {
+        job_id: job.job_id,
+        creator_user_name: &job.creator_user_name,
+        run_as_user_name: None,
+        created_time: job.created_time,
+        settings: SettingsView {
+            settings: &job.settings,
+            arrays: if expand { Arrays::Expand } else { Arrays::Omit },
+        },
+        has_more: expand
+            .then(|| array_len(job, "tasks") > PAGE || array_len(job, "job_clusters") > PAGE),
+        next_page_token: None,
+    }
+}
+
+/// A `jobs/list` page.
+#[derive(Serialize)]
+struct ListView<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    jobs: Vec<JobView<'a>>,
+    has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_page_token: Option<String>,
+}
+
+async fn list(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Params,
+) -> ApiResult {
+    let limit = params.int("limit")?.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid(
+            "The limit must be greater than 0 and less or equal to 100",
+        ));
+    }
+    let limit = limit as usize;
+    let after = match params.get("page_token").filter(|t| !t.is_empty()) {
+        Some(token) => Some(
+            token
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid(format!("Invalid page_token '{token}'")))?,
+        ),
+        None => None,
+    };
+    let offset = params.int("offset")?.unwrap_or(0).max(0) as usize;
+    let expand = params.bool("expand_tasks");
+    let name = params.get("name").map(str::to_lowercase);
+    let body = ctx.store.read(|ws| {
+        let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let visible = |job: &&Job| {
+            caller.admin
+                || permissions::require(ws, "jobs", &job.job_id.to_string(), &caller, "CAN_VIEW")
+                    .is_ok()
+        };
+        let mut page: Vec<&Job> = match &name {
+            Some(name) => {
+                let ids = ws.index.job_names.get(name);
+                ids.into_iter()
+                    .flat_map(|ids| ids.range((lower, Bound::Unbounded)))
+                    .filter_map(|id| ws.jobs.get(id))
+                    .filter(visible)
+                    .skip(offset)
+                    .take(limit + 1)
+                    .collect()
+            }
+            None => ws
+                .jobs
+                .range((lower, Bound::Unbounded))
+                .map(|(_, job)| job)
+                .filter(visible)
+                .skip(offset)
+                .take(limit + 1)
+                .collect(),
+        };
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let next = more.then(|| page.last().map(|j| j.job_id)).flatten();
+        to_json(&ListView {
+            jobs: page.iter().map(|j| list_view(j, expand)).collect(),
+            has_more: next.is_some(),
+            next_page_token: next.map(|n| n.to_string()),
+        })
+    });
+    Ok(body)
+}
+
+fn manageable(ws: &Workspace, job_id: i64, caller: &Caller) -> ApiResult<()> {
+    if !ws.jobs.contains_key(&job_id) {
+        return Err(not_exist(job_id));
+    }
+    if !caller.admin {
+        permissions::require(ws, "jobs", &job_id.to_string(), caller, "CAN_MANAGE")?;
+    }
+    Ok(())
+}
+
+async fn reset(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    uri: Uri,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let job_id = req_id(&body, "job_id")?;
+    let mut settings = match body.get("new_settings") {
+        Some(Value::Object(s)) => s.clone(),
+        _ => return Err(ApiError::invalid("Missing required field: new_settings")),
+    };
+    validate(&settings)?;
+    let v22 = is_v22(&uri);
+    ctx.store.write(|ws| {
+        manageable(ws, job_id, &caller)?;
+        let run_as = settings.remove("run_as");
+        let run_as_user = run_as.as_ref().map(|r| check_run_as(ws, r)).transpose()?;
+        if v22 && !settings.contains_key("queue") {
+            settings.insert("queue".into(), json!({"enabled": true}));
+        }
+        apply_defaults(&mut settings);
+        let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
+        let old = job.name_key();
+        let mut job = job.clone();
+        job.settings = settings;
+        // Omitting run_as keeps the previously configured identity.
+        if let (Some(run_as), Some(user)) = (run_as, run_as_user) {
+            job.run_as = Some(run_as);
+            job.run_as_user_name = user;
+        }
+        let new = job.name_key();
+        ws.jobs.insert(job_id, job);
+        set_name_index(ws, job_id, Some(old), new);
+        Ok(())
+    })?;
+    ok_empty()
+}
+
+fn merge_keyed(current: &mut Vec<Value>, incoming: &[Value], key: &str) {
+    for item in incoming {
+        let k = item.get(key).and_then(Value::as_str);
+        match current
+            .iter_mut()
+            .find(|c| c.get(key).and_then(Value::as_str) == k && k.is_some())
+        {
+            Some(existing) => *existing = item.clone(),
+            None => current.push(item.clone()),
+        }
+    }
+}
+
+async fn update(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let job_id = req_id(&body, "job_id")?;
+    let mut new_settings = match body.get("new_settings") {
+        Some(Value::Object(s)) => s.clone(),
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => return Err(ApiError::invalid("new_settings must be an object")),
+    };
+    let remove: Vec<String> = match body.get("fields_to_remove") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ApiError::invalid("fields_to_remove must be strings"))
+            })
+            .collect::<ApiResult<_>>()?,
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => return Err(ApiError::invalid("fields_to_remove must be an array")),
+    };
+    validate(&new_settings)?;
+    ctx.store.write(|ws| {
+        manageable(ws, job_id, &caller)?;
+        let run_as = new_settings.remove("run_as");
+        let run_as_user = run_as.as_ref().map(|r| check_run_as(ws, r)).transpose()?;
+        let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
+        let old = job.name_key();
+        let mut job = job.clone();
+        let settings = &mut job.settings;
+        for (key, value) in new_settings {
+            match (key.as_str(), settings.get_mut(&key), &value) {
+                ("tasks", Some(Value::Array(current)), Value::Array(incoming)) => {
+                    merge_keyed(current, incoming, "task_key");
+                }
+                ("job_clusters", Some(Value::Array(current)), Value::Array(incoming)) => {
+                    merge_keyed(current, incoming, "job_cluster_key");
+                }
+                _ => {
+                    settings.insert(key, value);
+                }
+            }
+        }
+        for field in &remove {
+            match field.split_once('/') {
+                Some(("tasks", key)) => {
+                    if let Some(Value::Array(tasks)) = settings.get_mut("tasks") {
+                        tasks.retain(|t| t.get("task_key").and_then(Value::as_str) != Some(key));
+                    }
+                }
+                Some(("job_clusters", key)) => {
+                    if let Some(Value::Array(items)) = settings.get_mut("job_clusters") {
+                        items.retain(|t| {
+                            t.get("job_cluster_key").and_then(Value::as_str) != Some(key)
+                        });
+                    }
+                }
+                Some(_) => {
+                    return Err(ApiError::invalid(format!(
+                        "Removing nested field {field} is not supported"
+                    )));
+                }
+                None => {
+                    settings.remove(field);
+                }
+            }
+        }
+        validate(settings)?;
+        // Re-applying defaults fills anything a removal dropped.
+        apply_defaults(settings);
+        if let (Some(run_as), Some(user)) = (run_as, run_as_user) {
+            job.run_as = Some(run_as);
+            job.run_as_user_name = user;
+        }
+        let new = job.name_key();
+        ws.jobs.insert(job_id, job);
+        set_name_index(ws, job_id, Some(old), new);
+        Ok(())
+    })?;
+    ok_empty()
+}
+
+async fn delete(
+    State(ctx): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let job_id = req_id(&body, "job_id")?;
+    ctx.store.write(|ws| {
+        manageable(ws, job_id, &caller)?;
+        if let Some(job) = ws.jobs.remove(&job_id) {
+            let key = job.name_key();
+            if let Some(ids) = ws.index.job_names.get_mut(&key) {
+                ids.remove(&job_id);
+                if ids.is_empty() {
+                    ws.index.job_names.remove(&key);
+                }
+            }
+        }
+        permissions::forget(ws, "jobs", &job_id.to_string());
+        Ok(())
+    })?;
+    ok_empty()
+}

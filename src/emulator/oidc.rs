@@ -1,0 +1,148 @@
+//! Unauthenticated discovery documents and the OAuth token endpoint:
+//! client credentials (HTTP Basic or form fields) and RFC 8693 token exchange
+//! (verified by [`super::federation`]).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::json;
+
+use super::auth::{Grant, PrincipalKind};
+use super::errors::{ApiError, ApiResult};
+use super::http::{Params, now_ms, ok, request_base};
+use super::server::AppState;
+
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// Discovery and token routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/databricks-config", get(databricks_config))
+        .route(
+            "/oidc/.well-known/oauth-authorization-server",
+            get(authorization_server),
+        )
+        .route("/oidc/v1/token", post(token))
+}
+
+async fn databricks_config(State(ctx): State<AppState>, headers: HeaderMap) -> ApiResult {
+    let base = request_base(&headers, &ctx.base_url);
+    ok(json!({
+        "oidc_endpoint": format!("{base}/oidc"),
+        "workspace_id": ctx.config.workspace_id,
+        "cloud": "aws",
+    }))
+}
+
+async fn authorization_server(State(ctx): State<AppState>, headers: HeaderMap) -> ApiResult {
+    let base = request_base(&headers, &ctx.base_url);
+    ok(json!({
+        "issuer": format!("{base}/oidc"),
+        "authorization_endpoint": format!("{base}/oidc/v1/authorize"),
+        "token_endpoint": format!("{base}/oidc/v1/token"),
+        "grant_types_supported": ["client_credentials", TOKEN_EXCHANGE],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": ["code"],
+        "scopes_supported": ["all-apis", "offline_access"],
+    }))
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+async fn token(State(ctx): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let form = Params::parse(&String::from_utf8_lossy(&body));
+    let scope = form.get("scope").unwrap_or("all-apis").to_owned();
+    let grant_type = form.get("grant_type").unwrap_or("");
+    let ttl_ms = i64::try_from(ctx.config.oauth_token_ttl.as_millis()).unwrap_or(i64::MAX);
+    let (grant, lifetime_ms) = match grant_type {
+        "client_credentials" => {
+            let (id, secret) = basic_credentials(&headers)
+                .or_else(|| {
+                    Some((
+                        form.get("client_id")?.to_owned(),
+                        form.get("client_secret")?.to_owned(),
+                    ))
+                })
+                .ok_or_else(|| {
+                    ApiError::oauth(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "Client authentication failed",
+                    )
+                })?;
+            let client = ctx
+                .config
+                .oauth_clients
+                .iter()
+                .find(|c| c.client_id == id && c.client_secret.expose() == secret)
+                .ok_or_else(|| {
+                    ApiError::oauth(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        "Client authentication failed",
+                    )
+                })?;
+            let grant = Grant {
+                name: client.client_id.clone(),
+                kind: PrincipalKind::ServicePrincipal,
+                expires_at_ms: Some(now_ms() + ttl_ms),
+            };
+            (grant, ttl_ms)
+        }
+        TOKEN_EXCHANGE => {
+            let subject_token = form.get("subject_token").ok_or_else(|| {
+                ApiError::oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "subject_token is required",
+                )
+            })?;
+            let token_type = form.get("subject_token_type").unwrap_or("");
+            if token_type != "urn:ietf:params:oauth:token-type:jwt"
+                && token_type != "urn:ietf:params:oauth:token-type:id_token"
+            {
+                return Err(ApiError::oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("unsupported subject_token_type '{token_type}'"),
+                ));
+            }
+            let verified =
+                super::federation::verify(&ctx, subject_token, form.get("client_id")).await?;
+            let remaining = verified.expires_at_ms - now_ms();
+            let lifetime = remaining.min(ttl_ms).max(1000);
+            let grant = Grant {
+                name: verified.principal,
+                kind: verified.kind,
+                expires_at_ms: Some(now_ms() + lifetime),
+            };
+            (grant, lifetime)
+        }
+        other => {
+            return Err(ApiError::oauth(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type '{other}' is not supported"),
+            ));
+        }
+    };
+    let access_token = ctx.tokens.issue(grant);
+    ok(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": (lifetime_ms / 1000).max(1),
+        "scope": scope,
+    }))
+}
