@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mortar::manifest::{self, Diagnostics, Rendered};
+use mortar::manifest::{self, Diagnostic, Diagnostics, Rendered};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
@@ -39,7 +39,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let result = manifest::render_dir(&args.path, args.root.as_deref());
+    let result = manifest::render_dir(&args.path, args.root.as_deref())
+        .map(|mut rendered| {
+            rebase(&mut rendered.warnings, &args.path);
+            rendered
+        })
+        .map_err(|mut diags| {
+            rebase(&mut diags.errors, &args.path);
+            rebase(&mut diags.warnings, &args.path);
+            diags
+        });
     match args.output {
         Output::Text => match &result {
             Ok(rendered) => {
@@ -70,6 +79,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Diagnostics name files relative to the manifest root; print them relative
+/// to where the user ran the command, so `file:line` opens in an editor.
+fn rebase(diagnostics: &mut [Diagnostic], root: &Path) {
+    if root == Path::new(".") {
+        return;
+    }
+    for d in diagnostics {
+        d.file = root.join(&d.file).to_string_lossy().into_owned();
+    }
 }
 
 fn summary(rendered: &Rendered) -> String {

@@ -82,6 +82,8 @@ impl Copy {
 }
 
 struct Outcome {
+    /// The PATH given to validate: error lines name files below it.
+    root: PathBuf,
     code: i32,
     stdout: String,
     stderr: String,
@@ -95,6 +97,7 @@ fn validate(root: &Path, extra: &[&str]) -> Outcome {
         .output()
         .unwrap();
     Outcome {
+        root: root.to_path_buf(),
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -105,7 +108,7 @@ fn validate(root: &Path, extra: &[&str]) -> Outcome {
 #[track_caller]
 fn assert_error(out: &Outcome, file: &str, line: usize, field: &str, message: &str) {
     assert_eq!(out.code, 1, "expected exit 1; stderr:\n{}", out.stderr);
-    let prefix = format!("{file}:{line}:");
+    let prefix = format!("{}:{line}:", out.root.join(file).display());
     let found = out.stderr.lines().any(|l| {
         l.starts_with(&prefix)
             && (field.is_empty() || l.contains(&format!(": {field}: ")))
@@ -278,6 +281,13 @@ fn misspelled_fields_suggest_the_right_name() {
     );
     // Both errors, in both generated apps' renderings, reported in one run.
     assert!(out.stderr.contains("invalid: "), "{}", out.stderr);
+    // The misspelled task type is reported once, as the typo it is, not
+    // again as a task without a type.
+    assert!(
+        !out.stderr.contains("needs exactly one task type"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -535,7 +545,10 @@ fn yaml_problems_are_refused_with_position() {
         let started = std::time::Instant::now();
         let out = c.validate(&[]);
         assert_eq!(out.code, 1, "{fixture}: {}", out.stderr);
-        let prefix = format!("data-engineering/{fixture}:{line}:");
+        let prefix = format!(
+            "{}:{line}:",
+            out.root.join("data-engineering").join(fixture).display()
+        );
         assert!(
             out.stderr
                 .lines()
@@ -563,9 +576,12 @@ fn huge_files_are_refused_before_parsing() {
     c.write("data-engineering/huge.yaml", &text);
     let out = c.validate(&[]);
     assert_eq!(out.code, 1);
+    let prefix = format!(
+        "{}: `data-engineering/huge.yaml` is ",
+        out.root.join("data-engineering/huge.yaml").display()
+    );
     assert!(
-        out.stderr.lines().any(|l| l
-            .starts_with("data-engineering/huge.yaml: `data-engineering/huge.yaml` is ")
+        out.stderr.lines().any(|l| l.starts_with(&prefix)
             && l.ends_with("bytes, over the 4194304-byte limit for a manifest file")),
         "{}",
         out.stderr
