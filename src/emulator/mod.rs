@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod clusters;
+pub mod clusters_catalog;
 pub mod config;
 pub mod errors;
 pub mod faults;
