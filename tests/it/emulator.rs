@@ -924,3 +924,34 @@ async fn cluster_create_honours_idempotency_token_while_active() {
         "a terminated cluster does not answer for its token"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_endpoint_can_be_throttled_by_name_only() {
+    let emu = start(EmulatorConfig {
+        oauth_clients: vec![OAuthClient {
+            client_id: "c0ffee00-0000-4000-8000-000000000002".into(),
+            client_secret: Secret::new("shh"),
+            service_principal: None,
+            admin: true,
+        }],
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let token = || {
+        http()
+            .post(format!("{}/oidc/v1/token", emu.base_url()))
+            .basic_auth("c0ffee00-0000-4000-8000-000000000002", Some("shh"))
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+            .send()
+    };
+    // A burst for every API path leaves the token endpoint alone...
+    emu.inject_throttle(1, 1, "");
+    assert_eq!(token().await.expect("token").status(), 200);
+    emu.inject_throttle(0, 1, "");
+    // ...one naming it throttles it.
+    emu.inject_throttle(1, 2, "/oidc/v1/token");
+    let throttled = token().await.expect("token");
+    assert_eq!(throttled.status(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "2");
+    assert_eq!(token().await.expect("token").status(), 200);
+}
