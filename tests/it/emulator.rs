@@ -955,3 +955,42 @@ async fn token_endpoint_can_be_throttled_by_name_only() {
     assert_eq!(throttled.headers()["retry-after"], "2");
     assert_eq!(token().await.expect("token").status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_accepts_job_settings_as_objects() {
+    let emu = start(EmulatorConfig::default()).await;
+    let snapshot = json!({
+        "seq": 10,
+        "jobs": {"77": {
+            "job_id": 77, "creator_user_name": "admin@example.com",
+            "run_as_user_name": "admin@example.com", "created_time": 1,
+            "settings": {"name": "Restored", "max_concurrent_runs": 3, "tasks": [{"task_key": "a"}]}
+        }}
+    });
+    emu.restore(snapshot).expect("restore");
+    assert_eq!(job_names(&emu).await, vec!["Restored".to_owned()]);
+    let found: Value = call(
+        &emu,
+        reqwest::Method::GET,
+        "/api/2.2/jobs/list?name=restored",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(found["jobs"][0]["job_id"], 77);
+    let got: Value = call(
+        &emu,
+        reqwest::Method::GET,
+        "/api/2.2/jobs/get?job_id=77",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(got["settings"]["max_concurrent_runs"], 3);
+    assert_eq!(got["settings"]["tasks"][0]["task_key"], "a");
+    assert_eq!(got["has_more"], false);
+}
