@@ -229,9 +229,19 @@ impl Faults {
 
     /// Takes one queued throttle for `path`, returning its `Retry-After`.
     pub fn take_throttle(&self, path: &str) -> Option<u64> {
+        self.take_matching(path, false)
+    }
+
+    /// Like [`Faults::take_throttle`] for paths outside `/api/` (the token
+    /// endpoint): only a burst whose prefix names the path explicitly applies.
+    pub fn take_throttle_named(&self, path: &str) -> Option<u64> {
+        self.take_matching(path, true)
+    }
+
+    fn take_matching(&self, path: &str, named_only: bool) -> Option<u64> {
         let mut inner = self.lock();
         let burst = inner.burst.as_mut()?;
-        if !path.starts_with(&burst.prefix) {
+        if (named_only && burst.prefix.is_empty()) || !path.starts_with(&burst.prefix) {
             return None;
         }
         burst.remaining -= 1;

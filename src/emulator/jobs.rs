@@ -3,6 +3,7 @@
 //! (arrays merged by key, `fields_to_remove`) and delete, with the server-side
 //! defaults and reorderings the real service applies.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 
 use axum::extract::State;
@@ -15,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, PrincipalKind};
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, req_id, to_json};
+use super::http::{JsonBody, Params, json_bytes, now_ms, ok, ok_empty, req_id};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -25,7 +26,9 @@ const PAGED_ARRAYS: [&str; 4] = ["tasks", "job_clusters", "parameters", "environ
 const PAGE: usize = 100;
 const MAX_TASKS: usize = 1000;
 
-/// A stored job.
+/// A stored job. Settings (with server defaults applied) are kept as
+/// compact JSON text: reads copy bytes instead of walking maps, and a job
+/// costs a fraction of the memory of a parsed map.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub job_id: i64,
@@ -35,18 +38,108 @@ pub struct Job {
     #[serde(default)]
     pub run_as: Option<Value>,
     pub created_time: i64,
-    /// Settings with server defaults applied.
-    pub settings: Map<String, Value>,
+    /// Settings as JSON text (state files may also hold them as an object).
+    #[serde(deserialize_with = "settings_text")]
+    pub settings: String,
+    /// Derived from `settings`; rebuilt by [`Job::refresh`].
+    #[serde(skip)]
+    derived: Derived,
+}
+
+/// What reads need without parsing the settings.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    /// Lower-cased name, the key of the name index.
+    name_key: String,
+    /// Settings without the paged arrays (the `jobs/list` view), as JSON.
+    summary: String,
+    /// Lengths of `tasks`, `job_clusters`, `parameters`, `environments`.
+    lens: [usize; 4],
+    /// Whether `parameters` or `environments` is present (the expanded list
+    /// view leaves them out).
+    has_extra_arrays: bool,
+}
+
+fn settings_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(text) => Ok(text),
+        object @ Value::Object(_) => Ok(object.to_string()),
+        _ => Err(serde::de::Error::custom("job settings must be an object")),
+    }
 }
 
 impl Job {
+    /// A job from parsed settings.
+    fn build(
+        job_id: i64,
+        creator_user_name: String,
+        run_as_user_name: String,
+        run_as: Option<Value>,
+        created_time: i64,
+        settings: &Map<String, Value>,
+    ) -> Job {
+        let mut job = Job {
+            job_id,
+            creator_user_name,
+            run_as_user_name,
+            run_as,
+            created_time,
+            settings: serde_json::to_string(settings).unwrap_or_else(|_| "{}".to_owned()),
+            derived: Derived::default(),
+        };
+        job.derive(settings);
+        job
+    }
+
+    /// The settings as a map.
+    fn settings_map(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.settings).unwrap_or_default()
+    }
+
+    /// Replaces the settings.
+    fn set_settings(&mut self, settings: &Map<String, Value>) {
+        self.settings = serde_json::to_string(settings).unwrap_or_else(|_| "{}".to_owned());
+        self.derive(settings);
+    }
+
+    /// Recomputes the derived fields from the stored text (after loading).
+    pub fn refresh(&mut self) {
+        let settings = self.settings_map();
+        self.derive(&settings);
+    }
+
+    fn derive(&mut self, settings: &Map<String, Value>) {
+        let len = |k: &str| {
+            settings
+                .get(k)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        };
+        self.derived = Derived {
+            name_key: settings
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("Untitled")
+                .to_lowercase(),
+            summary: serde_json::to_string(&SettingsView {
+                settings,
+                arrays: Arrays::Omit,
+            })
+            .unwrap_or_else(|_| "{}".to_owned()),
+            lens: [
+                len("tasks"),
+                len("job_clusters"),
+                len("parameters"),
+                len("environments"),
+            ],
+            has_extra_arrays: settings.contains_key("parameters")
+                || settings.contains_key("environments"),
+        };
+    }
+
     /// Lower-cased name, the key of the name index.
     pub fn name_key(&self) -> String {
-        self.settings
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("Untitled")
-            .to_lowercase()
+        self.derived.name_key.clone()
     }
 }
 
@@ -316,14 +409,14 @@ async fn create(
         let mut settings = body;
         apply_defaults(&mut settings);
         let job_id = i64::try_from(ws.next_id()).unwrap_or(i64::MAX) + 1_000_000_000_000;
-        let job = Job {
+        let job = Job::build(
             job_id,
-            creator_user_name: caller.name.clone(),
-            run_as_user_name: run_as_user,
+            caller.name.clone(),
+            run_as_user,
             run_as,
-            created_time: now_ms(),
-            settings,
-        };
+            now_ms(),
+            &settings,
+        );
         permissions::init_creator(ws, "jobs", &job_id.to_string(), &caller);
         if let Some(Value::Array(list)) = &acl {
             let key = job_id.to_string();
@@ -395,56 +488,101 @@ impl Serialize for SettingsView<'_> {
     }
 }
 
-/// A job as `get` or `list` returns it.
-#[derive(Serialize)]
-struct JobView<'a> {
-    job_id: i64,
-    creator_user_name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    run_as_user_name: Option<&'a str>,
-    created_time: i64,
-    settings: SettingsView<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+/// Writes a job object as `get` or `list` returns it around `settings`
+/// (JSON text).
+fn write_job(
+    out: &mut Vec<u8>,
+    job: &Job,
+    with_run_as: bool,
+    settings: &str,
     has_more: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_page_token: Option<String>,
+    next: Option<usize>,
+) {
+    out.extend_from_slice(b"{\"job_id\":");
+    out.extend_from_slice(job.job_id.to_string().as_bytes());
+    out.extend_from_slice(b",\"creator_user_name\":");
+    let _ = serde_json::to_writer(&mut *out, &job.creator_user_name);
+    if with_run_as {
+        out.extend_from_slice(b",\"run_as_user_name\":");
+        let _ = serde_json::to_writer(&mut *out, &job.run_as_user_name);
+    }
+    out.extend_from_slice(b",\"created_time\":");
+    out.extend_from_slice(job.created_time.to_string().as_bytes());
+    out.extend_from_slice(b",\"settings\":");
+    out.extend_from_slice(settings.as_bytes());
+    if let Some(more) = has_more {
+        out.extend_from_slice(if more {
+            b",\"has_more\":true"
+        } else {
+            b",\"has_more\":false"
+        });
+    }
+    if let Some(next) = next {
+        out.extend_from_slice(format!(",\"next_page_token\":\"{next}\"").as_bytes());
+    }
+    out.push(b'}');
 }
 
-fn array_len(job: &Job, key: &str) -> usize {
-    job.settings
-        .get(key)
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len)
+/// The settings text of a view: the stored text (or summary) when it already
+/// is that view, else re-serialized from the parsed settings.
+fn view_text(job: &Job, arrays: Arrays) -> Cow<'_, str> {
+    let [tasks, clusters, _, _] = job.derived.lens;
+    let stored = match arrays {
+        Arrays::All => Some(job.settings.as_str()),
+        Arrays::Omit => Some(job.derived.summary.as_str()),
+        Arrays::Window(0) if job.derived.lens.iter().all(|l| *l <= PAGE) => {
+            Some(job.settings.as_str())
+        }
+        Arrays::Expand if tasks <= PAGE && clusters <= PAGE && !job.derived.has_extra_arrays => {
+            Some(job.settings.as_str())
+        }
+        _ => None,
+    };
+    match stored {
+        Some(text) => Cow::Borrowed(text),
+        None => {
+            let settings = job.settings_map();
+            Cow::Owned(
+                serde_json::to_string(&SettingsView {
+                    settings: &settings,
+                    arrays,
+                })
+                .unwrap_or_else(|_| "{}".to_owned()),
+            )
+        }
+    }
 }
 
-/// The GET view of a job; `page` selects the 100-element window of arrays
+/// The `jobs/get` body; `page` selects the 100-element window of arrays
 /// (2.2), `None` returns every element (2.0/2.1).
-fn get_view(job: &Job, page: Option<usize>) -> JobView<'_> {
+fn get_body(job: &Job, page: Option<usize>) -> Vec<u8> {
     let (arrays, has_more, next) = match page {
         Some(offset) => {
-            let more = PAGED_ARRAYS
-                .iter()
-                .any(|k| array_len(job, k) > offset + PAGE);
+            let more = job.derived.lens.iter().any(|l| *l > offset + PAGE);
             (
                 Arrays::Window(offset),
                 Some(more),
-                more.then(|| (offset + PAGE).to_string()),
+                more.then_some(offset + PAGE),
             )
         }
         None => (Arrays::All, None, None),
     };
-    JobView {
-        job_id: job.job_id,
-        creator_user_name: &job.creator_user_name,
-        run_as_user_name: Some(&job.run_as_user_name),
-        created_time: job.created_time,
-        settings: SettingsView {
-            settings: &job.settings,
-            arrays,
-        },
-        has_more,
-        next_page_token: next,
-    }
+    let text = view_text(job, arrays);
+    let mut out = Vec::with_capacity(text.len() + 160);
+    write_job(&mut out, job, true, &text, has_more, next);
+    out
+}
+
+/// Appends one `jobs/list` entry.
+fn write_list_entry(out: &mut Vec<u8>, job: &Job, expand: bool) {
+    let [tasks, clusters, _, _] = job.derived.lens;
+    let (arrays, has_more) = if expand {
+        (Arrays::Expand, Some(tasks > PAGE || clusters > PAGE))
+    } else {
+        (Arrays::Omit, None)
+    };
+    let text = view_text(job, arrays);
+    write_job(out, job, false, &text, has_more, None);
 }
 
 async fn read(
@@ -472,35 +610,9 @@ async fn read(
         if !caller.admin {
             permissions::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
         }
-        Ok::<_, ApiError>(to_json(&get_view(job, page)))
+        Ok::<_, ApiError>(json_bytes(get_body(job, page)))
     })?;
     Ok(body)
-}
-
-fn list_view(job: &Job, expand: bool) -> JobView<'_> {
-    JobView {
-        job_id: job.job_id,
-        creator_user_name: &job.creator_user_name,
-        run_as_user_name: None,
-        created_time: job.created_time,
-        settings: SettingsView {
-            settings: &job.settings,
-            arrays: if expand { Arrays::Expand } else { Arrays::Omit },
-        },
-        has_more: expand
-            .then(|| array_len(job, "tasks") > PAGE || array_len(job, "job_clusters") > PAGE),
-        next_page_token: None,
-    }
-}
-
-/// A `jobs/list` page.
-#[derive(Serialize)]
-struct ListView<'a> {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    jobs: Vec<JobView<'a>>,
-    has_more: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_page_token: Option<String>,
 }
 
 async fn list(
@@ -556,11 +668,28 @@ async fn list(
         let more = page.len() > limit;
         page.truncate(limit);
         let next = more.then(|| page.last().map(|j| j.job_id)).flatten();
-        to_json(&ListView {
-            jobs: page.iter().map(|j| list_view(j, expand)).collect(),
-            has_more: next.is_some(),
-            next_page_token: next.map(|n| n.to_string()),
-        })
+        let mut out = Vec::with_capacity(page.len() * 1024 + 64);
+        out.push(b'{');
+        if !page.is_empty() {
+            out.extend_from_slice(b"\"jobs\":[");
+            for (i, job) in page.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_list_entry(&mut out, job, expand);
+            }
+            out.extend_from_slice(b"],");
+        }
+        out.extend_from_slice(if next.is_some() {
+            b"\"has_more\":true"
+        } else {
+            b"\"has_more\":false"
+        });
+        if let Some(next) = next {
+            out.extend_from_slice(format!(",\"next_page_token\":\"{next}\"").as_bytes());
+        }
+        out.push(b'}');
+        json_bytes(out)
     });
     Ok(body)
 }
@@ -599,7 +728,7 @@ async fn reset(
         let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
         let old = job.name_key();
         let mut job = job.clone();
-        job.settings = settings;
+        job.set_settings(&settings);
         // Omitting run_as keeps the previously configured identity.
         if let (Some(run_as), Some(user)) = (run_as, run_as_user) {
             job.run_as = Some(run_as);
@@ -657,7 +786,8 @@ async fn update(
         let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
         let old = job.name_key();
         let mut job = job.clone();
-        let settings = &mut job.settings;
+        let mut merged = job.settings_map();
+        let settings = &mut merged;
         for (key, value) in new_settings {
             match (key.as_str(), settings.get_mut(&key), &value) {
                 ("tasks", Some(Value::Array(current)), Value::Array(incoming)) => {
@@ -698,6 +828,7 @@ async fn update(
         validate(settings)?;
         // Re-applying defaults fills anything a removal dropped.
         apply_defaults(settings);
+        job.set_settings(settings);
         if let (Some(run_as), Some(user)) = (run_as, run_as_user) {
             job.run_as = Some(run_as);
             job.run_as_user_name = user;

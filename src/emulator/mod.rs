@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod clusters;
+pub mod clusters_catalog;
 pub mod config;
 pub mod errors;
 pub mod faults;
@@ -139,7 +140,9 @@ impl RunningEmulator {
     }
 
     /// Answers the next `count` API requests whose path starts with `prefix`
-    /// (all when empty) with 429 and `Retry-After: retry_after_secs`.
+    /// (all `/api/` paths when empty) with 429 and `Retry-After:
+    /// retry_after_secs`. A prefix naming `/oidc/…` or `/.well-known/…`
+    /// throttles those endpoints instead; `count` 0 cancels a burst.
     pub fn inject_throttle(&self, count: u64, retry_after_secs: u64, prefix: &str) {
         self.ctx.faults.throttle(count, retry_after_secs, prefix);
     }

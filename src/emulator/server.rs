@@ -134,7 +134,10 @@ pub fn router(state: AppState) -> Router {
             pipeline,
         ));
     Router::new()
-        .merge(oidc::routes())
+        .merge(oidc::routes().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            token_throttle,
+        )))
         .nest("/_emulator", admin::routes())
         .merge(api)
         .layer(axum::extract::DefaultBodyLimit::max(super::http::MAX_BODY))
@@ -143,6 +146,15 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found(request: Request) -> Response {
     ApiError::no_endpoint(request.uri().path()).into_response()
+}
+
+/// Throttle bursts aimed explicitly at the discovery or token endpoints
+/// (`inject_throttle` with a `/oidc` or `/.well-known` prefix).
+async fn token_throttle(State(ctx): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(retry_after) = ctx.faults.take_throttle_named(request.uri().path()) {
+        return ApiError::throttled(retry_after).into_response();
+    }
+    next.run(request).await
 }
 
 /// Latency, faults, rate limits, authentication and the durability barrier,

@@ -79,6 +79,9 @@ impl Workspace {
 
     /// Rebuilds the secondary indexes from the primary data.
     pub fn reindex(&mut self) {
+        for job in self.jobs.values_mut() {
+            job.refresh();
+        }
         let mut index = Index::default();
         for (id, job) in &self.jobs {
             index

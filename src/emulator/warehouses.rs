@@ -312,7 +312,16 @@ async fn edit(
 ) -> ApiResult {
     ctx.store.write(|ws| {
         check(ws, &id, &caller, "CAN_MANAGE")?;
-        let settings = settings_of(ws, &body, Some(&id))?;
+        // Fields left out of an edit keep their current values.
+        let mut merged = ws.warehouses[&id].settings.clone();
+        for (key, value) in &body {
+            if value.is_null() {
+                merged.remove(key);
+            } else {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        let settings = settings_of(ws, &merged, Some(&id))?;
         if let Some(w) = ws.warehouses.get_mut(&id) {
             w.settings = settings;
         }

@@ -60,3 +60,17 @@ def test_service_principal_update(w):
     w.service_principals.delete(sp.id)
     with pytest.raises(NotFound):
         w.service_principals.get(sp.id)
+
+
+def test_users_and_service_principals_list_across_pages(w):
+    for i in range(5):
+        w.users.create(user_name=f"page-user-{i}@example.com")
+        w.service_principals.create(display_name=f"page-sp-{i}")
+    users = [u.user_name for u in w.users.list(count=2, filter='userName sw "page-user"')]
+    assert sorted(users) == [f"page-user-{i}@example.com" for i in range(5)]
+    sps = [s.display_name for s in w.service_principals.list(count=2)]
+    assert sorted(n for n in sps if n.startswith("page-sp")) == [f"page-sp-{i}" for i in range(5)]
+    ordered = [u.user_name for u in w.users.list(sort_by="userName",
+                                                 sort_order=iam.ListSortOrder.DESCENDING,
+                                                 filter='userName sw "page-user"')]
+    assert ordered == sorted(ordered, reverse=True)

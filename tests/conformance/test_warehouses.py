@@ -16,6 +16,10 @@ def test_warehouse_lifecycle(w):
     w.warehouses.edit(wh.id, name="bi", cluster_size="Medium", auto_stop_mins=20).result()
     got = w.warehouses.get(wh.id)
     assert (got.cluster_size, got.auto_stop_mins) == ("Medium", 20)
+    # Fields left out of an edit keep their values.
+    w.warehouses.edit(wh.id, max_num_clusters=3).result()
+    got = w.warehouses.get(wh.id)
+    assert (got.name, got.cluster_size, got.max_num_clusters) == ("bi", "Medium", 3)
 
     w.warehouses.stop(wh.id).result()
     assert w.warehouses.get(wh.id).state == sql.State.STOPPED

@@ -924,3 +924,73 @@ async fn cluster_create_honours_idempotency_token_while_active() {
         "a terminated cluster does not answer for its token"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_endpoint_can_be_throttled_by_name_only() {
+    let emu = start(EmulatorConfig {
+        oauth_clients: vec![OAuthClient {
+            client_id: "c0ffee00-0000-4000-8000-000000000002".into(),
+            client_secret: Secret::new("shh"),
+            service_principal: None,
+            admin: true,
+        }],
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let token = || {
+        http()
+            .post(format!("{}/oidc/v1/token", emu.base_url()))
+            .basic_auth("c0ffee00-0000-4000-8000-000000000002", Some("shh"))
+            .form(&[("grant_type", "client_credentials"), ("scope", "all-apis")])
+            .send()
+    };
+    // A burst for every API path leaves the token endpoint alone...
+    emu.inject_throttle(1, 1, "");
+    assert_eq!(token().await.expect("token").status(), 200);
+    emu.inject_throttle(0, 1, "");
+    // ...one naming it throttles it.
+    emu.inject_throttle(1, 2, "/oidc/v1/token");
+    let throttled = token().await.expect("token");
+    assert_eq!(throttled.status(), 429);
+    assert_eq!(throttled.headers()["retry-after"], "2");
+    assert_eq!(token().await.expect("token").status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_accepts_job_settings_as_objects() {
+    let emu = start(EmulatorConfig::default()).await;
+    let snapshot = json!({
+        "seq": 10,
+        "jobs": {"77": {
+            "job_id": 77, "creator_user_name": "admin@example.com",
+            "run_as_user_name": "admin@example.com", "created_time": 1,
+            "settings": {"name": "Restored", "max_concurrent_runs": 3, "tasks": [{"task_key": "a"}]}
+        }}
+    });
+    emu.restore(snapshot).expect("restore");
+    assert_eq!(job_names(&emu).await, vec!["Restored".to_owned()]);
+    let found: Value = call(
+        &emu,
+        reqwest::Method::GET,
+        "/api/2.2/jobs/list?name=restored",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(found["jobs"][0]["job_id"], 77);
+    let got: Value = call(
+        &emu,
+        reqwest::Method::GET,
+        "/api/2.2/jobs/get?job_id=77",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(got["settings"]["max_concurrent_runs"], 3);
+    assert_eq!(got["settings"]["tasks"][0]["task_key"], "a");
+    assert_eq!(got["has_more"], false);
+}
