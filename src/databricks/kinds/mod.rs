@@ -304,8 +304,8 @@ pub fn adapter(kind: Kind) -> Option<&'static dyn KindAdapter> {
         Kind::ClusterPolicy => &cluster_policy::ClusterPolicyAdapter,
         Kind::InstancePool => &instance_pool::InstancePoolAdapter,
         Kind::SqlWarehouse => &sql_warehouse::SqlWarehouseAdapter,
-        Kind::Group => &group::GroupAdapter,
-        Kind::ServicePrincipal => &service_principal::ServicePrincipalAdapter,
+        Kind::Group => &group::ADAPTER,
+        Kind::ServicePrincipal => &service_principal::ADAPTER,
         Kind::SecretScope => &secret_scope::SecretScopeAdapter,
         Kind::Notebook => &notebook::NotebookAdapter,
         Kind::WorkspaceFile => &workspace_file::WorkspaceFileAdapter,
@@ -361,6 +361,52 @@ pub fn id_string(v: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The string at `field` of `v`, owned.
+pub fn str_field(v: &Value, field: &str) -> Option<String> {
+    v.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Takes the array at `field` out of a response (empty when there is none).
+pub fn take_array(mut resp: Value, field: &str) -> Vec<Value> {
+    match resp.get_mut(field).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// The id a create call answered with, at `field` of `resp`.
+pub fn created_id(resp: &Value, field: &str, path: &str) -> Result<String, Error> {
+    id_string(resp.get(field)).ok_or_else(|| Error::Decode {
+        method: "POST".into(),
+        path: path.into(),
+        message: format!("no {field} in the response"),
+    })
+}
+
+/// Reads each of `names` with `read`, keeping the ones that exist.
+pub async fn read_each<'a, F, Fut>(
+    names: &'a BTreeSet<String>,
+    read: F,
+) -> Result<Vec<LiveObject>, Error>
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: Future<Output = Result<Option<LiveObject>, Error>>,
+{
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(obj) = read(name).await? {
+            out.push(obj);
+        }
+    }
+    Ok(out)
+}
+
+/// True for the 36-character, four-dash shape of a UUID (how a service
+/// principal's application id looks where only a bare name is given).
+pub fn looks_like_uuid(name: &str) -> bool {
+    name.len() == 36 && name.chars().filter(|c| *c == '-').count() == 4
 }
 
 /// Maps NotFound to `None`.

@@ -5,28 +5,19 @@
 use std::collections::BTreeSet;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::normalize::{drop_default, drop_empty, fields, keep};
-use super::workspace_objects::{self as ws, canonical_content};
-use super::{Desired, KindAdapter, LiveObject, spec_str};
+use super::workspace_objects as ws;
+use super::{Desired, KindAdapter, LiveObject, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
 
 pub struct NotebookAdapter;
 
-fn canonical(v: &Value) -> Value {
-    let mut n = fields(v);
-    keep(&mut n, &["path", "language", "content", "format"]);
-    drop_default(&mut n, "format", json!("SOURCE"));
-    if let Some(c) = n.get("content") {
-        let c = canonical_content(c);
-        n.insert("content".into(), c);
-    }
-    drop_empty(&mut n);
-    Value::Object(n)
-}
+const OBJECT_TYPE: &str = "NOTEBOOK";
+const FORMAT: &str = "SOURCE";
+const FIELDS: &[&str] = &["path", "language", "content", "format"];
 
 impl KindAdapter for NotebookAdapter {
     fn kind(&self) -> Kind {
@@ -34,7 +25,7 @@ impl KindAdapter for NotebookAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("path").and_then(Value::as_str).map(str::to_string)
+        str_field(spec, "path")
     }
 
     fn list<'a>(
@@ -42,15 +33,7 @@ impl KindAdapter for NotebookAdapter {
         client: &'a Client,
         names: &'a BTreeSet<String>,
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
-        Box::pin(async move {
-            let mut out = Vec::new();
-            for path in names {
-                if let Some(o) = ws::read(client, path, "NOTEBOOK", Some("SOURCE")).await? {
-                    out.push(o);
-                }
-            }
-            Ok(out)
-        })
+        Box::pin(ws::list(client, names, OBJECT_TYPE, Some(FORMAT)))
     }
 
     fn get<'a>(
@@ -58,7 +41,7 @@ impl KindAdapter for NotebookAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(ws::read(client, id, "NOTEBOOK", Some("SOURCE")))
+        Box::pin(ws::read(client, id, OBJECT_TYPE, Some(FORMAT)))
     }
 
     fn create_once<'a>(
@@ -66,14 +49,12 @@ impl KindAdapter for NotebookAdapter {
         client: &'a Client,
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let path = spec_str(desired.spec, "path", Kind::Notebook)?.to_string();
-            let mut body = fields(desired.spec);
-            body.entry("format").or_insert_with(|| json!("SOURCE"));
-            ws::mkdirs_parent(client, &path).await?;
-            ws::import(client, &Value::Object(body), false).await?;
-            Ok(path)
-        })
+        Box::pin(ws::create_imported(
+            client,
+            Kind::Notebook,
+            desired.spec,
+            FORMAT,
+        ))
     }
 
     fn update<'a>(
@@ -82,11 +63,7 @@ impl KindAdapter for NotebookAdapter {
         _id: &'a str,
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let mut body = fields(desired.spec);
-            body.entry("format").or_insert_with(|| json!("SOURCE"));
-            ws::import(client, &Value::Object(body), true).await
-        })
+        Box::pin(ws::update_imported(client, desired.spec, FORMAT))
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
@@ -94,11 +71,11 @@ impl KindAdapter for NotebookAdapter {
     }
 
     fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
+        ws::canonical_imported(live, FIELDS, FORMAT)
     }
 
     fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
+        ws::canonical_imported(spec, FIELDS, FORMAT)
     }
 
     fn permissions_type(&self) -> Option<&'static str> {
@@ -118,6 +95,7 @@ impl KindAdapter for NotebookAdapter {
 mod tests {
     use super::*;
     use base64::Engine;
+    use serde_json::json;
 
     #[test]
     fn export_header_and_trailing_newline_do_not_count() {

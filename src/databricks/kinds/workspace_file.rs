@@ -4,33 +4,19 @@
 use std::collections::BTreeSet;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::normalize::{drop_empty, fields, keep};
-use super::workspace_objects::{self as ws, canonical_content};
-use super::{Desired, KindAdapter, LiveObject, spec_str};
+use super::workspace_objects as ws;
+use super::{Desired, KindAdapter, LiveObject, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
 
 pub struct WorkspaceFileAdapter;
 
-fn canonical(v: &Value) -> Value {
-    let mut f = fields(v);
-    keep(&mut f, &["path", "content"]);
-    if let Some(c) = f.get("content") {
-        let c = canonical_content(c);
-        f.insert("content".into(), c);
-    }
-    drop_empty(&mut f);
-    Value::Object(f)
-}
-
-fn body(spec: &Value) -> Value {
-    let mut b = fields(spec);
-    b.entry("format").or_insert_with(|| json!("AUTO"));
-    Value::Object(b)
-}
+const OBJECT_TYPE: &str = "FILE";
+const FORMAT: &str = "AUTO";
+const FIELDS: &[&str] = &["path", "content"];
 
 impl KindAdapter for WorkspaceFileAdapter {
     fn kind(&self) -> Kind {
@@ -38,7 +24,7 @@ impl KindAdapter for WorkspaceFileAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("path").and_then(Value::as_str).map(str::to_string)
+        str_field(spec, "path")
     }
 
     fn list<'a>(
@@ -46,15 +32,7 @@ impl KindAdapter for WorkspaceFileAdapter {
         client: &'a Client,
         names: &'a BTreeSet<String>,
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
-        Box::pin(async move {
-            let mut out = Vec::new();
-            for path in names {
-                if let Some(o) = ws::read(client, path, "FILE", Some("AUTO")).await? {
-                    out.push(o);
-                }
-            }
-            Ok(out)
-        })
+        Box::pin(ws::list(client, names, OBJECT_TYPE, Some(FORMAT)))
     }
 
     fn get<'a>(
@@ -62,7 +40,7 @@ impl KindAdapter for WorkspaceFileAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(ws::read(client, id, "FILE", Some("AUTO")))
+        Box::pin(ws::read(client, id, OBJECT_TYPE, Some(FORMAT)))
     }
 
     fn create_once<'a>(
@@ -70,12 +48,12 @@ impl KindAdapter for WorkspaceFileAdapter {
         client: &'a Client,
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let path = spec_str(desired.spec, "path", Kind::WorkspaceFile)?.to_string();
-            ws::mkdirs_parent(client, &path).await?;
-            ws::import(client, &body(desired.spec), false).await?;
-            Ok(path)
-        })
+        Box::pin(ws::create_imported(
+            client,
+            Kind::WorkspaceFile,
+            desired.spec,
+            FORMAT,
+        ))
     }
 
     fn update<'a>(
@@ -84,7 +62,7 @@ impl KindAdapter for WorkspaceFileAdapter {
         _id: &'a str,
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { ws::import(client, &body(desired.spec), true).await })
+        Box::pin(ws::update_imported(client, desired.spec, FORMAT))
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
@@ -92,11 +70,11 @@ impl KindAdapter for WorkspaceFileAdapter {
     }
 
     fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
+        ws::canonical_imported(live, FIELDS, FORMAT)
     }
 
     fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
+        ws::canonical_imported(spec, FIELDS, FORMAT)
     }
 
     fn permissions_type(&self) -> Option<&'static str> {

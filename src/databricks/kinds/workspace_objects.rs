@@ -2,12 +2,16 @@
 //! `get-status`, `import`, `export`, `mkdirs`, `delete`, and content
 //! compared after decoding.
 
+use std::collections::BTreeSet;
+
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{LiveObject, found, gone, id_string};
+use super::normalize::{drop_default, drop_empty, fields, keep};
+use super::{LiveObject, found, gone, id_string, read_each, spec_str};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
+use crate::manifest::Kind;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -58,6 +62,17 @@ pub async fn read(
     }))
 }
 
+/// The objects of `object_type` at `paths` (paths holding something else
+/// are left out).
+pub async fn list(
+    client: &Client,
+    paths: &BTreeSet<String>,
+    object_type: &str,
+    format: Option<&str>,
+) -> Result<Vec<LiveObject>, Error> {
+    read_each(paths, |path| read(client, path, object_type, format)).await
+}
+
 /// The numeric object id the permissions API wants for a path.
 pub async fn object_id(client: &Client, path: &str) -> Result<String, Error> {
     let st = client
@@ -70,20 +85,50 @@ pub async fn object_id(client: &Client, path: &str) -> Result<String, Error> {
     })
 }
 
-/// Creates the parent directory of `path` (harmless when it exists).
-pub async fn mkdirs_parent(client: &Client, path: &str) -> Result<(), Error> {
-    if let Some((parent, _)) = path.rsplit_once('/')
-        && !parent.is_empty()
-    {
-        client
-            .post("/api/2.0/workspace/mkdirs", &json!({ "path": parent }))
-            .await?;
-    }
+/// Creates the directory at `path` and its parents (harmless when it exists).
+pub async fn mkdirs(client: &Client, path: &str) -> Result<(), Error> {
+    client
+        .post("/api/2.0/workspace/mkdirs", &json!({ "path": path }))
+        .await?;
     Ok(())
 }
 
+/// Creates the parent directory of `path`.
+async fn mkdirs_parent(client: &Client, path: &str) -> Result<(), Error> {
+    match path.rsplit_once('/') {
+        Some((parent, _)) if !parent.is_empty() => mkdirs(client, parent).await,
+        _ => Ok(()),
+    }
+}
+
+/// Creates the object an import body describes (and its parent directory);
+/// returns its path, the object's id.
+pub async fn create_imported(
+    client: &Client,
+    kind: Kind,
+    spec: &Value,
+    format: &str,
+) -> Result<String, Error> {
+    let path = spec_str(spec, "path", kind)?.to_string();
+    mkdirs_parent(client, &path).await?;
+    import(client, &import_body(spec, format), false).await?;
+    Ok(path)
+}
+
+/// Replaces the object an import body describes.
+pub async fn update_imported(client: &Client, spec: &Value, format: &str) -> Result<(), Error> {
+    import(client, &import_body(spec, format), true).await
+}
+
+/// The spec as an import body, in `format` unless it names one.
+fn import_body(spec: &Value, format: &str) -> Value {
+    let mut body = fields(spec);
+    body.entry("format").or_insert_with(|| json!(format));
+    Value::Object(body)
+}
+
 /// Imports `spec` (an import body) at its path.
-pub async fn import(client: &Client, spec: &Value, overwrite: bool) -> Result<(), Error> {
+async fn import(client: &Client, spec: &Value, overwrite: bool) -> Result<(), Error> {
     let mut body = spec.clone();
     if let Some(obj) = body.as_object_mut() {
         obj.insert("overwrite".into(), json!(overwrite));
@@ -111,9 +156,23 @@ pub async fn delete(client: &Client, path: &str, recursive: bool) -> Result<(), 
     )
 }
 
+/// An imported object in canonical form: only `keys`, `format` dropped
+/// when it is the default, content compared after decoding.
+pub fn canonical_imported(v: &Value, keys: &[&str], default_format: &str) -> Value {
+    let mut map = fields(v);
+    keep(&mut map, keys);
+    drop_default(&mut map, "format", json!(default_format));
+    if let Some(c) = map.get("content") {
+        let c = canonical_content(c);
+        map.insert("content".into(), c);
+    }
+    drop_empty(&mut map);
+    Value::Object(map)
+}
+
 /// Content in canonical form: decoded, the export header of a notebook
 /// source dropped, trailing whitespace trimmed, encoded again.
-pub fn canonical_content(content: &Value) -> Value {
+fn canonical_content(content: &Value) -> Value {
     let Some(text) = content.as_str() else {
         return content.clone();
     };
