@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod cluster_policy;
 pub mod directory;
+pub mod endpoints;
 pub mod grants;
 pub mod group;
 pub mod instance_pool;
