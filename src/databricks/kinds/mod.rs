@@ -364,6 +364,17 @@ pub fn id_string(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// A live object whose id is also its name, with no ownership tags (kinds
+/// named by a unique name or path).
+pub fn named_object(id: String, raw: Value) -> LiveObject {
+    LiveObject {
+        name: id.clone(),
+        id,
+        owner: None,
+        raw,
+    }
+}
+
 /// The string at `field` of `v`, owned.
 pub fn str_field(v: &Value, field: &str) -> Option<String> {
     v.get(field).and_then(Value::as_str).map(str::to_string)

@@ -7,7 +7,10 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty};
-use super::{Acl, Desired, KindAdapter, LiveObject, gone};
+use super::{
+    Acl, Desired, KindAdapter, LiveObject, gone, looks_like_uuid, named_object, spec_str,
+    str_field, take_array,
+};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::{Kind, PermissionEntry, Principal};
@@ -15,33 +18,23 @@ use crate::manifest::{Kind, PermissionEntry, Principal};
 pub struct SecretScopeAdapter;
 
 fn live_object(s: Value) -> Option<LiveObject> {
-    let name = s.get("name").and_then(Value::as_str)?.to_string();
-    Some(LiveObject {
-        id: name.clone(),
-        name,
-        owner: None,
-        raw: s,
-    })
+    Some(named_object(str_field(&s, "name")?, s))
 }
 
+/// Every scope: the API has no call reading one.
 async fn all_scopes(client: &Client) -> Result<Vec<LiveObject>, Error> {
     let resp = client.get("/api/2.0/secrets/scopes/list", &[]).await?;
-    Ok(resp
-        .get("scopes")
-        .and_then(Value::as_array)
+    Ok(take_array(resp, "scopes")
         .into_iter()
-        .flatten()
-        .cloned()
         .filter_map(live_object)
         .collect())
 }
 
 /// A secrets-ACL principal is a bare name: guess its kind from its shape.
 fn principal(name: &str) -> Principal {
-    let is_uuid = name.len() == 36 && name.chars().filter(|c| *c == '-').count() == 4;
     if name.contains('@') {
         Principal::UserName(name.into())
-    } else if is_uuid {
+    } else if looks_like_uuid(name) {
         Principal::ServicePrincipalName(name.into())
     } else {
         Principal::GroupName(name.into())
@@ -101,9 +94,7 @@ impl KindAdapter for SecretScopeAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("scope")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        str_field(spec, "scope")
     }
 
     fn list<'a>(
@@ -134,7 +125,7 @@ impl KindAdapter for SecretScopeAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
-            let name = super::spec_str(desired.spec, "scope", Kind::SecretScope)?.to_string();
+            let name = spec_str(desired.spec, "scope", Kind::SecretScope)?.to_string();
             client
                 .post_create("/api/2.0/secrets/scopes/create", desired.spec)
                 .await?;

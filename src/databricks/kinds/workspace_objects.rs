@@ -8,7 +8,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, keep};
-use super::{LiveObject, found, gone, id_string, read_each, spec_str};
+use super::{LiveObject, found, gone, id_string, named_object, read_each, spec_str};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
@@ -54,12 +54,7 @@ pub async fn read(
             obj.insert("content".into(), content.clone());
         }
     }
-    Ok(Some(LiveObject {
-        id: path.to_string(),
-        name: path.to_string(),
-        owner: None,
-        raw: st,
-    }))
+    Ok(Some(named_object(path.to_string(), st)))
 }
 
 /// The objects of `object_type` at `paths` (paths holding something else
