@@ -4,7 +4,11 @@
 //! owns, read, create, update and delete an object, read and write its ACL,
 //! and how to `normalize` a live object so that one created from a manifest
 //! reads back equal to the manifest's spec. Adding a kind is one file here
-//! implementing [`KindAdapter`] plus one line in [`adapter`].
+//! implementing [`KindAdapter`] plus one line in [`adapter`]; a kind that
+//! differs from an existing family only in data (another SCIM resource, a
+//! workspace object made by import) is instead one file holding a const of
+//! that family's adapter ([`scim::ScimAdapter`],
+//! [`workspace_objects::ImportedAdapter`]).
 
 pub mod catalog;
 pub mod cluster;
@@ -308,8 +312,8 @@ pub fn adapter(kind: Kind) -> Option<&'static dyn KindAdapter> {
         Kind::Group => &group::ADAPTER,
         Kind::ServicePrincipal => &service_principal::ADAPTER,
         Kind::SecretScope => &secret_scope::SecretScopeAdapter,
-        Kind::Notebook => &notebook::NotebookAdapter,
-        Kind::WorkspaceFile => &workspace_file::WorkspaceFileAdapter,
+        Kind::Notebook => &notebook::ADAPTER,
+        Kind::WorkspaceFile => &workspace_file::ADAPTER,
         Kind::Directory => &directory::DirectoryAdapter,
         Kind::Catalog => &catalog::CatalogAdapter,
         Kind::Schema => &schema::SchemaAdapter,

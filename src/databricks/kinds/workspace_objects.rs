@@ -1,17 +1,38 @@
-//! Workspace tree plumbing shared by notebooks, files and directories:
-//! `get-status`, `import`, `export`, `mkdirs`, `delete`, and content
-//! compared after decoding.
+//! Workspace tree plumbing shared by notebooks, files and directories
+//! (`get-status`, `import`, `export`, `mkdirs`, `delete`, content compared
+//! after decoding), and the adapter for imported objects, which differ
+//! only in the data an [`ImportedAdapter`] holds.
 
 use std::collections::BTreeSet;
 
 use base64::Engine;
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, keep};
-use super::{LiveObject, found, gone, id_string, named_object, read_each, spec_str};
+use super::{
+    Desired, KindAdapter, LiveObject, found, gone, id_string, named_object, read_each, spec_str,
+    str_field,
+};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
+
+/// A workspace object made by `workspace/import` (notebooks, files): the
+/// spec is an import body with base64 `content`; read back with
+/// `get-status` and `export`; updated by importing again with overwrite.
+/// The path is its id.
+pub struct ImportedAdapter {
+    pub kind: Kind,
+    /// `object_type` as `get-status` reports it.
+    pub object_type: &'static str,
+    /// The import and export format, and the spec's default.
+    pub format: &'static str,
+    /// The spec fields compared.
+    pub fields: &'static [&'static str],
+    /// The permissions API object type.
+    pub permissions_type: &'static str,
+}
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -96,32 +117,6 @@ async fn mkdirs_parent(client: &Client, path: &str) -> Result<(), Error> {
     }
 }
 
-/// Creates the object an import body describes (and its parent directory);
-/// returns its path, the object's id.
-pub async fn create_imported(
-    client: &Client,
-    kind: Kind,
-    spec: &Value,
-    format: &str,
-) -> Result<String, Error> {
-    let path = spec_str(spec, "path", kind)?.to_string();
-    mkdirs_parent(client, &path).await?;
-    import(client, &import_body(spec, format), false).await?;
-    Ok(path)
-}
-
-/// Replaces the object an import body describes.
-pub async fn update_imported(client: &Client, spec: &Value, format: &str) -> Result<(), Error> {
-    import(client, &import_body(spec, format), true).await
-}
-
-/// The spec as an import body, in `format` unless it names one.
-fn import_body(spec: &Value, format: &str) -> Value {
-    let mut body = fields(spec);
-    body.entry("format").or_insert_with(|| json!(format));
-    Value::Object(body)
-}
-
 /// Imports `spec` (an import body) at its path.
 async fn import(client: &Client, spec: &Value, overwrite: bool) -> Result<(), Error> {
     let mut body = spec.clone();
@@ -151,18 +146,100 @@ pub async fn delete(client: &Client, path: &str, recursive: bool) -> Result<(), 
     )
 }
 
-/// An imported object in canonical form: only `keys`, `format` dropped
-/// when it is the default, content compared after decoding.
-pub fn canonical_imported(v: &Value, keys: &[&str], default_format: &str) -> Value {
-    let mut map = fields(v);
-    keep(&mut map, keys);
-    drop_default(&mut map, "format", json!(default_format));
-    if let Some(c) = map.get("content") {
-        let c = canonical_content(c);
-        map.insert("content".into(), c);
+impl ImportedAdapter {
+    /// The spec as an import body, in the kind's format unless it names one.
+    fn import_body(&self, spec: &Value) -> Value {
+        let mut body = fields(spec);
+        body.entry("format").or_insert_with(|| json!(self.format));
+        Value::Object(body)
     }
-    drop_empty(&mut map);
-    Value::Object(map)
+
+    /// Only the compared fields, `format` dropped when it is the default,
+    /// content compared after decoding.
+    fn canonical(&self, v: &Value) -> Value {
+        let mut map = fields(v);
+        keep(&mut map, self.fields);
+        drop_default(&mut map, "format", json!(self.format));
+        if let Some(c) = map.get("content") {
+            let c = canonical_content(c);
+            map.insert("content".into(), c);
+        }
+        drop_empty(&mut map);
+        Value::Object(map)
+    }
+}
+
+impl KindAdapter for ImportedAdapter {
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        str_field(spec, "path")
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(list(client, names, self.object_type, Some(self.format)))
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(read(client, id, self.object_type, Some(self.format)))
+    }
+
+    /// Creates the parent directory, then imports without overwrite.
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let path = spec_str(desired.spec, "path", self.kind)?.to_string();
+            mkdirs_parent(client, &path).await?;
+            import(client, &self.import_body(desired.spec), false).await?;
+            Ok(path)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        _id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move { import(client, &self.import_body(desired.spec), true).await })
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(delete(client, id, false))
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        self.canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        self.canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some(self.permissions_type)
+    }
+
+    fn permissions_id<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(object_id(client, id))
+    }
 }
 
 /// Content in canonical form: decoded, the export header of a notebook
