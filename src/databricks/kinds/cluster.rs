@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::endpoints::Endpoints;
 use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
 use super::{
-    Desired, KindAdapter, LiveObject, id_string, ownership_from_tags, str_field, wanted,
+    Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
     with_ownership_tags,
 };
 use crate::databricks::client::Client;
@@ -146,13 +146,9 @@ impl KindAdapter for ClusterAdapter {
             )
             .await?;
             let mut out = Vec::new();
-            for c in clusters {
-                let Some(obj) = live_object(c) else { continue };
+            for obj in owned_or_named(clusters, names, live_object) {
                 // Jobs' clusters are not Mortar's to manage.
                 if obj.raw.get("cluster_source").and_then(Value::as_str) == Some("JOB") {
-                    continue;
-                }
-                if !wanted(&obj.owner, &obj.name, names) {
                     continue;
                 }
                 // The list omits `spec`; read each wanted cluster whole.

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::endpoints::Endpoints;
 use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
 use super::{
-    Desired, KindAdapter, LiveObject, id_string, ownership_from_tags, str_field, take_array,
-    wanted, with_ownership_tags,
+    Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
+    take_array, with_ownership_tags,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -92,11 +92,7 @@ impl KindAdapter for InstancePoolAdapter {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
         Box::pin(async move {
             let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
-            Ok(take_array(resp, "instance_pools")
-                .into_iter()
-                .filter_map(live_object)
-                .filter(|o| wanted(&o.owner, &o.name, names))
-                .collect())
+            Ok(owned_or_named(take_array(resp, "instance_pools"), names, live_object).collect())
         })
     }
 

@@ -12,7 +12,7 @@ use super::normalize::{
 };
 use super::{
     Desired, KindAdapter, LiveObject, created_id, found, gone, id_string, looks_like_uuid,
-    ownership_from_tags, str_field, wanted, with_ownership_tags,
+    owned_or_named, ownership_from_tags, str_field, with_ownership_tags,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -161,13 +161,7 @@ impl KindAdapter for JobAdapter {
             )
             .await?;
             let mut out = Vec::new();
-            for job in jobs {
-                let Some(obj) = live_object(job) else {
-                    continue;
-                };
-                if !wanted(&obj.owner, &obj.name, names) {
-                    continue;
-                }
+            for obj in owned_or_named(jobs, names, live_object) {
                 // A job with more tasks than the list holds is read whole.
                 if obj.raw.get("has_more").and_then(Value::as_bool) == Some(true) {
                     if let Some(full) = read_job(client, &obj.id).await? {

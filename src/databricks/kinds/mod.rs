@@ -354,9 +354,17 @@ pub fn with_ownership_tags(spec: &Value, field: &str, owner: &Ownership) -> Valu
     spec
 }
 
-/// True when a live object belongs in a list result: owned by Mortar, or named.
-pub fn wanted(owner: &Option<Ownership>, name: &str, names: &BTreeSet<String>) -> bool {
-    owner.is_some() || names.contains(name)
+/// The listed `items` that belong in a list result, as live objects: those
+/// Mortar owns (by ownership tag) and those named in `names`.
+pub fn owned_or_named(
+    items: Vec<Value>,
+    names: &BTreeSet<String>,
+    live_object: fn(Value) -> Option<LiveObject>,
+) -> impl Iterator<Item = LiveObject> + '_ {
+    items
+        .into_iter()
+        .filter_map(live_object)
+        .filter(|o| o.owner.is_some() || names.contains(&o.name))
 }
 
 /// A JSON value as an id string (numbers are written without quotes).

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::normalize::{drop_default, drop_empty, fields, keep, sort_by_field};
 use super::{
     APP_TAG, Desired, KEY_TAG, KindAdapter, LiveObject, Ownership, created_id, found, gone,
-    id_string, str_field, wanted,
+    id_string, owned_or_named, str_field,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -130,10 +130,7 @@ impl KindAdapter for SqlWarehouseAdapter {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
         Box::pin(async move {
             let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
-            Ok(all
-                .into_iter()
-                .filter_map(live_object)
-                .filter(|o| wanted(&o.owner, &o.name, names))
+            Ok(owned_or_named(all, names, live_object)
                 .filter(|o| {
                     !matches!(
                         o.raw.get("state").and_then(Value::as_str),
