@@ -57,31 +57,21 @@ async fn caller(client: &Client) -> Result<Option<String>, Error> {
         .map(str::to_string))
 }
 
+/// The spec's fields, each with the name the list API gives it.
+const FIELDS: &[(&str, &str)] = &[
+    ("scope", "name"),
+    ("scope_backend_type", "backend_type"),
+    ("backend_azure_keyvault", "keyvault_metadata"),
+];
+
+/// The spec's fields, read from a spec or (`from_live`) from a listed scope.
 fn canonical(v: &Value, from_live: bool) -> Value {
     let mut m = Map::new();
-    let name = if from_live {
-        v.get("name")
-    } else {
-        v.get("scope")
-    };
-    if let Some(n) = name {
-        m.insert("scope".into(), n.clone());
-    }
-    let backend = if from_live {
-        v.get("backend_type")
-    } else {
-        v.get("scope_backend_type")
-    };
-    if let Some(b) = backend {
-        m.insert("scope_backend_type".into(), b.clone());
-    }
-    let vault = if from_live {
-        v.get("keyvault_metadata")
-    } else {
-        v.get("backend_azure_keyvault")
-    };
-    if let Some(k) = vault {
-        m.insert("backend_azure_keyvault".into(), k.clone());
+    for (spec_field, live_field) in FIELDS {
+        let source = if from_live { live_field } else { spec_field };
+        if let Some(value) = v.get(*source) {
+            m.insert((*spec_field).into(), value.clone());
+        }
     }
     drop_default(&mut m, "scope_backend_type", json!("DATABRICKS"));
     drop_empty(&mut m);
