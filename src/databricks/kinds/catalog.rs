@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{fields, keep, kept};
+use super::normalize::{fields_in, kept};
 use super::{Desired, KindAdapter, LiveObject, found, gone, named_object, spec_str, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -37,8 +37,7 @@ fn live_object(c: Value) -> Option<LiveObject> {
 /// The `PATCH` body for a securable (catalogs and schemas): the `mutable`
 /// fields of the spec, with a comment the spec no longer sets cleared.
 pub(super) fn patch_body(spec: &Value, mutable: &[&str]) -> Value {
-    let mut body = fields(spec);
-    keep(&mut body, mutable);
+    let mut body = fields_in(spec, mutable);
     body.entry("comment").or_insert_with(|| json!(""));
     Value::Object(body)
 }

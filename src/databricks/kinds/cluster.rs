@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
-use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
+use super::normalize::{drop_default, drop_empty, fields, fields_in, strip_ownership};
 use super::{
     Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
     with_ownership_tags,
@@ -59,8 +59,7 @@ pub const CLUSTER_SPEC_FIELDS: &[&str] = &[
 /// A cluster spec in canonical form: user fields only, server defaults and
 /// the ownership tags dropped. Used for clusters and jobs' `new_cluster`.
 pub fn normalize_cluster_spec(spec: &Value) -> Value {
-    let mut c = fields(spec);
-    keep(&mut c, CLUSTER_SPEC_FIELDS);
+    let mut c = fields_in(spec, CLUSTER_SPEC_FIELDS);
     strip_ownership(&mut c, TAGS);
     // Not returned on read; the server applies it at create time.
     c.remove("apply_policy_default_values");

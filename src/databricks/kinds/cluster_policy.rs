@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
-use super::normalize::{canonical_json_string, drop_default, drop_empty, fields, keep};
+use super::normalize::{canonical_json_string, drop_default, drop_empty, fields, fields_in};
 use super::{Desired, KindAdapter, LiveObject, id_string, str_field, take_array};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -43,8 +43,7 @@ fn live_object(p: Value) -> Option<LiveObject> {
 }
 
 fn canonical(v: &Value) -> Value {
-    let mut p = fields(v);
-    keep(&mut p, FIELDS);
+    let mut p = fields_in(v, FIELDS);
     for key in ["definition", "policy_family_definition_overrides"] {
         if let Some(d) = p.get(key) {
             let d = canonical_json_string(d);

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::normalize::{fields, keep};
+use super::normalize::fields_in;
 use super::workspace_objects as ws;
 use super::{Desired, KindAdapter, LiveObject, spec_str, str_field};
 use crate::databricks::client::Client;
@@ -19,9 +19,7 @@ pub struct DirectoryAdapter;
 const OBJECT_TYPE: &str = "DIRECTORY";
 
 fn canonical(v: &Value) -> Value {
-    let mut d = fields(v);
-    keep(&mut d, &["path"]);
-    Value::Object(d)
+    Value::Object(fields_in(v, &["path"]))
 }
 
 impl KindAdapter for DirectoryAdapter {

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
-use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
+use super::normalize::{drop_default, drop_empty, fields_in, strip_ownership};
 use super::{
     Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
     take_array, with_ownership_tags,
@@ -47,8 +47,7 @@ const FIELDS: &[&str] = &[
 ];
 
 fn canonical(v: &Value) -> Value {
-    let mut p = fields(v);
-    keep(&mut p, FIELDS);
+    let mut p = fields_in(v, FIELDS);
     strip_ownership(&mut p, TAGS);
     drop_default(&mut p, "min_idle_instances", json!(0));
     drop_default(&mut p, "enable_elastic_disk", json!(true));

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::cluster::normalize_cluster_spec;
 use super::normalize::{
@@ -49,7 +49,10 @@ async fn read_job(client: &Client, id: &str) -> Result<Option<LiveObject>, Error
 
 /// Drops what the Jobs API fills in on read, sorts what it treats as sets.
 pub fn normalize_settings(settings: &Value) -> Value {
-    let mut s = fields(settings);
+    canonical_settings(fields(settings))
+}
+
+fn canonical_settings(mut s: Map<String, Value>) -> Value {
     strip_ownership(&mut s, TAGS);
     for key in ["format", "edit_mode"] {
         if matches!(
@@ -69,7 +72,7 @@ pub fn normalize_settings(settings: &Value) -> Value {
     }
     if let Some(tasks) = s.get_mut("tasks").and_then(Value::as_array_mut) {
         for task in tasks.iter_mut() {
-            *task = normalize_task(task);
+            *task = normalize_task(task.take());
         }
     }
     sort_field_by(&mut s, "tasks", "task_key");
@@ -88,8 +91,10 @@ pub fn normalize_settings(settings: &Value) -> Value {
     Value::Object(s)
 }
 
-fn normalize_task(task: &Value) -> Value {
-    let mut t = fields(task);
+fn normalize_task(task: Value) -> Value {
+    let Value::Object(mut t) = task else {
+        return Value::Object(Map::new());
+    };
     drop_default(&mut t, "run_if", json!("ALL_SUCCESS"));
     drop_default(&mut t, "timeout_seconds", json!(0));
     drop_default(&mut t, "retry_on_timeout", json!(false));
@@ -261,7 +266,7 @@ impl KindAdapter for JobAdapter {
         {
             s.insert("run_as".into(), run_as);
         }
-        normalize_settings(&Value::Object(s))
+        canonical_settings(s)
     }
 
     fn normalize_spec(&self, spec: &Value) -> Value {

@@ -11,16 +11,20 @@ pub fn fields(v: &Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// Keeps only `keys`.
-pub fn keep(map: &mut Map<String, Value>, keys: &[&str]) {
-    map.retain(|k, _| keys.contains(&k.as_str()));
+/// The object's fields named in `keys` (copying only those).
+pub fn fields_in(v: &Value, keys: &[&str]) -> Map<String, Value> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| keys.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The object with only `keys` and no empty values: the whole canonical
 /// form of kinds without server defaults.
 pub fn kept(v: &Value, keys: &[&str]) -> Value {
-    let mut map = fields(v);
-    keep(&mut map, keys);
+    let mut map = fields_in(v, keys);
     drop_empty(&mut map);
     Value::Object(map)
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
-use super::normalize::{drop_default, drop_empty, fields, keep, sort_by_field};
+use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
 use super::{Desired, KindAdapter, LiveObject, created_id, found, gone, id_string, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -61,10 +61,9 @@ fn values(v: &Value, attr: &str) -> BTreeSet<String> {
 /// Keeps `scalars` and the managed multi-valued attributes, reduced to
 /// sorted `[{value}]`; drops empties and `active: true`.
 pub fn canonical(v: &Value, scalars: &[&str]) -> Value {
-    let mut r = fields(v);
     let mut all: Vec<&str> = scalars.to_vec();
     all.extend_from_slice(MULTI);
-    keep(&mut r, &all);
+    let mut r = fields_in(v, &all);
     for attr in MULTI {
         if r.contains_key(*attr) {
             let mut list: Vec<Value> = values(v, attr)

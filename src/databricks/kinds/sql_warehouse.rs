@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{drop_default, drop_empty, fields, keep, sort_by_field};
+use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
 use super::{
     APP_TAG, Desired, KEY_TAG, KindAdapter, LiveObject, Ownership, created_id, found, gone,
     id_string, owned_or_named, str_field,
@@ -80,8 +80,7 @@ fn with_ownership(spec: &Value, owner: &Ownership) -> Value {
 }
 
 fn canonical(v: &Value) -> Value {
-    let mut w = fields(v);
-    keep(&mut w, FIELDS);
+    let mut w = fields_in(v, FIELDS);
     let mut tags = user_tags(v);
     sort_by_field(&mut tags, "key");
     if tags.is_empty() {

@@ -9,7 +9,7 @@ use base64::Engine;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{drop_default, drop_empty, fields, keep};
+use super::normalize::{drop_default, drop_empty, fields, fields_in};
 use super::{
     Desired, KindAdapter, LiveObject, found, gone, id_string, named_object, read_each, spec_str,
     str_field,
@@ -157,8 +157,7 @@ impl ImportedAdapter {
     /// Only the compared fields, `format` dropped when it is the default,
     /// content compared after decoding.
     fn canonical(&self, v: &Value) -> Value {
-        let mut map = fields(v);
-        keep(&mut map, self.fields);
+        let mut map = fields_in(v, self.fields);
         drop_default(&mut map, "format", json!(self.format));
         if let Some(c) = map.get("content") {
             let c = canonical_content(c);
