@@ -71,7 +71,7 @@ impl KindAdapter for DirectoryAdapter {
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(ws::delete(client, id, false))
+        Box::pin(ws::delete(client, id))
     }
 
     fn normalize(&self, live: &Value) -> Value {

@@ -30,7 +30,7 @@ const BASE: &str = "/api/2.0/preview/scim/v2";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// Multi-valued attributes Mortar manages; compared by `value`.
-pub const MULTI: &[&str] = &["members", "entitlements", "roles"];
+const MULTI: &[&str] = &["members", "entitlements", "roles"];
 
 fn path(resource: &str, id: Option<&str>) -> String {
     match id {
@@ -60,7 +60,7 @@ fn values(v: &Value, attr: &str) -> BTreeSet<String> {
 
 /// Keeps `scalars` and the managed multi-valued attributes, reduced to
 /// sorted `[{value}]`; drops empties and `active: true`.
-pub fn canonical(v: &Value, scalars: &[&str]) -> Value {
+fn canonical(v: &Value, scalars: &[&str]) -> Value {
     let mut all: Vec<&str> = scalars.to_vec();
     all.extend_from_slice(MULTI);
     let mut r = fields_in(v, &all);
@@ -126,7 +126,7 @@ async fn create(
 
 /// The PATCH operations turning `live` into `desired`: `replace` for changed
 /// `scalars`, `add`/`remove` per value of the multi-valued attributes.
-pub fn patch_operations(live: &Value, desired: &Value, scalars: &[&str]) -> Vec<Value> {
+fn patch_operations(live: &Value, desired: &Value, scalars: &[&str]) -> Vec<Value> {
     let mut ops = Vec::new();
     let mut replace = Map::new();
     for attr in scalars {

@@ -37,7 +37,7 @@ pub struct ImportedAdapter {
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// `get-status` of a path; `None` when it does not exist.
-pub async fn status(client: &Client, path: &str) -> Result<Option<Value>, Error> {
+async fn status(client: &Client, path: &str) -> Result<Option<Value>, Error> {
     found(
         client
             .get("/api/2.0/workspace/get-status", &[("path", path)])
@@ -60,7 +60,7 @@ pub async fn read(
         return Ok(None);
     }
     if let Some(format) = format {
-        let Some(export) = found(
+        let Some(mut export) = found(
             client
                 .get(
                     "/api/2.0/workspace/export",
@@ -71,8 +71,8 @@ pub async fn read(
         else {
             return Ok(None);
         };
-        if let (Some(obj), Some(content)) = (st.as_object_mut(), export.get("content")) {
-            obj.insert("content".into(), content.clone());
+        if let (Some(obj), Some(content)) = (st.as_object_mut(), export.get_mut("content")) {
+            obj.insert("content".into(), content.take());
         }
     }
     Ok(Some(named_object(path.to_string(), st)))
@@ -135,12 +135,14 @@ async fn import(client: &Client, spec: &Value, overwrite: bool) -> Result<(), Er
     Ok(())
 }
 
-pub async fn delete(client: &Client, path: &str, recursive: bool) -> Result<(), Error> {
+/// Deletes the object at `path`, never recursively: a directory holding
+/// objects Mortar does not manage is not emptied.
+pub async fn delete(client: &Client, path: &str) -> Result<(), Error> {
     gone(
         client
             .post(
                 "/api/2.0/workspace/delete",
-                &json!({"path": path, "recursive": recursive}),
+                &json!({"path": path, "recursive": false}),
             )
             .await,
     )
@@ -217,7 +219,7 @@ impl KindAdapter for ImportedAdapter {
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(delete(client, id, false))
+        Box::pin(delete(client, id))
     }
 
     fn normalize(&self, live: &Value) -> Value {
