@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{drop_empty, fields, keep};
-use super::{Desired, KindAdapter, LiveObject, found, gone, spec_str};
+use super::normalize::{fields_in, kept};
+use super::{Desired, KindAdapter, LiveObject, found, gone, named_object, spec_str, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
@@ -30,21 +30,16 @@ const FIELDS: &[&str] = &[
 /// Fields `PATCH` may change.
 const MUTABLE: &[&str] = &["comment", "properties", "options", "owner"];
 
-fn canonical(v: &Value) -> Value {
-    let mut c = fields(v);
-    keep(&mut c, FIELDS);
-    drop_empty(&mut c);
-    Value::Object(c)
+fn live_object(c: Value) -> Option<LiveObject> {
+    Some(named_object(str_field(&c, "name")?, c))
 }
 
-fn live_object(c: Value) -> Option<LiveObject> {
-    let name = c.get("name").and_then(Value::as_str)?.to_string();
-    Some(LiveObject {
-        id: name.clone(),
-        name,
-        owner: None,
-        raw: c,
-    })
+/// The `PATCH` body for a securable (catalogs and schemas): the `mutable`
+/// fields of the spec, with a comment the spec no longer sets cleared.
+pub(super) fn patch_body(spec: &Value, mutable: &[&str]) -> Value {
+    let mut body = fields_in(spec, mutable);
+    body.entry("comment").or_insert_with(|| json!(""));
+    Value::Object(body)
 }
 
 impl KindAdapter for CatalogAdapter {
@@ -53,7 +48,7 @@ impl KindAdapter for CatalogAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("name").and_then(Value::as_str).map(str::to_string)
+        str_field(spec, "name")
     }
 
     fn list<'a>(
@@ -103,13 +98,8 @@ impl KindAdapter for CatalogAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let mut body = fields(desired.spec);
-            keep(&mut body, MUTABLE);
-            // Fields the spec no longer sets are cleared.
-            body.entry("comment").or_insert_with(|| json!(""));
-            client
-                .patch(&format!("{BASE}/{id}"), &Value::Object(body))
-                .await?;
+            let body = patch_body(desired.spec, MUTABLE);
+            client.patch(&format!("{BASE}/{id}"), &body).await?;
             Ok(())
         })
     }
@@ -119,10 +109,10 @@ impl KindAdapter for CatalogAdapter {
     }
 
     fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
+        kept(live, FIELDS)
     }
 
     fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
+        kept(spec, FIELDS)
     }
 }

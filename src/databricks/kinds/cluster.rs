@@ -8,9 +8,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
+use super::endpoints::Endpoints;
+use super::normalize::{drop_default, drop_empty, fields, fields_in, strip_ownership};
 use super::{
-    Desired, KindAdapter, LiveObject, found, gone, id_string, ownership_from_tags, wanted,
+    Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
     with_ownership_tags,
 };
 use crate::databricks::client::Client;
@@ -58,9 +59,8 @@ pub const CLUSTER_SPEC_FIELDS: &[&str] = &[
 /// A cluster spec in canonical form: user fields only, server defaults and
 /// the ownership tags dropped. Used for clusters and jobs' `new_cluster`.
 pub fn normalize_cluster_spec(spec: &Value) -> Value {
-    let mut c = fields(spec);
-    keep(&mut c, CLUSTER_SPEC_FIELDS);
-    strip_ownership(&mut c, "custom_tags");
+    let mut c = fields_in(spec, CLUSTER_SPEC_FIELDS);
+    strip_ownership(&mut c, TAGS);
     // Not returned on read; the server applies it at create time.
     c.remove("apply_policy_default_values");
     drop_default(&mut c, "enable_elastic_disk", json!(false));
@@ -96,29 +96,26 @@ pub fn normalize_cluster_spec(spec: &Value) -> Value {
     Value::Object(c)
 }
 
+const API: Endpoints = Endpoints {
+    get: "/api/2.1/clusters/get",
+    create: "/api/2.1/clusters/create",
+    edit: "/api/2.1/clusters/edit",
+    delete: "/api/2.1/clusters/permanent-delete",
+    id_field: "cluster_id",
+};
+const TAGS: &str = "custom_tags";
+
 fn live_object(cluster: Value) -> Option<LiveObject> {
-    let id = id_string(cluster.get("cluster_id"))?;
-    let name = cluster
-        .get("cluster_name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let owner = ownership_from_tags(cluster.get("custom_tags"));
     Some(LiveObject {
-        id,
-        name,
-        owner,
+        id: id_string(cluster.get("cluster_id"))?,
+        name: str_field(&cluster, "cluster_name").unwrap_or_default(),
+        owner: ownership_from_tags(cluster.get(TAGS)),
         raw: cluster,
     })
 }
 
 async fn get_cluster(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
-    Ok(found(
-        client
-            .get("/api/2.1/clusters/get", &[("cluster_id", id)])
-            .await,
-    )?
-    .and_then(live_object))
+    Ok(API.get(client, id).await?.and_then(live_object))
 }
 
 impl KindAdapter for ClusterAdapter {
@@ -127,9 +124,7 @@ impl KindAdapter for ClusterAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("cluster_name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        str_field(spec, "cluster_name")
     }
 
     fn unique_names(&self) -> bool {
@@ -150,13 +145,9 @@ impl KindAdapter for ClusterAdapter {
             )
             .await?;
             let mut out = Vec::new();
-            for c in clusters {
-                let Some(obj) = live_object(c) else { continue };
+            for obj in owned_or_named(clusters, names, live_object) {
                 // Jobs' clusters are not Mortar's to manage.
                 if obj.raw.get("cluster_source").and_then(Value::as_str) == Some("JOB") {
-                    continue;
-                }
-                if !wanted(&obj.owner, &obj.name, names) {
                     continue;
                 }
                 // The list omits `spec`; read each wanted cluster whole.
@@ -182,15 +173,8 @@ impl KindAdapter for ClusterAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
-            let resp = client
-                .post_create("/api/2.1/clusters/create", &body)
-                .await?;
-            id_string(resp.get("cluster_id")).ok_or_else(|| Error::Decode {
-                method: "POST".into(),
-                path: "/api/2.1/clusters/create".into(),
-                message: "no cluster_id in the response".into(),
-            })
+            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+            API.create(client, &body).await
         })
     }
 
@@ -201,17 +185,14 @@ impl KindAdapter for ClusterAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let mut body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
-            if let Some(obj) = body.as_object_mut() {
-                obj.insert("cluster_id".into(), json!(id));
-            }
+            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
             // `edit` is refused while the cluster is starting or restarting
             // (perhaps because an earlier edit, whose answer was lost, took
             // effect): wait, unless the cluster already has the settings.
             let want = normalize_cluster_spec(&body);
             let mut waited = Duration::ZERO;
             loop {
-                match client.post("/api/2.1/clusters/edit", &body).await {
+                match API.edit(client, id, &body).await {
                     Err(Error::InvalidState(api)) => {
                         if let Some(live) = get_cluster(client, id).await?
                             && self.normalize(&live.raw) == want
@@ -225,23 +206,14 @@ impl KindAdapter for ClusterAdapter {
                         tokio::time::sleep(step).await;
                         waited += step;
                     }
-                    other => return other.map(|_| ()),
+                    other => return other,
                 }
             }
         })
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            gone(
-                client
-                    .post(
-                        "/api/2.1/clusters/permanent-delete",
-                        &json!({"cluster_id": id}),
-                    )
-                    .await,
-            )
-        })
+        Box::pin(API.delete(client, id))
     }
 
     fn normalize(&self, live: &Value) -> Value {
@@ -249,10 +221,10 @@ impl KindAdapter for ClusterAdapter {
             Some(spec) => {
                 // `spec` omits the tags the server keeps at the top level.
                 let mut s = fields(spec);
-                if !s.contains_key("custom_tags")
-                    && let Some(tags) = live.get("custom_tags")
+                if !s.contains_key(TAGS)
+                    && let Some(tags) = live.get(TAGS)
                 {
-                    s.insert("custom_tags".into(), tags.clone());
+                    s.insert(TAGS.into(), tags.clone());
                 }
                 normalize_cluster_spec(&Value::Object(s))
             }

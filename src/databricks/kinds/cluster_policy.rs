@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{canonical_json_string, drop_default, drop_empty, fields, keep};
-use super::{Desired, KindAdapter, LiveObject, found, gone, id_string};
+use super::endpoints::Endpoints;
+use super::normalize::{canonical_json_string, drop_default, drop_empty, fields, fields_in};
+use super::{Desired, KindAdapter, LiveObject, id_string, str_field, take_array};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
@@ -24,18 +25,25 @@ const FIELDS: &[&str] = &[
     "libraries",
 ];
 
+const API: Endpoints = Endpoints {
+    get: "/api/2.0/policies/clusters/get",
+    create: "/api/2.0/policies/clusters/create",
+    edit: "/api/2.0/policies/clusters/edit",
+    delete: "/api/2.0/policies/clusters/delete",
+    id_field: "policy_id",
+};
+
 fn live_object(p: Value) -> Option<LiveObject> {
     Some(LiveObject {
         id: id_string(p.get("policy_id"))?,
-        name: p.get("name").and_then(Value::as_str)?.to_string(),
+        name: str_field(&p, "name")?,
         owner: None,
         raw: p,
     })
 }
 
 fn canonical(v: &Value) -> Value {
-    let mut p = fields(v);
-    keep(&mut p, FIELDS);
+    let mut p = fields_in(v, FIELDS);
     for key in ["definition", "policy_family_definition_overrides"] {
         if let Some(d) = p.get(key) {
             let d = canonical_json_string(d);
@@ -65,7 +73,7 @@ impl KindAdapter for ClusterPolicyAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("name").and_then(Value::as_str).map(str::to_string)
+        str_field(spec, "name")
     }
 
     fn list<'a>(
@@ -75,12 +83,8 @@ impl KindAdapter for ClusterPolicyAdapter {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
         Box::pin(async move {
             let resp = client.get("/api/2.0/policies/clusters/list", &[]).await?;
-            Ok(resp
-                .get("policies")
-                .and_then(Value::as_array)
+            Ok(take_array(resp, "policies")
                 .into_iter()
-                .flatten()
-                .cloned()
                 .filter_map(live_object)
                 .filter(|o| names.contains(&o.name))
                 .collect())
@@ -92,14 +96,7 @@ impl KindAdapter for ClusterPolicyAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(async move {
-            Ok(found(
-                client
-                    .get("/api/2.0/policies/clusters/get", &[("policy_id", id)])
-                    .await,
-            )?
-            .and_then(live_object))
-        })
+        Box::pin(async move { Ok(API.get(client, id).await?.and_then(live_object)) })
     }
 
     fn create_once<'a>(
@@ -107,16 +104,7 @@ impl KindAdapter for ClusterPolicyAdapter {
         client: &'a Client,
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let resp = client
-                .post_create("/api/2.0/policies/clusters/create", &body(desired.spec))
-                .await?;
-            id_string(resp.get("policy_id")).ok_or_else(|| Error::Decode {
-                method: "POST".into(),
-                path: "/api/2.0/policies/clusters/create".into(),
-                message: "no policy_id in the response".into(),
-            })
-        })
+        Box::pin(async move { API.create(client, &body(desired.spec)).await })
     }
 
     fn update<'a>(
@@ -125,27 +113,11 @@ impl KindAdapter for ClusterPolicyAdapter {
         id: &'a str,
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let mut b = body(desired.spec);
-            if let Some(obj) = b.as_object_mut() {
-                obj.insert("policy_id".into(), json!(id));
-            }
-            client.post("/api/2.0/policies/clusters/edit", &b).await?;
-            Ok(())
-        })
+        Box::pin(async move { API.edit(client, id, &body(desired.spec)).await })
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            gone(
-                client
-                    .post(
-                        "/api/2.0/policies/clusters/delete",
-                        &json!({"policy_id": id}),
-                    )
-                    .await,
-            )
-        })
+        Box::pin(API.delete(client, id))
     }
 
     fn normalize(&self, live: &Value) -> Value {

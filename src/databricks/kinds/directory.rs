@@ -5,21 +5,21 @@
 use std::collections::BTreeSet;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::normalize::{fields, keep};
+use super::normalize::fields_in;
 use super::workspace_objects as ws;
-use super::{Desired, KindAdapter, LiveObject, spec_str};
+use super::{Desired, KindAdapter, LiveObject, spec_str, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
 
 pub struct DirectoryAdapter;
 
+const OBJECT_TYPE: &str = "DIRECTORY";
+
 fn canonical(v: &Value) -> Value {
-    let mut d = fields(v);
-    keep(&mut d, &["path"]);
-    Value::Object(d)
+    Value::Object(fields_in(v, &["path"]))
 }
 
 impl KindAdapter for DirectoryAdapter {
@@ -28,7 +28,7 @@ impl KindAdapter for DirectoryAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("path").and_then(Value::as_str).map(str::to_string)
+        str_field(spec, "path")
     }
 
     fn list<'a>(
@@ -36,15 +36,7 @@ impl KindAdapter for DirectoryAdapter {
         client: &'a Client,
         names: &'a BTreeSet<String>,
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
-        Box::pin(async move {
-            let mut out = Vec::new();
-            for path in names {
-                if let Some(o) = ws::read(client, path, "DIRECTORY", None).await? {
-                    out.push(o);
-                }
-            }
-            Ok(out)
-        })
+        Box::pin(ws::list(client, names, OBJECT_TYPE, None))
     }
 
     fn get<'a>(
@@ -52,7 +44,7 @@ impl KindAdapter for DirectoryAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(ws::read(client, id, "DIRECTORY", None))
+        Box::pin(ws::read(client, id, OBJECT_TYPE, None))
     }
 
     fn create_once<'a>(
@@ -61,11 +53,9 @@ impl KindAdapter for DirectoryAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
-            let path = spec_str(desired.spec, "path", Kind::Directory)?.to_string();
-            client
-                .post("/api/2.0/workspace/mkdirs", &json!({ "path": path }))
-                .await?;
-            Ok(path)
+            let path = spec_str(desired.spec, "path", Kind::Directory)?;
+            ws::mkdirs(client, path).await?;
+            Ok(path.to_string())
         })
     }
 
@@ -76,16 +66,12 @@ impl KindAdapter for DirectoryAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let path = spec_str(desired.spec, "path", Kind::Directory)?;
-            client
-                .post("/api/2.0/workspace/mkdirs", &json!({ "path": path }))
-                .await?;
-            Ok(())
+            ws::mkdirs(client, spec_str(desired.spec, "path", Kind::Directory)?).await
         })
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(ws::delete(client, id, false))
+        Box::pin(ws::delete(client, id))
     }
 
     fn normalize(&self, live: &Value) -> Value {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Desired, KindAdapter, LiveObject};
+use super::{Desired, KindAdapter, LiveObject, found, named_object, read_each};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
@@ -109,18 +109,13 @@ async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
     )
     .await?;
     let raw = json!({"securable_type": t, "full_name": name, "privilege_assignments": assignments});
-    Ok(LiveObject {
-        id: id.to_string(),
-        name: id.to_string(),
-        owner: None,
-        raw,
-    })
+    Ok(named_object(id.to_string(), raw))
 }
 
 /// The grants on a securable; `None` when it has no direct grants (or does
 /// not exist).
 async fn existing(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
-    Ok(super::found(read(client, id).await)?.filter(|o| !grants_of(&o.raw).is_empty()))
+    Ok(found(read(client, id).await)?.filter(|o| !grants_of(&o.raw).is_empty()))
 }
 
 async fn apply(client: &Client, id: &str, want: &Grants) -> Result<(), Error> {
@@ -153,15 +148,7 @@ impl KindAdapter for GrantsAdapter {
         client: &'a Client,
         names: &'a BTreeSet<String>,
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
-        Box::pin(async move {
-            let mut out = Vec::new();
-            for id in names {
-                if let Some(o) = existing(client, id).await? {
-                    out.push(o);
-                }
-            }
-            Ok(out)
-        })
+        Box::pin(read_each(names, |id| existing(client, id)))
     }
 
     fn get<'a>(

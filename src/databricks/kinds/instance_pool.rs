@@ -6,16 +6,26 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{drop_default, drop_empty, fields, keep, strip_ownership};
+use super::endpoints::Endpoints;
+use super::normalize::{drop_default, drop_empty, fields_in, strip_ownership};
 use super::{
-    Desired, KindAdapter, LiveObject, found, gone, id_string, ownership_from_tags, wanted,
-    with_ownership_tags,
+    Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
+    take_array, with_ownership_tags,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
 
 pub struct InstancePoolAdapter;
+
+const API: Endpoints = Endpoints {
+    get: "/api/2.0/instance-pools/get",
+    create: "/api/2.0/instance-pools/create",
+    edit: "/api/2.0/instance-pools/edit",
+    delete: "/api/2.0/instance-pools/delete",
+    id_field: "instance_pool_id",
+};
+const TAGS: &str = "custom_tags";
 
 const FIELDS: &[&str] = &[
     "instance_pool_name",
@@ -37,9 +47,8 @@ const FIELDS: &[&str] = &[
 ];
 
 fn canonical(v: &Value) -> Value {
-    let mut p = fields(v);
-    keep(&mut p, FIELDS);
-    strip_ownership(&mut p, "custom_tags");
+    let mut p = fields_in(v, FIELDS);
+    strip_ownership(&mut p, TAGS);
     drop_default(&mut p, "min_idle_instances", json!(0));
     drop_default(&mut p, "enable_elastic_disk", json!(true));
     drop_default(&mut p, "idle_instance_autotermination_minutes", json!(60));
@@ -56,12 +65,8 @@ fn canonical(v: &Value) -> Value {
 fn live_object(p: Value) -> Option<LiveObject> {
     Some(LiveObject {
         id: id_string(p.get("instance_pool_id"))?,
-        name: p
-            .get("instance_pool_name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        owner: ownership_from_tags(p.get("custom_tags")),
+        name: str_field(&p, "instance_pool_name").unwrap_or_default(),
+        owner: ownership_from_tags(p.get(TAGS)),
         raw: p,
     })
 }
@@ -72,9 +77,7 @@ impl KindAdapter for InstancePoolAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("instance_pool_name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        str_field(spec, "instance_pool_name")
     }
 
     fn unique_names(&self) -> bool {
@@ -88,15 +91,7 @@ impl KindAdapter for InstancePoolAdapter {
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
         Box::pin(async move {
             let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
-            Ok(resp
-                .get("instance_pools")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .cloned()
-                .filter_map(live_object)
-                .filter(|o| wanted(&o.owner, &o.name, names))
-                .collect())
+            Ok(owned_or_named(take_array(resp, "instance_pools"), names, live_object).collect())
         })
     }
 
@@ -105,14 +100,7 @@ impl KindAdapter for InstancePoolAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(async move {
-            Ok(found(
-                client
-                    .get("/api/2.0/instance-pools/get", &[("instance_pool_id", id)])
-                    .await,
-            )?
-            .and_then(live_object))
-        })
+        Box::pin(async move { Ok(API.get(client, id).await?.and_then(live_object)) })
     }
 
     fn create_once<'a>(
@@ -121,15 +109,8 @@ impl KindAdapter for InstancePoolAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
-            let resp = client
-                .post_create("/api/2.0/instance-pools/create", &body)
-                .await?;
-            id_string(resp.get("instance_pool_id")).ok_or_else(|| Error::Decode {
-                method: "POST".into(),
-                path: "/api/2.0/instance-pools/create".into(),
-                message: "no instance_pool_id in the response".into(),
-            })
+            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+            API.create(client, &body).await
         })
     }
 
@@ -140,26 +121,13 @@ impl KindAdapter for InstancePoolAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let mut body = with_ownership_tags(desired.spec, "custom_tags", &desired.ownership());
-            if let Some(obj) = body.as_object_mut() {
-                obj.insert("instance_pool_id".into(), json!(id));
-            }
-            client.post("/api/2.0/instance-pools/edit", &body).await?;
-            Ok(())
+            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+            API.edit(client, id, &body).await
         })
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            gone(
-                client
-                    .post(
-                        "/api/2.0/instance-pools/delete",
-                        &json!({"instance_pool_id": id}),
-                    )
-                    .await,
-            )
-        })
+        Box::pin(API.delete(client, id))
     }
 
     fn normalize(&self, live: &Value) -> Value {

@@ -4,13 +4,15 @@
 use std::collections::BTreeSet;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::cluster::normalize_cluster_spec;
-use super::normalize::{drop_default, drop_empty, fields, sort_field_by, strip_ownership};
+use super::normalize::{
+    drop_default, drop_empty, fields, sort_by_field, sort_field_by, strip_ownership,
+};
 use super::{
-    Desired, KindAdapter, LiveObject, found, gone, id_string, ownership_from_tags, wanted,
-    with_ownership_tags,
+    Desired, KindAdapter, LiveObject, created_id, found, gone, id_string, looks_like_uuid,
+    owned_or_named, ownership_from_tags, str_field, with_ownership_tags,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -19,27 +21,39 @@ use crate::manifest::Kind;
 
 pub struct JobAdapter;
 
+const TAGS: &str = "tags";
+
 fn live_object(job: Value) -> Option<LiveObject> {
-    let id = id_string(job.get("job_id"))?;
     let settings = job.get("settings");
-    let name = settings
-        .and_then(|s| s.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let owner = ownership_from_tags(settings.and_then(|s| s.get("tags")));
     Some(LiveObject {
-        id,
-        name,
-        owner,
+        id: id_string(job.get("job_id"))?,
+        name: settings
+            .and_then(|s| str_field(s, "name"))
+            .unwrap_or_default(),
+        owner: ownership_from_tags(settings.and_then(|s| s.get(TAGS))),
         raw: job,
     })
 }
 
+/// A job id as the API takes it: a number (a string only if it is not one).
+fn job_id(id: &str) -> Value {
+    id.parse::<i64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| json!(id))
+}
+
+/// The full job `id`; `None` when it does not exist.
+async fn read_job(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
+    Ok(found(get_job(client, id).await)?.and_then(live_object))
+}
+
 /// Drops what the Jobs API fills in on read, sorts what it treats as sets.
 pub fn normalize_settings(settings: &Value) -> Value {
-    let mut s = fields(settings);
-    strip_ownership(&mut s, "tags");
+    canonical_settings(fields(settings))
+}
+
+fn canonical_settings(mut s: Map<String, Value>) -> Value {
+    strip_ownership(&mut s, TAGS);
     for key in ["format", "edit_mode"] {
         if matches!(
             s.get(key).and_then(Value::as_str),
@@ -58,7 +72,7 @@ pub fn normalize_settings(settings: &Value) -> Value {
     }
     if let Some(tasks) = s.get_mut("tasks").and_then(Value::as_array_mut) {
         for task in tasks.iter_mut() {
-            *task = normalize_task(task);
+            *task = normalize_task(task.take());
         }
     }
     sort_field_by(&mut s, "tasks", "task_key");
@@ -77,8 +91,10 @@ pub fn normalize_settings(settings: &Value) -> Value {
     Value::Object(s)
 }
 
-fn normalize_task(task: &Value) -> Value {
-    let mut t = fields(task);
+fn normalize_task(task: Value) -> Value {
+    let Value::Object(mut t) = task else {
+        return Value::Object(Map::new());
+    };
     drop_default(&mut t, "run_if", json!("ALL_SUCCESS"));
     drop_default(&mut t, "timeout_seconds", json!(0));
     drop_default(&mut t, "retry_on_timeout", json!(false));
@@ -98,7 +114,7 @@ fn normalize_task(task: &Value) -> Value {
         drop_default(sql, "source", json!("WORKSPACE"));
     }
     if let Some(deps) = t.get_mut("depends_on").and_then(Value::as_array_mut) {
-        super::normalize::sort_by_field(deps, "task_key");
+        sort_by_field(deps, "task_key");
     }
     if let Some(nc) = t.get("new_cluster") {
         let nc = normalize_cluster_spec(nc);
@@ -116,8 +132,7 @@ fn run_as_from(job: &Value) -> Option<Value> {
     if Some(run_as) == creator {
         return None;
     }
-    let is_uuid = run_as.len() == 36 && run_as.chars().filter(|c| *c == '-').count() == 4;
-    Some(if is_uuid {
+    Some(if looks_like_uuid(run_as) {
         json!({"service_principal_name": run_as})
     } else {
         json!({"user_name": run_as})
@@ -130,7 +145,7 @@ impl KindAdapter for JobAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("name").and_then(Value::as_str).map(str::to_string)
+        str_field(spec, "name")
     }
 
     fn unique_names(&self) -> bool {
@@ -151,16 +166,10 @@ impl KindAdapter for JobAdapter {
             )
             .await?;
             let mut out = Vec::new();
-            for job in jobs {
-                let Some(obj) = live_object(job) else {
-                    continue;
-                };
-                if !wanted(&obj.owner, &obj.name, names) {
-                    continue;
-                }
+            for obj in owned_or_named(jobs, names, live_object) {
+                // A job with more tasks than the list holds is read whole.
                 if obj.raw.get("has_more").and_then(Value::as_bool) == Some(true) {
-                    if let Some(full) = found(get_job(client, &obj.id).await)?.and_then(live_object)
-                    {
+                    if let Some(full) = read_job(client, &obj.id).await? {
                         out.push(full);
                     }
                 } else {
@@ -176,7 +185,7 @@ impl KindAdapter for JobAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(async move { Ok(found(get_job(client, id).await)?.and_then(live_object)) })
+        Box::pin(read_job(client, id))
     }
 
     /// Looks only at the jobs with the desired name (`jobs/list?name=`),
@@ -205,7 +214,7 @@ impl KindAdapter for JobAdapter {
             else {
                 return Ok(None);
             };
-            Ok(found(get_job(client, &obj.id).await)?.and_then(live_object))
+            read_job(client, &obj.id).await
         })
     }
 
@@ -215,13 +224,9 @@ impl KindAdapter for JobAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, "tags", &desired.ownership());
+            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
             let resp = client.post_create("/api/2.2/jobs/create", &body).await?;
-            id_string(resp.get("job_id")).ok_or_else(|| Error::Decode {
-                method: "POST".into(),
-                path: "/api/2.2/jobs/create".into(),
-                message: "no job_id in the response".into(),
-            })
+            created_id(&resp, "job_id", "/api/2.2/jobs/create")
         })
     }
 
@@ -232,15 +237,11 @@ impl KindAdapter for JobAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let settings = with_ownership_tags(desired.spec, "tags", &desired.ownership());
-            let job_id: Value = id
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| json!(id));
+            let settings = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
             client
                 .post(
                     "/api/2.2/jobs/reset",
-                    &json!({"job_id": job_id, "new_settings": settings}),
+                    &json!({"job_id": job_id(id), "new_settings": settings}),
                 )
                 .await?;
             Ok(())
@@ -249,13 +250,9 @@ impl KindAdapter for JobAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let job_id: Value = id
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| json!(id));
             gone(
                 client
-                    .post("/api/2.2/jobs/delete", &json!({"job_id": job_id}))
+                    .post("/api/2.2/jobs/delete", &json!({"job_id": job_id(id)}))
                     .await,
             )
         })
@@ -269,7 +266,7 @@ impl KindAdapter for JobAdapter {
         {
             s.insert("run_as".into(), run_as);
         }
-        normalize_settings(&Value::Object(s))
+        canonical_settings(s)
     }
 
     fn normalize_spec(&self, spec: &Value) -> Value {

@@ -4,12 +4,17 @@
 //! owns, read, create, update and delete an object, read and write its ACL,
 //! and how to `normalize` a live object so that one created from a manifest
 //! reads back equal to the manifest's spec. Adding a kind is one file here
-//! implementing [`KindAdapter`] plus one line in [`adapter`].
+//! implementing [`KindAdapter`] plus one line in [`adapter`]; a kind that
+//! differs from an existing family only in data (another SCIM resource, a
+//! workspace object made by import) is instead one file holding a const of
+//! that family's adapter ([`scim::ScimAdapter`],
+//! [`workspace_objects::ImportedAdapter`]).
 
 pub mod catalog;
 pub mod cluster;
 pub mod cluster_policy;
 pub mod directory;
+pub mod endpoints;
 pub mod grants;
 pub mod group;
 pub mod instance_pool;
@@ -304,11 +309,11 @@ pub fn adapter(kind: Kind) -> Option<&'static dyn KindAdapter> {
         Kind::ClusterPolicy => &cluster_policy::ClusterPolicyAdapter,
         Kind::InstancePool => &instance_pool::InstancePoolAdapter,
         Kind::SqlWarehouse => &sql_warehouse::SqlWarehouseAdapter,
-        Kind::Group => &group::GroupAdapter,
-        Kind::ServicePrincipal => &service_principal::ServicePrincipalAdapter,
+        Kind::Group => &group::ADAPTER,
+        Kind::ServicePrincipal => &service_principal::ADAPTER,
         Kind::SecretScope => &secret_scope::SecretScopeAdapter,
-        Kind::Notebook => &notebook::NotebookAdapter,
-        Kind::WorkspaceFile => &workspace_file::WorkspaceFileAdapter,
+        Kind::Notebook => &notebook::ADAPTER,
+        Kind::WorkspaceFile => &workspace_file::ADAPTER,
         Kind::Directory => &directory::DirectoryAdapter,
         Kind::Catalog => &catalog::CatalogAdapter,
         Kind::Schema => &schema::SchemaAdapter,
@@ -349,9 +354,17 @@ pub fn with_ownership_tags(spec: &Value, field: &str, owner: &Ownership) -> Valu
     spec
 }
 
-/// True when a live object belongs in a list result: owned by Mortar, or named.
-pub fn wanted(owner: &Option<Ownership>, name: &str, names: &BTreeSet<String>) -> bool {
-    owner.is_some() || names.contains(name)
+/// The listed `items` that belong in a list result, as live objects: those
+/// Mortar owns (by ownership tag) and those named in `names`.
+pub fn owned_or_named(
+    items: Vec<Value>,
+    names: &BTreeSet<String>,
+    live_object: fn(Value) -> Option<LiveObject>,
+) -> impl Iterator<Item = LiveObject> + '_ {
+    items
+        .into_iter()
+        .filter_map(live_object)
+        .filter(|o| o.owner.is_some() || names.contains(&o.name))
 }
 
 /// A JSON value as an id string (numbers are written without quotes).
@@ -361,6 +374,63 @@ pub fn id_string(v: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// A live object whose id is also its name, with no ownership tags (kinds
+/// named by a unique name or path).
+pub fn named_object(id: String, raw: Value) -> LiveObject {
+    LiveObject {
+        name: id.clone(),
+        id,
+        owner: None,
+        raw,
+    }
+}
+
+/// The string at `field` of `v`, owned.
+pub fn str_field(v: &Value, field: &str) -> Option<String> {
+    v.get(field).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Takes the array at `field` out of a response (empty when there is none).
+pub fn take_array(mut resp: Value, field: &str) -> Vec<Value> {
+    match resp.get_mut(field).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// The id a create call answered with, at `field` of `resp`.
+pub fn created_id(resp: &Value, field: &str, path: &str) -> Result<String, Error> {
+    id_string(resp.get(field)).ok_or_else(|| Error::Decode {
+        method: "POST".into(),
+        path: path.into(),
+        message: format!("no {field} in the response"),
+    })
+}
+
+/// Reads each of `names` with `read`, keeping the ones that exist.
+pub async fn read_each<'a, F, Fut>(
+    names: &'a BTreeSet<String>,
+    read: F,
+) -> Result<Vec<LiveObject>, Error>
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: Future<Output = Result<Option<LiveObject>, Error>>,
+{
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(obj) = read(name).await? {
+            out.push(obj);
+        }
+    }
+    Ok(out)
+}
+
+/// True for the 36-character, four-dash shape of a UUID (how a service
+/// principal's application id looks where only a bare name is given).
+pub fn looks_like_uuid(name: &str) -> bool {
+    name.len() == 36 && name.chars().filter(|c| *c == '-').count() == 4
 }
 
 /// Maps NotFound to `None`.

@@ -11,16 +11,22 @@ pub fn fields(v: &Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
-/// Keeps only `keys`.
-pub fn keep(map: &mut Map<String, Value>, keys: &[&str]) {
-    map.retain(|k, _| keys.contains(&k.as_str()));
+/// The object's fields named in `keys` (copying only those).
+pub fn fields_in(v: &Value, keys: &[&str]) -> Map<String, Value> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| keys.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
-/// Removes `keys`.
-pub fn drop_keys(map: &mut Map<String, Value>, keys: &[&str]) {
-    for k in keys {
-        map.remove(*k);
-    }
+/// The object with only `keys` and no empty values: the whole canonical
+/// form of kinds without server defaults.
+pub fn kept(v: &Value, keys: &[&str]) -> Value {
+    let mut map = fields_in(v, keys);
+    drop_empty(&mut map);
+    Value::Object(map)
 }
 
 /// Removes `key` when it holds `default`.
@@ -72,11 +78,6 @@ pub fn sort_field_by(map: &mut Map<String, Value>, field: &str, key: &str) {
     if let Some(arr) = map.get_mut(field).and_then(Value::as_array_mut) {
         sort_by_field(arr, key);
     }
-}
-
-/// Sorts an array of scalars.
-pub fn sort_scalars(arr: &mut [Value]) {
-    arr.sort_by_key(sort_key);
 }
 
 fn sort_key(v: &Value) -> String {

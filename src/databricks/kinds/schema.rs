@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 
 use futures::future::BoxFuture;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::normalize::{drop_empty, fields, keep};
-use super::{Desired, KindAdapter, LiveObject, found, gone};
+use super::catalog::patch_body;
+use super::normalize::kept;
+use super::{Desired, KindAdapter, LiveObject, found, gone, named_object};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
@@ -25,13 +26,6 @@ const FIELDS: &[&str] = &[
 ];
 const MUTABLE: &[&str] = &["comment", "properties", "owner"];
 
-fn canonical(v: &Value) -> Value {
-    let mut s = fields(v);
-    keep(&mut s, FIELDS);
-    drop_empty(&mut s);
-    Value::Object(s)
-}
-
 fn full_name(v: &Value) -> Option<String> {
     if let Some(full) = v.get("full_name").and_then(Value::as_str) {
         return Some(full.to_string());
@@ -42,13 +36,7 @@ fn full_name(v: &Value) -> Option<String> {
 }
 
 fn live_object(s: Value) -> Option<LiveObject> {
-    let full = full_name(&s)?;
-    Some(LiveObject {
-        id: full.clone(),
-        name: full,
-        owner: None,
-        raw: s,
-    })
+    Some(named_object(full_name(&s)?, s))
 }
 
 impl KindAdapter for SchemaAdapter {
@@ -126,12 +114,8 @@ impl KindAdapter for SchemaAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let mut body = fields(desired.spec);
-            keep(&mut body, MUTABLE);
-            body.entry("comment").or_insert_with(|| json!(""));
-            client
-                .patch(&format!("{BASE}/{id}"), &Value::Object(body))
-                .await?;
+            let body = patch_body(desired.spec, MUTABLE);
+            client.patch(&format!("{BASE}/{id}"), &body).await?;
             Ok(())
         })
     }
@@ -141,10 +125,10 @@ impl KindAdapter for SchemaAdapter {
     }
 
     fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
+        kept(live, FIELDS)
     }
 
     fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
+        kept(spec, FIELDS)
     }
 }

@@ -1,22 +1,36 @@
-//! SCIM 2.0 plumbing shared by groups and service principals: paged lists,
-//! get, create, `PATCH` computed from the live resource, delete, and the
+//! The adapter for SCIM 2.0 resources (groups, service principals), which
+//! differ only in the data a [`ScimAdapter`] holds: paged lists, get,
+//! create, `PATCH` computed from the live resource, delete, and the
 //! canonical form of multi-valued attributes (`[{value}]`, sorted).
 
 use std::collections::BTreeSet;
 
+use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
-use super::normalize::{drop_default, drop_empty, fields, keep, sort_by_field};
-use super::{LiveObject, found, gone, id_string};
+use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
+use super::{Desired, KindAdapter, LiveObject, created_id, found, gone, id_string, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_scim;
+use crate::manifest::Kind;
+
+/// One SCIM resource type. Display names are unique, so they name objects.
+pub struct ScimAdapter {
+    pub kind: Kind,
+    /// The endpoint below `/api/2.0/preview/scim/v2` (`Groups`, …).
+    pub resource: &'static str,
+    /// The core schema URN a create body declares.
+    pub schema: &'static str,
+    /// Single-valued attributes Mortar manages, replaced when they differ.
+    pub scalars: &'static [&'static str],
+}
 
 const BASE: &str = "/api/2.0/preview/scim/v2";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// Multi-valued attributes Mortar manages; compared by `value`.
-pub const MULTI: &[&str] = &["members", "entitlements", "roles"];
+const MULTI: &[&str] = &["members", "entitlements", "roles"];
 
 fn path(resource: &str, id: Option<&str>) -> String {
     match id {
@@ -28,11 +42,7 @@ fn path(resource: &str, id: Option<&str>) -> String {
 fn live_object(r: Value) -> Option<LiveObject> {
     Some(LiveObject {
         id: id_string(r.get("id"))?,
-        name: r
-            .get("displayName")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        name: str_field(&r, "displayName").unwrap_or_default(),
         owner: None,
         raw: r,
     })
@@ -50,11 +60,10 @@ fn values(v: &Value, attr: &str) -> BTreeSet<String> {
 
 /// Keeps `scalars` and the managed multi-valued attributes, reduced to
 /// sorted `[{value}]`; drops empties and `active: true`.
-pub fn canonical(v: &Value, scalars: &[&str]) -> Value {
-    let mut r = fields(v);
+fn canonical(v: &Value, scalars: &[&str]) -> Value {
     let mut all: Vec<&str> = scalars.to_vec();
     all.extend_from_slice(MULTI);
-    keep(&mut r, &all);
+    let mut r = fields_in(v, &all);
     for attr in MULTI {
         if r.contains_key(*attr) {
             let mut list: Vec<Value> = values(v, attr)
@@ -70,7 +79,7 @@ pub fn canonical(v: &Value, scalars: &[&str]) -> Value {
     Value::Object(r)
 }
 
-pub async fn list(
+async fn list(
     client: &Client,
     resource: &str,
     names: &BTreeSet<String>,
@@ -96,11 +105,11 @@ pub async fn list(
         .collect())
 }
 
-pub async fn get(client: &Client, resource: &str, id: &str) -> Result<Option<LiveObject>, Error> {
+async fn get(client: &Client, resource: &str, id: &str) -> Result<Option<LiveObject>, Error> {
     Ok(found(client.get(&path(resource, Some(id)), &[]).await)?.and_then(live_object))
 }
 
-pub async fn create(
+async fn create(
     client: &Client,
     resource: &str,
     schema: &str,
@@ -108,19 +117,16 @@ pub async fn create(
 ) -> Result<String, Error> {
     let mut body = fields(spec);
     body.entry("schemas").or_insert_with(|| json!([schema]));
+    let collection = path(resource, None);
     let resp = client
-        .post_create(&path(resource, None), &Value::Object(body))
+        .post_create(&collection, &Value::Object(body))
         .await?;
-    id_string(resp.get("id")).ok_or_else(|| Error::Decode {
-        method: "POST".into(),
-        path: path(resource, None),
-        message: "no id in the response".into(),
-    })
+    created_id(&resp, "id", &collection)
 }
 
 /// The PATCH operations turning `live` into `desired`: `replace` for changed
 /// `scalars`, `add`/`remove` per value of the multi-valued attributes.
-pub fn patch_operations(live: &Value, desired: &Value, scalars: &[&str]) -> Vec<Value> {
+fn patch_operations(live: &Value, desired: &Value, scalars: &[&str]) -> Vec<Value> {
     let mut ops = Vec::new();
     let mut replace = Map::new();
     for attr in scalars {
@@ -150,7 +156,7 @@ pub fn patch_operations(live: &Value, desired: &Value, scalars: &[&str]) -> Vec<
     ops
 }
 
-pub async fn update(
+async fn update(
     client: &Client,
     resource: &str,
     id: &str,
@@ -169,8 +175,69 @@ pub async fn update(
     Ok(())
 }
 
-pub async fn delete(client: &Client, resource: &str, id: &str) -> Result<(), Error> {
+async fn delete(client: &Client, resource: &str, id: &str) -> Result<(), Error> {
     gone(client.delete(&path(resource, Some(id)), &[]).await)
+}
+
+impl KindAdapter for ScimAdapter {
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        str_field(spec, "displayName")
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(list(client, self.resource, names))
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(get(client, self.resource, id))
+    }
+
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(create(client, self.resource, self.schema, desired.spec))
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(update(
+            client,
+            self.resource,
+            id,
+            desired.spec,
+            self.scalars,
+        ))
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(delete(client, self.resource, id))
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live, self.scalars)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec, self.scalars)
+    }
 }
 
 #[cfg(test)]

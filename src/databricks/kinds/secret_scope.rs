@@ -7,7 +7,10 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty};
-use super::{Acl, Desired, KindAdapter, LiveObject, gone};
+use super::{
+    Acl, Desired, KindAdapter, LiveObject, gone, looks_like_uuid, named_object, spec_str,
+    str_field, take_array,
+};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::{Kind, PermissionEntry, Principal};
@@ -15,33 +18,23 @@ use crate::manifest::{Kind, PermissionEntry, Principal};
 pub struct SecretScopeAdapter;
 
 fn live_object(s: Value) -> Option<LiveObject> {
-    let name = s.get("name").and_then(Value::as_str)?.to_string();
-    Some(LiveObject {
-        id: name.clone(),
-        name,
-        owner: None,
-        raw: s,
-    })
+    Some(named_object(str_field(&s, "name")?, s))
 }
 
+/// Every scope: the API has no call reading one.
 async fn all_scopes(client: &Client) -> Result<Vec<LiveObject>, Error> {
     let resp = client.get("/api/2.0/secrets/scopes/list", &[]).await?;
-    Ok(resp
-        .get("scopes")
-        .and_then(Value::as_array)
+    Ok(take_array(resp, "scopes")
         .into_iter()
-        .flatten()
-        .cloned()
         .filter_map(live_object)
         .collect())
 }
 
 /// A secrets-ACL principal is a bare name: guess its kind from its shape.
 fn principal(name: &str) -> Principal {
-    let is_uuid = name.len() == 36 && name.chars().filter(|c| *c == '-').count() == 4;
     if name.contains('@') {
         Principal::UserName(name.into())
-    } else if is_uuid {
+    } else if looks_like_uuid(name) {
         Principal::ServicePrincipalName(name.into())
     } else {
         Principal::GroupName(name.into())
@@ -64,31 +57,21 @@ async fn caller(client: &Client) -> Result<Option<String>, Error> {
         .map(str::to_string))
 }
 
+/// The spec's fields, each with the name the list API gives it.
+const FIELDS: &[(&str, &str)] = &[
+    ("scope", "name"),
+    ("scope_backend_type", "backend_type"),
+    ("backend_azure_keyvault", "keyvault_metadata"),
+];
+
+/// The spec's fields, read from a spec or (`from_live`) from a listed scope.
 fn canonical(v: &Value, from_live: bool) -> Value {
     let mut m = Map::new();
-    let name = if from_live {
-        v.get("name")
-    } else {
-        v.get("scope")
-    };
-    if let Some(n) = name {
-        m.insert("scope".into(), n.clone());
-    }
-    let backend = if from_live {
-        v.get("backend_type")
-    } else {
-        v.get("scope_backend_type")
-    };
-    if let Some(b) = backend {
-        m.insert("scope_backend_type".into(), b.clone());
-    }
-    let vault = if from_live {
-        v.get("keyvault_metadata")
-    } else {
-        v.get("backend_azure_keyvault")
-    };
-    if let Some(k) = vault {
-        m.insert("backend_azure_keyvault".into(), k.clone());
+    for (spec_field, live_field) in FIELDS {
+        let source = if from_live { live_field } else { spec_field };
+        if let Some(value) = v.get(*source) {
+            m.insert((*spec_field).into(), value.clone());
+        }
     }
     drop_default(&mut m, "scope_backend_type", json!("DATABRICKS"));
     drop_empty(&mut m);
@@ -101,9 +84,7 @@ impl KindAdapter for SecretScopeAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("scope")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        str_field(spec, "scope")
     }
 
     fn list<'a>(
@@ -134,7 +115,7 @@ impl KindAdapter for SecretScopeAdapter {
         desired: Desired<'a>,
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
-            let name = super::spec_str(desired.spec, "scope", Kind::SecretScope)?.to_string();
+            let name = spec_str(desired.spec, "scope", Kind::SecretScope)?.to_string();
             client
                 .post_create("/api/2.0/secrets/scopes/create", desired.spec)
                 .await?;

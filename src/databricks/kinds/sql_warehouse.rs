@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::normalize::{drop_default, drop_empty, fields, keep, sort_by_field};
+use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
 use super::{
-    APP_TAG, Desired, KEY_TAG, KindAdapter, LiveObject, Ownership, found, gone, id_string, wanted,
+    APP_TAG, Desired, KEY_TAG, KindAdapter, LiveObject, Ownership, created_id, found, gone,
+    id_string, owned_or_named, str_field,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -16,6 +17,8 @@ use crate::databricks::pagination::list_token_paged;
 use crate::manifest::Kind;
 
 pub struct SqlWarehouseAdapter;
+
+const BASE: &str = "/api/2.0/sql/warehouses";
 
 const FIELDS: &[&str] = &[
     "name",
@@ -32,35 +35,43 @@ const FIELDS: &[&str] = &[
     "instance_profile_arn",
 ];
 
-fn custom_tags(v: &Value) -> Vec<Value> {
+/// The `{key, value}` list at `tags.custom_tags`.
+fn custom_tags(v: &Value) -> &[Value] {
     v.pointer("/tags/custom_tags")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
+        .map_or(&[], Vec::as_slice)
+}
+
+fn tag_key(t: &Value) -> Option<&str> {
+    t.get("key").and_then(Value::as_str)
 }
 
 fn tag<'a>(tags: &'a [Value], key: &str) -> Option<&'a str> {
     tags.iter()
-        .find(|t| t.get("key").and_then(Value::as_str) == Some(key))
+        .find(|t| tag_key(t) == Some(key))
         .and_then(|t| t.get("value"))
         .and_then(Value::as_str)
+}
+
+/// The custom tags other than Mortar's ownership tags.
+fn user_tags(v: &Value) -> Vec<Value> {
+    custom_tags(v)
+        .iter()
+        .filter(|t| !matches!(tag_key(t), Some(k) if k == APP_TAG || k == KEY_TAG))
+        .cloned()
+        .collect()
 }
 
 fn ownership(v: &Value) -> Option<Ownership> {
     let tags = custom_tags(v);
     Some(Ownership {
-        app: tag(&tags, APP_TAG)?.to_string(),
-        key: tag(&tags, KEY_TAG)?.to_string(),
+        app: tag(tags, APP_TAG)?.to_string(),
+        key: tag(tags, KEY_TAG)?.to_string(),
     })
 }
 
 fn with_ownership(spec: &Value, owner: &Ownership) -> Value {
-    let mut tags: Vec<Value> = custom_tags(spec)
-        .into_iter()
-        .filter(|t| {
-            !matches!(t.get("key").and_then(Value::as_str), Some(k) if k == APP_TAG || k == KEY_TAG)
-        })
-        .collect();
+    let mut tags = user_tags(spec);
     tags.push(json!({"key": APP_TAG, "value": owner.app}));
     tags.push(json!({"key": KEY_TAG, "value": owner.key}));
     let mut body = fields(spec);
@@ -69,14 +80,8 @@ fn with_ownership(spec: &Value, owner: &Ownership) -> Value {
 }
 
 fn canonical(v: &Value) -> Value {
-    let mut w = fields(v);
-    keep(&mut w, FIELDS);
-    let mut tags: Vec<Value> = custom_tags(v)
-        .into_iter()
-        .filter(|t| {
-            !matches!(t.get("key").and_then(Value::as_str), Some(k) if k == APP_TAG || k == KEY_TAG)
-        })
-        .collect();
+    let mut w = fields_in(v, FIELDS);
+    let mut tags = user_tags(v);
     sort_by_field(&mut tags, "key");
     if tags.is_empty() {
         w.remove("tags");
@@ -98,11 +103,7 @@ fn canonical(v: &Value) -> Value {
 fn live_object(w: Value) -> Option<LiveObject> {
     Some(LiveObject {
         id: id_string(w.get("id"))?,
-        name: w
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        name: str_field(&w, "name").unwrap_or_default(),
         owner: ownership(&w),
         raw: w,
     })
@@ -114,7 +115,7 @@ impl KindAdapter for SqlWarehouseAdapter {
     }
 
     fn name_of(&self, spec: &Value) -> Option<String> {
-        spec.get("name").and_then(Value::as_str).map(str::to_string)
+        str_field(spec, "name")
     }
 
     fn unique_names(&self) -> bool {
@@ -127,17 +128,8 @@ impl KindAdapter for SqlWarehouseAdapter {
         names: &'a BTreeSet<String>,
     ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
         Box::pin(async move {
-            let all = list_token_paged(
-                client,
-                "/api/2.0/sql/warehouses",
-                &[("page_size", "100")],
-                "warehouses",
-            )
-            .await?;
-            Ok(all
-                .into_iter()
-                .filter_map(live_object)
-                .filter(|o| wanted(&o.owner, &o.name, names))
+            let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
+            Ok(owned_or_named(all, names, live_object)
                 .filter(|o| {
                     !matches!(
                         o.raw.get("state").and_then(Value::as_str),
@@ -154,7 +146,7 @@ impl KindAdapter for SqlWarehouseAdapter {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
         Box::pin(async move {
-            let path = format!("/api/2.0/sql/warehouses/{id}");
+            let path = format!("{BASE}/{id}");
             Ok(found(client.get(&path, &[]).await)?
                 .and_then(live_object)
                 .filter(|o| o.raw.get("state").and_then(Value::as_str) != Some("DELETED")))
@@ -168,12 +160,8 @@ impl KindAdapter for SqlWarehouseAdapter {
     ) -> BoxFuture<'a, Result<String, Error>> {
         Box::pin(async move {
             let body = with_ownership(desired.spec, &desired.ownership());
-            let resp = client.post_create("/api/2.0/sql/warehouses", &body).await?;
-            id_string(resp.get("id")).ok_or_else(|| Error::Decode {
-                method: "POST".into(),
-                path: "/api/2.0/sql/warehouses".into(),
-                message: "no id in the response".into(),
-            })
+            let resp = client.post_create(BASE, &body).await?;
+            created_id(&resp, "id", BASE)
         })
     }
 
@@ -185,21 +173,13 @@ impl KindAdapter for SqlWarehouseAdapter {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let body = with_ownership(desired.spec, &desired.ownership());
-            client
-                .post(&format!("/api/2.0/sql/warehouses/{id}/edit"), &body)
-                .await?;
+            client.post(&format!("{BASE}/{id}/edit"), &body).await?;
             Ok(())
         })
     }
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            gone(
-                client
-                    .delete(&format!("/api/2.0/sql/warehouses/{id}"), &[])
-                    .await,
-            )
-        })
+        Box::pin(async move { gone(client.delete(&format!("{BASE}/{id}"), &[]).await) })
     }
 
     fn normalize(&self, live: &Value) -> Value {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{Desired, KindAdapter, LiveObject};
+use super::{Desired, KindAdapter, LiveObject, found, named_object};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::manifest::Kind;
@@ -46,12 +46,7 @@ async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
     } else {
         raw
     };
-    Ok(LiveObject {
-        id: id.to_string(),
-        name: id.to_string(),
-        owner: None,
-        raw,
-    })
+    Ok(named_object(id.to_string(), raw))
 }
 
 impl KindAdapter for WorkspaceConfAdapter {
@@ -82,7 +77,7 @@ impl KindAdapter for WorkspaceConfAdapter {
         client: &'a Client,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
-        Box::pin(async move { super::found(read(client, id).await) })
+        Box::pin(async move { found(read(client, id).await) })
     }
 
     fn create_once<'a>(

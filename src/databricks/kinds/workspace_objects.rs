@@ -1,18 +1,43 @@
-//! Workspace tree plumbing shared by notebooks, files and directories:
-//! `get-status`, `import`, `export`, `mkdirs`, `delete`, and content
-//! compared after decoding.
+//! Workspace tree plumbing shared by notebooks, files and directories
+//! (`get-status`, `import`, `export`, `mkdirs`, `delete`, content compared
+//! after decoding), and the adapter for imported objects, which differ
+//! only in the data an [`ImportedAdapter`] holds.
+
+use std::collections::BTreeSet;
 
 use base64::Engine;
+use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{LiveObject, found, gone, id_string};
+use super::normalize::{drop_default, drop_empty, fields, fields_in};
+use super::{
+    Desired, KindAdapter, LiveObject, found, gone, id_string, named_object, read_each, spec_str,
+    str_field,
+};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
+use crate::manifest::Kind;
+
+/// A workspace object made by `workspace/import` (notebooks, files): the
+/// spec is an import body with base64 `content`; read back with
+/// `get-status` and `export`; updated by importing again with overwrite.
+/// The path is its id.
+pub struct ImportedAdapter {
+    pub kind: Kind,
+    /// `object_type` as `get-status` reports it.
+    pub object_type: &'static str,
+    /// The import and export format, and the spec's default.
+    pub format: &'static str,
+    /// The spec fields compared.
+    pub fields: &'static [&'static str],
+    /// The permissions API object type.
+    pub permissions_type: &'static str,
+}
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// `get-status` of a path; `None` when it does not exist.
-pub async fn status(client: &Client, path: &str) -> Result<Option<Value>, Error> {
+async fn status(client: &Client, path: &str) -> Result<Option<Value>, Error> {
     found(
         client
             .get("/api/2.0/workspace/get-status", &[("path", path)])
@@ -35,7 +60,7 @@ pub async fn read(
         return Ok(None);
     }
     if let Some(format) = format {
-        let Some(export) = found(
+        let Some(mut export) = found(
             client
                 .get(
                     "/api/2.0/workspace/export",
@@ -46,16 +71,22 @@ pub async fn read(
         else {
             return Ok(None);
         };
-        if let (Some(obj), Some(content)) = (st.as_object_mut(), export.get("content")) {
-            obj.insert("content".into(), content.clone());
+        if let (Some(obj), Some(content)) = (st.as_object_mut(), export.get_mut("content")) {
+            obj.insert("content".into(), content.take());
         }
     }
-    Ok(Some(LiveObject {
-        id: path.to_string(),
-        name: path.to_string(),
-        owner: None,
-        raw: st,
-    }))
+    Ok(Some(named_object(path.to_string(), st)))
+}
+
+/// The objects of `object_type` at `paths` (paths holding something else
+/// are left out).
+pub async fn list(
+    client: &Client,
+    paths: &BTreeSet<String>,
+    object_type: &str,
+    format: Option<&str>,
+) -> Result<Vec<LiveObject>, Error> {
+    read_each(paths, |path| read(client, path, object_type, format)).await
 }
 
 /// The numeric object id the permissions API wants for a path.
@@ -70,20 +101,24 @@ pub async fn object_id(client: &Client, path: &str) -> Result<String, Error> {
     })
 }
 
-/// Creates the parent directory of `path` (harmless when it exists).
-pub async fn mkdirs_parent(client: &Client, path: &str) -> Result<(), Error> {
-    if let Some((parent, _)) = path.rsplit_once('/')
-        && !parent.is_empty()
-    {
-        client
-            .post("/api/2.0/workspace/mkdirs", &json!({ "path": parent }))
-            .await?;
-    }
+/// Creates the directory at `path` and its parents (harmless when it exists).
+pub async fn mkdirs(client: &Client, path: &str) -> Result<(), Error> {
+    client
+        .post("/api/2.0/workspace/mkdirs", &json!({ "path": path }))
+        .await?;
     Ok(())
 }
 
+/// Creates the parent directory of `path`.
+async fn mkdirs_parent(client: &Client, path: &str) -> Result<(), Error> {
+    match path.rsplit_once('/') {
+        Some((parent, _)) if !parent.is_empty() => mkdirs(client, parent).await,
+        _ => Ok(()),
+    }
+}
+
 /// Imports `spec` (an import body) at its path.
-pub async fn import(client: &Client, spec: &Value, overwrite: bool) -> Result<(), Error> {
+async fn import(client: &Client, spec: &Value, overwrite: bool) -> Result<(), Error> {
     let mut body = spec.clone();
     if let Some(obj) = body.as_object_mut() {
         obj.insert("overwrite".into(), json!(overwrite));
@@ -100,20 +135,117 @@ pub async fn import(client: &Client, spec: &Value, overwrite: bool) -> Result<()
     Ok(())
 }
 
-pub async fn delete(client: &Client, path: &str, recursive: bool) -> Result<(), Error> {
+/// Deletes the object at `path`, never recursively: a directory holding
+/// objects Mortar does not manage is not emptied.
+pub async fn delete(client: &Client, path: &str) -> Result<(), Error> {
     gone(
         client
             .post(
                 "/api/2.0/workspace/delete",
-                &json!({"path": path, "recursive": recursive}),
+                &json!({"path": path, "recursive": false}),
             )
             .await,
     )
 }
 
+impl ImportedAdapter {
+    /// The spec as an import body, in the kind's format unless it names one.
+    fn import_body(&self, spec: &Value) -> Value {
+        let mut body = fields(spec);
+        body.entry("format").or_insert_with(|| json!(self.format));
+        Value::Object(body)
+    }
+
+    /// Only the compared fields, `format` dropped when it is the default,
+    /// content compared after decoding.
+    fn canonical(&self, v: &Value) -> Value {
+        let mut map = fields_in(v, self.fields);
+        drop_default(&mut map, "format", json!(self.format));
+        if let Some(c) = map.get("content") {
+            let c = canonical_content(c);
+            map.insert("content".into(), c);
+        }
+        drop_empty(&mut map);
+        Value::Object(map)
+    }
+}
+
+impl KindAdapter for ImportedAdapter {
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    fn name_of(&self, spec: &Value) -> Option<String> {
+        str_field(spec, "path")
+    }
+
+    fn list<'a>(
+        &'a self,
+        client: &'a Client,
+        names: &'a BTreeSet<String>,
+    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+        Box::pin(list(client, names, self.object_type, Some(self.format)))
+    }
+
+    fn get<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+        Box::pin(read(client, id, self.object_type, Some(self.format)))
+    }
+
+    /// Creates the parent directory, then imports without overwrite.
+    fn create_once<'a>(
+        &'a self,
+        client: &'a Client,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(async move {
+            let path = spec_str(desired.spec, "path", self.kind)?.to_string();
+            mkdirs_parent(client, &path).await?;
+            import(client, &self.import_body(desired.spec), false).await?;
+            Ok(path)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        client: &'a Client,
+        _id: &'a str,
+        desired: Desired<'a>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move { import(client, &self.import_body(desired.spec), true).await })
+    }
+
+    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(delete(client, id))
+    }
+
+    fn normalize(&self, live: &Value) -> Value {
+        self.canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        self.canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some(self.permissions_type)
+    }
+
+    fn permissions_id<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<String, Error>> {
+        Box::pin(object_id(client, id))
+    }
+}
+
 /// Content in canonical form: decoded, the export header of a notebook
 /// source dropped, trailing whitespace trimmed, encoded again.
-pub fn canonical_content(content: &Value) -> Value {
+fn canonical_content(content: &Value) -> Value {
     let Some(text) = content.as_str() else {
         return content.clone();
     };
