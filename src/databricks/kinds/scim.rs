@@ -91,7 +91,7 @@ async fn list(
         // A filter per name is cheaper than reading every principal.
         let mut out = Vec::new();
         for name in names {
-            let filter = format!("displayName eq \"{}\"", name.replace('"', "\\\""));
+            let filter = format!("displayName eq {}", scim_string(name));
             out.extend(list_scim(client, &path(resource, None), Some(&filter), 100).await?);
         }
         out
@@ -150,7 +150,9 @@ fn patch_operations(live: &Value, desired: &Value, scalars: &[&str]) -> Vec<Valu
             ops.push(json!({"op": "add", "path": attr, "value": add}));
         }
         for v in have.difference(&want) {
-            ops.push(json!({"op": "remove", "path": format!("{attr}[value eq \"{v}\"]")}));
+            ops.push(
+                json!({"op": "remove", "path": format!("{attr}[value eq {}]", scim_string(v))}),
+            );
         }
     }
     ops
@@ -240,9 +242,34 @@ impl KindAdapter for ScimAdapter {
     }
 }
 
+/// A SCIM filter string literal (RFC 7644 §3.4.2.2 uses JSON string
+/// syntax): quoted, with `\\` and `"` escaped, so a name can never end the
+/// literal early and widen the filter.
+fn scim_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_literals_cannot_be_closed_early() {
+        assert_eq!(scim_string("eng"), r#""eng""#);
+        assert_eq!(
+            scim_string(r#"x" or displayName pr or "\"#),
+            r#""x\" or displayName pr or \"\\""#
+        );
+    }
 
     #[test]
     fn patch_adds_and_removes_by_value() {
