@@ -1,5 +1,7 @@
 //! The controller config file, `mortar.yaml`: which workspaces Mortar manages
-//! and how it authenticates to each, plus the client limits per workspace.
+//! and how it authenticates to each, the client limits per workspace, where
+//! the manifests come from (`source`), where the inventory lives (`state`)
+//! and where the audit trail goes (`audit`).
 //!
 //! Credentials are never written in this file: it only says where to find
 //! them (a file path or an environment variable). Every problem is reported
@@ -25,6 +27,105 @@ pub struct Config {
     /// Destination workspaces by name (the name manifests use in `destination.workspace`).
     #[serde(default)]
     pub workspaces: BTreeMap<String, WorkspaceConfig>,
+    /// Where the manifests are read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceConfig>,
+    /// Where Mortar keeps what it manages (the inventory).
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Where the audit trail goes.
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// The manifest source: a directory, or a local Git repository at a
+/// revision, plus the file holding the root Application(s).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// A directory read as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// A local Git repository read at `revision` (no checkout needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitSourceConfig>,
+    /// The root app file, relative to the manifest root; by default the
+    /// Applications in the root's top-level files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+/// A local Git repository source.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSourceConfig {
+    /// The repository (bare or not).
+    pub repo: PathBuf,
+    /// A branch, tag, commit SHA or `HEAD`.
+    #[serde(default = "head_revision")]
+    pub revision: String,
+    /// The manifest root inside the repository (default: its top).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+fn head_revision() -> String {
+    "HEAD".to_string()
+}
+
+/// Where Mortar keeps its state.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// The inventory directory (one JSON file per app). Relative paths are
+    /// relative to the config file's directory.
+    #[serde(default = "default_state_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            dir: default_state_dir(),
+        }
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("state")
+}
+
+/// The audit trail: the hash-chained log of record plus further sinks.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The log of record (JSON lines, hash-chained); default
+    /// `<state.dir>/audit.jsonl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Further destinations every record also goes to.
+    #[serde(default)]
+    pub sinks: Vec<AuditSinkConfig>,
+}
+
+/// One further audit destination.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuditSinkConfig {
+    /// A second hash-chained log (e.g. on another volume).
+    File(PathBuf),
+    /// Each record as one JSON line on stderr (for a log collector).
+    Stderr,
+}
+
+impl Config {
+    /// The audit log of record.
+    pub fn audit_file(&self) -> PathBuf {
+        self.audit
+            .file
+            .clone()
+            .unwrap_or_else(|| self.state.dir.join("audit.jsonl"))
+    }
 }
 
 /// One destination workspace: where it is and how to authenticate to it.
@@ -254,6 +355,23 @@ impl Config {
                 fix(p);
             }
         };
+        if let Some(source) = &mut self.source {
+            if let Some(d) = &mut source.dir {
+                fix(d);
+            }
+            if let Some(g) = &mut source.git {
+                fix(&mut g.repo);
+            }
+        }
+        fix(&mut self.state.dir);
+        if let Some(f) = &mut self.audit.file {
+            fix(f);
+        }
+        for sink in &mut self.audit.sinks {
+            if let AuditSinkConfig::File(p) = sink {
+                fix(p);
+            }
+        }
         for ws in self.workspaces.values_mut() {
             match &mut ws.auth {
                 AuthConfig::Pat { token } => fix_ref(token),
@@ -503,6 +621,7 @@ pub fn workspace_from_env(
     };
     let config = Config {
         workspaces: BTreeMap::from([(ENV_WORKSPACE.to_string(), ws.clone())]),
+        ..Config::default()
     };
     config
         .validate(Path::new("environment"))

@@ -18,6 +18,7 @@ pub struct DirectoryAdapter;
 
 fn canonical(v: &Value) -> Value {
     let mut d = fields(v);
+    ws::strip_workspace_prefix(&mut d);
     keep(&mut d, &["path"]);
     Value::Object(d)
 }

@@ -18,6 +18,7 @@ pub struct NotebookAdapter;
 
 fn canonical(v: &Value) -> Value {
     let mut n = fields(v);
+    ws::strip_workspace_prefix(&mut n);
     keep(&mut n, &["path", "language", "content", "format"]);
     drop_default(&mut n, "format", json!("SOURCE"));
     if let Some(c) = n.get("content") {

@@ -17,6 +17,7 @@ pub struct WorkspaceFileAdapter;
 
 fn canonical(v: &Value) -> Value {
     let mut f = fields(v);
+    ws::strip_workspace_prefix(&mut f);
     keep(&mut f, &["path", "content"]);
     if let Some(c) = f.get("content") {
         let c = canonical_content(c);

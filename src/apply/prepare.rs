@@ -1,0 +1,238 @@
+//! The planning pipeline for a rendered app tree: inventories, live state,
+//! application ids, one plan per app, the guard.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::ApplyError;
+use super::guard;
+use super::inventory::{Inventory, InventoryStore};
+use super::recovery;
+use super::resolve::{self, Known};
+use crate::databricks::{Client, adapter};
+use crate::manifest::{
+    DesiredResource, Kind, Project, Rendered, RenderedApp, ResourceKey, SecretRef,
+};
+use crate::observe::{self, Observed, Stats, Wants};
+use crate::plan::{AppInput, AppOptions, IgnoreRule, ManagedResource, Ownership, Plan, plan_app};
+
+/// How to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PrepareOptions {
+    /// Only this app.
+    pub app: Option<String>,
+    /// Prune every app (`apply --prune`), whatever its sync policy says.
+    pub prune: bool,
+    /// The Git commit the tree was rendered from.
+    pub revision: Option<String>,
+    /// The audit log, read for creates a crash left without an outcome.
+    pub audit_file: Option<PathBuf>,
+    /// Save inventories completed by crash recovery (apply does; plan only
+    /// uses them in memory).
+    pub save_recovered: bool,
+}
+
+/// One app, ready to apply.
+#[derive(Debug, Clone)]
+pub struct PreparedApp {
+    pub name: String,
+    /// Desired resources as rendered, application ids resolved where known
+    /// (what create and update calls send, once `.id` references resolve).
+    pub desired: BTreeMap<ResourceKey, DesiredResource>,
+    /// The same, normalized by their adapters: what the planner compared
+    /// and what the inventory records as last applied.
+    pub normalized: BTreeMap<ResourceKey, DesiredResource>,
+    pub inventory: Inventory,
+    pub secrets: Vec<SecretRef>,
+    pub options: AppOptions,
+}
+
+/// A plan with everything needed to apply it.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub plan: Plan,
+    pub apps: Vec<PreparedApp>,
+    pub observed: Observed,
+    /// Ids and application ids known before applying.
+    pub known: Known,
+}
+
+fn project_of<'a>(rendered: &'a Rendered, app: &RenderedApp) -> Project {
+    rendered
+        .projects
+        .iter()
+        .find(|p| p.name == app.project)
+        .cloned()
+        .unwrap_or_else(|| Project::permissive(&app.project))
+}
+
+/// Plans `rendered` against the workspaces behind `clients`.
+pub async fn prepare(
+    rendered: &Rendered,
+    clients: &BTreeMap<String, Client>,
+    store: &InventoryStore,
+    options: &PrepareOptions,
+    stats: &Stats,
+) -> Result<Prepared, ApplyError> {
+    let selected: Vec<&RenderedApp> = match &options.app {
+        Some(name) => match rendered.app(name) {
+            Some(app) => vec![app],
+            None => {
+                return Err(ApplyError::UnknownApp {
+                    app: name.clone(),
+                    known: rendered
+                        .apps
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        },
+        None => rendered.apps.iter().collect(),
+    };
+    let mut inventories = BTreeMap::new();
+    let mut wants = Wants::default();
+    for app in &selected {
+        let inventory = store.load(&app.name)?;
+        wants.add_desired(&app.name, &app.resources);
+        wants.add_inventory(&app.name, &inventory.resources);
+        inventories.insert(app.name.clone(), inventory);
+    }
+    let observed = observe::observe(clients, &wants, stats).await?;
+
+    let dangling = match &options.audit_file {
+        Some(file) => recovery::dangling_creates(file).unwrap_or_default(),
+        None => Default::default(),
+    };
+
+    let mut known = Known {
+        ids: BTreeMap::new(),
+        application_ids: observed.application_ids.clone(),
+    };
+    for inv in inventories.values() {
+        known.ids.extend(inv.ids());
+    }
+    for (key, live) in &observed.live {
+        known
+            .ids
+            .entry(key.clone())
+            .or_insert_with(|| live.id.clone());
+    }
+
+    let mut apps = Vec::new();
+    let mut plans = Vec::new();
+    for app in selected {
+        let mut inventory = inventories
+            .remove(&app.name)
+            .unwrap_or_else(|| Inventory::new(&app.name));
+        let mut desired = BTreeMap::new();
+        let mut normalized = BTreeMap::new();
+        for r in &app.resources {
+            let ws = &r.key.workspace;
+            let (spec, _) = resolve::resolve_value(&r.spec, ws, &known, true);
+            let (permissions, _) = resolve::resolve_permissions(&r.permissions, ws, &known, true);
+            let resolved = DesiredResource {
+                spec,
+                permissions,
+                ..r.clone()
+            };
+            // The planner compares with every id known so far filled in,
+            // so lists the API sorts by id (group members) sort alike.
+            let mut norm = resolved.clone();
+            let (full, _) = resolve::resolve_value(&r.spec, ws, &known, false);
+            norm.spec = full;
+            if let Some(a) = adapter(r.key.kind) {
+                norm.spec = a.normalize_spec(&norm.spec);
+            }
+            desired.insert(r.key.clone(), resolved);
+            normalized.insert(r.key.clone(), norm);
+        }
+        // Creates interrupted by a crash: take the object back.
+        let mut recovered = false;
+        for (key, norm) in &normalized {
+            let Some(live) = observed.live.get(key) else {
+                continue;
+            };
+            let tagged_ours = live.managed_by.as_deref() == Some(app.name.as_str());
+            let untagged_dangling = live.managed_by.is_none()
+                && dangling.contains(&(app.name.clone(), key.to_string()));
+            // Workspace settings always exist: there is nothing to create or
+            // to own, so Mortar takes them over as adopted.
+            let settings = key.kind == Kind::WorkspaceConf;
+            if inventory.get(key).is_none() && (tagged_ours || untagged_dangling || settings) {
+                tracing::info!(app = %app.name, key = %key, id = %live.id, "recovering an object created by an interrupted apply");
+                inventory.upsert(
+                    key.clone(),
+                    ManagedResource {
+                        id: live.id.clone(),
+                        spec: norm.spec.clone(),
+                        permissions: Vec::new(),
+                        revision: options.revision.clone(),
+                        ownership: if settings {
+                            Ownership::Adopted
+                        } else {
+                            Ownership::Created
+                        },
+                    },
+                );
+                recovered = true;
+            }
+        }
+        if recovered && options.save_recovered {
+            store.save(&inventory)?;
+        }
+        let prune = options.prune || app.sync_policy.automated.as_ref().is_some_and(|a| a.prune);
+        let app_options = AppOptions {
+            prune,
+            adopt: app.adopt,
+        };
+        let ignore: Vec<IgnoreRule> = app
+            .ignore_differences
+            .iter()
+            .map(|d| IgnoreRule {
+                kind: Some(d.kind),
+                name: d.name.clone(),
+                json_pointers: d.json_pointers.clone(),
+            })
+            .collect();
+        let norm_list: Vec<DesiredResource> = normalized.values().cloned().collect();
+        let mut ids = known.ids.clone();
+        ids.extend(inventory.ids());
+        let input = AppInput {
+            app: &app.name,
+            desired: &norm_list,
+            live: &observed.live,
+            last_applied: &inventory.resources,
+            ignore: &ignore,
+            options: app_options,
+            ids: &ids,
+        };
+        let mut plan = plan_app(&input).map_err(|source| ApplyError::Plan {
+            app: app.name.clone(),
+            source,
+        })?;
+        let violations = guard::check(&plan, &project_of(rendered, app));
+        if !violations.is_empty() {
+            plan.add_violations(violations);
+        }
+        if app.resources.is_empty() && inventory.resources.is_empty() {
+            continue;
+        }
+        plans.push(plan);
+        apps.push(PreparedApp {
+            name: app.name.clone(),
+            desired,
+            normalized,
+            inventory,
+            secrets: app.secrets.clone(),
+            options: app_options,
+        });
+    }
+    Ok(Prepared {
+        plan: Plan::new(options.revision.clone(), plans),
+        apps,
+        observed,
+        known,
+    })
+}
