@@ -9,6 +9,7 @@
 //! call, outcome), the inventory saved after every action, and an app stopped
 //! at its first hard failure while the others go on.
 
+pub mod defaults;
 pub mod executor;
 pub mod guard;
 pub mod inventory;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::ApplyError;
+use super::defaults;
 use super::guard;
 use super::inventory::{Inventory, InventoryStore};
 use super::recovery;
@@ -196,6 +197,16 @@ pub async fn prepare(
                 json_pointers: d.json_pointers.clone(),
             })
             .collect();
+        // Explicit defaults changed live (see `defaults`).
+        let mut last_applied = inventory.resources.clone();
+        for (key, norm) in normalized.iter_mut() {
+            let (Some(live), Some(original)) = (observed.live.get(key), desired.get(key)) else {
+                continue;
+            };
+            let (full, _) = resolve::resolve_value(&original.spec, &key.workspace, &known, false);
+            let last = last_applied.get_mut(key).map(|m| &mut m.spec);
+            defaults::restore(&full, &mut norm.spec, &live.spec, last);
+        }
         let norm_list: Vec<DesiredResource> = normalized.values().cloned().collect();
         let mut ids = known.ids.clone();
         ids.extend(inventory.ids());
@@ -203,7 +214,7 @@ pub async fn prepare(
             app: &app.name,
             desired: &norm_list,
             live: &observed.live,
-            last_applied: &inventory.resources,
+            last_applied: &last_applied,
             ignore: &ignore,
             options: app_options,
             ids: &ids,
