@@ -1,8 +1,8 @@
 //! The executor: runs an app tree's plan as a dependency graph.
 //!
 //! Every action waits for the actions it depends on (`after` in its app's
-//! plan, and the creates of groups and service principals its ACL names in
-//! other apps). Actions run concurrently, at most `concurrency` at once per
+//! plan, and the creates of groups and service principals other apps make
+//! in its workspace: ACLs, grants and `run_as` name them). Actions run concurrently, at most `concurrency` at once per
 //! workspace. Each API call is preceded by an audit intent and followed by
 //! an audit outcome; the app's inventory is saved after every action. An
 //! app whose plan has a violation or a conflict applies nothing; an app
@@ -23,7 +23,7 @@ use super::resolve::{self, Known};
 use super::secrets;
 use crate::audit::{AuditAction, AuditEvent, AuditSink, ChangeSummary, Outcome, Trigger};
 use crate::databricks::{Client, Desired, adapter};
-use crate::manifest::{Kind, Principal, ResourceKey};
+use crate::manifest::{Kind, ResourceKey};
 use crate::plan::{ActionKind, ManagedResource, Ownership, PlannedAction, mask};
 
 /// Default actions in flight per workspace.
@@ -193,12 +193,22 @@ pub async fn execute(
         .enumerate()
         .map(|(n, node)| ((node.app, &node.action.key), n))
         .collect();
-    let creates: BTreeMap<&ResourceKey, usize> = nodes
+    // Principals first: everything else in a workspace (ACLs, grants, run_as
+    // and group members name them) waits for the groups and service
+    // principals other apps create there.
+    let principal_creates: BTreeMap<&str, Vec<usize>> = nodes
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.action.action == ActionKind::Create)
-        .map(|(i, n)| (&n.action.key, i))
-        .collect();
+        .filter(|(_, n)| {
+            n.action.action == ActionKind::Create
+                && matches!(n.action.key.kind, Kind::Group | Kind::ServicePrincipal)
+        })
+        .fold(BTreeMap::new(), |mut m, (i, n)| {
+            m.entry(n.action.key.workspace.as_str())
+                .or_insert_with(Vec::new)
+                .push(i);
+            m
+        });
     let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
     for (n, node) in nodes.iter().enumerate() {
         for key in &node.action.after {
@@ -206,25 +216,18 @@ pub async fn execute(
                 deps[n].insert(d);
             }
         }
-        if node.action.action.changes_workspace() && node.action.action != ActionKind::Delete {
-            let app = &apps[node.app];
-            if let Some(desired) = app.desired.get(&node.action.key) {
-                for entry in &desired.permissions {
-                    let (kind, name) = match &entry.principal {
-                        Principal::GroupName(n) => (Kind::Group, n),
-                        Principal::ServicePrincipalName(n) => (Kind::ServicePrincipal, n),
-                        Principal::UserName(_) => continue,
-                    };
-                    let key = ResourceKey {
-                        workspace: node.action.key.workspace.clone(),
-                        kind,
-                        name: name.clone(),
-                    };
-                    if let Some(&d) = creates.get(&key)
-                        && d != n
-                    {
-                        deps[n].insert(d);
-                    }
+        let principal = matches!(node.action.key.kind, Kind::Group | Kind::ServicePrincipal);
+        if node.action.action.changes_workspace()
+            && node.action.action != ActionKind::Delete
+            && !principal
+        {
+            for &d in principal_creates
+                .get(node.action.key.workspace.as_str())
+                .into_iter()
+                .flatten()
+            {
+                if nodes[d].app != node.app {
+                    deps[n].insert(d);
                 }
             }
         }

@@ -94,13 +94,55 @@ pub async fn prepare(
     };
     let mut inventories = BTreeMap::new();
     let mut wants = Wants::default();
+    let mut inventory_ids = Known::default();
     for app in &selected {
         let inventory = store.load(&app.name)?;
-        wants.add_desired(&app.name, &app.resources);
-        wants.add_inventory(&app.name, &inventory.resources);
+        inventory_ids.ids.extend(inventory.ids());
         inventories.insert(app.name.clone(), inventory);
     }
-    let observed = observe::observe(clients, &wants, stats).await?;
+    // Names can hold references (a schema's catalog): fill in what the
+    // inventories know, then look again for what only live ids resolve.
+    let mut unresolved_names = Vec::new();
+    for app in &selected {
+        let resources = with_names_resolved(&app.resources, &inventory_ids);
+        for r in &resources {
+            if adapter(r.key.kind)
+                .and_then(|a| a.name_of(&r.spec))
+                .is_some_and(|n| n.contains("${"))
+            {
+                unresolved_names.push((app.name.clone(), r.clone()));
+            }
+        }
+        wants.add_desired(&app.name, &resources);
+        if let Some(inv) = inventories.get(&app.name) {
+            wants.add_inventory(&app.name, &inv.resources);
+        }
+    }
+    let mut observed = observe::observe(clients, &wants, stats).await?;
+    if !unresolved_names.is_empty() {
+        let mut known_now = inventory_ids.clone();
+        for (key, live) in &observed.live {
+            known_now
+                .ids
+                .entry(key.clone())
+                .or_insert_with(|| live.id.clone());
+        }
+        let mut again = Wants::default();
+        for (app, r) in &unresolved_names {
+            if observed.live.contains_key(&r.key) {
+                continue;
+            }
+            let resolved = with_names_resolved(std::slice::from_ref(r), &known_now);
+            again.add_desired(app, &resolved);
+        }
+        if !again.by_workspace.is_empty() {
+            let more = observe::observe(clients, &again, stats).await?;
+            for (key, live) in more.live {
+                observed.live.entry(key.clone()).or_insert(live);
+            }
+            observed.application_ids.extend(more.application_ids);
+        }
+    }
 
     let dangling = match &options.audit_file {
         Some(file) => recovery::dangling_creates(file).unwrap_or_default(),
@@ -246,4 +288,16 @@ pub async fn prepare(
         observed,
         known,
     })
+}
+
+/// The resources with every reference whose id is known filled in (for
+/// finding objects by name; the specs applied are resolved later).
+fn with_names_resolved(resources: &[DesiredResource], known: &Known) -> Vec<DesiredResource> {
+    resources
+        .iter()
+        .map(|r| {
+            let (spec, _) = resolve::resolve_value(&r.spec, &r.key.workspace, known, false);
+            DesiredResource { spec, ..r.clone() }
+        })
+        .collect()
 }
