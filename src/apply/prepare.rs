@@ -191,6 +191,7 @@ pub async fn prepare(
             desired.insert(r.key.clone(), resolved);
             normalized.insert(r.key.clone(), norm);
         }
+        nest_in_directories(&mut normalized);
         // Creates interrupted by a crash: take the object back.
         let mut recovered = false;
         for (key, norm) in &normalized {
@@ -300,4 +301,39 @@ fn with_names_resolved(resources: &[DesiredResource], known: &Known) -> Vec<Desi
             DesiredResource { spec, ..r.clone() }
         })
         .collect()
+}
+
+/// A workspace object's path without the `/Workspace` prefix.
+fn object_path(r: &DesiredResource) -> Option<String> {
+    let p = r.spec.get("path")?.as_str()?;
+    let p = p
+        .strip_prefix("/Workspace")
+        .filter(|r| r.starts_with('/'))
+        .unwrap_or(p);
+    Some(p.trim_end_matches('/').to_string())
+}
+
+/// Notebooks, files and directories inside a Directory the app declares
+/// wait for it: creating them would otherwise create the folder first.
+fn nest_in_directories(resources: &mut BTreeMap<ResourceKey, DesiredResource>) {
+    let dirs: Vec<(ResourceKey, String)> = resources
+        .values()
+        .filter(|r| r.key.kind == Kind::Directory)
+        .filter_map(|r| Some((r.key.clone(), object_path(r)?)))
+        .collect();
+    for r in resources.values_mut() {
+        if !matches!(
+            r.key.kind,
+            Kind::Directory | Kind::Notebook | Kind::WorkspaceFile
+        ) {
+            continue;
+        }
+        let Some(path) = object_path(r) else { continue };
+        for (key, dir) in &dirs {
+            if *key != r.key && path.starts_with(&format!("{dir}/")) && !r.depends_on.contains(key)
+            {
+                r.depends_on.push(key.clone());
+            }
+        }
+    }
 }

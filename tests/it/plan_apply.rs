@@ -608,7 +608,7 @@ async fn killed_applies_converge_without_duplicates() {
         let _ = std::fs::remove_dir_all(env.path().join("state"));
         for _ in 0..5 {
             let before = lines(&audit);
-            let target = before + rng.random_range(1..60);
+            let target = before + rng.random_range(1..25);
             let mut child = env.command(&["apply", "--auto-approve"]).spawn().unwrap();
             let finished = loop {
                 if let Ok(Some(_)) = child.try_wait() {
