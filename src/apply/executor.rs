@@ -413,8 +413,8 @@ impl Ctx {
     }
 
     fn record(&self, event: &AuditEvent) -> Result<(), String> {
-        self.audit
-            .record(event)
+        // An fsync (or several): let the runtime move other tasks away.
+        blocking(|| self.audit.record(event))
             .map(|_| ())
             .map_err(|e| format!("audit trail: {e}"))
     }
@@ -440,7 +440,7 @@ impl Ctx {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         change(&mut inv);
-        self.store.save(&inv).map_err(|e| e.to_string())
+        blocking(|| self.store.save(&inv)).map_err(|e| e.to_string())
     }
 
     fn resolved(
@@ -465,6 +465,15 @@ impl Ctx {
             ));
         }
         Ok((spec, perms))
+    }
+}
+
+/// Runs blocking file I/O (fsyncs) so the runtime can move other tasks to
+/// another worker; on a single-threaded runtime it simply runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -141,6 +141,7 @@ mod tests {
             KeyHint {
                 name: Some("etl".into()),
                 inventory_id: None,
+                full_read: false,
             },
         );
         let listed = vec![
@@ -164,6 +165,7 @@ mod tests {
             KeyHint {
                 name: Some("etl".into()),
                 inventory_id: Some("9".into()),
+                full_read: false,
             },
         );
         wanted.keys.insert(
@@ -171,6 +173,7 @@ mod tests {
             KeyHint {
                 name: Some("gone".into()),
                 inventory_id: Some("7".into()),
+                full_read: false,
             },
         );
         let listed = vec![job("1", "etl", None), job("9", "renamed", None)];
