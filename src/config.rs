@@ -423,6 +423,7 @@ impl Config {
             field,
             message,
         };
+        self.validate_sections(file)?;
         for (name, ws) in &self.workspaces {
             let at = format!("workspaces.{name}");
             if !valid_name(name) {
@@ -529,6 +530,83 @@ impl Config {
                     format!("{at}.retry.initial_backoff_ms"),
                     "must not exceed `max_backoff_ms`".into(),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `source`, `state` and `audit`.
+    fn validate_sections(&self, file: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: &str| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field: field.to_string(),
+            message: message.to_string(),
+        };
+        let outside =
+            |p: &str| p.trim().is_empty() || p.starts_with('/') || p.split('/').any(|s| s == "..");
+        if let Some(source) = &self.source {
+            match (&source.dir, &source.git) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("source", "give either `dir` or `git`, not both"));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        "source",
+                        "needs `dir` (a directory) or `git` (a local repository: `repo`, `revision`)",
+                    ));
+                }
+                (Some(d), None) if d.as_os_str().is_empty() => {
+                    return Err(invalid("source.dir", "empty path"));
+                }
+                (None, Some(g)) => {
+                    if g.repo.as_os_str().is_empty() {
+                        return Err(invalid("source.git.repo", "empty path"));
+                    }
+                    if g.revision.trim().is_empty() {
+                        return Err(invalid(
+                            "source.git.revision",
+                            "empty; give a branch, tag, commit or HEAD",
+                        ));
+                    }
+                    if g.path.as_deref().is_some_and(outside) {
+                        return Err(invalid(
+                            "source.git.path",
+                            "a relative path inside the repository, without `..`",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            if source.root.as_deref().is_some_and(outside) {
+                return Err(invalid(
+                    "source.root",
+                    "a file relative to the manifest root, without `..`",
+                ));
+            }
+        }
+        if self.state.dir.as_os_str().is_empty() {
+            return Err(invalid("state.dir", "empty path"));
+        }
+        if self
+            .audit
+            .file
+            .as_ref()
+            .is_some_and(|f| f.as_os_str().is_empty())
+        {
+            return Err(invalid("audit.file", "empty path"));
+        }
+        for (i, sink) in self.audit.sinks.iter().enumerate() {
+            if let AuditSinkConfig::File(p) = sink {
+                let field = format!("audit.sinks[{i}].file");
+                if p.as_os_str().is_empty() {
+                    return Err(invalid(&field, "empty path"));
+                }
+                if *p == self.audit_file() {
+                    return Err(invalid(
+                        &field,
+                        "is the audit log of record itself; name another file",
+                    ));
+                }
             }
         }
         Ok(())
@@ -744,6 +822,90 @@ workspaces:
         assert!(matches!(
             &k8s.auth,
             AuthConfig::OidcFederation { client_id: Some(ValueRef::Ref(SecretRef::Env(v))), .. } if v == "SP_ID"
+        ));
+    }
+
+    #[test]
+    fn source_state_and_audit_sections() {
+        let config = parse(
+            r#"
+source:
+  git: { repo: ../platform.git, revision: v1.2, path: manifests }
+  root: root.yaml
+state: { dir: /var/lib/mortar }
+audit:
+  file: /var/log/mortar/audit.jsonl
+  sinks: [stderr, { file: /mnt/worm/audit.jsonl }]
+"#,
+        )
+        .unwrap();
+        let source = config.source.as_ref().unwrap();
+        let git = source.git.as_ref().unwrap();
+        assert_eq!(git.revision, "v1.2");
+        assert_eq!(git.path.as_deref(), Some("manifests"));
+        assert_eq!(source.root.as_deref(), Some("root.yaml"));
+        assert_eq!(
+            config.audit_file(),
+            PathBuf::from("/var/log/mortar/audit.jsonl")
+        );
+        assert_eq!(config.audit.sinks[0], AuditSinkConfig::Stderr);
+        let mut relative = parse("source: { dir: manifests }\n").unwrap();
+        assert_eq!(relative.audit_file(), PathBuf::from("state/audit.jsonl"));
+        relative.resolve_paths(Path::new("/etc/mortar"));
+        assert_eq!(
+            relative.source.unwrap().dir,
+            Some(PathBuf::from("/etc/mortar/manifests"))
+        );
+        assert_eq!(relative.state.dir, PathBuf::from("/etc/mortar/state"));
+        assert_eq!(
+            parse("source: { git: { repo: r } }\n")
+                .unwrap()
+                .source
+                .unwrap()
+                .git
+                .unwrap()
+                .revision,
+            "HEAD"
+        );
+        for (text, field, message) in [
+            ("source: {}\n", "source", "needs `dir`"),
+            (
+                "source: { dir: a, git: { repo: b } }\n",
+                "source",
+                "not both",
+            ),
+            (
+                "source: { git: { repo: r, path: ../x } }\n",
+                "source.git.path",
+                "without `..`",
+            ),
+            (
+                "source: { dir: a, root: /etc/x.yaml }\n",
+                "source.root",
+                "relative",
+            ),
+            ("state: { dir: \"\" }\n", "state.dir", "empty"),
+            (
+                "audit: { file: a.jsonl, sinks: [{ file: a.jsonl }] }\n",
+                "audit.sinks[0].file",
+                "log of record",
+            ),
+        ] {
+            match parse(text) {
+                Err(ConfigError::Invalid {
+                    field: f,
+                    message: m,
+                    ..
+                }) => {
+                    assert_eq!(f, field, "{text}");
+                    assert!(m.contains(message), "{text}: {m}");
+                }
+                other => panic!("{text}: expected an invalid field, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("sources: {}\n"),
+            Err(ConfigError::Parse { .. })
         ));
     }
 
