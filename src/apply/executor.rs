@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::inventory::{Inventory, InventoryStore};
 use super::prepare::{Prepared, PreparedApp};
@@ -510,8 +511,19 @@ async fn run(
         None => None,
     };
     let span = tracing::info_span!("apply", app = %app.name, workspace = %key.workspace, kind = %key.kind, key = %key);
-    let _enter = span.enter();
-    drop(_enter);
+    run_action(ctx, app_index, client, action)
+        .instrument(span)
+        .await
+}
+
+async fn run_action(
+    ctx: &Ctx,
+    app_index: usize,
+    client: &Client,
+    action: &PlannedAction,
+) -> Result<Option<String>, String> {
+    let app = &ctx.apps[app_index];
+    let key = &action.key;
     match action.action {
         ActionKind::Create => create(ctx, app_index, client, action).await.map(Some),
         ActionKind::Update | ActionKind::Adopt => {

@@ -58,7 +58,7 @@ pub struct Prepared {
     pub known: Known,
 }
 
-fn project_of<'a>(rendered: &'a Rendered, app: &RenderedApp) -> Project {
+fn project_of(rendered: &Rendered, app: &RenderedApp) -> Project {
     rendered
         .projects
         .iter()

@@ -39,7 +39,7 @@ pub fn resolve_str(s: &str, workspace: &str, known: &Known, app_ids_only: bool) 
         match value {
             Some(v) => out.push_str(&v),
             None => {
-                if is_reference(inner) && !(app_ids_only && !inner.ends_with(".application_id")) {
+                if is_reference(inner) && (!app_ids_only || inner.ends_with(".application_id")) {
                     unresolved = true;
                 }
                 out.push_str(whole);

@@ -30,7 +30,7 @@ pub enum SecretError {
     Put {
         key: String,
         #[source]
-        source: crate::databricks::Error,
+        source: Box<crate::databricks::Error>,
     },
 }
 
@@ -77,6 +77,6 @@ pub async fn put(
         .map(|_| ())
         .map_err(|source| SecretError::Put {
             key: key.to_string(),
-            source,
+            source: Box::new(source),
         })
 }
