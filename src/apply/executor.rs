@@ -621,7 +621,7 @@ async fn create(
         );
     })?;
     if key.kind == Kind::SecretScope {
-        put_secrets(ctx, app, client, key, &id).await?;
+        put_secrets(ctx, app, client, key, &id, None).await?;
     }
     if !perms.is_empty() {
         set_permissions(ctx, app_index, client, action, &id, &perms).await?;
@@ -635,8 +635,13 @@ async fn put_secrets(
     client: &Client,
     key: &ResourceKey,
     scope: &str,
+    only: Option<&[&str]>,
 ) -> Result<(), String> {
-    for secret in app.secrets.iter().filter(|s| &s.scope == key) {
+    for secret in app
+        .secrets
+        .iter()
+        .filter(|s| &s.scope == key && only.is_none_or(|o| o.contains(&s.key.as_str())))
+    {
         let value =
             secrets::read_value(secret, &ctx.opts.secrets_base).map_err(|e| e.to_string())?;
         let mut intent = ctx.event(&app.name, key, AuditAction::Update);
@@ -705,21 +710,26 @@ async fn update(
     let id = action.id.clone().ok_or("no id to update")?;
     let (spec, perms) = ctx.resolved(app, key)?;
     let adopting = action.action == ActionKind::Adopt;
-    if !action.changes.is_empty() || adopting {
+    let (secret_changes, changes): (Vec<_>, Vec<_>) = action
+        .changes
+        .iter()
+        .cloned()
+        .partition(|c| key.kind == Kind::SecretScope && c.path.starts_with("/secrets/"));
+    let tagged = matches!(
+        key.kind,
+        Kind::Job | Kind::Cluster | Kind::InstancePool | Kind::SqlWarehouse
+    );
+    if !changes.is_empty() || (adopting && tagged) {
         let kind = if adopting {
             AuditAction::Adopt
-        } else if action.changes.iter().any(|c| c.drift) {
+        } else if changes.iter().any(|c| c.drift) {
             AuditAction::Heal
         } else {
             AuditAction::Update
         };
         let mut intent = ctx.event(&app.name, key, kind);
         intent.databricks_id = Some(id.clone());
-        intent.changes = action
-            .changes
-            .iter()
-            .map(ChangeSummary::from_field)
-            .collect();
+        intent.changes = changes.iter().map(ChangeSummary::from_field).collect();
         let desired = Desired {
             key,
             app: &app.name,
@@ -755,6 +765,13 @@ async fn update(
             },
         );
     })?;
+    if !secret_changes.is_empty() {
+        let missing: Vec<&str> = secret_changes
+            .iter()
+            .filter_map(|c| c.path.strip_prefix("/secrets/"))
+            .collect();
+        put_secrets(ctx, app, client, key, &id, Some(&missing)).await?;
+    }
     if !action.permission_changes.is_empty() {
         set_permissions(ctx, app_index, client, action, &id, &perms).await?;
     }

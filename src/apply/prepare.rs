@@ -10,12 +10,16 @@ use super::guard;
 use super::inventory::{Inventory, InventoryStore};
 use super::recovery;
 use super::resolve::{self, Known};
+use super::secrets;
 use crate::databricks::{Client, adapter};
 use crate::manifest::{
     DesiredResource, Kind, Project, Rendered, RenderedApp, ResourceKey, SecretRef,
 };
 use crate::observe::{self, Observed, Stats, Wants};
-use crate::plan::{AppInput, AppOptions, IgnoreRule, ManagedResource, Ownership, Plan, plan_app};
+use crate::plan::{
+    ActionKind, AppInput, AppOptions, FieldChange, IgnoreRule, ManagedResource, Ownership, Plan,
+    plan_app,
+};
 
 /// How to plan.
 #[derive(Debug, Clone, Default)]
@@ -266,6 +270,7 @@ pub async fn prepare(
             app: app.name.clone(),
             source,
         })?;
+        missing_secrets(&mut plan, app, &observed, clients, &inventory).await?;
         let violations = guard::check(&plan, &project_of(rendered, app));
         if !violations.is_empty() {
             plan.add_violations(violations);
@@ -336,4 +341,71 @@ fn nest_in_directories(resources: &mut BTreeMap<ResourceKey, DesiredResource>) {
             }
         }
     }
+}
+
+/// A scope that exists but lacks some of its declared secrets (deleted by
+/// hand, or a crash between creating the scope and putting them) gets one
+/// change per missing key: `/secrets/<key>`, value `(sensitive)`.
+async fn missing_secrets(
+    plan: &mut crate::plan::AppPlan,
+    app: &RenderedApp,
+    observed: &Observed,
+    clients: &BTreeMap<String, Client>,
+    inventory: &Inventory,
+) -> Result<(), ApplyError> {
+    let mut touched = false;
+    for action in plan.actions.iter_mut() {
+        if action.key.kind != Kind::SecretScope
+            || !matches!(
+                action.action,
+                ActionKind::NoOp | ActionKind::Update | ActionKind::Adopt
+            )
+        {
+            continue;
+        }
+        let wanted: Vec<&SecretRef> = app
+            .secrets
+            .iter()
+            .filter(|s| s.scope == action.key)
+            .collect();
+        let (Some(live), Some(client)) = (
+            observed.live.get(&action.key),
+            clients.get(&action.key.workspace),
+        ) else {
+            continue;
+        };
+        if wanted.is_empty() {
+            continue;
+        }
+        let have = secrets::list_keys(client, &live.id)
+            .await
+            .map_err(|source| {
+                ApplyError::Observe(crate::observe::ObserveError::Read {
+                    key: action.key.clone(),
+                    what: "secret keys",
+                    source,
+                })
+            })?;
+        let drift = inventory.get(&action.key).is_some();
+        for s in wanted.iter().filter(|s| !have.contains(&s.key)) {
+            action.changes.push(FieldChange {
+                path: format!("/secrets/{}", s.key),
+                old: None,
+                new: Some(serde_json::Value::String(
+                    crate::plan::mask::SENSITIVE.to_string(),
+                )),
+                drift,
+                sensitive: true,
+            });
+            if action.action == ActionKind::NoOp {
+                action.action = ActionKind::Update;
+            }
+            action.drift |= drift;
+            touched = true;
+        }
+    }
+    if touched {
+        plan.resummarize();
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! live only in a [`Secret`] and on the wire; they never reach logs, plans,
 //! errors, the inventory or the audit trail.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::json;
@@ -59,6 +60,24 @@ pub fn read_value(secret: &SecretRef, base: &Path) -> Result<Secret, SecretError
                 })
         }
     }
+}
+
+/// The keys a scope holds (values are never read).
+pub async fn list_keys(
+    client: &Client,
+    scope: &str,
+) -> Result<BTreeSet<String>, crate::databricks::Error> {
+    let resp = client
+        .get("/api/2.0/secrets/list", &[("scope", scope)])
+        .await?;
+    Ok(resp
+        .get("secrets")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("key").and_then(serde_json::Value::as_str))
+        .map(str::to_string)
+        .collect())
 }
 
 /// Puts one secret into `scope`.

@@ -392,6 +392,38 @@ async fn example_applies_from_git_then_plans_nothing_and_heals_drift_with_an_aud
     let job = env.job("dev", "nightly-etl-dev").await;
     assert_eq!(job["settings"]["max_concurrent_runs"], 1);
 
+    // A secret deleted by hand is put back (its value is never shown).
+    env.api(
+        "dev",
+        "POST",
+        "/api/2.0/secrets/delete",
+        Some(json!({"scope": "etl-dev", "key": "partner-api-token"})),
+    )
+    .await;
+    let (code, plan) = env.plan_json(&[]).await;
+    assert_eq!(code, 2);
+    let actions = changed(&plan);
+    assert_eq!(actions.len(), 1, "{actions:#?}");
+    assert_eq!(actions[0]["address"], "dev/SecretScope/etl");
+    assert_eq!(
+        actions[0]["changes"],
+        json!([{"path": "/secrets/partner-api-token", "new": "(sensitive)", "drift": true, "sensitive": true}])
+    );
+    env.apply(&[]).await;
+    assert_eq!(env.plan_json(&[]).await.0, 0);
+    let got = env
+        .api(
+            "dev",
+            "GET",
+            "/api/2.0/secrets/get?scope=etl-dev&key=partner-api-token",
+            None,
+        )
+        .await;
+    let value = base64::engine::general_purpose::STANDARD
+        .decode(got["value"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(value, PARTNER_TOKEN.as_bytes());
+
     // The audit trail: who, from which commit, as whom; the heal recorded.
     let records = env.audit_records();
     let heal = records
