@@ -2,8 +2,8 @@
 //!
 //! Every action waits for the actions it depends on (`after` in its app's
 //! plan, and the creates of groups and service principals other apps make
-//! in its workspace: ACLs, grants and `run_as` name them). Actions run concurrently, at most `concurrency` at once per
-//! workspace. Each API call is preceded by an audit intent and followed by
+//! in its workspace: ACLs, grants and `run_as` name them). Actions run
+//! concurrently, at most `concurrency` at once per workspace. Each API call is preceded by an audit intent and followed by
 //! an audit outcome; the app's inventory is saved after every action. An
 //! app whose plan has a violation or a conflict applies nothing; an app
 //! stops at its first hard failure (what depends on the failed action, in
