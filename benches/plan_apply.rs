@@ -162,12 +162,16 @@ fn write_manifests(root: &Path, jobs: &[usize], with_acl: bool) {
             top,
             "---\napiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: {{ name: {ws} }}\nspec: {{ host: https://{ws}.example.com }}\n---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: {{ name: bench-{ws} }}\nspec:\n  project: default\n  source: {{ path: {ws} }}\n  destination: {{ workspace: {ws} }}\n"
         );
-        let mut docs = String::new();
-        for j in 0..*n {
-            job_doc(&mut docs, &format!("job-{j}"), with_acl);
-        }
         std::fs::create_dir_all(root.join(&ws)).expect("mkdir");
-        std::fs::write(root.join(&ws).join("jobs.yaml"), docs).expect("write jobs");
+        // At most 512 documents per file are read: 250 jobs per file.
+        for (k, chunk) in (0..*n).collect::<Vec<_>>().chunks(250).enumerate() {
+            let mut docs = String::new();
+            for j in chunk {
+                job_doc(&mut docs, &format!("job-{j}"), with_acl);
+            }
+            std::fs::write(root.join(&ws).join(format!("jobs-{k}.yaml")), docs)
+                .expect("write jobs");
+        }
     }
     std::fs::write(root.join("root.yaml"), top).expect("write root");
 }
