@@ -122,6 +122,18 @@ pub async fn prepare(
             wants.add_inventory(&app.name, &inv.resources);
         }
     }
+    // Apps Git no longer declares at all, whose inventory is still there.
+    let mut orphans = Vec::new();
+    if options.app.is_none() {
+        for name in inventory_names(store) {
+            if rendered.app(&name).is_none() {
+                let inventory = store.load(&name)?;
+                inventory_ids.ids.extend(inventory.ids());
+                wants.add_inventory(&name, &inventory.resources);
+                orphans.push(inventory);
+            }
+        }
+    }
     let mut observed = observe::observe(clients, &wants, stats).await?;
     if !unresolved_names.is_empty() {
         let mut known_now = inventory_ids.clone();
@@ -288,6 +300,36 @@ pub async fn prepare(
             options: app_options,
         });
     }
+    for inventory in orphans {
+        // Only `--prune` deletes what they created; without it the plan
+        // shows what would go.
+        let app_options = AppOptions {
+            prune: options.prune,
+            adopt: false,
+        };
+        let input = AppInput {
+            app: &inventory.app,
+            desired: &[],
+            live: &observed.live,
+            last_applied: &inventory.resources,
+            ignore: &[],
+            options: app_options,
+            ids: &known.ids,
+        };
+        let plan = plan_app(&input).map_err(|source| ApplyError::Plan {
+            app: inventory.app.clone(),
+            source,
+        })?;
+        plans.push(plan);
+        apps.push(PreparedApp {
+            name: inventory.app.clone(),
+            desired: BTreeMap::new(),
+            normalized: BTreeMap::new(),
+            inventory,
+            secrets: Vec::new(),
+            options: app_options,
+        });
+    }
     Ok(Prepared {
         plan: Plan::new(options.revision.clone(), plans),
         apps,
@@ -408,4 +450,21 @@ async fn missing_secrets(
         plan.resummarize();
     }
     Ok(())
+}
+
+/// The apps with an inventory file in the store.
+fn inventory_names(store: &InventoryStore) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(store.dir()) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.strip_suffix(".json")?.to_string();
+            store.path_for(&name).ok().map(|_| name)
+        })
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
 }

@@ -582,6 +582,24 @@ async fn removed_resources_go_only_with_prune_and_removed_fields_go_live() {
     let (code, plan) = env.plan_json(&["--app", "data-engineering-dev"]).await;
     assert_eq!(code, 0, "{:#}", Value::Array(changed(&plan)));
     assert_eq!(plan["apps"].as_array().unwrap().len(), 1);
+
+    // An app dropped from Git altogether: its objects would go only with --prune.
+    std::fs::remove_file(env.manifests().join("apps/unity-catalog.yaml")).unwrap();
+    let (code, plan) = env.plan_json(&[]).await;
+    assert_eq!(code, 0);
+    let uc = plan["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "unity-catalog")
+        .expect("the orphaned app is planned");
+    let actions: Vec<&str> = uc["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["delete_skipped"; 5]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
