@@ -1,5 +1,7 @@
 //! The controller config file, `mortar.yaml`: which workspaces Mortar manages
-//! and how it authenticates to each, plus the client limits per workspace.
+//! and how it authenticates to each, the client limits per workspace, where
+//! the manifests come from (`source`), where the inventory lives (`state`)
+//! and where the audit trail goes (`audit`).
 //!
 //! Credentials are never written in this file: it only says where to find
 //! them (a file path or an environment variable). Every problem is reported
@@ -25,6 +27,105 @@ pub struct Config {
     /// Destination workspaces by name (the name manifests use in `destination.workspace`).
     #[serde(default)]
     pub workspaces: BTreeMap<String, WorkspaceConfig>,
+    /// Where the manifests are read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceConfig>,
+    /// Where Mortar keeps what it manages (the inventory).
+    #[serde(default)]
+    pub state: StateConfig,
+    /// Where the audit trail goes.
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// The manifest source: a directory, or a local Git repository at a
+/// revision, plus the file holding the root Application(s).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// A directory read as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// A local Git repository read at `revision` (no checkout needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitSourceConfig>,
+    /// The root app file, relative to the manifest root; by default the
+    /// Applications in the root's top-level files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+}
+
+/// A local Git repository source.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitSourceConfig {
+    /// The repository (bare or not).
+    pub repo: PathBuf,
+    /// A branch, tag, commit SHA or `HEAD`.
+    #[serde(default = "head_revision")]
+    pub revision: String,
+    /// The manifest root inside the repository (default: its top).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+fn head_revision() -> String {
+    "HEAD".to_string()
+}
+
+/// Where Mortar keeps its state.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// The inventory directory (one JSON file per app). Relative paths are
+    /// relative to the config file's directory.
+    #[serde(default = "default_state_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            dir: default_state_dir(),
+        }
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("state")
+}
+
+/// The audit trail: the hash-chained log of record plus further sinks.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The log of record (JSON lines, hash-chained); default
+    /// `<state.dir>/audit.jsonl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Further destinations every record also goes to.
+    #[serde(default)]
+    pub sinks: Vec<AuditSinkConfig>,
+}
+
+/// One further audit destination.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuditSinkConfig {
+    /// A second hash-chained log (e.g. on another volume).
+    File(PathBuf),
+    /// Each record as one JSON line on stderr (for a log collector).
+    Stderr,
+}
+
+impl Config {
+    /// The audit log of record.
+    pub fn audit_file(&self) -> PathBuf {
+        self.audit
+            .file
+            .clone()
+            .unwrap_or_else(|| self.state.dir.join("audit.jsonl"))
+    }
 }
 
 /// One destination workspace: where it is and how to authenticate to it.
@@ -254,6 +355,23 @@ impl Config {
                 fix(p);
             }
         };
+        if let Some(source) = &mut self.source {
+            if let Some(d) = &mut source.dir {
+                fix(d);
+            }
+            if let Some(g) = &mut source.git {
+                fix(&mut g.repo);
+            }
+        }
+        fix(&mut self.state.dir);
+        if let Some(f) = &mut self.audit.file {
+            fix(f);
+        }
+        for sink in &mut self.audit.sinks {
+            if let AuditSinkConfig::File(p) = sink {
+                fix(p);
+            }
+        }
         for ws in self.workspaces.values_mut() {
             match &mut ws.auth {
                 AuthConfig::Pat { token } => fix_ref(token),
@@ -305,6 +423,7 @@ impl Config {
             field,
             message,
         };
+        self.validate_sections(file)?;
         for (name, ws) in &self.workspaces {
             let at = format!("workspaces.{name}");
             if !valid_name(name) {
@@ -416,6 +535,83 @@ impl Config {
         Ok(())
     }
 
+    /// Checks `source`, `state` and `audit`.
+    fn validate_sections(&self, file: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: &str| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field: field.to_string(),
+            message: message.to_string(),
+        };
+        let outside =
+            |p: &str| p.trim().is_empty() || p.starts_with('/') || p.split('/').any(|s| s == "..");
+        if let Some(source) = &self.source {
+            match (&source.dir, &source.git) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("source", "give either `dir` or `git`, not both"));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        "source",
+                        "needs `dir` (a directory) or `git` (a local repository: `repo`, `revision`)",
+                    ));
+                }
+                (Some(d), None) if d.as_os_str().is_empty() => {
+                    return Err(invalid("source.dir", "empty path"));
+                }
+                (None, Some(g)) => {
+                    if g.repo.as_os_str().is_empty() {
+                        return Err(invalid("source.git.repo", "empty path"));
+                    }
+                    if g.revision.trim().is_empty() {
+                        return Err(invalid(
+                            "source.git.revision",
+                            "empty; give a branch, tag, commit or HEAD",
+                        ));
+                    }
+                    if g.path.as_deref().is_some_and(outside) {
+                        return Err(invalid(
+                            "source.git.path",
+                            "a relative path inside the repository, without `..`",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            if source.root.as_deref().is_some_and(outside) {
+                return Err(invalid(
+                    "source.root",
+                    "a file relative to the manifest root, without `..`",
+                ));
+            }
+        }
+        if self.state.dir.as_os_str().is_empty() {
+            return Err(invalid("state.dir", "empty path"));
+        }
+        if self
+            .audit
+            .file
+            .as_ref()
+            .is_some_and(|f| f.as_os_str().is_empty())
+        {
+            return Err(invalid("audit.file", "empty path"));
+        }
+        for (i, sink) in self.audit.sinks.iter().enumerate() {
+            if let AuditSinkConfig::File(p) = sink {
+                let field = format!("audit.sinks[{i}].file");
+                if p.as_os_str().is_empty() {
+                    return Err(invalid(&field, "empty path"));
+                }
+                if *p == self.audit_file() {
+                    return Err(invalid(
+                        &field,
+                        "is the audit log of record itself; name another file",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The configured workspaces, or the one the `DATABRICKS_*` environment
     /// variables describe (named [`ENV_WORKSPACE`]) when the file names none.
     pub fn workspaces_or_env(
@@ -503,6 +699,7 @@ pub fn workspace_from_env(
     };
     let config = Config {
         workspaces: BTreeMap::from([(ENV_WORKSPACE.to_string(), ws.clone())]),
+        ..Config::default()
     };
     config
         .validate(Path::new("environment"))
@@ -625,6 +822,90 @@ workspaces:
         assert!(matches!(
             &k8s.auth,
             AuthConfig::OidcFederation { client_id: Some(ValueRef::Ref(SecretRef::Env(v))), .. } if v == "SP_ID"
+        ));
+    }
+
+    #[test]
+    fn source_state_and_audit_sections() {
+        let config = parse(
+            r#"
+source:
+  git: { repo: ../platform.git, revision: v1.2, path: manifests }
+  root: root.yaml
+state: { dir: /var/lib/mortar }
+audit:
+  file: /var/log/mortar/audit.jsonl
+  sinks: [stderr, { file: /mnt/worm/audit.jsonl }]
+"#,
+        )
+        .unwrap();
+        let source = config.source.as_ref().unwrap();
+        let git = source.git.as_ref().unwrap();
+        assert_eq!(git.revision, "v1.2");
+        assert_eq!(git.path.as_deref(), Some("manifests"));
+        assert_eq!(source.root.as_deref(), Some("root.yaml"));
+        assert_eq!(
+            config.audit_file(),
+            PathBuf::from("/var/log/mortar/audit.jsonl")
+        );
+        assert_eq!(config.audit.sinks[0], AuditSinkConfig::Stderr);
+        let mut relative = parse("source: { dir: manifests }\n").unwrap();
+        assert_eq!(relative.audit_file(), PathBuf::from("state/audit.jsonl"));
+        relative.resolve_paths(Path::new("/etc/mortar"));
+        assert_eq!(
+            relative.source.unwrap().dir,
+            Some(PathBuf::from("/etc/mortar/manifests"))
+        );
+        assert_eq!(relative.state.dir, PathBuf::from("/etc/mortar/state"));
+        assert_eq!(
+            parse("source: { git: { repo: r } }\n")
+                .unwrap()
+                .source
+                .unwrap()
+                .git
+                .unwrap()
+                .revision,
+            "HEAD"
+        );
+        for (text, field, message) in [
+            ("source: {}\n", "source", "needs `dir`"),
+            (
+                "source: { dir: a, git: { repo: b } }\n",
+                "source",
+                "not both",
+            ),
+            (
+                "source: { git: { repo: r, path: ../x } }\n",
+                "source.git.path",
+                "without `..`",
+            ),
+            (
+                "source: { dir: a, root: /etc/x.yaml }\n",
+                "source.root",
+                "relative",
+            ),
+            ("state: { dir: \"\" }\n", "state.dir", "empty"),
+            (
+                "audit: { file: a.jsonl, sinks: [{ file: a.jsonl }] }\n",
+                "audit.sinks[0].file",
+                "log of record",
+            ),
+        ] {
+            match parse(text) {
+                Err(ConfigError::Invalid {
+                    field: f,
+                    message: m,
+                    ..
+                }) => {
+                    assert_eq!(f, field, "{text}");
+                    assert!(m.contains(message), "{text}: {m}");
+                }
+                other => panic!("{text}: expected an invalid field, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("sources: {}\n"),
+            Err(ConfigError::Parse { .. })
         ));
     }
 

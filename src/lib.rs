@@ -12,5 +12,6 @@ pub mod config;
 pub mod databricks;
 pub mod emulator;
 pub mod manifest;
+pub mod observe;
 pub mod plan;
 pub mod source;

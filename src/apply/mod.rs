@@ -1,5 +1,43 @@
-//! Executing a plan against live workspaces. So far: the inventory, the
-//! durable record of what Mortar manages per app, which apply updates after
-//! every action and the planner reads as its last-applied side.
+//! Executing a plan against live workspaces.
+//!
+//! [`prepare`] runs the planning pipeline for a rendered app tree: load each
+//! app's inventory, observe live state, resolve service-principal
+//! application ids, plan every app, and check the plan against project rules
+//! ([`guard`]). [`executor`] then applies it: bounded concurrency per
+//! workspace, dependency order (a job waits for the cluster it references),
+//! references resolved to the ids just created, write-ahead audit (intent,
+//! call, outcome), the inventory saved after every action, and an app stopped
+//! at its first hard failure while the others go on.
 
+pub mod defaults;
+pub mod executor;
+pub mod guard;
 pub mod inventory;
+pub mod load;
+pub mod prepare;
+pub mod recovery;
+pub mod resolve;
+pub mod secrets;
+
+pub use executor::{AppReport, ApplyReport, ExecOptions, Progress, execute};
+pub use prepare::{PrepareOptions, Prepared, PreparedApp, prepare};
+
+/// What can stop planning or applying as a whole (per-action failures are
+/// reported per app instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("no app named `{app}` in the rendered tree (apps: {known})")]
+    UnknownApp { app: String, known: String },
+    #[error(transparent)]
+    Inventory(#[from] inventory::InventoryError),
+    #[error(transparent)]
+    Observe(#[from] crate::observe::ObserveError),
+    #[error("app `{app}`: {source}")]
+    Plan {
+        app: String,
+        #[source]
+        source: crate::plan::PlanError,
+    },
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}

@@ -1,10 +1,57 @@
-//! `mortar plan`.
+//! `mortar plan --config FILE [--app NAME] [--source-dir DIR] [--output text|json]`:
+//! what apply would change. Exit 0 nothing to do, 2 changes pending, 1 error.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use mortar::plan::render::{self, TextOptions};
 
-pub async fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`mortar plan` is not built yet")
+use super::apply::{Session, use_color};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The controller config file (workspaces, source, state, audit).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "MORTAR_CONFIG",
+        default_value = "mortar.yaml"
+    )]
+    pub config: PathBuf,
+    /// Only this app.
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    /// Plan this directory (a pull request's checkout) instead of the
+    /// config's source, against the live workspaces.
+    #[arg(long, value_name = "DIR")]
+    pub source_dir: Option<PathBuf>,
+    /// Output format; JSON is documented in docs/plan-json.md.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let session = Session::open(&args.config, args.source_dir.as_deref())?;
+    let prepared = session.prepare(args.app.clone(), false, false).await?;
+    let plan = &prepared.plan;
+    match args.output {
+        Output::Text => print!(
+            "{}",
+            render::text(
+                plan,
+                TextOptions {
+                    color: use_color(),
+                    show_unchanged: false
+                }
+            )
+        ),
+        Output::Json => println!("{}", render::json(plan)),
+    }
+    Ok(ExitCode::from(plan.exit_code()))
 }

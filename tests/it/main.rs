@@ -7,4 +7,5 @@ mod databricks_auth;
 mod databricks_support;
 mod emulator;
 mod manifest;
+mod plan_apply;
 mod source;

@@ -19,7 +19,9 @@ pub struct DirectoryAdapter;
 const OBJECT_TYPE: &str = "DIRECTORY";
 
 fn canonical(v: &Value) -> Value {
-    Value::Object(fields_in(v, &["path"]))
+    let mut d = fields_in(v, &["path"]);
+    ws::strip_workspace_prefix(&mut d);
+    Value::Object(d)
 }
 
 impl KindAdapter for DirectoryAdapter {

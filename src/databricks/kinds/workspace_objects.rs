@@ -160,6 +160,7 @@ impl ImportedAdapter {
     /// content compared after decoding.
     fn canonical(&self, v: &Value) -> Value {
         let mut map = fields_in(v, self.fields);
+        strip_workspace_prefix(&mut map);
         drop_default(&mut map, "format", json!(self.format));
         if let Some(c) = map.get("content") {
             let c = canonical_content(c);
@@ -266,4 +267,19 @@ fn canonical_content(content: &Value) -> Value {
         }
     }
     Value::String(B64.encode(body.trim_end()))
+}
+
+/// Workspace paths may be written with or without the `/Workspace` prefix;
+/// the API answers without it. Strips it from a canonical object's `path`.
+pub fn strip_workspace_prefix(obj: &mut serde_json::Map<String, Value>) {
+    if let Some(Value::String(p)) = obj.get_mut("path")
+        && let Some(rest) = p.strip_prefix("/Workspace")
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        *p = if rest.is_empty() {
+            "/".to_string()
+        } else {
+            rest.to_string()
+        };
+    }
 }

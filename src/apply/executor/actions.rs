@@ -1,0 +1,390 @@
+//! The actions themselves: create, update (or adopt, or heal), delete,
+//! release and forget one object, each API call wrapped in an audit intent
+//! and outcome, the inventory saved after each.
+
+use serde_json::Value;
+use tracing::Instrument;
+
+use super::Ctx;
+use crate::apply::inventory::Inventory;
+use crate::apply::prepare::PreparedApp;
+use crate::apply::resolve;
+use crate::apply::secrets;
+use crate::audit::{AuditAction, AuditEvent, ChangeSummary, Outcome};
+use crate::databricks::{Client, Desired, adapter};
+use crate::manifest::{Kind, ResourceKey};
+use crate::plan::{ActionKind, ManagedResource, Ownership, PlannedAction, mask};
+
+impl Ctx {
+    fn event(&self, app: &str, key: &ResourceKey, action: AuditAction) -> AuditEvent {
+        let mut e = AuditEvent::intent(app, key, action, self.opts.trigger.clone());
+        e.revision = self.opts.revision.clone();
+        e.commit_author = self.opts.commit_author.clone();
+        e.acting_as = self.opts.acting_as.get(&key.workspace).cloned();
+        e
+    }
+
+    fn record(&self, event: &AuditEvent) -> Result<(), String> {
+        // An fsync (or several): let the runtime move other tasks away.
+        blocking(|| self.audit.record(event))
+            .map(|_| ())
+            .map_err(|e| format!("audit trail: {e}"))
+    }
+
+    /// Intent, call, outcome.
+    async fn audited<T, F>(&self, intent: AuditEvent, call: F) -> Result<T, String>
+    where
+        F: std::future::Future<Output = Result<T, String>>,
+        T: IdOf,
+    {
+        self.record(&intent)?;
+        let result = call.await;
+        let outcome = match &result {
+            Ok(v) => intent.to_outcome(v.id_of(), Outcome::Ok),
+            Err(e) => intent.to_outcome(None, Outcome::error(e)),
+        };
+        self.record(&outcome)?;
+        result
+    }
+
+    fn save(&self, app: usize, change: impl FnOnce(&mut Inventory)) -> Result<(), String> {
+        let mut inv = self.inventories[app]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        change(&mut inv);
+        blocking(|| self.store.save(&inv)).map_err(|e| e.to_string())
+    }
+
+    fn resolved(
+        &self,
+        app: &PreparedApp,
+        key: &ResourceKey,
+    ) -> Result<(Value, Vec<crate::manifest::PermissionEntry>), String> {
+        let desired = app
+            .desired
+            .get(key)
+            .ok_or_else(|| format!("{key} is not in the desired state"))?;
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (spec, left) = resolve::resolve_value(&desired.spec, &key.workspace, &known, false);
+        let (perms, left_p) =
+            resolve::resolve_permissions(&desired.permissions, &key.workspace, &known, false);
+        if left || left_p {
+            return Err(format!(
+                "{key}: a `${{resources.…}}` reference names an object whose id is not known (was it created?)"
+            ));
+        }
+        Ok((spec, perms))
+    }
+}
+
+/// Runs blocking file I/O (fsyncs) so the runtime can move other tasks to
+/// another worker; on a single-threaded runtime it simply runs.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+trait IdOf {
+    fn id_of(&self) -> Option<String>;
+}
+
+impl IdOf for () {
+    fn id_of(&self) -> Option<String> {
+        None
+    }
+}
+
+impl IdOf for String {
+    fn id_of(&self) -> Option<String> {
+        Some(self.clone())
+    }
+}
+
+/// Carries out one action; returns the object's id.
+pub(super) async fn run(
+    ctx: &Ctx,
+    app_index: usize,
+    action: &PlannedAction,
+) -> Result<Option<String>, String> {
+    let app = &ctx.apps[app_index];
+    let key = &action.key;
+    let client = ctx
+        .clients
+        .get(&key.workspace)
+        .ok_or_else(|| format!("workspace `{}` is not configured", key.workspace))?;
+    let _slot = match ctx.slots.get(&key.workspace) {
+        Some(s) => Some(s.clone().acquire_owned().await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let span = tracing::info_span!("apply", app = %app.name, workspace = %key.workspace, kind = %key.kind, key = %key);
+    run_action(ctx, app_index, client, action)
+        .instrument(span)
+        .await
+}
+
+async fn run_action(
+    ctx: &Ctx,
+    app_index: usize,
+    client: &Client,
+    action: &PlannedAction,
+) -> Result<Option<String>, String> {
+    let app = &ctx.apps[app_index];
+    let key = &action.key;
+    match action.action {
+        ActionKind::Create => create(ctx, app_index, client, action).await.map(Some),
+        ActionKind::Update | ActionKind::Adopt => {
+            update(ctx, app_index, client, action).await?;
+            Ok(action.id.clone())
+        }
+        ActionKind::Delete => {
+            let id = action.id.clone().ok_or("no id to delete")?;
+            let a = adapter(key.kind).ok_or("not a Databricks kind")?;
+            let mut intent = ctx.event(&app.name, key, AuditAction::Delete);
+            intent.databricks_id = Some(id.clone());
+            ctx.audited(intent, async {
+                a.delete(client, &id).await.map_err(|e| e.to_string())
+            })
+            .await?;
+            ctx.save(app_index, |inv| {
+                inv.remove(key);
+            })?;
+            Ok(Some(id))
+        }
+        ActionKind::Release | ActionKind::Forget => {
+            ctx.save(app_index, |inv| {
+                inv.remove(key);
+            })?;
+            Ok(action.id.clone())
+        }
+        _ => Ok(action.id.clone()),
+    }
+}
+
+async fn create(
+    ctx: &Ctx,
+    app_index: usize,
+    client: &Client,
+    action: &PlannedAction,
+) -> Result<String, String> {
+    let app = &ctx.apps[app_index];
+    let key = &action.key;
+    let a = adapter(key.kind).ok_or("not a Databricks kind")?;
+    let (spec, perms) = ctx.resolved(app, key)?;
+    let mut intent = ctx.event(&app.name, key, AuditAction::Create);
+    intent.changes = action
+        .changes
+        .iter()
+        .map(ChangeSummary::from_field)
+        .collect();
+    let desired = Desired {
+        key,
+        app: &app.name,
+        spec: &spec,
+    };
+    let id: String = ctx
+        .audited(intent, async {
+            a.create(client, desired).await.map_err(|e| e.to_string())
+        })
+        .await?;
+    {
+        let mut known = ctx
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known.ids.insert(key.clone(), id.clone());
+    }
+    if key.kind == Kind::ServicePrincipal {
+        let live = a.get(client, &id).await.map_err(|e| e.to_string())?;
+        if let Some(app_id) = live
+            .as_ref()
+            .and_then(|l| l.raw.get("applicationId"))
+            .and_then(Value::as_str)
+        {
+            let mut known = ctx
+                .known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            known
+                .application_ids
+                .insert(key.clone(), app_id.to_string());
+        }
+    }
+    let normalized = app
+        .normalized
+        .get(key)
+        .map(|r| r.spec.clone())
+        .unwrap_or_default();
+    ctx.save(app_index, |inv| {
+        inv.upsert(
+            key.clone(),
+            ManagedResource {
+                id: id.clone(),
+                spec: normalized,
+                permissions: Vec::new(),
+                revision: ctx.opts.revision.clone(),
+                ownership: Ownership::Created,
+            },
+        );
+    })?;
+    if key.kind == Kind::SecretScope {
+        put_secrets(ctx, app, client, key, &id, None).await?;
+    }
+    if !perms.is_empty() {
+        set_permissions(ctx, app_index, client, action, &id, &perms).await?;
+    }
+    Ok(id)
+}
+
+async fn put_secrets(
+    ctx: &Ctx,
+    app: &PreparedApp,
+    client: &Client,
+    key: &ResourceKey,
+    scope: &str,
+    only: Option<&[&str]>,
+) -> Result<(), String> {
+    for secret in app
+        .secrets
+        .iter()
+        .filter(|s| &s.scope == key && only.is_none_or(|o| o.contains(&s.key.as_str())))
+    {
+        let value =
+            secrets::read_value(secret, &ctx.opts.secrets_base).map_err(|e| e.to_string())?;
+        let mut intent = ctx.event(&app.name, key, AuditAction::Update);
+        intent.databricks_id = Some(scope.to_string());
+        intent.changes = vec![ChangeSummary {
+            path: format!("/secrets/{}", secret.key),
+            old: None,
+            new: Some(format!("\"{}\"", mask::SENSITIVE)),
+        }];
+        ctx.audited(intent, async {
+            secrets::put(client, scope, &secret.key, &value)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn set_permissions(
+    ctx: &Ctx,
+    app_index: usize,
+    client: &Client,
+    action: &PlannedAction,
+    id: &str,
+    perms: &[crate::manifest::PermissionEntry],
+) -> Result<(), String> {
+    let app = &ctx.apps[app_index];
+    let key = &action.key;
+    let a = adapter(key.kind).ok_or("not a Databricks kind")?;
+    let mut intent = ctx.event(&app.name, key, AuditAction::SetPermissions);
+    intent.databricks_id = Some(id.to_string());
+    intent.changes = action
+        .permission_changes
+        .iter()
+        .map(ChangeSummary::from_permission)
+        .collect();
+    ctx.audited(intent, async {
+        a.write_permissions(client, id, perms)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await?;
+    let recorded = app
+        .normalized
+        .get(key)
+        .map(|r| r.permissions.clone())
+        .unwrap_or_default();
+    ctx.save(app_index, |inv| {
+        if let Some(mut m) = inv.get(key).cloned() {
+            m.permissions = recorded;
+            inv.upsert(key.clone(), m);
+        }
+    })
+}
+
+async fn update(
+    ctx: &Ctx,
+    app_index: usize,
+    client: &Client,
+    action: &PlannedAction,
+) -> Result<(), String> {
+    let app = &ctx.apps[app_index];
+    let key = &action.key;
+    let a = adapter(key.kind).ok_or("not a Databricks kind")?;
+    let id = action.id.clone().ok_or("no id to update")?;
+    let (spec, perms) = ctx.resolved(app, key)?;
+    let adopting = action.action == ActionKind::Adopt;
+    let (secret_changes, changes): (Vec<_>, Vec<_>) = action
+        .changes
+        .iter()
+        .cloned()
+        .partition(|c| key.kind == Kind::SecretScope && c.path.starts_with("/secrets/"));
+    let tagged = matches!(
+        key.kind,
+        Kind::Job | Kind::Cluster | Kind::InstancePool | Kind::SqlWarehouse
+    );
+    if !changes.is_empty() || (adopting && tagged) {
+        let kind = if adopting {
+            AuditAction::Adopt
+        } else if changes.iter().any(|c| c.drift) {
+            AuditAction::Heal
+        } else {
+            AuditAction::Update
+        };
+        let mut intent = ctx.event(&app.name, key, kind);
+        intent.databricks_id = Some(id.clone());
+        intent.changes = changes.iter().map(ChangeSummary::from_field).collect();
+        let desired = Desired {
+            key,
+            app: &app.name,
+            spec: &spec,
+        };
+        ctx.audited(intent, async {
+            a.update(client, &id, desired)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+    }
+    let normalized = app
+        .normalized
+        .get(key)
+        .map(|r| r.spec.clone())
+        .unwrap_or_default();
+    ctx.save(app_index, |inv| {
+        let previous = inv.get(key).cloned();
+        let ownership = match (&previous, adopting) {
+            (_, true) => Ownership::Adopted,
+            (Some(p), false) => p.ownership,
+            (None, false) => Ownership::Created,
+        };
+        inv.upsert(
+            key.clone(),
+            ManagedResource {
+                id: id.clone(),
+                spec: normalized,
+                permissions: previous.map(|p| p.permissions).unwrap_or_default(),
+                revision: ctx.opts.revision.clone(),
+                ownership,
+            },
+        );
+    })?;
+    if !secret_changes.is_empty() {
+        let missing: Vec<&str> = secret_changes
+            .iter()
+            .filter_map(|c| c.path.strip_prefix("/secrets/"))
+            .collect();
+        put_secrets(ctx, app, client, key, &id, Some(&missing)).await?;
+    }
+    if !action.permission_changes.is_empty() {
+        set_permissions(ctx, app_index, client, action, &id, &perms).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! From the config's `source:` (or a `--source-dir` override) to a rendered
+//! app tree and the Git revision it was read at.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::manifest::source::{DirEntry, EntryKind, SourceError, SourceTree};
+use crate::manifest::{Diagnostics, RenderOptions, Rendered, render};
+use crate::source::{OpenError, Revision, Source, SourceSpec};
+
+/// Why the desired state could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "{file}: no `source:` section; add `source: {{ dir: PATH }}` or `source: {{ git: {{ repo: PATH, revision: main }} }}`, or pass --source-dir"
+    )]
+    NoSource { file: String },
+    #[error("source: {0}")]
+    Open(#[from] OpenError),
+    #[error("the manifests do not render ({} error{}):\n{diags}", diags.errors.len(), if diags.errors.len() == 1 { "" } else { "s" })]
+    Render { diags: Diagnostics },
+}
+
+/// A rendered tree and where it came from.
+#[derive(Debug)]
+pub struct Loaded {
+    pub rendered: Rendered,
+    pub revision: Option<Revision>,
+    /// A description of the source, for messages.
+    pub described: String,
+}
+
+/// A tree rooted at a sub-directory of another.
+struct SubTree<'a> {
+    inner: &'a dyn SourceTree,
+    prefix: String,
+}
+
+impl SubTree<'_> {
+    fn path(&self, p: &str) -> String {
+        if p.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}/{p}", self.prefix)
+        }
+    }
+}
+
+impl SourceTree for SubTree<'_> {
+    fn entry(&self, path: &str) -> Result<Option<EntryKind>, SourceError> {
+        self.inner.entry(&self.path(path))
+    }
+    fn list(&self, path: &str) -> Result<Vec<DirEntry>, SourceError> {
+        self.inner.list(&self.path(path))
+    }
+    fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>, SourceError> {
+        self.inner.read(&self.path(path), limit)
+    }
+    fn describe(&self) -> String {
+        format!("{} (path {})", self.inner.describe(), self.prefix)
+    }
+}
+
+/// Opens the source and renders it. `source_dir` overrides the config's
+/// source (a pull request's checkout); `config_file` names the file in errors.
+pub fn load(
+    config: &Config,
+    source_dir: Option<&Path>,
+    config_file: &Path,
+) -> Result<Loaded, LoadError> {
+    let source_cfg = config.source.clone().unwrap_or_default();
+    let (spec, sub): (SourceSpec, Option<String>) =
+        match (source_dir, &source_cfg.dir, &source_cfg.git) {
+            (Some(dir), _, _) => (SourceSpec::Dir(PathBuf::from(dir)), None),
+            (None, Some(dir), _) => (SourceSpec::Dir(dir.clone()), None),
+            (None, None, Some(git)) => (
+                SourceSpec::Git {
+                    repo: git.repo.clone(),
+                    revision: git.revision.clone(),
+                },
+                git.path.clone().filter(|p| !p.trim_matches('/').is_empty()),
+            ),
+            (None, None, None) => {
+                return Err(LoadError::NoSource {
+                    file: config_file.display().to_string(),
+                });
+            }
+        };
+    let source = Source::open(&spec)?;
+    let options = RenderOptions {
+        root_file: source_cfg.root.clone(),
+        ..Default::default()
+    };
+    let rendered = match &sub {
+        Some(prefix) => render(
+            &SubTree {
+                inner: &source,
+                prefix: prefix.trim_matches('/').to_string(),
+            },
+            &options,
+        ),
+        None => render(&source, &options),
+    }
+    .map_err(|diags| LoadError::Render { diags })?;
+    Ok(Loaded {
+        rendered,
+        revision: source.revision().cloned(),
+        described: source.describe(),
+    })
+}

@@ -1,0 +1,246 @@
+//! Observe: read what each destination workspace really holds, for the keys
+//! that matter to a plan.
+//!
+//! For every workspace and kind, one paged list through the kind's adapter
+//! (concurrently across workspaces and kinds) keeps the objects that carry
+//! Mortar's ownership tags or whose name desired state or the inventory
+//! names; objects are then matched to keys (ownership tag, then inventory id,
+//! then name), normalized by the adapter, and — for kinds with ACLs whose
+//! permissions Mortar manages — their direct ACL is read. The result is the
+//! planner's [`LiveState`], plus the application ids of service principals
+//! (for `${resources.service_principals.<name>.application_id}`).
+
+mod matching;
+mod wants;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::databricks::{Client, KindAdapter, adapter};
+use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+use crate::plan::{LiveObject, LiveState};
+
+pub use wants::{Wanted, Wants};
+
+/// ACL reads in flight at once per workspace (the client bounds requests too).
+const ACL_READS_IN_FLIGHT: usize = 16;
+
+/// Why live state could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    #[error(
+        "workspace `{workspace}` is not configured in the config file's `workspaces:` section (needed by {key})"
+    )]
+    UnknownWorkspace { workspace: String, key: String },
+    #[error("workspace `{workspace}`: listing {kind} objects: {source}")]
+    List {
+        workspace: String,
+        kind: Kind,
+        #[source]
+        source: crate::databricks::Error,
+    },
+    #[error("{key}: reading {what}: {source}")]
+    Read {
+        key: ResourceKey,
+        what: &'static str,
+        #[source]
+        source: crate::databricks::Error,
+    },
+}
+
+/// What observing found.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Live objects by key, normalized, with their direct ACL.
+    pub live: LiveState,
+    /// Service principals' application ids, by key.
+    pub application_ids: BTreeMap<ResourceKey, String>,
+    /// The raw (un-normalized) objects as the API returned them, by key.
+    pub raw: BTreeMap<ResourceKey, serde_json::Value>,
+}
+
+/// Counters for one observation (for progress lines and benchmarks).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub lists: AtomicU64,
+    pub acl_reads: AtomicU64,
+    pub gets: AtomicU64,
+}
+
+/// Observes every workspace named in `wants` with the client of that name.
+pub async fn observe(
+    clients: &BTreeMap<String, Client>,
+    wants: &Wants,
+    stats: &Stats,
+) -> Result<Observed, ObserveError> {
+    for (workspace, kinds) in &wants.by_workspace {
+        if !clients.contains_key(workspace) {
+            let key = kinds
+                .values()
+                .flat_map(|w| w.keys.keys())
+                .next()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| workspace.clone());
+            return Err(ObserveError::UnknownWorkspace {
+                workspace: workspace.clone(),
+                key,
+            });
+        }
+    }
+    let jobs = wants.by_workspace.iter().flat_map(|(workspace, kinds)| {
+        kinds.iter().filter_map(move |(kind, wanted)| {
+            let client = clients.get(workspace)?;
+            let adapter = adapter(*kind)?;
+            Some(observe_kind(client, adapter, wanted, stats))
+        })
+    });
+    let parts: Vec<Observed> = stream::iter(jobs)
+        .buffer_unordered(64)
+        .try_collect()
+        .await?;
+    let mut out = Observed::default();
+    for part in parts {
+        out.live.extend(part.live);
+        out.application_ids.extend(part.application_ids);
+        out.raw.extend(part.raw);
+    }
+    Ok(out)
+}
+
+async fn observe_kind(
+    client: &Client,
+    adapter: &'static dyn KindAdapter,
+    wanted: &Wanted,
+    stats: &Stats,
+) -> Result<Observed, ObserveError> {
+    let kind = adapter.kind();
+    stats.lists.fetch_add(1, Ordering::Relaxed);
+    let listed = adapter
+        .list(client, &wanted.names)
+        .await
+        .map_err(|source| ObserveError::List {
+            workspace: client.name().to_string(),
+            kind,
+            source,
+        })?;
+    let mut matched = matching::match_objects(client.name(), kind, wanted, listed);
+    // Inventory entries the list did not return (renamed by hand, or a kind
+    // listed by name only): one GET each.
+    for (key, id) in &matched.missing_ids {
+        stats.gets.fetch_add(1, Ordering::Relaxed);
+        let found = adapter
+            .get(client, id)
+            .await
+            .map_err(|source| ObserveError::Read {
+                key: key.clone(),
+                what: "the object",
+                source,
+            })?;
+        if let Some(obj) = found {
+            matched.objects.insert(key.clone(), obj);
+        }
+    }
+    let full: Vec<(ResourceKey, String)> = matched
+        .objects
+        .iter()
+        .filter(|(key, _)| wanted.keys.get(*key).is_some_and(|h| h.full_read))
+        .map(|(key, obj)| (key.clone(), obj.id.clone()))
+        .collect();
+    let whole: Vec<(ResourceKey, Option<crate::databricks::LiveObject>)> = stream::iter(full)
+        .map(|(key, id)| async move {
+            stats.gets.fetch_add(1, Ordering::Relaxed);
+            let obj = adapter
+                .get(client, &id)
+                .await
+                .map_err(|source| ObserveError::Read {
+                    key: key.clone(),
+                    what: "the object",
+                    source,
+                })?;
+            Ok::<_, ObserveError>((key, obj))
+        })
+        .buffer_unordered(ACL_READS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for (key, obj) in whole {
+        match obj {
+            Some(o) => {
+                matched.objects.insert(key, o);
+            }
+            None => {
+                matched.objects.remove(&key);
+            }
+        }
+    }
+    let mut out = Observed::default();
+    let with_acl = adapter.permissions_type().is_some() || kind == Kind::SecretScope;
+    let acl_keys: Vec<(ResourceKey, String)> = matched
+        .objects
+        .iter()
+        .filter(|(key, _)| with_acl && wanted.acl_keys.contains(*key))
+        .map(|(key, obj)| (key.clone(), obj.id.clone()))
+        .collect();
+    let acls: BTreeMap<ResourceKey, Vec<PermissionEntry>> = stream::iter(acl_keys)
+        .map(|(key, id)| async move {
+            stats.acl_reads.fetch_add(1, Ordering::Relaxed);
+            let acl = adapter
+                .read_permissions(client, &id)
+                .await
+                .map_err(|source| ObserveError::Read {
+                    key: key.clone(),
+                    what: "permissions",
+                    source,
+                })?;
+            let mut entries = acl.entries;
+            if let Some(owner) = acl.owner.filter(|_| kind != Kind::SecretScope) {
+                entries.push(PermissionEntry {
+                    principal: owner,
+                    permission_level: "IS_OWNER".to_string(),
+                });
+                entries.sort();
+            }
+            Ok::<_, ObserveError>((key, entries))
+        })
+        .buffer_unordered(ACL_READS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for (key, obj) in matched.objects {
+        if kind == Kind::ServicePrincipal
+            && let Some(app_id) = obj.raw.get("applicationId").and_then(|v| v.as_str())
+        {
+            out.application_ids.insert(key.clone(), app_id.to_string());
+        }
+        let live = LiveObject {
+            id: obj.id.clone(),
+            spec: adapter.normalize(&obj.raw),
+            permissions: acls.get(&key).cloned().unwrap_or_default(),
+            managed_by: obj.owner.as_ref().map(|o| o.app.clone()),
+        };
+        out.raw.insert(key.clone(), obj.raw);
+        out.live.insert(key, live);
+    }
+    Ok(out)
+}
+
+/// A principal's name, whatever its type.
+pub fn principal_name(p: &Principal) -> &str {
+    match p {
+        Principal::UserName(s) | Principal::GroupName(s) | Principal::ServicePrincipalName(s) => s,
+    }
+}
+
+/// Shared counters, for callers that report them.
+pub fn new_stats() -> Arc<Stats> {
+    Arc::new(Stats::default())
+}
+
+/// Keys of one workspace and kind, for tests and callers that only want the set.
+pub fn keys_of(live: &LiveState, workspace: &str, kind: Kind) -> BTreeSet<ResourceKey> {
+    live.keys()
+        .filter(|k| k.workspace == workspace && k.kind == kind)
+        .cloned()
+        .collect()
+}
