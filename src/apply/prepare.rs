@@ -221,7 +221,11 @@ pub async fn prepare(
             // to own, so Mortar takes them over as adopted.
             let settings = key.kind == Kind::WorkspaceConf;
             if inventory.get(key).is_none() && (tagged_ours || untagged_dangling || settings) {
-                tracing::info!(app = %app.name, key = %key, id = %live.id, "recovering an object created by an interrupted apply");
+                if settings {
+                    tracing::debug!(app = %app.name, key = %key, "taking over workspace settings");
+                } else {
+                    tracing::info!(app = %app.name, key = %key, id = %live.id, "recovering an object created by an interrupted apply");
+                }
                 inventory.upsert(
                     key.clone(),
                     ManagedResource {
