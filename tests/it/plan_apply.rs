@@ -676,6 +676,16 @@ async fn a_project_violation_blocks_only_its_app() {
             .unwrap()
             .is_empty()
     );
+    // A blocked app can be planned on its own; a healthy one plans as usual.
+    let out = env
+        .mortar(&["plan", "--output", "json", "--app", "data-engineering-prod"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let one: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(one["apps"].as_array().unwrap().len(), 1);
+    assert_eq!(one["apps"][0]["violations"][0]["rule"], "kinds");
+    let (code, _) = env.plan_json(&["--app", "identity-dev"]).await;
+    assert_eq!(code, 2);
 
     // Apply: the other apps are applied, the blocked ones not at all.
     let out = env.mortar(&["apply", "--auto-approve"]).await;
