@@ -56,6 +56,12 @@ impl Renderer<'_> {
                     .or_insert_with(|| app.name.clone());
             }
         }
+        let slots: HashMap<String, usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
         for (app, app_refs) in apps.iter_mut().zip(refs) {
             let from = self.diags.errors.len();
             for (index, reference) in app_refs {
@@ -135,7 +141,7 @@ impl Renderer<'_> {
                 }
             }
             self.check_cycles(app);
-            if let Some(slot) = self.slot_of(&app.name) {
+            if let Some(&slot) = slots.get(&app.name) {
                 self.claim(from, slot);
             }
         }
