@@ -1,5 +1,5 @@
 //! The guard: project rules checked on the plan itself. Rendering already
-//! refuses manifests that reach outside their project; the plan can still
+//! blocks an app whose manifests reach outside its project; the plan can still
 //! hold actions the project does not allow — deletes of objects an app's
 //! inventory holds in a workspace or of a kind the project no longer
 //! allows, or a configured workspace the project does not name. Any

@@ -87,8 +87,11 @@ pub fn load(
             }
         };
     let source = Source::open(&spec)?;
+    // An app with errors of its own is blocked (planned as such, applied
+    // not at all) while the others go on.
     let options = RenderOptions {
         root_file: source_cfg.root.clone(),
+        isolate_apps: true,
         ..Default::default()
     };
     let rendered = match &sub {

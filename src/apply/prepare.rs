@@ -1,5 +1,7 @@
 //! The planning pipeline for a rendered app tree: inventories, live state,
-//! application ids, one plan per app, the guard.
+//! application ids, one plan per app, the guard. An app the renderer
+//! blocked is planned as its errors alone: not observed, not diffed, and
+//! never planned as deleted.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,12 +15,12 @@ use super::resolve::{self, Known};
 use super::secrets;
 use crate::databricks::{Client, adapter};
 use crate::manifest::{
-    DesiredResource, Kind, Project, Rendered, RenderedApp, ResourceKey, SecretRef,
+    BlockedApp, DesiredResource, Kind, Project, Rendered, RenderedApp, ResourceKey, SecretRef,
 };
 use crate::observe::{self, Observed, Stats, Wants};
 use crate::plan::{
-    ActionKind, AppInput, AppOptions, FieldChange, IgnoreRule, ManagedResource, Ownership, Plan,
-    plan_app,
+    ActionKind, AppInput, AppOptions, AppPlan, FieldChange, IgnoreRule, ManagedResource, Ownership,
+    Plan, Violation, plan_app,
 };
 
 /// How to plan.
@@ -62,13 +64,29 @@ pub struct Prepared {
     pub known: Known,
 }
 
-fn project_of(rendered: &Rendered, app: &RenderedApp) -> Project {
+fn project_of(rendered: &Rendered, project: &str) -> Project {
     rendered
         .projects
         .iter()
-        .find(|p| p.name == app.project)
+        .find(|p| p.name == project)
         .cloned()
-        .unwrap_or_else(|| Project::permissive(&app.project))
+        .unwrap_or_else(|| Project::permissive(project))
+}
+
+/// A blocked app's plan: no actions, one violation per error.
+fn blocked_plan(app: &BlockedApp) -> AppPlan {
+    let mut plan = AppPlan {
+        app: app.name.clone(),
+        actions: Vec::new(),
+        violations: Vec::new(),
+        summary: Default::default(),
+    };
+    plan.add_violations(app.diagnostics.iter().map(|d| Violation {
+        rule: d.rule.unwrap_or("manifest").to_string(),
+        key: None,
+        message: d.to_string(),
+    }));
+    plan
 }
 
 /// Plans `rendered` against the workspaces behind `clients`.
@@ -79,22 +97,27 @@ pub async fn prepare(
     options: &PrepareOptions,
     stats: &Stats,
 ) -> Result<Prepared, ApplyError> {
-    let selected: Vec<&RenderedApp> = match &options.app {
-        Some(name) => match rendered.app(name) {
-            Some(app) => vec![app],
-            None => {
+    let (selected, blocked): (Vec<&RenderedApp>, Vec<&BlockedApp>) = match &options.app {
+        Some(name) => match (rendered.app(name), rendered.blocked_app(name)) {
+            (Some(app), _) => (vec![app], Vec::new()),
+            (None, Some(app)) => (Vec::new(), vec![app]),
+            (None, None) => {
                 return Err(ApplyError::UnknownApp {
                     app: name.clone(),
                     known: rendered
                         .apps
                         .iter()
                         .map(|a| a.name.as_str())
+                        .chain(rendered.blocked.iter().map(|a| a.name.as_str()))
                         .collect::<Vec<_>>()
                         .join(", "),
                 });
             }
         },
-        None => rendered.apps.iter().collect(),
+        None => (
+            rendered.apps.iter().collect(),
+            rendered.blocked.iter().collect(),
+        ),
     };
     let mut inventories = BTreeMap::new();
     let mut wants = Wants::default();
@@ -123,10 +146,21 @@ pub async fn prepare(
         }
     }
     // Apps Git no longer declares at all, whose inventory is still there.
+    // A blocked app is still declared; and while one that may declare apps
+    // is blocked, the apps it declares are unknown, so none is taken for gone.
     let mut orphans = Vec::new();
-    if options.app.is_none() {
+    let children_unknown = rendered.blocked.iter().any(|b| {
+        let project = project_of(rendered, &b.project);
+        project.allows_kind(Kind::Application) || project.allows_kind(Kind::ApplicationSet)
+    });
+    if children_unknown {
+        tracing::warn!(
+            "an app that declares apps is blocked: apps missing from Git are not planned for removal"
+        );
+    }
+    if options.app.is_none() && !children_unknown {
         for name in inventory_names(store) {
-            if rendered.app(&name).is_none() {
+            if rendered.app(&name).is_none() && rendered.blocked_app(&name).is_none() {
                 let inventory = store.load(&name)?;
                 inventory_ids.ids.extend(inventory.ids());
                 wants.add_inventory(&name, &inventory.resources);
@@ -287,7 +321,7 @@ pub async fn prepare(
             source,
         })?;
         missing_secrets(&mut plan, app, &observed, clients, &inventory).await?;
-        let violations = guard::check(&plan, &project_of(rendered, app));
+        let violations = guard::check(&plan, &project_of(rendered, &app.project));
         if !violations.is_empty() {
             plan.add_violations(violations);
         }
@@ -302,6 +336,19 @@ pub async fn prepare(
             inventory,
             secrets: app.secrets.clone(),
             options: app_options,
+        });
+    }
+    // Blocked apps: their errors only. Their inventory is kept as it is
+    // (loaded, never changed) and nothing of them is observed or applied.
+    for app in blocked {
+        plans.push(blocked_plan(app));
+        apps.push(PreparedApp {
+            name: app.name.clone(),
+            desired: BTreeMap::new(),
+            normalized: BTreeMap::new(),
+            inventory: store.load(&app.name)?,
+            secrets: Vec::new(),
+            options: AppOptions::default(),
         });
     }
     for inventory in orphans {

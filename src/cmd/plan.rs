@@ -1,5 +1,6 @@
 //! `mortar plan --config FILE [--app NAME] [--source-dir DIR] [--output text|json]`:
-//! what apply would change. Exit 0 nothing to do, 2 changes pending, 1 error.
+//! what apply would change. Exit 0 nothing to do, 2 changes pending, 1 error
+//! (including an app blocked by a violation; the other apps are still shown).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +53,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             )
         ),
         Output::Json => println!("{}", render::json(plan)),
+    }
+    let blocked: Vec<&str> = plan
+        .apps
+        .iter()
+        .filter(|a| a.is_blocked())
+        .map(|a| a.app.as_str())
+        .collect();
+    if !blocked.is_empty() {
+        eprintln!(
+            "error: blocked, nothing of it would be applied: {} (see the `!` lines)",
+            blocked.join(", ")
+        );
     }
     Ok(ExitCode::from(plan.exit_code()))
 }

@@ -70,8 +70,9 @@ pub fn build(
             .as_ref()
             .map(|k| k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "))
             .unwrap_or_default();
-        diags.error(
+        diags.violation(
             At::new(file, doc.kind_at.0, doc.kind_at.1, "kind"),
+            "kinds",
             format!(
                 "project `{}` does not allow kind {kind} (allowed: {allowed})",
                 app.project.name
@@ -323,8 +324,9 @@ fn inline_content(
         }
     };
     if !project.allows_path(&clean) {
-        diags.error(
+        diags.violation(
             At::new(file, line, column, "source"),
+            "sourcePaths",
             format!(
                 "project `{}` does not allow source path `{clean}` (allowed: {})",
                 project.name,
@@ -355,8 +357,9 @@ fn inline_content(
         }
     };
     if !project.allows_path(&resolved) {
-        diags.error(
+        diags.violation(
             At::new(file, line, column, "source"),
+            "sourcePaths",
             format!(
                 "`{clean}` resolves to `{resolved}`, which project `{}` does not allow",
                 project.name

@@ -26,6 +26,10 @@ pub struct Diagnostic {
     /// Field path inside the document, e.g. `spec.tasks[0].notebook_task`; empty for the document itself.
     pub field: String,
     pub message: String,
+    /// The project rule an error breaks (`destinations`, `sourcePaths`,
+    /// `kinds`); `None` for any other finding. Not part of `validate`'s JSON.
+    #[serde(skip)]
+    pub rule: Option<&'static str>,
 }
 
 impl fmt::Display for Diagnostic {
@@ -78,6 +82,13 @@ impl Diagnostics {
             .push(at.diagnostic(Severity::Error, message.into()));
     }
 
+    /// Records an error that breaks the project rule `rule`.
+    pub fn violation(&mut self, at: At<'_>, rule: &'static str, message: impl Into<String>) {
+        let mut d = at.diagnostic(Severity::Error, message.into());
+        d.rule = Some(rule);
+        self.errors.push(d);
+    }
+
     /// Records a warning.
     pub fn warn(&mut self, at: At<'_>, message: impl Into<String>) {
         self.warnings
@@ -120,6 +131,7 @@ impl<'a> At<'a> {
             column: self.column,
             field: self.field.to_string(),
             message,
+            rule: None,
         }
     }
 }

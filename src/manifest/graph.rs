@@ -1,6 +1,8 @@
 //! Checks that need the whole rendered tree: each resource key declared
 //! once, references that point at a resource of the same app, and no
-//! reference cycles. References become `depends_on` edges.
+//! reference cycles. References become `depends_on` edges. A key declared
+//! twice by one app, and an app's reference errors, are that app's own; a
+//! key two apps declare is an error of the whole tree.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,11 +18,13 @@ impl Renderer<'_> {
         for app in apps {
             for r in &app.resources {
                 if let Some((other_app, origin)) = seen.get(&r.key) {
-                    let who = if *other_app == app.name {
+                    let same_app = *other_app == app.name;
+                    let who = if same_app {
                         "this app".to_string()
                     } else {
                         format!("app `{other_app}`")
                     };
+                    let from = self.diags.errors.len();
                     self.diags.error(
                         At::new(
                             &r.origin.file,
@@ -33,6 +37,9 @@ impl Renderer<'_> {
                             r.key, origin.file, origin.line
                         ),
                     );
+                    if same_app && let Some(slot) = self.slot_of(&app.name) {
+                        self.claim(from, slot);
+                    }
                 } else {
                     seen.insert(&r.key, (&app.name, &r.origin));
                 }
@@ -49,7 +56,14 @@ impl Renderer<'_> {
                     .or_insert_with(|| app.name.clone());
             }
         }
+        let slots: HashMap<String, usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
         for (app, app_refs) in apps.iter_mut().zip(refs) {
+            let from = self.diags.errors.len();
             for (index, reference) in app_refs {
                 let index = *index;
                 let field = reference.field.as_str();
@@ -127,6 +141,9 @@ impl Renderer<'_> {
                 }
             }
             self.check_cycles(app);
+            if let Some(&slot) = slots.get(&app.name) {
+                self.claim(from, slot);
+            }
         }
     }
 

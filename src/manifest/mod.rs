@@ -25,6 +25,6 @@ pub mod vars;
 
 pub use app::{AppSource, Automated, IgnoreDifference, Project, Retry, SyncPolicy, WorkspaceDef};
 pub use build::{SecretRef, SecretSource};
-pub use render::{RenderOptions, Rendered, RenderedApp, render, render_dir};
+pub use render::{BlockedApp, RenderOptions, Rendered, RenderedApp, render, render_dir};
 pub use resource::{DesiredResource, Origin};
 pub use yaml::Limits;

@@ -2,6 +2,14 @@
 //! reading each app's source, expanding ApplicationSets, and building the
 //! desired resources — then the checks that need the whole tree (unique
 //! keys, references, reference cycles — see `graph`).
+//!
+//! With [`RenderOptions::isolate_apps`], an error found inside one app (its
+//! Application document, its source files, its resources, its references,
+//! its project rules) blocks only that app: it is returned in
+//! [`Rendered::blocked`] with its diagnostics, and the other apps render.
+//! Errors no single app owns stay fatal: the top-level files and root
+//! Applications, app-tree cycles and repeated app names, an unknown
+//! project, a resource key two apps declare.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -28,6 +36,25 @@ pub struct RenderOptions {
     /// root. `None`: the Applications in the top-level files of the root.
     pub root_file: Option<String>,
     pub limits: Limits,
+    /// Keep rendering the other apps when one app has errors, returning it
+    /// in [`Rendered::blocked`] (plan and apply). Off: any error fails the
+    /// whole render (validate).
+    pub isolate_apps: bool,
+}
+
+/// An app held back by errors in its own manifests: nothing of it may be
+/// planned or applied (and nothing of it pruned).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockedApp {
+    pub name: String,
+    /// The app whose source declared this one; `None` for a root.
+    pub parent: Option<String>,
+    pub project: String,
+    pub workspace: Option<String>,
+    /// Its Application (or ApplicationSet) document.
+    pub origin: Origin,
+    /// The errors that block it, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// One app of the tree with everything it declares.
@@ -58,6 +85,9 @@ pub struct RenderedApp {
 pub struct Rendered {
     /// Apps in tree order: each parent before its children.
     pub apps: Vec<RenderedApp>,
+    /// Apps with errors of their own (only with `isolate_apps`), in tree
+    /// order; none of them is in `apps`.
+    pub blocked: Vec<BlockedApp>,
     pub projects: Vec<Project>,
     pub workspaces: Vec<WorkspaceDef>,
     pub warnings: Vec<Diagnostic>,
@@ -71,6 +101,10 @@ impl Rendered {
 
     pub fn app(&self, name: &str) -> Option<&RenderedApp> {
         self.apps.iter().find(|a| a.name == name)
+    }
+
+    pub fn blocked_app(&self, name: &str) -> Option<&BlockedApp> {
+        self.blocked.iter().find(|a| a.name == name)
     }
 }
 
@@ -114,17 +148,50 @@ pub fn render(tree: &dyn SourceTree, options: &RenderOptions) -> Result<Rendered
         limits: options.limits,
         diags: Diagnostics::default(),
         cache: HashMap::new(),
+        isolate: options.isolate_apps,
+        slots: Vec::new(),
+        owners: HashMap::new(),
     };
-    let result = r.run(options);
-    let mut diags = r.diags;
+    let mut rendered = r.run(options);
+    let Renderer {
+        mut diags,
+        slots,
+        owners,
+        ..
+    } = r;
+    if options.isolate_apps && diags.has_errors() {
+        let mut per_slot: Vec<Vec<Diagnostic>> = vec![Vec::new(); slots.len()];
+        let mut fatal = false;
+        for (i, d) in diags.errors.iter().enumerate() {
+            match owners.get(&i) {
+                Some(Some(slot)) => per_slot[*slot].push(d.clone()),
+                _ => fatal = true,
+            }
+        }
+        if !fatal {
+            for (mut blocked, mut errors) in slots.into_iter().zip(per_slot) {
+                if errors.is_empty() {
+                    continue;
+                }
+                errors.sort();
+                errors.dedup();
+                blocked.diagnostics = errors;
+                rendered.blocked.push(blocked);
+            }
+            rendered
+                .apps
+                .retain(|a| !rendered.blocked.iter().any(|b| b.name == a.name));
+            diags.errors.clear();
+        }
+    }
     diags.finish();
     if diags.has_errors() {
         return Err(diags);
     }
-    let mut rendered = result;
     rendered.warnings = diags.warnings;
     tracing::debug!(
         apps = rendered.apps.len(),
+        blocked = rendered.blocked.len(),
         resources = rendered.resources().count(),
         warnings = rendered.warnings.len(),
         "rendered the app tree"
@@ -136,7 +203,17 @@ pub(super) struct Renderer<'t> {
     pub(super) tree: &'t dyn SourceTree,
     pub(super) limits: Limits,
     pub(super) diags: Diagnostics,
-    pub(super) cache: HashMap<String, Vec<Document>>,
+    /// Each file's documents and the findings reading it gave, so a second
+    /// app reading the same file gets the same findings.
+    pub(super) cache: HashMap<String, (Vec<Document>, Diagnostics)>,
+    /// `RenderOptions::isolate_apps`.
+    pub(super) isolate: bool,
+    /// Every app read past the tree checks, in tree order (diagnostics empty).
+    pub(super) slots: Vec<BlockedApp>,
+    /// Error index → the slot of the app it belongs to; `None` marks an
+    /// error raised while reading an app that no app owns. Errors missing
+    /// here are fatal too.
+    pub(super) owners: HashMap<usize, Option<usize>>,
 }
 
 /// A reference and the index, in its app, of the resource that makes it.
@@ -158,12 +235,38 @@ fn is_yaml(name: &str) -> bool {
 
 impl Renderer<'_> {
     fn docs(&mut self, path: &str) -> Vec<Document> {
-        if let Some(docs) = self.cache.get(path) {
+        if let Some((docs, found)) = self.cache.get(path) {
+            // Repeats collapse in `Diagnostics::finish`.
+            self.diags.errors.extend(found.errors.iter().cloned());
+            self.diags.warnings.extend(found.warnings.iter().cloned());
             return docs.clone();
         }
-        let docs = document::read_file(&mut self.diags, self.tree, path, &self.limits);
-        self.cache.insert(path.to_string(), docs.clone());
+        let mut found = Diagnostics::default();
+        let docs = document::read_file(&mut found, self.tree, path, &self.limits);
+        self.diags.errors.extend(found.errors.iter().cloned());
+        self.diags.warnings.extend(found.warnings.iter().cloned());
+        self.cache.insert(path.to_string(), (docs.clone(), found));
         docs
+    }
+
+    /// Gives the errors raised since index `from` that no one owns yet to
+    /// the app in `slot`.
+    pub(super) fn claim(&mut self, from: usize, slot: usize) {
+        for i in from..self.diags.errors.len() {
+            self.owners.entry(i).or_insert(Some(slot));
+        }
+    }
+
+    /// Marks the errors raised since index `from` as fatal for the run.
+    fn keep_fatal(&mut self, from: usize) {
+        for i in from..self.diags.errors.len() {
+            self.owners.insert(i, None);
+        }
+    }
+
+    /// The slot of an app read past the tree checks.
+    pub(super) fn slot_of(&self, app: &str) -> Option<usize> {
+        self.slots.iter().position(|s| s.name == app)
     }
 
     fn top_level_files(&mut self) -> Vec<String> {
@@ -212,6 +315,7 @@ impl Renderer<'_> {
         if options.root_file.is_some() && root_file.is_none() {
             return Rendered {
                 apps: Vec::new(),
+                blocked: Vec::new(),
                 projects: Vec::new(),
                 workspaces: Vec::new(),
                 warnings: Vec::new(),
@@ -287,6 +391,7 @@ impl Renderer<'_> {
         self.check_references(&mut apps, &refs);
         Rendered {
             apps,
+            blocked: Vec::new(),
             projects,
             workspaces,
             warnings: Vec::new(),
@@ -353,7 +458,24 @@ impl Renderer<'_> {
         }
     }
 
+    /// Reads one app; the errors found after the tree checks are the app's own.
     fn read_app(
+        &mut self,
+        pending: Pending,
+        projects: &[Project],
+        workspaces: &[WorkspaceDef],
+        app_origins: &mut HashMap<String, Origin>,
+    ) -> Option<(RenderedApp, Vec<Pending>, Vec<IndexedRef>)> {
+        let from = self.diags.errors.len();
+        let slots = self.slots.len();
+        let read = self.read_app_inner(pending, projects, workspaces, app_origins);
+        if self.slots.len() > slots {
+            self.claim(from, slots);
+        }
+        read
+    }
+
+    fn read_app_inner(
         &mut self,
         pending: Pending,
         projects: &[Project],
@@ -416,6 +538,14 @@ impl Renderer<'_> {
             );
             return None;
         }
+        self.slots.push(BlockedApp {
+            name: spec.name.clone(),
+            parent: parent.clone(),
+            project: spec.project.clone(),
+            workspace: spec.workspace.clone(),
+            origin: spec.origin.clone(),
+            diagnostics: Vec::new(),
+        });
 
         // The project.
         let project = match projects.iter().find(|p| p.name == spec.project) {
@@ -426,10 +556,13 @@ impl Renderer<'_> {
                 let hint = suggest(&spec.project, projects.iter().map(|p| p.name.as_str()))
                     .map(|c| format!("; did you mean `{c}`?"))
                     .unwrap_or_default();
+                let from = self.diags.errors.len();
                 self.diags.error(
                     At::new(&file, line, column, &field("project")),
                     format!("unknown project `{}`{hint}", spec.project),
                 );
+                // Without its project, what the app may do is unknown.
+                self.keep_fatal(from);
                 // Keep reading the app so its other errors are reported too.
                 Project::permissive(&spec.project)
             }
@@ -445,8 +578,9 @@ impl Renderer<'_> {
                     .unwrap_or_default();
                 self.diags.error(At::new(&file, line, column, &at_field), format!("unknown workspace `{ws}`{hint}; declare it with a Workspace manifest at the top of the manifest root"));
             } else if !project.allows_destination(ws) {
-                self.diags.error(
+                self.diags.violation(
                     At::new(&file, line, column, &at_field),
+                    "destinations",
                     format!(
                         "project `{}` does not allow destination workspace `{ws}` (allowed: {})",
                         project.name,
@@ -465,8 +599,9 @@ impl Renderer<'_> {
             spec.source.path.clone()
         };
         if !project.allows_path(&spec.source.path) {
-            self.diags.error(
+            self.diags.violation(
                 At::new(&file, sp_line, sp_column, &sp_field),
+                "sourcePaths",
                 format!(
                     "project `{}` does not allow source path `{shown}` (allowed: {})",
                     project.name,
@@ -477,6 +612,7 @@ impl Renderer<'_> {
         if let Some((ancestor, _)) = ancestors.iter().find(|(_, p)| *p == spec.source.path) {
             let mut chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
             chain.push(&spec.name);
+            let from = self.diags.errors.len();
             self.diags.error(
                 At::new(&file, sp_line, sp_column, &sp_field),
                 format!(
@@ -484,6 +620,7 @@ impl Renderer<'_> {
                     chain.join(" → ")
                 ),
             );
+            self.keep_fatal(from);
             return None;
         }
         let files = match source::resolve(self.tree, &spec.source.path) {
@@ -504,8 +641,9 @@ impl Renderer<'_> {
             Ok((resolved, Some(EntryKind::File))) => vec![resolved],
             Ok((resolved, Some(_))) => {
                 if !project.allows_path(&resolved) {
-                    self.diags.error(
+                    self.diags.violation(
                         At::new(&file, sp_line, sp_column, &sp_field),
+                        "sourcePaths",
                         format!(
                             "`{shown}` resolves to `{resolved}`, which project `{}` does not allow",
                             project.name
@@ -534,13 +672,21 @@ impl Renderer<'_> {
                 match doc.kind {
                     Kind::Application | Kind::ApplicationSet => {
                         if !project.allows_kind(doc.kind) {
-                            self.diags.error(
+                            self.diags.violation(
                                 At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
+                                "kinds",
                                 format!("project `{}` does not allow kind {} (app `{}` cannot declare child apps)", project.name, doc.kind, spec.name),
                             );
                             continue;
                         }
-                        for child in self.expand(&doc) {
+                        let from = self.diags.errors.len();
+                        let expanded = self.expand(&doc);
+                        if self.isolate && self.diags.errors.len() > from {
+                            // A child declared with errors is not rendered:
+                            // this app, which declares it, is blocked instead.
+                            continue;
+                        }
+                        for child in expanded {
                             children.push(Pending {
                                 spec: child,
                                 parent: Some(spec.name.clone()),
@@ -751,6 +897,193 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("reference cycle: "), "{err}");
+    }
+
+    /// A root declaring two team apps: `a` (project `team-a`: Jobs in dev,
+    /// source `a`) and `b` (project default), with the given extra files.
+    fn two_teams(extra: Vec<(&'static str, String)>) -> Mem {
+        let top = "apiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: { name: dev }\nspec: { host: https://dev.example.com }\n---\napiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: { name: prod }\nspec: { host: https://prod.example.com }\n---\napiVersion: mortar.dev/v1alpha1\nkind: Project\nmetadata: { name: team-a }\nspec:\n  destinations: [{ workspace: dev }]\n  sourcePaths: [a]\n  kinds: [Job]\n---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: root }\nspec:\n  source: { path: apps }\n  variables: { env: dev, workers: 2 }\n";
+        let app = |name: &str, project: &str, ws: &str| {
+            format!(
+                "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: {{ name: {name} }}\nspec:\n  project: {project}\n  source: {{ path: {name} }}\n  destination: {{ workspace: {ws} }}\n"
+            )
+        };
+        let mut files = vec![
+            ("top.yaml", top.to_string()),
+            ("apps/a.yaml", app("a", "team-a", "dev")),
+            ("apps/b.yaml", app("b", "default", "dev")),
+            ("a/jobs.yaml", job("a-etl", "1")),
+            ("b/jobs.yaml", job("b-etl", "2")),
+        ];
+        for (path, text) in extra {
+            match files.iter_mut().find(|(p, _)| *p == path) {
+                Some(slot) => slot.1 = text,
+                None => files.push((path, text)),
+            }
+        }
+        Mem(files)
+    }
+
+    fn isolated(tree: &Mem) -> Result<Rendered, Diagnostics> {
+        render(
+            tree,
+            &RenderOptions {
+                isolate_apps: true,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn names(rendered: &Rendered) -> (Vec<&str>, Vec<&str>) {
+        (
+            rendered.apps.iter().map(|a| a.name.as_str()).collect(),
+            rendered.blocked.iter().map(|a| a.name.as_str()).collect(),
+        )
+    }
+
+    #[test]
+    fn a_project_violation_blocks_only_its_app() {
+        let tree = two_teams(vec![(
+            "a/grants.yaml",
+            "apiVersion: mortar.dev/v1alpha1\nkind: Catalog\nmetadata: { name: sneaky }\nspec: { name: sneaky }\n".into(),
+        )]);
+        // validate: the whole render fails.
+        let err = render(&tree, &RenderOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("does not allow kind Catalog"),
+            "{err}"
+        );
+
+        let rendered = isolated(&tree).unwrap();
+        assert_eq!(names(&rendered), (vec!["root", "b"], vec!["a"]));
+        assert_eq!(rendered.resources().count(), 1, "only b's job");
+        let a = &rendered.blocked[0];
+        assert_eq!(a.parent.as_deref(), Some("root"));
+        assert_eq!(a.project, "team-a");
+        assert_eq!(a.workspace.as_deref(), Some("dev"));
+        assert_eq!(a.diagnostics.len(), 1, "{:?}", a.diagnostics);
+        let d = &a.diagnostics[0];
+        assert_eq!(d.rule, Some("kinds"));
+        assert_eq!(
+            (d.file.as_str(), d.line, d.field.as_str()),
+            ("a/grants.yaml", 2, "kind")
+        );
+        assert!(
+            d.message
+                .contains("project `team-a` does not allow kind Catalog"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn destination_and_source_path_violations_block_the_app() {
+        let tree = two_teams(vec![(
+            "apps/a.yaml",
+            "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: a }\nspec:\n  project: team-a\n  source: { path: b }\n  destination: { workspace: prod }\n".into(),
+        )]);
+        let rendered = isolated(&tree).unwrap();
+        assert_eq!(names(&rendered), (vec!["root", "b"], vec!["a"]));
+        let mut rules: Vec<_> = rendered.blocked[0]
+            .diagnostics
+            .iter()
+            .map(|d| (d.rule, d.line))
+            .collect();
+        rules.dedup();
+        assert_eq!(rules, [(Some("sourcePaths"), 6), (Some("destinations"), 7)]);
+    }
+
+    #[test]
+    fn errors_inside_an_app_block_that_app() {
+        // Invalid YAML in a file two apps read: both are blocked.
+        let tree = Mem(vec![
+            ("top.yaml", TOP.to_string()),
+            (
+                "apps/team.yaml",
+                CHILD.to_string()
+                    + "---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: twin }\nspec:\n  source: { path: team }\n  destination: { workspace: dev }\n",
+            ),
+            ("team/resources.yaml", "kind: [unclosed\n".to_string()),
+        ]);
+        let rendered = isolated(&tree).unwrap();
+        assert_eq!(names(&rendered), (vec!["root"], vec!["team", "twin"]));
+        for b in &rendered.blocked {
+            assert_eq!(b.diagnostics[0].file, "team/resources.yaml");
+            assert_eq!(b.diagnostics[0].rule, None);
+        }
+        // validate still reports the error once.
+        let err = render(&tree, &RenderOptions::default()).unwrap_err();
+        assert_eq!(err.errors.len(), 1, "{err}");
+
+        // A resource key declared twice by one app; a reference to nothing.
+        let dup = job("x", "1") + &job("x", "2");
+        let tree = two_teams(vec![
+            ("a/jobs.yaml", dup),
+            ("b/jobs.yaml", job("y", "${resources.clusters.none.id}")),
+        ]);
+        let rendered = isolated(&tree).unwrap();
+        assert_eq!(names(&rendered), (vec!["root"], vec!["a", "b"]));
+        assert!(
+            rendered.blocked[0].diagnostics[0]
+                .message
+                .contains("already declared by this app")
+        );
+        assert!(
+            rendered.blocked[1].diagnostics[0]
+                .message
+                .contains("no Cluster named `none`")
+        );
+
+        // A missing source path.
+        let tree = two_teams(vec![(
+            "apps/b.yaml",
+            "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: b }\nspec:\n  source: { path: nowhere }\n  destination: { workspace: dev }\n".into(),
+        )]);
+        let rendered = isolated(&tree).unwrap();
+        assert_eq!(names(&rendered), (vec!["root", "a"], vec!["b"]));
+    }
+
+    #[test]
+    fn a_broken_child_application_blocks_the_app_declaring_it() {
+        let tree = two_teams(vec![(
+            "apps/b.yaml",
+            "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: b }\nspec:\n  source: { path: b }\n  destination: { workspace: dev }\n  adopt: maybe\n".into(),
+        )]);
+        let rendered = isolated(&tree).unwrap();
+        // `b` is not rendered half-read: `root`, which declares it, is blocked.
+        assert_eq!(names(&rendered), (vec!["a"], vec!["root"]));
+        assert_eq!(rendered.blocked[0].diagnostics[0].file, "apps/b.yaml");
+    }
+
+    #[test]
+    fn errors_no_single_app_owns_stay_fatal() {
+        let app = |name: &str, project: &str, path: &str| {
+            format!(
+                "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: {{ name: {name} }}\nspec:\n  project: {project}\n  source: {{ path: {path} }}\n  destination: {{ workspace: dev }}\n"
+            )
+        };
+        let cases: Vec<(&str, Vec<(&'static str, String)>)> = vec![
+            (
+                "unknown project",
+                vec![("apps/b.yaml", app("b", "nobody", "b"))],
+            ),
+            (
+                "already declared by app",
+                vec![("b/jobs.yaml", job("a-etl", "2"))],
+            ),
+            (
+                "cycle: source path",
+                vec![("b/apps.yaml", app("c", "default", "apps"))],
+            ),
+            (
+                "is already declared at",
+                vec![("b/apps.yaml", app("a", "default", "a"))],
+            ),
+            ("invalid YAML", vec![("top.yaml", "kind: [\n".into())]),
+        ];
+        for (needle, extra) in cases {
+            let err = isolated(&two_teams(extra)).unwrap_err();
+            assert!(err.to_string().contains(needle), "{needle}: {err}");
+        }
     }
 
     #[test]

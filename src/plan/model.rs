@@ -366,8 +366,16 @@ impl Plan {
         }
     }
 
-    /// The process exit code for `mortar plan`: 0 nothing to do, 2 changes.
+    /// The process exit code for `mortar plan`: 0 nothing to do, 2 changes,
+    /// 1 when an app is blocked (a violation a reviewer must see; the
+    /// other apps are planned in full).
     pub fn exit_code(&self) -> u8 {
-        if self.has_changes { 2 } else { 0 }
+        if self.apps.iter().any(AppPlan::is_blocked) {
+            1
+        } else if self.has_changes {
+            2
+        } else {
+            0
+        }
     }
 }

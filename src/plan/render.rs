@@ -78,7 +78,7 @@ fn app_text(out: &mut String, app: &AppPlan, options: TextOptions, p: &Painter) 
             "  {}",
             p.paint(
                 BOLD_RED,
-                "this app breaks project rules: nothing will be applied"
+                "this app is blocked by the violations above: nothing will be applied"
             )
         );
     }

@@ -534,7 +534,13 @@ fn text_output_marks_each_action_and_masks_secrets() {
         },
     );
     assert!(colored.contains("\x1b[32m+ prod/Job/new"));
-    assert_eq!(plan.exit_code(), 2);
+    // A blocked app is an error a reviewer must see; without it, changes pending.
+    assert_eq!(plan.exit_code(), 1);
+    let mut unblocked = plan.clone();
+    unblocked.apps[0].violations.clear();
+    unblocked.apps[0].resummarize();
+    let unblocked = Plan::new(unblocked.revision, unblocked.apps);
+    assert_eq!(unblocked.exit_code(), 2);
 }
 
 #[test]

@@ -602,29 +602,155 @@ async fn removed_resources_go_only_with_prune_and_removed_fields_go_live() {
     assert_eq!(actions, ["delete_skipped"; 5]);
 }
 
+/// Audit records naming an app of the data-engineering team.
+fn data_engineering_records(records: &[Value]) -> Vec<&Value> {
+    records
+        .iter()
+        .filter(|r| {
+            r["event"]["app"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("data-engineering"))
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_project_violation_applies_nothing() {
+async fn a_project_violation_blocks_only_its_app() {
     let env = Env::start(Duration::ZERO).await;
-    // The data-engineering team reaches for Unity Catalog grants, which its
-    // project does not allow.
-    let file = env.manifests().join("data-engineering/grants.yaml");
-    std::fs::write(&file, "apiVersion: mortar.dev/v1alpha1\nkind: Catalog\nmetadata: { name: sneaky }\nspec: { name: sneaky }\n").unwrap();
-    let out = env.mortar(&["apply", "--auto-approve"]).await;
-    assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stderr.contains("data-engineering/grants.yaml")
-            && out.stderr.contains("does not allow kind Catalog"),
-        "{}",
-        out.stderr
-    );
+    // The data-engineering team reaches for a Unity Catalog catalog, which
+    // its project does not allow (both of its apps read this directory).
+    let grants = env.manifests().join("data-engineering/grants.yaml");
+    let sneaky = "apiVersion: mortar.dev/v1alpha1\nkind: Catalog\nmetadata: { name: sneaky }\nspec: { name: sneaky }\n";
+    std::fs::write(&grants, sneaky).unwrap();
+    let rule = "violation of rule `kinds`: data-engineering/grants.yaml:2:7: kind: project `data-engineering` does not allow kind Catalog";
+
+    // The plan shows every other app in full, the blocked ones with `!`, and exits 1.
     let plan = env.mortar(&["plan"]).await;
-    assert_eq!(plan.code, 1);
-    assert!(env.jobs_named("dev", "nightly-etl-dev").await.is_empty());
-    let groups = env
-        .api("dev", "GET", "/api/2.0/preview/scim/v2/Groups", None)
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    for needle in [
+        "app data-engineering-dev\n  ! ",
+        "app data-engineering-prod\n  ! ",
+        rule,
+        "+ dev/Group/data-engineers",
+        "+ prod/Catalog/analytics",
+    ] {
+        assert!(
+            plan.stdout.contains(needle),
+            "no `{needle}` in:\n{}",
+            plan.stdout
+        );
+    }
+    assert!(
+        plan.stderr.contains("data-engineering-dev"),
+        "{}",
+        plan.stderr
+    );
+
+    let out = env.mortar(&["plan", "--output", "json"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+    let app = |name: &str| {
+        json["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["app"] == name)
+            .unwrap_or_else(|| panic!("no app {name} in the plan"))
+            .clone()
+    };
+    let blocked = app("data-engineering-dev");
+    assert_eq!(blocked["actions"], json!([]));
+    assert_eq!(blocked["summary"]["violations"], 1);
+    let v = &blocked["violations"][0];
+    assert_eq!(v["rule"], "kinds");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("data-engineering/grants.yaml:2:7: kind: project `data-engineering` does not allow kind Catalog"),
+        "{v}"
+    );
+    assert!(
+        !app("identity-dev")["actions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // A blocked app can be planned on its own; a healthy one plans as usual.
+    let out = env
+        .mortar(&["plan", "--output", "json", "--app", "data-engineering-prod"])
         .await;
-    assert!(!groups.to_string().contains("data-engineers"));
-    assert!(env.audit_records().is_empty());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let one: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(one["apps"].as_array().unwrap().len(), 1);
+    assert_eq!(one["apps"][0]["violations"][0]["rule"], "kinds");
+    let (code, _) = env.plan_json(&["--app", "identity-dev"]).await;
+    assert_eq!(code, 2);
+
+    // Apply: the other apps are applied, the blocked ones not at all.
+    let out = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(rule), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("app data-engineering-dev: STOPPED after 0 action(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("app identity-dev: ok"),
+        "{}",
+        out.stdout
+    );
+    assert!(env.jobs_named("dev", "nightly-etl-dev").await.is_empty());
+    assert!(env.jobs_named("prod", "nightly-etl-prod").await.is_empty());
+    for ws in ["dev", "prod"] {
+        let groups = env
+            .api(ws, "GET", "/api/2.0/preview/scim/v2/Groups", None)
+            .await;
+        assert!(
+            groups.to_string().contains("data-engineers"),
+            "{ws}: {groups}"
+        );
+    }
+    let catalogs = env
+        .api("prod", "GET", "/api/2.1/unity-catalog/catalogs", None)
+        .await;
+    assert!(catalogs.to_string().contains("analytics"), "{catalogs}");
+    assert!(!catalogs.to_string().contains("sneaky"), "{catalogs}");
+    let records = env.audit_records();
+    assert!(!records.is_empty());
+    assert!(data_engineering_records(&records).is_empty());
+
+    // Fixed: the team's apps apply.
+    std::fs::remove_file(&grants).unwrap();
+    env.apply(&[]).await;
+    assert_eq!(env.jobs_named("dev", "nightly-etl-dev").await.len(), 1);
+
+    // Broken again, even with --prune: what the blocked apps manage is
+    // neither planned as deleted nor touched.
+    std::fs::write(&grants, sneaky).unwrap();
+    let before = env.audit_records().len();
+    let out = env.mortar(&["plan", "--output", "json"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        changed(&json).is_empty(),
+        "{:#}",
+        Value::Array(changed(&json))
+    );
+    let out = env.mortar(&["apply", "--auto-approve", "--prune"]).await;
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(env.jobs_named("dev", "nightly-etl-dev").await.len(), 1);
+    assert_eq!(env.jobs_named("prod", "nightly-etl-prod").await.len(), 1);
+    assert_eq!(env.audit_records().len(), before);
+    let inventory = env.path().join("state/data-engineering-dev.json");
+    assert!(
+        std::fs::read_to_string(inventory)
+            .unwrap()
+            .contains("nightly-etl"),
+        "the blocked app's inventory is kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,7 +144,7 @@ pub async fn execute(
     for (i, app_plan) in plan.apps.iter().enumerate() {
         let blocked = if app_plan.is_blocked() {
             Some(format!(
-                "{} project rule violation(s); nothing of this app was applied: {}",
+                "blocked by {} violation(s) of project rules or manifest error(s); nothing of this app was applied: {}",
                 app_plan.violations.len(),
                 app_plan
                     .violations
