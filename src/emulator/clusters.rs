@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::auth::Caller;
 use super::clusters_catalog as catalog;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
+use super::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -361,7 +361,7 @@ async fn create(
             "idempotency_token must be at most 64 characters",
         ));
     }
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     let id = ctx.store.write(|ws| {
         // An active cluster created with the same token is the answer.
         if let Some(t) = &token {
@@ -430,6 +430,39 @@ fn restart_now(cluster: &mut Cluster, now: i64, delay: i64, state: &str, message
     cluster.running_at = Some(now + delay);
 }
 
+fn unexpected_state(id: &str, state: &str) -> ApiError {
+    ApiError::invalid_state(format!("Cluster {id} is in unexpected state {state}."))
+}
+
+/// Fails unless the (settled) cluster is in `expected`.
+fn require_state(cluster: &Cluster, id: &str, expected: &str) -> ApiResult<()> {
+    if cluster.state == expected {
+        Ok(())
+    } else {
+        Err(unexpected_state(id, &cluster.state))
+    }
+}
+
+/// Stores the new spec of an edit or update: a running cluster restarts to
+/// apply it, a terminated one keeps it for its next start.
+fn replace_spec(
+    ws: &mut Workspace,
+    id: &str,
+    caller: &Caller,
+    spec: Map<String, Value>,
+    delay: i64,
+) -> ApiResult<()> {
+    with_cluster(ws, id, caller, "CAN_MANAGE", |_, cluster, now| {
+        match cluster.state.as_str() {
+            "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
+            "TERMINATED" => {}
+            other => return Err(unexpected_state(id, other)),
+        }
+        cluster.spec = spec;
+        Ok(())
+    })
+}
+
 async fn edit(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -437,22 +470,10 @@ async fn edit(
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
     let spec = spec_of(&body);
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
         validate_spec(ws, &spec)?;
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, now| {
-            match cluster.state.as_str() {
-                "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
-                "TERMINATED" => {}
-                other => {
-                    return Err(ApiError::invalid_state(format!(
-                        "Cluster {id} is in unexpected state {other}."
-                    )));
-                }
-            }
-            cluster.spec = spec;
-            Ok(())
-        })
+        replace_spec(ws, &id, &caller, spec, delay)
     })?;
     ok_empty()
 }
@@ -469,7 +490,7 @@ async fn update(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
         let current = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
         let mut spec = current.spec.clone();
@@ -485,19 +506,7 @@ async fn update(
             };
         }
         validate_spec(ws, &spec)?;
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, now| {
-            match cluster.state.as_str() {
-                "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
-                "TERMINATED" => {}
-                other => {
-                    return Err(ApiError::invalid_state(format!(
-                        "Cluster {id} is in unexpected state {other}."
-                    )));
-                }
-            }
-            cluster.spec = spec;
-            Ok(())
-        })
+        replace_spec(ws, &id, &caller, spec, delay)
     })?;
     ok_empty()
 }
@@ -526,12 +535,7 @@ async fn list(
 ) -> ApiResult {
     let paged = uri.path().starts_with("/api/2.1/");
     let page_size = params.int("page_size")?.unwrap_or(0).max(0) as usize;
-    let offset = match params.get("page_token").filter(|t| !t.is_empty()) {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid(format!("Invalid page_token '{t}'")))?,
-        None => 0,
-    };
+    let offset = params.offset_token()?;
     let states: Vec<String> = params
         .get_all("filter_by.cluster_states")
         .into_iter()
@@ -587,13 +591,7 @@ async fn list(
         let prev = (paged && offset > 0).then(|| offset.saturating_sub(take).to_string());
         (page, next, prev)
     });
-    let mut body = Map::new();
-    if !clusters.is_empty() {
-        body.insert("clusters".into(), Value::Array(clusters));
-    }
-    if let Some(next) = next {
-        body.insert("next_page_token".into(), json!(next));
-    }
+    let mut body = list_body("clusters", clusters, next);
     if let Some(prev) = prev {
         body.insert("prev_page_token".into(), json!(prev));
     }
@@ -647,15 +645,10 @@ async fn start(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
         with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
-            if cluster.state != "TERMINATED" {
-                return Err(ApiError::invalid_state(format!(
-                    "Cluster {id} is in unexpected state {}.",
-                    cluster.state
-                )));
-            }
+            require_state(cluster, &id, "TERMINATED")?;
             restart_now(cluster, now, delay, "PENDING", "Starting Spark");
             cluster.terminated_time = None;
             cluster.start_time = now;
@@ -671,15 +664,10 @@ async fn restart(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
         with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
-            if cluster.state != "RUNNING" {
-                return Err(ApiError::invalid_state(format!(
-                    "Cluster {id} is in unexpected state {}.",
-                    cluster.state
-                )));
-            }
+            require_state(cluster, &id, "RUNNING")?;
             restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark");
             cluster.last_restarted_time = Some(now);
             Ok(())
@@ -694,7 +682,7 @@ async fn resize(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     let workers = body.get("num_workers").cloned();
     let autoscale = body.get("autoscale").cloned();
     if workers.is_none() && autoscale.is_none() {
@@ -704,12 +692,7 @@ async fn resize(
     }
     ctx.store.write(|ws| {
         with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
-            if cluster.state != "RUNNING" {
-                return Err(ApiError::invalid_state(format!(
-                    "Cluster {id} is in unexpected state {}.",
-                    cluster.state
-                )));
-            }
+            require_state(cluster, &id, "RUNNING")?;
             if let Some(w) = workers {
                 cluster.spec.remove("autoscale");
                 cluster.spec.insert("num_workers".into(), w);

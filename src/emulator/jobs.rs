@@ -596,12 +596,7 @@ async fn read(
         .parse::<i64>()
         .map_err(|_| ApiError::invalid("Invalid value for job_id"))?;
     let page = if is_v22(&uri) {
-        Some(match params.get("page_token").filter(|t| !t.is_empty()) {
-            Some(token) => token
-                .parse::<usize>()
-                .map_err(|_| ApiError::invalid(format!("Invalid page_token '{token}'")))?,
-            None => 0,
-        })
+        Some(params.offset_token()?)
     } else {
         None
     };

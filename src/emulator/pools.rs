@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, ok, ok_empty, opt_int, req_str};
+use super::http::{JsonBody, Params, list_body, ok, ok_empty, opt_int, req_str};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -212,11 +212,7 @@ async fn list(State(ctx): State<AppState>) -> ApiResult {
             .map(|p| render(p, &creator_of(p)))
             .collect()
     });
-    let mut body = Map::new();
-    if !pools.is_empty() {
-        body.insert("instance_pools".into(), Value::Array(pools));
-    }
-    ok(Value::Object(body))
+    ok(Value::Object(list_body("instance_pools", pools, None)))
 }
 
 async fn delete(

@@ -134,12 +134,7 @@ fn paged(items: Vec<Value>, params: &Params, key: &str) -> ApiResult {
     if max < 0 {
         return Err(ApiError::invalid("max_results must be non-negative"));
     }
-    let offset = match params.get("page_token").filter(|t| !t.is_empty()) {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid(format!("Invalid page_token '{t}'")))?,
-        None => 0,
-    };
+    let offset = params.offset_token()?;
     let take = if max == 0 { usize::MAX } else { max as usize };
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(take).collect();

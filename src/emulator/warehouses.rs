@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_int, opt_str};
+use super::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -207,16 +207,12 @@ fn new_id(ws: &mut Workspace) -> String {
     format!("{:016x}", 0x5ca1_ab1e_0000_0000_u64 + ws.next_id())
 }
 
-fn delay_ms(ctx: &AppState) -> i64 {
-    i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0)
-}
-
 async fn create(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let delay = delay_ms(&ctx);
+    let delay = ctx.transition_delay_ms();
     let id = ctx.store.write(|ws| {
         let settings = settings_of(ws, &body, None)?;
         let id = new_id(ws);
@@ -294,14 +290,7 @@ async fn list(
         let items: Vec<Value> = page.iter().map(|w| render(&ctx.base_url, w, now)).collect();
         (items, next)
     });
-    let mut body = Map::new();
-    if !items.is_empty() {
-        body.insert("warehouses".into(), Value::Array(items));
-    }
-    if let Some(next) = next {
-        body.insert("next_page_token".into(), json!(next));
-    }
-    ok(Value::Object(body))
+    ok(Value::Object(list_body("warehouses", items, next)))
 }
 
 async fn edit(
@@ -335,7 +324,7 @@ async fn start(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let delay = delay_ms(&ctx);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
         check(ws, &id, &caller, "CAN_USE")?;
         let now = now_ms();
