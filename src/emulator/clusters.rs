@@ -414,9 +414,7 @@ fn with_cluster<R>(
     f: impl FnOnce(&mut Workspace, &mut Cluster, i64) -> ApiResult<R>,
 ) -> ApiResult<R> {
     let mut cluster = ws.clusters.get(id).cloned().ok_or_else(|| not_exist(id))?;
-    if !caller.admin {
-        permissions::require(ws, "clusters", id, caller, level)?;
-    }
+    permissions::require(ws, "clusters", id, caller, level)?;
     let now = now_ms();
     cluster.settle(now);
     let result = f(ws, &mut cluster, now)?;
@@ -519,9 +517,7 @@ async fn read(
     let id = params.required("cluster_id")?.to_owned();
     let body = ctx.store.read(|ws| {
         let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
-        if !caller.admin {
-            permissions::require(ws, "clusters", &id, &caller, "CAN_ATTACH_TO")?;
-        }
+        permissions::require(ws, "clusters", &id, &caller, "CAN_ATTACH_TO")?;
         Ok::<_, ApiError>(render(ws, cluster, now_ms(), true))
     })?;
     ok(body)
@@ -624,9 +620,7 @@ async fn permanent_delete(
     let id = req_str(&body, "cluster_id")?.to_owned();
     ctx.store.write(|ws| {
         let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
-        if !caller.admin {
-            permissions::require(ws, "clusters", &id, &caller, "CAN_MANAGE")?;
-        }
+        permissions::require(ws, "clusters", &id, &caller, "CAN_MANAGE")?;
         if cluster.pinned {
             return Err(ApiError::invalid(format!(
                 "Cluster {id} is pinned. Please unpin the cluster first."

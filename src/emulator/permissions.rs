@@ -295,7 +295,8 @@ fn caller_rank(ws: &Workspace, info: &TypeInfo, id: &str, caller: &Caller) -> Op
         .max()
 }
 
-/// Fails with 403 unless the caller holds at least `level` on the object.
+/// Fails with 403 unless the caller holds at least `level` on the object
+/// (workspace admins hold every level).
 pub fn require(
     ws: &Workspace,
     type_key: &str,

@@ -160,9 +160,7 @@ async fn edit(
     validate(&body)?;
     ctx.store.write(|ws| {
         let existing = ws.pools.get(&id).ok_or_else(|| not_exist(&id))?.clone();
-        if !caller.admin {
-            permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
-        }
+        permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
         if existing.get("node_type_id") != body.get("node_type_id") {
             return Err(ApiError::invalid(
                 "node_type_id cannot be changed; create a new instance pool",
@@ -225,9 +223,7 @@ async fn delete(
         if !ws.pools.contains_key(&id) {
             return Err(not_exist(&id));
         }
-        if !caller.admin {
-            permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
-        }
+        permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
         ws.pools.remove(&id);
         permissions::forget(ws, "instance-pools", &id);
         Ok(())

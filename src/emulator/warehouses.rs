@@ -236,9 +236,7 @@ fn check(ws: &Workspace, id: &str, caller: &Caller, level: &str) -> ApiResult<()
     if !ws.warehouses.contains_key(id) {
         return Err(not_exist(id));
     }
-    if !caller.admin {
-        permissions::require(ws, "warehouses", id, caller, level)?;
-    }
+    permissions::require(ws, "warehouses", id, caller, level)?;
     Ok(())
 }
 
