@@ -123,7 +123,7 @@ async fn edit(
     caller.require_admin()?;
     let id = req_str(&body, "policy_id")?.to_owned();
     ctx.store.write(|ws| {
-        let existing = ws.policies.get(&id).ok_or_else(|| not_exist(&id))?.clone();
+        let existing = ws.policies.get(&id).ok_or_else(|| not_exist(&id))?;
         let mut policy = fields(ws, &body, Some(&id))?;
         for key in [
             "policy_id",

@@ -123,6 +123,13 @@ fn creator_of(pool: &Value) -> String {
         .to_owned()
 }
 
+/// The pool, when the caller may manage it.
+fn managed_pool<'a>(ws: &'a Workspace, id: &str, caller: &Caller) -> ApiResult<&'a Value> {
+    let pool = ws.pools.get(id).ok_or_else(|| not_exist(id))?;
+    permissions::require(ws, "instance-pools", id, caller, "CAN_MANAGE")?;
+    Ok(pool)
+}
+
 fn new_pool_id(ws: &mut Workspace) -> String {
     let n = ws.next_id();
     format!("1128-{:06}-pool{:07x}", n % 1_000_000, n)
@@ -159,8 +166,7 @@ async fn edit(
     let id = req_str(&body, "instance_pool_id")?.to_owned();
     validate(&body)?;
     ctx.store.write(|ws| {
-        let existing = ws.pools.get(&id).ok_or_else(|| not_exist(&id))?.clone();
-        permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
+        let existing = managed_pool(ws, &id, &caller)?;
         if existing.get("node_type_id") != body.get("node_type_id") {
             return Err(ApiError::invalid(
                 "node_type_id cannot be changed; create a new instance pool",
@@ -220,10 +226,7 @@ async fn delete(
 ) -> ApiResult {
     let id = req_str(&body, "instance_pool_id")?.to_owned();
     ctx.store.write(|ws| {
-        if !ws.pools.contains_key(&id) {
-            return Err(not_exist(&id));
-        }
-        permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
+        managed_pool(ws, &id, &caller)?;
         ws.pools.remove(&id);
         permissions::forget(ws, "instance-pools", &id);
         Ok(())

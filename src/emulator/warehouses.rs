@@ -232,12 +232,27 @@ async fn create(
     ok(json!({"id": id}))
 }
 
-fn check(ws: &Workspace, id: &str, caller: &Caller, level: &str) -> ApiResult<()> {
-    if !ws.warehouses.contains_key(id) {
-        return Err(not_exist(id));
-    }
+/// The warehouse, when the caller holds `level` on it.
+fn warehouse_for<'a>(
+    ws: &'a Workspace,
+    id: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a Warehouse> {
+    let warehouse = ws.warehouses.get(id).ok_or_else(|| not_exist(id))?;
     permissions::require(ws, "warehouses", id, caller, level)?;
-    Ok(())
+    Ok(warehouse)
+}
+
+/// The warehouse to change, when the caller holds `level` on it.
+fn warehouse_for_mut<'a>(
+    ws: &'a mut Workspace,
+    id: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a mut Warehouse> {
+    warehouse_for(ws, id, caller, level)?;
+    ws.warehouses.get_mut(id).ok_or_else(|| not_exist(id))
 }
 
 async fn read(
@@ -246,8 +261,8 @@ async fn read(
     Path(id): Path<String>,
 ) -> ApiResult {
     let body = ctx.store.read(|ws| {
-        check(ws, &id, &caller, "CAN_VIEW")?;
-        Ok::<_, ApiError>(render(&ctx.base_url, &ws.warehouses[&id], now_ms()))
+        let warehouse = warehouse_for(ws, &id, &caller, "CAN_VIEW")?;
+        Ok::<_, ApiError>(render(&ctx.base_url, warehouse, now_ms()))
     })?;
     ok(body)
 }
@@ -298,9 +313,10 @@ async fn edit(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_MANAGE")?;
         // Fields left out of an edit keep their current values.
-        let mut merged = ws.warehouses[&id].settings.clone();
+        let mut merged = warehouse_for(ws, &id, &caller, "CAN_MANAGE")?
+            .settings
+            .clone();
         for (key, value) in &body {
             if value.is_null() {
                 merged.remove(key);
@@ -324,11 +340,9 @@ async fn start(
 ) -> ApiResult {
     let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_USE")?;
+        let w = warehouse_for_mut(ws, &id, &caller, "CAN_USE")?;
         let now = now_ms();
-        if let Some(w) = ws.warehouses.get_mut(&id)
-            && w.state_at(now) != "RUNNING"
-        {
+        if w.state_at(now) != "RUNNING" {
             w.state = "STARTING".into();
             w.running_at = Some(now + delay);
         }
@@ -343,11 +357,9 @@ async fn stop(
     Path(id): Path<String>,
 ) -> ApiResult {
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_MANAGE")?;
-        if let Some(w) = ws.warehouses.get_mut(&id) {
-            w.state = "STOPPED".into();
-            w.running_at = None;
-        }
+        let w = warehouse_for_mut(ws, &id, &caller, "CAN_MANAGE")?;
+        w.state = "STOPPED".into();
+        w.running_at = None;
         Ok(())
     })?;
     ok_empty()
@@ -359,7 +371,7 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult {
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_MANAGE")?;
+        warehouse_for(ws, &id, &caller, "CAN_MANAGE")?;
         ws.warehouses.remove(&id);
         permissions::forget(ws, "warehouses", &id);
         Ok(())
