@@ -543,6 +543,7 @@ async fn list(
     let descending = params.get("sort_by.direction") == Some("DESC");
     let now = now_ms();
     let (clusters, next, prev) = ctx.store.read(|ws| {
+        let visibility = permissions::Visibility::new(ws, "clusters", &caller, "CAN_ATTACH_TO");
         let mut selected: Vec<&Cluster> = ws
             .clusters
             .values()
@@ -553,11 +554,7 @@ async fn list(
                     .as_ref()
                     .is_none_or(|p| c.spec.get("policy_id").and_then(Value::as_str) == Some(p))
             })
-            .filter(|c| {
-                caller.admin
-                    || permissions::require(ws, "clusters", &c.cluster_id, &caller, "CAN_ATTACH_TO")
-                        .is_ok()
-            })
+            .filter(|c| visibility.allows(&c.cluster_id))
             .collect();
         if sort_name {
             selected.sort_by_key(|c| {

@@ -155,6 +155,15 @@ impl Params {
     }
 }
 
+/// The first `size` items and whether more follow (one item past the page
+/// is read to tell).
+pub fn first_page<T>(items: impl Iterator<Item = T>, size: usize) -> (Vec<T>, bool) {
+    let mut page: Vec<T> = items.take(size.saturating_add(1)).collect();
+    let more = page.len() > size;
+    page.truncate(size);
+    (page, more)
+}
+
 /// A list response: `items` under `key` (left out when empty, as the real
 /// API does) and `next_page_token` when there is a next page.
 pub fn list_body(key: &str, items: Vec<Value>, next: Option<String>) -> Map<String, Value> {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, PrincipalKind};
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, json_bytes, now_ms, ok, ok_empty, req_id};
+use super::http::{JsonBody, Params, first_page, json_bytes, now_ms, ok, ok_empty, req_id};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -633,33 +633,22 @@ async fn list(
     let name = params.get("name").map(str::to_lowercase);
     let body = ctx.store.read(|ws| {
         let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let visible = |job: &&Job| {
-            caller.admin
-                || permissions::require(ws, "jobs", &job.job_id.to_string(), &caller, "CAN_VIEW")
-                    .is_ok()
-        };
-        let mut page: Vec<&Job> = match &name {
+        let visibility = permissions::Visibility::new(ws, "jobs", &caller, "CAN_VIEW");
+        let visible = |job: &&Job| visibility.allows(job.job_id);
+        let (page, more) = match &name {
             Some(name) => {
                 let ids = ws.index.job_names.get(name);
-                ids.into_iter()
+                let jobs = ids
+                    .into_iter()
                     .flat_map(|ids| ids.range((lower, Bound::Unbounded)))
-                    .filter_map(|id| ws.jobs.get(id))
-                    .filter(visible)
-                    .skip(offset)
-                    .take(limit + 1)
-                    .collect()
+                    .filter_map(|id| ws.jobs.get(id));
+                first_page(jobs.filter(visible).skip(offset), limit)
             }
-            None => ws
-                .jobs
-                .range((lower, Bound::Unbounded))
-                .map(|(_, job)| job)
-                .filter(visible)
-                .skip(offset)
-                .take(limit + 1)
-                .collect(),
+            None => {
+                let jobs = ws.jobs.range((lower, Bound::Unbounded)).map(|(_, job)| job);
+                first_page(jobs.filter(visible).skip(offset), limit)
+            }
         };
-        let more = page.len() > limit;
-        page.truncate(limit);
         let next = more.then(|| page.last().map(|j| j.job_id)).flatten();
         let mut out = Vec::with_capacity(page.len() * 1024 + 64);
         out.push(b'{');

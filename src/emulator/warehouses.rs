@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str};
+use super::http::{
+    JsonBody, Params, first_page, list_body, now_ms, ok, ok_empty, opt_int, opt_str,
+};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -279,6 +281,7 @@ async fn list(
         .map(str::to_owned);
     let now = now_ms();
     let (items, next) = ctx.store.read(|ws| {
+        let visibility = permissions::Visibility::new(ws, "warehouses", &caller, "CAN_VIEW");
         let lower = after
             .clone()
             .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
@@ -287,18 +290,12 @@ async fn list(
         } else {
             page_size
         };
-        let mut page: Vec<&Warehouse> = ws
+        let warehouses = ws
             .warehouses
             .range::<String, _>((lower, std::ops::Bound::Unbounded))
             .map(|(_, w)| w)
-            .filter(|w| {
-                caller.admin
-                    || permissions::require(ws, "warehouses", &w.id, &caller, "CAN_VIEW").is_ok()
-            })
-            .take(take.saturating_add(1))
-            .collect();
-        let more = page.len() > take;
-        page.truncate(take);
+            .filter(|w| visibility.allows(&w.id));
+        let (page, more) = first_page(warehouses, take);
         let next = more.then(|| page.last().map(|w| w.id.clone())).flatten();
         let items: Vec<Value> = page.iter().map(|w| render(&ctx.base_url, w, now)).collect();
         (items, next)
