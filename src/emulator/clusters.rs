@@ -405,19 +405,32 @@ async fn create(
     ok(json!({"cluster_id": id}))
 }
 
-/// Loads a cluster the caller may act on at `level`, settling its state.
+/// The cluster, when the caller may act on it at `level`.
+fn cluster_for<'a>(
+    ws: &'a Workspace,
+    id: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a Cluster> {
+    let cluster = ws.clusters.get(id).ok_or_else(|| not_exist(id))?;
+    permissions::require(ws, "clusters", id, caller, level)?;
+    Ok(cluster)
+}
+
+/// Applies `f` to a cluster the caller may act on at `level`, its state
+/// settled first. `f` works on a copy that is stored only when it succeeds,
+/// so a refused action leaves the cluster as it was.
 fn with_cluster<R>(
     ws: &mut Workspace,
     id: &str,
     caller: &Caller,
     level: &str,
-    f: impl FnOnce(&mut Workspace, &mut Cluster, i64) -> ApiResult<R>,
+    f: impl FnOnce(&mut Cluster, i64) -> ApiResult<R>,
 ) -> ApiResult<R> {
-    let mut cluster = ws.clusters.get(id).cloned().ok_or_else(|| not_exist(id))?;
-    permissions::require(ws, "clusters", id, caller, level)?;
+    let mut cluster = cluster_for(ws, id, caller, level)?.clone();
     let now = now_ms();
     cluster.settle(now);
-    let result = f(ws, &mut cluster, now)?;
+    let result = f(&mut cluster, now)?;
     ws.clusters.insert(id.to_owned(), cluster);
     Ok(result)
 }
@@ -450,7 +463,7 @@ fn replace_spec(
     spec: Map<String, Value>,
     delay: i64,
 ) -> ApiResult<()> {
-    with_cluster(ws, id, caller, "CAN_MANAGE", |_, cluster, now| {
+    with_cluster(ws, id, caller, "CAN_MANAGE", |cluster, now| {
         match cluster.state.as_str() {
             "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
             "TERMINATED" => {}
@@ -516,8 +529,7 @@ async fn read(
 ) -> ApiResult {
     let id = params.required("cluster_id")?.to_owned();
     let body = ctx.store.read(|ws| {
-        let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
-        permissions::require(ws, "clusters", &id, &caller, "CAN_ATTACH_TO")?;
+        let cluster = cluster_for(ws, &id, &caller, "CAN_ATTACH_TO")?;
         Ok::<_, ApiError>(render(ws, cluster, now_ms(), true))
     })?;
     ok(body)
@@ -598,7 +610,7 @@ async fn terminate(
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
             cluster.state = "TERMINATED".into();
             cluster.state_message = "Terminated by user".into();
             cluster.running_at = None;
@@ -616,9 +628,7 @@ async fn permanent_delete(
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
     ctx.store.write(|ws| {
-        let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
-        permissions::require(ws, "clusters", &id, &caller, "CAN_MANAGE")?;
-        if cluster.pinned {
+        if cluster_for(ws, &id, &caller, "CAN_MANAGE")?.pinned {
             return Err(ApiError::invalid(format!(
                 "Cluster {id} is pinned. Please unpin the cluster first."
             )));
@@ -638,7 +648,7 @@ async fn start(
     let id = req_str(&body, "cluster_id")?.to_owned();
     let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
             require_state(cluster, &id, "TERMINATED")?;
             restart_now(cluster, now, delay, "PENDING", "Starting Spark");
             cluster.terminated_time = None;
@@ -657,7 +667,7 @@ async fn restart(
     let id = req_str(&body, "cluster_id")?.to_owned();
     let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
             require_state(cluster, &id, "RUNNING")?;
             restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark");
             cluster.last_restarted_time = Some(now);
@@ -682,7 +692,7 @@ async fn resize(
         ));
     }
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
             require_state(cluster, &id, "RUNNING")?;
             if let Some(w) = workers {
                 cluster.spec.remove("autoscale");
@@ -708,7 +718,7 @@ async fn set_pin(
     let id = req_str(&body, "cluster_id")?.to_owned();
     caller.require_admin()?;
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, _| {
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |cluster, _| {
             cluster.pinned = pinned;
             Ok(())
         })
@@ -744,7 +754,7 @@ async fn change_owner(
         if !super::scim::principal_exists(ws, &owner) {
             return Err(ApiError::invalid(format!("User {owner} does not exist")));
         }
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, _| {
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |cluster, _| {
             cluster.creator_user_name = owner;
             Ok(())
         })
