@@ -711,11 +711,11 @@ async fn reset(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult {
     let job_id = req_id(&body, "job_id")?;
-    let mut settings = match body.get("new_settings") {
-        Some(Value::Object(s)) => s.clone(),
+    let mut settings = match body.remove("new_settings") {
+        Some(Value::Object(s)) => s,
         _ => return Err(ApiError::invalid("Missing required field: new_settings")),
     };
     validate(&settings)?;
@@ -750,11 +750,11 @@ fn merge_keyed(current: &mut Vec<Value>, incoming: &[Value], key: &str) {
 async fn update(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult {
     let job_id = req_id(&body, "job_id")?;
-    let mut new_settings = match body.get("new_settings") {
-        Some(Value::Object(s)) => s.clone(),
+    let mut new_settings = match body.remove("new_settings") {
+        Some(Value::Object(s)) => s,
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err(ApiError::invalid("new_settings must be an object")),
     };
