@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::auth::Caller;
 use super::clusters_catalog as catalog;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
+use super::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -361,7 +361,7 @@ async fn create(
             "idempotency_token must be at most 64 characters",
         ));
     }
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     let id = ctx.store.write(|ws| {
         // An active cluster created with the same token is the answer.
         if let Some(t) = &token {
@@ -405,21 +405,32 @@ async fn create(
     ok(json!({"cluster_id": id}))
 }
 
-/// Loads a cluster the caller may act on at `level`, settling its state.
+/// The cluster, when the caller may act on it at `level`.
+fn cluster_for<'a>(
+    ws: &'a Workspace,
+    id: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a Cluster> {
+    let cluster = ws.clusters.get(id).ok_or_else(|| not_exist(id))?;
+    permissions::require(ws, "clusters", id, caller, level)?;
+    Ok(cluster)
+}
+
+/// Applies `f` to a cluster the caller may act on at `level`, its state
+/// settled first. `f` works on a copy that is stored only when it succeeds,
+/// so a refused action leaves the cluster as it was.
 fn with_cluster<R>(
     ws: &mut Workspace,
     id: &str,
     caller: &Caller,
     level: &str,
-    f: impl FnOnce(&mut Workspace, &mut Cluster, i64) -> ApiResult<R>,
+    f: impl FnOnce(&mut Cluster, i64) -> ApiResult<R>,
 ) -> ApiResult<R> {
-    let mut cluster = ws.clusters.get(id).cloned().ok_or_else(|| not_exist(id))?;
-    if !caller.admin {
-        permissions::require(ws, "clusters", id, caller, level)?;
-    }
+    let mut cluster = cluster_for(ws, id, caller, level)?.clone();
     let now = now_ms();
     cluster.settle(now);
-    let result = f(ws, &mut cluster, now)?;
+    let result = f(&mut cluster, now)?;
     ws.clusters.insert(id.to_owned(), cluster);
     Ok(result)
 }
@@ -430,6 +441,39 @@ fn restart_now(cluster: &mut Cluster, now: i64, delay: i64, state: &str, message
     cluster.running_at = Some(now + delay);
 }
 
+fn unexpected_state(id: &str, state: &str) -> ApiError {
+    ApiError::invalid_state(format!("Cluster {id} is in unexpected state {state}."))
+}
+
+/// Fails unless the (settled) cluster is in `expected`.
+fn require_state(cluster: &Cluster, id: &str, expected: &str) -> ApiResult<()> {
+    if cluster.state == expected {
+        Ok(())
+    } else {
+        Err(unexpected_state(id, &cluster.state))
+    }
+}
+
+/// Stores the new spec of an edit or update: a running cluster restarts to
+/// apply it, a terminated one keeps it for its next start.
+fn replace_spec(
+    ws: &mut Workspace,
+    id: &str,
+    caller: &Caller,
+    spec: Map<String, Value>,
+    delay: i64,
+) -> ApiResult<()> {
+    with_cluster(ws, id, caller, "CAN_MANAGE", |cluster, now| {
+        match cluster.state.as_str() {
+            "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
+            "TERMINATED" => {}
+            other => return Err(unexpected_state(id, other)),
+        }
+        cluster.spec = spec;
+        Ok(())
+    })
+}
+
 async fn edit(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -437,22 +481,10 @@ async fn edit(
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
     let spec = spec_of(&body);
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
         validate_spec(ws, &spec)?;
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, now| {
-            match cluster.state.as_str() {
-                "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
-                "TERMINATED" => {}
-                other => {
-                    return Err(ApiError::invalid_state(format!(
-                        "Cluster {id} is in unexpected state {other}."
-                    )));
-                }
-            }
-            cluster.spec = spec;
-            Ok(())
-        })
+        replace_spec(ws, &id, &caller, spec, delay)
     })?;
     ok_empty()
 }
@@ -469,7 +501,7 @@ async fn update(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
         let current = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
         let mut spec = current.spec.clone();
@@ -485,19 +517,7 @@ async fn update(
             };
         }
         validate_spec(ws, &spec)?;
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, now| {
-            match cluster.state.as_str() {
-                "RUNNING" => restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark"),
-                "TERMINATED" => {}
-                other => {
-                    return Err(ApiError::invalid_state(format!(
-                        "Cluster {id} is in unexpected state {other}."
-                    )));
-                }
-            }
-            cluster.spec = spec;
-            Ok(())
-        })
+        replace_spec(ws, &id, &caller, spec, delay)
     })?;
     ok_empty()
 }
@@ -509,10 +529,7 @@ async fn read(
 ) -> ApiResult {
     let id = params.required("cluster_id")?.to_owned();
     let body = ctx.store.read(|ws| {
-        let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
-        if !caller.admin {
-            permissions::require(ws, "clusters", &id, &caller, "CAN_ATTACH_TO")?;
-        }
+        let cluster = cluster_for(ws, &id, &caller, "CAN_ATTACH_TO")?;
         Ok::<_, ApiError>(render(ws, cluster, now_ms(), true))
     })?;
     ok(body)
@@ -526,12 +543,7 @@ async fn list(
 ) -> ApiResult {
     let paged = uri.path().starts_with("/api/2.1/");
     let page_size = params.int("page_size")?.unwrap_or(0).max(0) as usize;
-    let offset = match params.get("page_token").filter(|t| !t.is_empty()) {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid(format!("Invalid page_token '{t}'")))?,
-        None => 0,
-    };
+    let offset = params.offset_token()?;
     let states: Vec<String> = params
         .get_all("filter_by.cluster_states")
         .into_iter()
@@ -543,6 +555,7 @@ async fn list(
     let descending = params.get("sort_by.direction") == Some("DESC");
     let now = now_ms();
     let (clusters, next, prev) = ctx.store.read(|ws| {
+        let visibility = permissions::Visibility::new(ws, "clusters", &caller, "CAN_ATTACH_TO");
         let mut selected: Vec<&Cluster> = ws
             .clusters
             .values()
@@ -553,11 +566,7 @@ async fn list(
                     .as_ref()
                     .is_none_or(|p| c.spec.get("policy_id").and_then(Value::as_str) == Some(p))
             })
-            .filter(|c| {
-                caller.admin
-                    || permissions::require(ws, "clusters", &c.cluster_id, &caller, "CAN_ATTACH_TO")
-                        .is_ok()
-            })
+            .filter(|c| visibility.allows(&c.cluster_id))
             .collect();
         if sort_name {
             selected.sort_by_key(|c| {
@@ -587,13 +596,7 @@ async fn list(
         let prev = (paged && offset > 0).then(|| offset.saturating_sub(take).to_string());
         (page, next, prev)
     });
-    let mut body = Map::new();
-    if !clusters.is_empty() {
-        body.insert("clusters".into(), Value::Array(clusters));
-    }
-    if let Some(next) = next {
-        body.insert("next_page_token".into(), json!(next));
-    }
+    let mut body = list_body("clusters", clusters, next);
     if let Some(prev) = prev {
         body.insert("prev_page_token".into(), json!(prev));
     }
@@ -607,7 +610,7 @@ async fn terminate(
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
             cluster.state = "TERMINATED".into();
             cluster.state_message = "Terminated by user".into();
             cluster.running_at = None;
@@ -625,11 +628,7 @@ async fn permanent_delete(
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
     ctx.store.write(|ws| {
-        let cluster = ws.clusters.get(&id).ok_or_else(|| not_exist(&id))?;
-        if !caller.admin {
-            permissions::require(ws, "clusters", &id, &caller, "CAN_MANAGE")?;
-        }
-        if cluster.pinned {
+        if cluster_for(ws, &id, &caller, "CAN_MANAGE")?.pinned {
             return Err(ApiError::invalid(format!(
                 "Cluster {id} is pinned. Please unpin the cluster first."
             )));
@@ -647,15 +646,10 @@ async fn start(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
-            if cluster.state != "TERMINATED" {
-                return Err(ApiError::invalid_state(format!(
-                    "Cluster {id} is in unexpected state {}.",
-                    cluster.state
-                )));
-            }
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
+            require_state(cluster, &id, "TERMINATED")?;
             restart_now(cluster, now, delay, "PENDING", "Starting Spark");
             cluster.terminated_time = None;
             cluster.start_time = now;
@@ -671,15 +665,10 @@ async fn restart(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
-            if cluster.state != "RUNNING" {
-                return Err(ApiError::invalid_state(format!(
-                    "Cluster {id} is in unexpected state {}.",
-                    cluster.state
-                )));
-            }
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
+            require_state(cluster, &id, "RUNNING")?;
             restart_now(cluster, now, delay, "RESTARTING", "Restarting Spark");
             cluster.last_restarted_time = Some(now);
             Ok(())
@@ -694,7 +683,7 @@ async fn resize(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let id = req_str(&body, "cluster_id")?.to_owned();
-    let delay = i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0);
+    let delay = ctx.transition_delay_ms();
     let workers = body.get("num_workers").cloned();
     let autoscale = body.get("autoscale").cloned();
     if workers.is_none() && autoscale.is_none() {
@@ -703,13 +692,8 @@ async fn resize(
         ));
     }
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_RESTART", |_, cluster, now| {
-            if cluster.state != "RUNNING" {
-                return Err(ApiError::invalid_state(format!(
-                    "Cluster {id} is in unexpected state {}.",
-                    cluster.state
-                )));
-            }
+        with_cluster(ws, &id, &caller, "CAN_RESTART", |cluster, now| {
+            require_state(cluster, &id, "RUNNING")?;
             if let Some(w) = workers {
                 cluster.spec.remove("autoscale");
                 cluster.spec.insert("num_workers".into(), w);
@@ -734,7 +718,7 @@ async fn set_pin(
     let id = req_str(&body, "cluster_id")?.to_owned();
     caller.require_admin()?;
     ctx.store.write(|ws| {
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, _| {
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |cluster, _| {
             cluster.pinned = pinned;
             Ok(())
         })
@@ -770,7 +754,7 @@ async fn change_owner(
         if !super::scim::principal_exists(ws, &owner) {
             return Err(ApiError::invalid(format!("User {owner} does not exist")));
         }
-        with_cluster(ws, &id, &caller, "CAN_MANAGE", |_, cluster, _| {
+        with_cluster(ws, &id, &caller, "CAN_MANAGE", |cluster, _| {
             cluster.creator_user_name = owner;
             Ok(())
         })

@@ -62,6 +62,23 @@ fn allowed_url(raw: &str) -> Result<url::Url, ApiError> {
     }
 }
 
+/// GETs `url` and parses its JSON body (`what` names it in errors).
+async fn fetch_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &url::Url,
+    what: &str,
+) -> Result<T, ApiError> {
+    client
+        .get(url.clone())
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|err| denied(format!("cannot fetch {url}: {err}")))?
+        .json()
+        .await
+        .map_err(|err| denied(format!("invalid {what} at {url}: {err}")))
+}
+
 impl KeyCache {
     fn cached(&self, issuer: &str) -> Option<JwkSet> {
         self.sets
@@ -80,29 +97,13 @@ impl KeyCache {
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         ))?;
-        let document: Value = client
-            .get(discovery.clone())
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|err| denied(format!("cannot fetch {discovery}: {err}")))?
-            .json()
-            .await
-            .map_err(|err| denied(format!("invalid discovery document at {discovery}: {err}")))?;
+        let document: Value = fetch_json(&client, &discovery, "discovery document").await?;
         let jwks_uri = document
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or_else(|| denied(format!("no jwks_uri in {discovery}")))?;
         let jwks_url = allowed_url(jwks_uri)?;
-        let set: JwkSet = client
-            .get(jwks_url.clone())
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|err| denied(format!("cannot fetch {jwks_url}: {err}")))?
-            .json()
-            .await
-            .map_err(|err| denied(format!("invalid JWKS at {jwks_url}: {err}")))?;
+        let set: JwkSet = fetch_json(&client, &jwks_url, "JWKS").await?;
         self.sets
             .write()
             .unwrap_or_else(|e| e.into_inner())

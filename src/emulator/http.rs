@@ -139,10 +139,42 @@ impl Params {
         }
     }
 
+    /// The `page_token` parameter of offset-paged lists (0 when absent).
+    pub fn offset_token(&self) -> ApiResult<usize> {
+        match self.get("page_token").filter(|t| !t.is_empty()) {
+            Some(t) => t
+                .parse::<usize>()
+                .map_err(|_| ApiError::invalid(format!("Invalid page_token '{t}'"))),
+            None => Ok(0),
+        }
+    }
+
     /// An optional boolean parameter (`true`/`false`).
     pub fn bool(&self, key: &str) -> bool {
         matches!(self.get(key), Some("true") | Some("True") | Some("1"))
     }
+}
+
+/// The first `size` items and whether more follow (one item past the page
+/// is read to tell).
+pub fn first_page<T>(items: impl Iterator<Item = T>, size: usize) -> (Vec<T>, bool) {
+    let mut page: Vec<T> = items.take(size.saturating_add(1)).collect();
+    let more = page.len() > size;
+    page.truncate(size);
+    (page, more)
+}
+
+/// A list response: `items` under `key` (left out when empty, as the real
+/// API does) and `next_page_token` when there is a next page.
+pub fn list_body(key: &str, items: Vec<Value>, next: Option<String>) -> Map<String, Value> {
+    let mut body = Map::new();
+    if !items.is_empty() {
+        body.insert(key.to_owned(), Value::Array(items));
+    }
+    if let Some(next) = next {
+        body.insert("next_page_token".into(), Value::String(next));
+    }
+    body
 }
 
 /// A required string field of a JSON body.

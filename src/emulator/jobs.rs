@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, PrincipalKind};
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, json_bytes, now_ms, ok, ok_empty, req_id};
+use super::http::{JsonBody, Params, first_page, json_bytes, now_ms, ok, ok_empty, req_id};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -418,18 +418,18 @@ async fn create(
             &settings,
         );
         permissions::init_creator(ws, "jobs", &job_id.to_string(), &caller);
+        let name = job.name_key();
+        // The job must exist for the ACL checks; roll back on error.
+        ws.jobs.insert(job_id, job);
         if let Some(Value::Array(list)) = &acl {
             let key = job_id.to_string();
-            // The job must exist for the ACL checks; roll back on error.
-            ws.jobs.insert(job_id, job.clone());
             if let Err(err) = permissions::put_acl(ws, "jobs", &key, list, &caller) {
                 ws.jobs.remove(&job_id);
                 permissions::forget(ws, "jobs", &key);
                 return Err(err);
             }
         }
-        set_name_index(ws, job_id, None, job.name_key());
-        ws.jobs.insert(job_id, job);
+        set_name_index(ws, job_id, None, name);
         Ok(job_id)
     })?;
     ok(json!({"job_id": job_id}))
@@ -596,20 +596,13 @@ async fn read(
         .parse::<i64>()
         .map_err(|_| ApiError::invalid("Invalid value for job_id"))?;
     let page = if is_v22(&uri) {
-        Some(match params.get("page_token").filter(|t| !t.is_empty()) {
-            Some(token) => token
-                .parse::<usize>()
-                .map_err(|_| ApiError::invalid(format!("Invalid page_token '{token}'")))?,
-            None => 0,
-        })
+        Some(params.offset_token()?)
     } else {
         None
     };
     let body = ctx.store.read(|ws| {
         let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
-        if !caller.admin {
-            permissions::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
-        }
+        permissions::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
         Ok::<_, ApiError>(json_bytes(get_body(job, page)))
     })?;
     Ok(body)
@@ -640,33 +633,22 @@ async fn list(
     let name = params.get("name").map(str::to_lowercase);
     let body = ctx.store.read(|ws| {
         let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let visible = |job: &&Job| {
-            caller.admin
-                || permissions::require(ws, "jobs", &job.job_id.to_string(), &caller, "CAN_VIEW")
-                    .is_ok()
-        };
-        let mut page: Vec<&Job> = match &name {
+        let visibility = permissions::Visibility::new(ws, "jobs", &caller, "CAN_VIEW");
+        let visible = |job: &&Job| visibility.allows(job.job_id);
+        let (page, more) = match &name {
             Some(name) => {
                 let ids = ws.index.job_names.get(name);
-                ids.into_iter()
+                let jobs = ids
+                    .into_iter()
                     .flat_map(|ids| ids.range((lower, Bound::Unbounded)))
-                    .filter_map(|id| ws.jobs.get(id))
-                    .filter(visible)
-                    .skip(offset)
-                    .take(limit + 1)
-                    .collect()
+                    .filter_map(|id| ws.jobs.get(id));
+                first_page(jobs.filter(visible).skip(offset), limit)
             }
-            None => ws
-                .jobs
-                .range((lower, Bound::Unbounded))
-                .map(|(_, job)| job)
-                .filter(visible)
-                .skip(offset)
-                .take(limit + 1)
-                .collect(),
+            None => {
+                let jobs = ws.jobs.range((lower, Bound::Unbounded)).map(|(_, job)| job);
+                first_page(jobs.filter(visible).skip(offset), limit)
+            }
         };
-        let more = page.len() > limit;
-        page.truncate(limit);
         let next = more.then(|| page.last().map(|j| j.job_id)).flatten();
         let mut out = Vec::with_capacity(page.len() * 1024 + 64);
         out.push(b'{');
@@ -694,49 +676,59 @@ async fn list(
     Ok(body)
 }
 
-fn manageable(ws: &Workspace, job_id: i64, caller: &Caller) -> ApiResult<()> {
-    if !ws.jobs.contains_key(&job_id) {
-        return Err(not_exist(job_id));
+/// The job to change, when the caller may manage it.
+fn manageable<'a>(ws: &'a Workspace, job_id: i64, caller: &Caller) -> ApiResult<&'a Job> {
+    let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
+    permissions::require(ws, "jobs", &job_id.to_string(), caller, "CAN_MANAGE")?;
+    Ok(job)
+}
+
+/// Takes `run_as` out of new settings, with the user name it resolves to.
+fn take_run_as(
+    ws: &Workspace,
+    settings: &mut Map<String, Value>,
+) -> ApiResult<Option<(Value, String)>> {
+    settings
+        .remove("run_as")
+        .map(|run_as| check_run_as(ws, &run_as).map(|user| (run_as, user)))
+        .transpose()
+}
+
+/// Stores an edited job and keeps the name index in step. A `run_as` sent
+/// with the edit replaces the identity; omitting it keeps the previous one.
+fn store_edited(ws: &mut Workspace, job_id: i64, mut job: Job, run_as: Option<(Value, String)>) {
+    if let Some((run_as, user)) = run_as {
+        job.run_as = Some(run_as);
+        job.run_as_user_name = user;
     }
-    if !caller.admin {
-        permissions::require(ws, "jobs", &job_id.to_string(), caller, "CAN_MANAGE")?;
-    }
-    Ok(())
+    let old = ws.jobs.get(&job_id).map(Job::name_key);
+    let new = job.name_key();
+    ws.jobs.insert(job_id, job);
+    set_name_index(ws, job_id, old, new);
 }
 
 async fn reset(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
     uri: Uri,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult {
     let job_id = req_id(&body, "job_id")?;
-    let mut settings = match body.get("new_settings") {
-        Some(Value::Object(s)) => s.clone(),
+    let mut settings = match body.remove("new_settings") {
+        Some(Value::Object(s)) => s,
         _ => return Err(ApiError::invalid("Missing required field: new_settings")),
     };
     validate(&settings)?;
     let v22 = is_v22(&uri);
     ctx.store.write(|ws| {
-        manageable(ws, job_id, &caller)?;
-        let run_as = settings.remove("run_as");
-        let run_as_user = run_as.as_ref().map(|r| check_run_as(ws, r)).transpose()?;
+        let mut job = manageable(ws, job_id, &caller)?.clone();
+        let run_as = take_run_as(ws, &mut settings)?;
         if v22 && !settings.contains_key("queue") {
             settings.insert("queue".into(), json!({"enabled": true}));
         }
         apply_defaults(&mut settings);
-        let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
-        let old = job.name_key();
-        let mut job = job.clone();
         job.set_settings(&settings);
-        // Omitting run_as keeps the previously configured identity.
-        if let (Some(run_as), Some(user)) = (run_as, run_as_user) {
-            job.run_as = Some(run_as);
-            job.run_as_user_name = user;
-        }
-        let new = job.name_key();
-        ws.jobs.insert(job_id, job);
-        set_name_index(ws, job_id, Some(old), new);
+        store_edited(ws, job_id, job, run_as);
         Ok(())
     })?;
     ok_empty()
@@ -758,11 +750,11 @@ fn merge_keyed(current: &mut Vec<Value>, incoming: &[Value], key: &str) {
 async fn update(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody,
+    JsonBody(mut body): JsonBody,
 ) -> ApiResult {
     let job_id = req_id(&body, "job_id")?;
-    let mut new_settings = match body.get("new_settings") {
-        Some(Value::Object(s)) => s.clone(),
+    let mut new_settings = match body.remove("new_settings") {
+        Some(Value::Object(s)) => s,
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err(ApiError::invalid("new_settings must be an object")),
     };
@@ -780,12 +772,8 @@ async fn update(
     };
     validate(&new_settings)?;
     ctx.store.write(|ws| {
-        manageable(ws, job_id, &caller)?;
-        let run_as = new_settings.remove("run_as");
-        let run_as_user = run_as.as_ref().map(|r| check_run_as(ws, r)).transpose()?;
-        let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
-        let old = job.name_key();
-        let mut job = job.clone();
+        let mut job = manageable(ws, job_id, &caller)?.clone();
+        let run_as = take_run_as(ws, &mut new_settings)?;
         let mut merged = job.settings_map();
         let settings = &mut merged;
         for (key, value) in new_settings {
@@ -829,13 +817,7 @@ async fn update(
         // Re-applying defaults fills anything a removal dropped.
         apply_defaults(settings);
         job.set_settings(settings);
-        if let (Some(run_as), Some(user)) = (run_as, run_as_user) {
-            job.run_as = Some(run_as);
-            job.run_as_user_name = user;
-        }
-        let new = job.name_key();
-        ws.jobs.insert(job_id, job);
-        set_name_index(ws, job_id, Some(old), new);
+        store_edited(ws, job_id, job, run_as);
         Ok(())
     })?;
     ok_empty()

@@ -61,6 +61,14 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
+fn client_auth_failed() -> ApiError {
+    ApiError::oauth(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "Client authentication failed",
+    )
+}
+
 async fn token(State(ctx): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let form = Params::parse(&String::from_utf8_lossy(&body));
     let scope = form.get("scope").unwrap_or("all-apis").to_owned();
@@ -75,25 +83,13 @@ async fn token(State(ctx): State<AppState>, headers: HeaderMap, body: Bytes) -> 
                         form.get("client_secret")?.to_owned(),
                     ))
                 })
-                .ok_or_else(|| {
-                    ApiError::oauth(
-                        StatusCode::UNAUTHORIZED,
-                        "invalid_client",
-                        "Client authentication failed",
-                    )
-                })?;
+                .ok_or_else(client_auth_failed)?;
             let client = ctx
                 .config
                 .oauth_clients
                 .iter()
                 .find(|c| c.client_id == id && c.client_secret.expose() == secret)
-                .ok_or_else(|| {
-                    ApiError::oauth(
-                        StatusCode::UNAUTHORIZED,
-                        "invalid_client",
-                        "Client authentication failed",
-                    )
-                })?;
+                .ok_or_else(client_auth_failed)?;
             let grant = Grant {
                 name: client.client_id.clone(),
                 kind: PrincipalKind::ServicePrincipal,

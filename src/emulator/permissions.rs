@@ -284,7 +284,17 @@ fn caller_rank(ws: &Workspace, info: &TypeInfo, id: &str, caller: &Caller) -> Op
     if caller.admin {
         return Some(info.levels.len());
     }
-    let groups = groups_of(ws, caller);
+    rank_with_groups(ws, info, id, caller, &groups_of(ws, caller))
+}
+
+/// The highest level rank a non-admin caller in `groups` holds on an object.
+fn rank_with_groups(
+    ws: &Workspace,
+    info: &TypeInfo,
+    id: &str,
+    caller: &Caller,
+    groups: &[String],
+) -> Option<usize> {
     applicable(ws, info.key, id)
         .into_iter()
         .filter(|(ace, _)| match ace.kind {
@@ -295,7 +305,8 @@ fn caller_rank(ws: &Workspace, info: &TypeInfo, id: &str, caller: &Caller) -> Op
         .max()
 }
 
-/// Fails with 403 unless the caller holds at least `level` on the object.
+/// Fails with 403 unless the caller holds at least `level` on the object
+/// (workspace admins hold every level).
 pub fn require(
     ws: &Workspace,
     type_key: &str,
@@ -311,6 +322,43 @@ pub fn require(
             "{} does not have {level} permissions on {}{id}. Please contact the owner or an administrator for access.",
             caller.name, info.id_prefix
         ))),
+    }
+}
+
+/// One caller's access to many objects of one type, for list endpoints: the
+/// caller's groups are resolved once rather than per object.
+pub struct Visibility<'a> {
+    ws: &'a Workspace,
+    info: &'static TypeInfo,
+    caller: &'a Caller,
+    needed: usize,
+    /// `None` for admins, who see everything.
+    groups: Option<Vec<String>>,
+}
+
+impl<'a> Visibility<'a> {
+    /// Access at `level` or above to objects of `type_key`.
+    pub fn new(ws: &'a Workspace, type_key: &str, caller: &'a Caller, level: &str) -> Self {
+        let info = info(type_key);
+        Visibility {
+            ws,
+            info,
+            caller,
+            needed: rank(info, level).unwrap_or(0),
+            groups: (!caller.admin).then(|| groups_of(ws, caller)),
+        }
+    }
+
+    /// Whether the caller holds the level on object `id` (same answer as
+    /// [`require`]).
+    pub fn allows(&self, id: impl std::fmt::Display) -> bool {
+        match &self.groups {
+            None => true,
+            Some(groups) => {
+                rank_with_groups(self.ws, self.info, &id.to_string(), self.caller, groups)
+                    .is_some_and(|have| have >= self.needed)
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
+use super::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -123,7 +123,7 @@ async fn edit(
     caller.require_admin()?;
     let id = req_str(&body, "policy_id")?.to_owned();
     ctx.store.write(|ws| {
-        let existing = ws.policies.get(&id).ok_or_else(|| not_exist(&id))?.clone();
+        let existing = ws.policies.get(&id).ok_or_else(|| not_exist(&id))?;
         let mut policy = fields(ws, &body, Some(&id))?;
         for key in [
             "policy_id",
@@ -172,10 +172,7 @@ async fn list(State(ctx): State<AppState>, params: Params) -> ApiResult {
         policies.reverse();
     }
     let total = policies.len();
-    let mut body = Map::new();
-    if !policies.is_empty() {
-        body.insert("policies".into(), Value::Array(policies));
-    }
+    let mut body = list_body("policies", policies, None);
     body.insert("total_count".into(), json!(total));
     ok(Value::Object(body))
 }

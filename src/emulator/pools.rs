@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, ok, ok_empty, opt_int, req_str};
+use super::http::{JsonBody, Params, list_body, ok, ok_empty, opt_int, req_str};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -123,6 +123,13 @@ fn creator_of(pool: &Value) -> String {
         .to_owned()
 }
 
+/// The pool, when the caller may manage it.
+fn managed_pool<'a>(ws: &'a Workspace, id: &str, caller: &Caller) -> ApiResult<&'a Value> {
+    let pool = ws.pools.get(id).ok_or_else(|| not_exist(id))?;
+    permissions::require(ws, "instance-pools", id, caller, "CAN_MANAGE")?;
+    Ok(pool)
+}
+
 fn new_pool_id(ws: &mut Workspace) -> String {
     let n = ws.next_id();
     format!("1128-{:06}-pool{:07x}", n % 1_000_000, n)
@@ -159,10 +166,7 @@ async fn edit(
     let id = req_str(&body, "instance_pool_id")?.to_owned();
     validate(&body)?;
     ctx.store.write(|ws| {
-        let existing = ws.pools.get(&id).ok_or_else(|| not_exist(&id))?.clone();
-        if !caller.admin {
-            permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
-        }
+        let existing = managed_pool(ws, &id, &caller)?;
         if existing.get("node_type_id") != body.get("node_type_id") {
             return Err(ApiError::invalid(
                 "node_type_id cannot be changed; create a new instance pool",
@@ -212,11 +216,7 @@ async fn list(State(ctx): State<AppState>) -> ApiResult {
             .map(|p| render(p, &creator_of(p)))
             .collect()
     });
-    let mut body = Map::new();
-    if !pools.is_empty() {
-        body.insert("instance_pools".into(), Value::Array(pools));
-    }
-    ok(Value::Object(body))
+    ok(Value::Object(list_body("instance_pools", pools, None)))
 }
 
 async fn delete(
@@ -226,12 +226,7 @@ async fn delete(
 ) -> ApiResult {
     let id = req_str(&body, "instance_pool_id")?.to_owned();
     ctx.store.write(|ws| {
-        if !ws.pools.contains_key(&id) {
-            return Err(not_exist(&id));
-        }
-        if !caller.admin {
-            permissions::require(ws, "instance-pools", &id, &caller, "CAN_MANAGE")?;
-        }
+        managed_pool(ws, &id, &caller)?;
         ws.pools.remove(&id);
         permissions::forget(ws, "instance-pools", &id);
         Ok(())

@@ -91,28 +91,6 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// Rebuilds the name → id indexes of users, service principals and groups.
-pub fn reindex_identities(ws: &mut Workspace) {
-    let users = ws
-        .users
-        .iter()
-        .filter_map(|(id, u)| Some((text(u, "userName")?.to_lowercase(), id.clone())))
-        .collect();
-    let sps = ws
-        .service_principals
-        .iter()
-        .filter_map(|(id, s)| Some((text(s, "applicationId")?.to_owned(), id.clone())))
-        .collect();
-    let groups = ws
-        .groups
-        .iter()
-        .filter_map(|(id, g)| Some((text(g, "displayName")?.to_owned(), id.clone())))
-        .collect();
-    ws.index.user_ids = users;
-    ws.index.sp_ids = sps;
-    ws.index.group_ids = groups;
-}
-
 fn new_scim_id(ws: &mut Workspace) -> String {
     format!("{}", 7_100_000_000_000_000u64 + ws.next_id())
 }
@@ -185,7 +163,7 @@ fn array_field<'a>(object: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value
 
 /// Creates the `admins`/`users` groups and the configured identities.
 pub fn seed_identities(ws: &mut Workspace, config: &EmulatorConfig) {
-    reindex_identities(ws);
+    ws.reindex_identities();
     let admins = ensure_group(ws, "admins");
     let users = ensure_group(ws, "users");
     let mut people: Vec<(String, bool)> = vec![(config.admin_user.clone(), true)];
@@ -613,7 +591,7 @@ async fn create(
         let id = new_scim_id(ws);
         let resource = finish(ws, kind, &id, fields);
         kind.map_mut(ws).insert(id.clone(), resource);
-        reindex_identities(ws);
+        ws.reindex_identities();
         if kind != Kind::Groups
             && let Some(users) = ws.index.group_ids.get("users").cloned()
         {
@@ -644,7 +622,7 @@ async fn replace(
         validate_resource(ws, kind, &fields, Some(&id))?;
         let resource = finish(ws, kind, &id, fields);
         kind.map_mut(ws).insert(id.clone(), resource);
-        reindex_identities(ws);
+        ws.reindex_identities();
         Ok(render(ws, kind, &kind.map(ws)[&id]))
     })?;
     Ok(scim_response(StatusCode::OK, &updated))
@@ -817,6 +795,28 @@ fn apply_op(
     Ok(())
 }
 
+/// Applies PATCH operations in order, then validates the result.
+fn apply_ops(ws: &mut Workspace, kind: Kind, id: &str, operations: &[Value]) -> ApiResult<()> {
+    for operation in operations {
+        let op = text(operation, "op").unwrap_or_default().to_lowercase();
+        apply_op(
+            ws,
+            kind,
+            id,
+            &op,
+            text(operation, "path"),
+            operation.get("value"),
+        )?;
+    }
+    let fields = kind
+        .map(ws)
+        .get(id)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    validate_resource(ws, kind, &fields, Some(id))
+}
+
 async fn patch(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -838,33 +838,14 @@ async fn patch(
             .cloned()
             .ok_or_else(|| not_found(kind, &id))?;
         let groups_before = ws.groups.clone();
-        for operation in &operations {
-            let op = text(operation, "op").unwrap_or_default().to_lowercase();
-            let result = apply_op(
-                ws,
-                kind,
-                &id,
-                &op,
-                text(operation, "path"),
-                operation.get("value"),
-            );
-            if let Err(err) = result {
-                // Nothing half-applied: restore what was touched.
-                kind.map_mut(ws).insert(id.clone(), before);
-                ws.groups = groups_before;
-                reindex_identities(ws);
-                return Err(err);
-            }
-        }
-        let snapshot: Map<String, Value> =
-            kind.map(ws)[&id].as_object().cloned().unwrap_or_default();
-        if let Err(err) = validate_resource(ws, kind, &snapshot, Some(&id)) {
+        if let Err(err) = apply_ops(ws, kind, &id, &operations) {
+            // Nothing half-applied: restore what was touched.
             kind.map_mut(ws).insert(id.clone(), before);
             ws.groups = groups_before;
-            reindex_identities(ws);
+            ws.reindex_identities();
             return Err(err);
         }
-        reindex_identities(ws);
+        ws.reindex_identities();
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -892,7 +873,7 @@ async fn delete(
                 members.retain(|m| text(m, "value") != Some(id.as_str()));
             }
         }
-        reindex_identities(ws);
+        ws.reindex_identities();
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT.into_response())

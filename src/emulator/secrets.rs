@@ -87,11 +87,35 @@ fn no_scope(name: &str) -> ApiError {
     ApiError::not_found(format!("Scope {name} does not exist!"))
 }
 
-/// Fails unless the caller holds `level` on the scope.
-fn require(ws: &Workspace, scope: &str, caller: &Caller, level: &str) -> ApiResult<()> {
+fn no_secret(key: &str, scope: &str) -> ApiError {
+    ApiError::not_found(format!("Secret {key} does not exist in scope {scope}"))
+}
+
+fn no_acl(principal: &str, scope: &str) -> ApiError {
+    ApiError::not_found(format!("No ACL for principal {principal} on scope {scope}"))
+}
+
+/// The scope for a change, when the caller holds `level` on it.
+fn scope_for_mut<'a>(
+    ws: &'a mut Workspace,
+    scope: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a mut Scope> {
+    scope_for(ws, scope, caller, level)?;
+    ws.scopes.get_mut(scope).ok_or_else(|| no_scope(scope))
+}
+
+/// The scope, when the caller holds `level` on it.
+fn scope_for<'a>(
+    ws: &'a Workspace,
+    scope: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a Scope> {
     let s = ws.scopes.get(scope).ok_or_else(|| no_scope(scope))?;
     if caller.admin {
-        return Ok(());
+        return Ok(s);
     }
     let rank = |l: &str| LEVELS.iter().position(|x| *x == l);
     let groups = super::permissions::groups_of(ws, caller);
@@ -102,7 +126,7 @@ fn require(ws: &Workspace, scope: &str, caller: &Caller, level: &str) -> ApiResu
         .filter_map(|(_, l)| rank(l))
         .max();
     if have >= rank(level) {
-        Ok(())
+        Ok(s)
     } else {
         Err(ApiError::denied(format!(
             "User {} does not have {level} permission on scope {scope}",
@@ -170,7 +194,7 @@ async fn delete_scope(
 ) -> ApiResult {
     let name = req_str(&body, "scope")?.to_owned();
     ctx.store.write(|ws| {
-        require(ws, &name, &caller, "MANAGE")?;
+        scope_for(ws, &name, &caller, "MANAGE")?;
         ws.scopes.remove(&name);
         Ok(())
     })?;
@@ -221,8 +245,7 @@ async fn put_secret(
     }
     let encoded = base64::engine::general_purpose::STANDARD.encode(&raw);
     ctx.store.write(|ws| {
-        require(ws, &scope, &caller, "WRITE")?;
-        let s = ws.scopes.get_mut(&scope).ok_or_else(|| no_scope(&scope))?;
+        let s = scope_for_mut(ws, &scope, &caller, "WRITE")?;
         if s.backend_type == "AZURE_KEYVAULT" {
             return Err(ApiError::invalid(
                 "Secrets of Azure Key Vault-backed scopes are managed in Azure",
@@ -255,11 +278,10 @@ async fn delete_secret(
     let scope = req_str(&body, "scope")?.to_owned();
     let key = req_str(&body, "key")?.to_owned();
     ctx.store.write(|ws| {
-        require(ws, &scope, &caller, "WRITE")?;
-        let s = ws.scopes.get_mut(&scope).ok_or_else(|| no_scope(&scope))?;
-        s.secrets.remove(&key).ok_or_else(|| {
-            ApiError::not_found(format!("Secret {key} does not exist in scope {scope}"))
-        })?;
+        let s = scope_for_mut(ws, &scope, &caller, "WRITE")?;
+        s.secrets
+            .remove(&key)
+            .ok_or_else(|| no_secret(&key, &scope))?;
         Ok(())
     })?;
     ok_empty()
@@ -272,10 +294,9 @@ async fn list_secrets(
 ) -> ApiResult {
     let scope = params.required("scope")?.to_owned();
     let secrets = ctx.store.read(|ws| {
-        require(ws, &scope, &caller, "READ")?;
+        let s = scope_for(ws, &scope, &caller, "READ")?;
         Ok::<_, ApiError>(
-            ws.scopes[&scope]
-                .secrets
+            s.secrets
                 .iter()
                 .map(|(k, s)| json!({"key": k, "last_updated_timestamp": s.last_updated_timestamp}))
                 .collect::<Vec<_>>(),
@@ -292,14 +313,11 @@ async fn get_secret(
     let scope = params.required("scope")?.to_owned();
     let key = params.required("key")?.to_owned();
     let value = ctx.store.read(|ws| {
-        require(ws, &scope, &caller, "READ")?;
-        ws.scopes[&scope]
-            .secrets
+        let s = scope_for(ws, &scope, &caller, "READ")?;
+        s.secrets
             .get(&key)
             .map(|s| s.value.0.clone())
-            .ok_or_else(|| {
-                ApiError::not_found(format!("Secret {key} does not exist in scope {scope}"))
-            })
+            .ok_or_else(|| no_secret(&key, &scope))
     })?;
     ok(json!({"key": key, "value": value}))
 }
@@ -318,7 +336,7 @@ async fn put_acl(
         )));
     }
     ctx.store.write(|ws| {
-        require(ws, &scope, &caller, "MANAGE")?;
+        scope_for(ws, &scope, &caller, "MANAGE")?;
         if !super::scim::principal_exists(ws, &principal) {
             return Err(ApiError::not_found(format!(
                 "Principal {principal} does not exist"
@@ -340,11 +358,10 @@ async fn delete_acl(
     let scope = req_str(&body, "scope")?.to_owned();
     let principal = req_str(&body, "principal")?.to_owned();
     ctx.store.write(|ws| {
-        require(ws, &scope, &caller, "MANAGE")?;
-        let s = ws.scopes.get_mut(&scope).ok_or_else(|| no_scope(&scope))?;
-        s.acls.remove(&principal).ok_or_else(|| {
-            ApiError::not_found(format!("No ACL for principal {principal} on scope {scope}"))
-        })?;
+        let s = scope_for_mut(ws, &scope, &caller, "MANAGE")?;
+        s.acls
+            .remove(&principal)
+            .ok_or_else(|| no_acl(&principal, &scope))?;
         Ok(())
     })?;
     ok_empty()
@@ -357,10 +374,9 @@ async fn list_acls(
 ) -> ApiResult {
     let scope = params.required("scope")?.to_owned();
     let items = ctx.store.read(|ws| {
-        require(ws, &scope, &caller, "MANAGE")?;
+        let s = scope_for(ws, &scope, &caller, "MANAGE")?;
         Ok::<_, ApiError>(
-            ws.scopes[&scope]
-                .acls
+            s.acls
                 .iter()
                 .map(|(p, l)| json!({"principal": p, "permission": l}))
                 .collect::<Vec<_>>(),
@@ -377,14 +393,11 @@ async fn get_acl(
     let scope = params.required("scope")?.to_owned();
     let principal = params.required("principal")?.to_owned();
     let permission = ctx.store.read(|ws| {
-        require(ws, &scope, &caller, "MANAGE")?;
-        ws.scopes[&scope]
-            .acls
+        let s = scope_for(ws, &scope, &caller, "MANAGE")?;
+        s.acls
             .get(&principal)
             .cloned()
-            .ok_or_else(|| {
-                ApiError::not_found(format!("No ACL for principal {principal} on scope {scope}"))
-            })
+            .ok_or_else(|| no_acl(&principal, &scope))
     })?;
     ok(json!({"principal": principal, "permission": permission}))
 }

@@ -52,6 +52,13 @@ pub struct Ctx {
 /// Handler state.
 pub type AppState = Arc<Ctx>;
 
+impl Ctx {
+    /// How long a cluster or warehouse takes to reach RUNNING, in ms.
+    pub fn transition_delay_ms(&self) -> i64 {
+        i64::try_from(self.config.transition_delay.as_millis()).unwrap_or(0)
+    }
+}
+
 /// Signals the connection task to close its socket without answering.
 #[derive(Clone)]
 pub struct DropConnection(Arc<Notify>);

@@ -96,23 +96,28 @@ impl Workspace {
         for (id, token) in &self.tokens {
             index.token_hashes.insert(token.hash.clone(), id.clone());
         }
-        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-        for (id, user) in &self.users {
-            if let Some(name) = text(user, "userName") {
-                index.user_ids.insert(name.to_lowercase(), id.clone());
-            }
-        }
-        for (id, sp) in &self.service_principals {
-            if let Some(app) = text(sp, "applicationId") {
-                index.sp_ids.insert(app, id.clone());
-            }
-        }
-        for (id, group) in &self.groups {
-            if let Some(name) = text(group, "displayName") {
-                index.group_ids.insert(name, id.clone());
-            }
-        }
         self.index = index;
+        self.reindex_identities();
+    }
+
+    /// Rebuilds the name → id indexes of users, service principals and groups.
+    pub fn reindex_identities(&mut self) {
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        self.index.user_ids = self
+            .users
+            .iter()
+            .filter_map(|(id, u)| Some((text(u, "userName")?.to_lowercase(), id.clone())))
+            .collect();
+        self.index.sp_ids = self
+            .service_principals
+            .iter()
+            .filter_map(|(id, s)| Some((text(s, "applicationId")?, id.clone())))
+            .collect();
+        self.index.group_ids = self
+            .groups
+            .iter()
+            .filter_map(|(id, g)| Some((text(g, "displayName")?, id.clone())))
+            .collect();
     }
 }
 

@@ -170,6 +170,10 @@ async fn list_own(State(ctx): State<AppState>, Extension(caller): Extension<Call
     ok(json!({"token_infos": infos}))
 }
 
+fn no_token(token_id: &str) -> ApiError {
+    ApiError::not_found(format!("Token with id {token_id} does not exist."))
+}
+
 fn remove(ws: &mut Workspace, token_id: &str) {
     if let Some(record) = ws.tokens.remove(token_id) {
         ws.index.token_hashes.remove(&record.hash);
@@ -186,9 +190,7 @@ async fn delete_own(
         match ws.tokens.get(&token_id) {
             Some(t) if t.owner == caller.name => {}
             _ => {
-                return Err(ApiError::not_found(format!(
-                    "Token with id {token_id} does not exist."
-                )));
+                return Err(no_token(&token_id));
             }
         }
         remove(ws, &token_id);
@@ -225,7 +227,7 @@ async fn get_one(
     let info = ctx
         .store
         .read(|ws| ws.tokens.get(&token_id).map(PatRecord::admin_info))
-        .ok_or_else(|| ApiError::not_found(format!("Token with id {token_id} does not exist.")))?;
+        .ok_or_else(|| no_token(&token_id))?;
     ok(json!({"token_info": info}))
 }
 
@@ -237,9 +239,7 @@ async fn delete_one(
     caller.require_admin()?;
     ctx.store.write(|ws| {
         if !ws.tokens.contains_key(&token_id) {
-            return Err(ApiError::not_found(format!(
-                "Token with id {token_id} does not exist."
-            )));
+            return Err(no_token(&token_id));
         }
         remove(ws, &token_id);
         Ok(())

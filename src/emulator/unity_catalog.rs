@@ -129,17 +129,56 @@ fn is_owner(ws: &Workspace, object: &Value, caller: &Caller) -> bool {
             .any(|g| g == owner)
 }
 
+/// Fails with 403 unless the caller owns `object`, the `kind` named `key`.
+fn require_owner(
+    ws: &Workspace,
+    object: &Value,
+    caller: &Caller,
+    kind: &str,
+    key: &str,
+) -> ApiResult<()> {
+    if is_owner(ws, object, caller) {
+        Ok(())
+    } else {
+        Err(ApiError::denied(format!(
+            "User {} is not an owner of {kind} '{key}'",
+            caller.name
+        )))
+    }
+}
+
+/// The catalog stored under `key` (`name` as the client spelled it), when
+/// the caller owns it.
+fn owned_catalog<'a>(
+    ws: &'a Workspace,
+    key: &str,
+    name: &str,
+    caller: &Caller,
+) -> ApiResult<&'a Value> {
+    let catalog = ws.catalogs.get(key).ok_or_else(|| no_catalog(name))?;
+    require_owner(ws, catalog, caller, "catalog", key)?;
+    Ok(catalog)
+}
+
+/// The schema stored under `key` (`name` as the client spelled it), when
+/// the caller owns it.
+fn owned_schema<'a>(
+    ws: &'a Workspace,
+    key: &str,
+    name: &str,
+    caller: &Caller,
+) -> ApiResult<&'a Value> {
+    let schema = ws.schemas.get(key).ok_or_else(|| no_schema(name))?;
+    require_owner(ws, schema, caller, "schema", key)?;
+    Ok(schema)
+}
+
 fn paged(items: Vec<Value>, params: &Params, key: &str) -> ApiResult {
     let max = params.int("max_results")?.unwrap_or(0);
     if max < 0 {
         return Err(ApiError::invalid("max_results must be non-negative"));
     }
-    let offset = match params.get("page_token").filter(|t| !t.is_empty()) {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid(format!("Invalid page_token '{t}'")))?,
-        None => 0,
-    };
+    let offset = params.offset_token()?;
     let take = if max == 0 { usize::MAX } else { max as usize };
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(take).collect();
@@ -312,18 +351,10 @@ async fn update_catalog(
         .map(|n| valid_name("catalog", n))
         .transpose()?;
     let updated = ctx.store.write(|ws| {
-        let existing = ws
-            .catalogs
-            .get(&key)
+        let mut object = owned_catalog(ws, &key, &name, &caller)?
+            .as_object()
             .cloned()
-            .ok_or_else(|| no_catalog(&name))?;
-        if !is_owner(ws, &existing, &caller) {
-            return Err(ApiError::denied(format!(
-                "User {} is not an owner of catalog '{key}'",
-                caller.name
-            )));
-        }
-        let mut object = existing.as_object().cloned().unwrap_or_default();
+            .unwrap_or_default();
         apply_common(&mut object, &body, ws, &caller)?;
         if let Some(mode) = opt_str(&body, "isolation_mode")? {
             object.insert("isolation_mode".into(), json!(mode));
@@ -360,10 +391,7 @@ async fn delete_catalog(
     let key = name.to_lowercase();
     let force = params.bool("force");
     ctx.store.write(|ws| {
-        let existing = ws.catalogs.get(&key).cloned().ok_or_else(|| no_catalog(&name))?;
-        if !is_owner(ws, &existing, &caller) {
-            return Err(ApiError::denied(format!("User {} is not an owner of catalog '{key}'", caller.name)));
-        }
+        owned_catalog(ws, &key, &name, &caller)?;
         let prefix = format!("{key}.");
         let schemas: Vec<String> = ws
             .schemas
@@ -404,9 +432,8 @@ async fn create_schema(
         let cat = ws
             .catalogs
             .get(&catalog)
-            .cloned()
             .ok_or_else(|| no_catalog(&catalog))?;
-        if !is_owner(ws, &cat, &caller)
+        if !is_owner(ws, cat, &caller)
             && !has_privilege(ws, "catalog", &catalog, &caller, "CREATE_SCHEMA")
         {
             return Err(ApiError::denied(format!(
@@ -465,18 +492,10 @@ async fn update_schema(
         .map(|n| valid_name("schema", n))
         .transpose()?;
     let updated = ctx.store.write(|ws| {
-        let existing = ws
-            .schemas
-            .get(&key)
+        let mut object = owned_schema(ws, &key, &full_name, &caller)?
+            .as_object()
             .cloned()
-            .ok_or_else(|| no_schema(&full_name))?;
-        if !is_owner(ws, &existing, &caller) {
-            return Err(ApiError::denied(format!(
-                "User {} is not an owner of schema '{key}'",
-                caller.name
-            )));
-        }
-        let mut object = existing.as_object().cloned().unwrap_or_default();
+            .unwrap_or_default();
         apply_common(&mut object, &body, ws, &caller)?;
         let mut final_key = key.clone();
         if let Some(new) = new_name {
@@ -509,17 +528,7 @@ async fn delete_schema(
 ) -> ApiResult {
     let key = full_name.to_lowercase();
     ctx.store.write(|ws| {
-        let existing = ws
-            .schemas
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| no_schema(&full_name))?;
-        if !is_owner(ws, &existing, &caller) {
-            return Err(ApiError::denied(format!(
-                "User {} is not an owner of schema '{key}'",
-                caller.name
-            )));
-        }
+        owned_schema(ws, &key, &full_name, &caller)?;
         ws.schemas.remove(&key);
         ws.grants.remove(&format!("schema/{key}"));
         Ok(())

@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_int, opt_str};
+use super::http::{
+    JsonBody, Params, first_page, list_body, now_ms, ok, ok_empty, opt_int, opt_str,
+};
 use super::permissions;
 use super::server::AppState;
 use super::state::Workspace;
@@ -207,16 +209,12 @@ fn new_id(ws: &mut Workspace) -> String {
     format!("{:016x}", 0x5ca1_ab1e_0000_0000_u64 + ws.next_id())
 }
 
-fn delay_ms(ctx: &AppState) -> i64 {
-    i64::try_from(ctx.config.transition_delay.as_millis()).unwrap_or(0)
-}
-
 async fn create(
     State(ctx): State<AppState>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let delay = delay_ms(&ctx);
+    let delay = ctx.transition_delay_ms();
     let id = ctx.store.write(|ws| {
         let settings = settings_of(ws, &body, None)?;
         let id = new_id(ws);
@@ -236,14 +234,27 @@ async fn create(
     ok(json!({"id": id}))
 }
 
-fn check(ws: &Workspace, id: &str, caller: &Caller, level: &str) -> ApiResult<()> {
-    if !ws.warehouses.contains_key(id) {
-        return Err(not_exist(id));
-    }
-    if !caller.admin {
-        permissions::require(ws, "warehouses", id, caller, level)?;
-    }
-    Ok(())
+/// The warehouse, when the caller holds `level` on it.
+fn warehouse_for<'a>(
+    ws: &'a Workspace,
+    id: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a Warehouse> {
+    let warehouse = ws.warehouses.get(id).ok_or_else(|| not_exist(id))?;
+    permissions::require(ws, "warehouses", id, caller, level)?;
+    Ok(warehouse)
+}
+
+/// The warehouse to change, when the caller holds `level` on it.
+fn warehouse_for_mut<'a>(
+    ws: &'a mut Workspace,
+    id: &str,
+    caller: &Caller,
+    level: &str,
+) -> ApiResult<&'a mut Warehouse> {
+    warehouse_for(ws, id, caller, level)?;
+    ws.warehouses.get_mut(id).ok_or_else(|| not_exist(id))
 }
 
 async fn read(
@@ -252,8 +263,8 @@ async fn read(
     Path(id): Path<String>,
 ) -> ApiResult {
     let body = ctx.store.read(|ws| {
-        check(ws, &id, &caller, "CAN_VIEW")?;
-        Ok::<_, ApiError>(render(&ctx.base_url, &ws.warehouses[&id], now_ms()))
+        let warehouse = warehouse_for(ws, &id, &caller, "CAN_VIEW")?;
+        Ok::<_, ApiError>(render(&ctx.base_url, warehouse, now_ms()))
     })?;
     ok(body)
 }
@@ -270,6 +281,7 @@ async fn list(
         .map(str::to_owned);
     let now = now_ms();
     let (items, next) = ctx.store.read(|ws| {
+        let visibility = permissions::Visibility::new(ws, "warehouses", &caller, "CAN_VIEW");
         let lower = after
             .clone()
             .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
@@ -278,30 +290,17 @@ async fn list(
         } else {
             page_size
         };
-        let mut page: Vec<&Warehouse> = ws
+        let warehouses = ws
             .warehouses
             .range::<String, _>((lower, std::ops::Bound::Unbounded))
             .map(|(_, w)| w)
-            .filter(|w| {
-                caller.admin
-                    || permissions::require(ws, "warehouses", &w.id, &caller, "CAN_VIEW").is_ok()
-            })
-            .take(take.saturating_add(1))
-            .collect();
-        let more = page.len() > take;
-        page.truncate(take);
+            .filter(|w| visibility.allows(&w.id));
+        let (page, more) = first_page(warehouses, take);
         let next = more.then(|| page.last().map(|w| w.id.clone())).flatten();
         let items: Vec<Value> = page.iter().map(|w| render(&ctx.base_url, w, now)).collect();
         (items, next)
     });
-    let mut body = Map::new();
-    if !items.is_empty() {
-        body.insert("warehouses".into(), Value::Array(items));
-    }
-    if let Some(next) = next {
-        body.insert("next_page_token".into(), json!(next));
-    }
-    ok(Value::Object(body))
+    ok(Value::Object(list_body("warehouses", items, next)))
 }
 
 async fn edit(
@@ -311,9 +310,10 @@ async fn edit(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_MANAGE")?;
         // Fields left out of an edit keep their current values.
-        let mut merged = ws.warehouses[&id].settings.clone();
+        let mut merged = warehouse_for(ws, &id, &caller, "CAN_MANAGE")?
+            .settings
+            .clone();
         for (key, value) in &body {
             if value.is_null() {
                 merged.remove(key);
@@ -335,13 +335,11 @@ async fn start(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let delay = delay_ms(&ctx);
+    let delay = ctx.transition_delay_ms();
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_USE")?;
+        let w = warehouse_for_mut(ws, &id, &caller, "CAN_USE")?;
         let now = now_ms();
-        if let Some(w) = ws.warehouses.get_mut(&id)
-            && w.state_at(now) != "RUNNING"
-        {
+        if w.state_at(now) != "RUNNING" {
             w.state = "STARTING".into();
             w.running_at = Some(now + delay);
         }
@@ -356,11 +354,9 @@ async fn stop(
     Path(id): Path<String>,
 ) -> ApiResult {
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_MANAGE")?;
-        if let Some(w) = ws.warehouses.get_mut(&id) {
-            w.state = "STOPPED".into();
-            w.running_at = None;
-        }
+        let w = warehouse_for_mut(ws, &id, &caller, "CAN_MANAGE")?;
+        w.state = "STOPPED".into();
+        w.running_at = None;
         Ok(())
     })?;
     ok_empty()
@@ -372,7 +368,7 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult {
     ctx.store.write(|ws| {
-        check(ws, &id, &caller, "CAN_MANAGE")?;
+        warehouse_for(ws, &id, &caller, "CAN_MANAGE")?;
         ws.warehouses.remove(&id);
         permissions::forget(ws, "warehouses", &id);
         Ok(())

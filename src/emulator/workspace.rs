@@ -17,7 +17,9 @@ use serde_json::{Map, Value, json};
 use super::auth::{Caller, PrincipalKind};
 use super::config::EmulatorConfig;
 use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, parse_object, req_str};
+use super::http::{
+    JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, parse_object, req_str,
+};
 use super::permissions::{self, Ace};
 use super::server::AppState;
 use super::state::Workspace;
@@ -552,11 +554,7 @@ async fn list(
                 .collect(),
         )
     })?;
-    let mut body = Map::new();
-    if !objects.is_empty() {
-        body.insert("objects".into(), Value::Array(objects));
-    }
-    ok(Value::Object(body))
+    ok(Value::Object(list_body("objects", objects, None)))
 }
 
 async fn delete(
