@@ -1,6 +1,6 @@
 //! `mortar apply --config FILE [--app NAME] [--prune] [--auto-approve]`:
 //! plans, shows the plan, asks for confirmation on a terminal, applies, and
-//! prints progress and a summary. Also the session shared with `mortar plan`.
+//! prints progress and a summary.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -9,15 +9,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use mortar::apply::inventory::InventoryStore;
-use mortar::apply::load::{self, Loaded};
-use mortar::apply::{self, ExecOptions, PrepareOptions, Prepared, Progress};
+use mortar::apply::{self, ExecOptions, Progress};
 use mortar::audit::{AuditError, AuditEvent, AuditLog, AuditRecord, AuditSink, Fanout, Trigger};
 use mortar::config::{AuditSinkConfig, Config};
-use mortar::databricks::Client;
-use mortar::observe::Stats;
 use mortar::plan::ActionKind;
 use mortar::plan::render::{self, TextOptions};
+
+use super::session::{Session, use_color};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,63 +37,6 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-}
-
-/// Config, clients, inventory store and rendered desired state.
-pub struct Session {
-    pub config: Config,
-    pub config_file: PathBuf,
-    pub clients: BTreeMap<String, Client>,
-    pub store: InventoryStore,
-    pub loaded: Loaded,
-}
-
-impl Session {
-    pub fn open(config_file: &Path, source_dir: Option<&Path>) -> anyhow::Result<Session> {
-        let config = Config::load(config_file)?;
-        let workspaces = config.workspaces_or_env(&|k| std::env::var(k).ok())?;
-        let clients = Client::for_workspaces(&workspaces)?;
-        let loaded = load::load(&config, source_dir, config_file)?;
-        for w in &loaded.rendered.warnings {
-            eprintln!("{w}");
-        }
-        Ok(Session {
-            store: InventoryStore::new(config.state.dir.clone()),
-            config,
-            config_file: config_file.to_path_buf(),
-            clients,
-            loaded,
-        })
-    }
-
-    pub async fn prepare(
-        &self,
-        app: Option<String>,
-        prune: bool,
-        save: bool,
-    ) -> anyhow::Result<Prepared> {
-        let options = PrepareOptions {
-            app,
-            prune,
-            revision: self.loaded.revision.as_ref().map(|r| r.commit.clone()),
-            audit_file: Some(self.config.audit_file()),
-            save_recovered: save,
-        };
-        let stats = Stats::default();
-        Ok(apply::prepare(
-            &self.loaded.rendered,
-            &self.clients,
-            &self.store,
-            &options,
-            &stats,
-        )
-        .await?)
-    }
-}
-
-/// Colors only on a terminal, and never with `NO_COLOR` set.
-pub fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Each record also as one JSON line on stderr.

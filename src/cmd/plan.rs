@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use mortar::plan::render::{self, TextOptions};
 
-use super::apply::{Session, use_color};
+use super::session::{Session, use_color};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
