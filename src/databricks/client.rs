@@ -67,6 +67,8 @@ struct Inner {
     slots: Semaphore,
     retry: RetryPolicy,
     timeout: Duration,
+    /// SCIM `Me`, read once: the identity behind a credential does not change.
+    me: tokio::sync::OnceCell<Value>,
 }
 
 /// A client for one workspace. Cheap to clone; clones share the token
@@ -118,6 +120,7 @@ impl Client {
                 slots: Semaphore::new(config.limits.max_concurrency.max(1)),
                 retry: RetryPolicy::from(&config.retry),
                 timeout: Duration::from_secs(config.limits.request_timeout_secs.max(1)),
+                me: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -383,6 +386,12 @@ impl Client {
     /// The identity Mortar acts as (SCIM `Me`).
     pub async fn me(&self) -> Result<Value, Error> {
         self.get("/api/2.0/preview/scim/v2/Me", &[]).await
+    }
+
+    /// SCIM `Me`, read once per client and then remembered (a failed read
+    /// is not): for callers that need the identity on every operation.
+    pub async fn identity(&self) -> Result<Value, Error> {
+        self.inner.me.get_or_try_init(|| self.me()).await.cloned()
     }
 }
 

@@ -616,6 +616,15 @@ async fn fifty_concurrent_callers_cause_one_token_request() {
         "one refresh for 50 callers"
     );
     assert_eq!(client.token_requests(), 2);
+
+    // `identity` reads `Me` once per client and remembers it.
+    for _ in 0..3 {
+        assert_eq!(
+            client.identity().await.expect("Me")["applicationId"],
+            client_id
+        );
+    }
+    assert_eq!(proxy.count("GET /api/2.0/preview/scim/v2/Me"), 101);
 }
 
 #[tokio::test]

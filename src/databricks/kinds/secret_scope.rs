@@ -49,7 +49,7 @@ fn principal_name(p: &Principal) -> &str {
 
 /// The caller's name as the secrets ACL API writes it.
 async fn caller(client: &Client) -> Result<Option<String>, Error> {
-    let me = client.me().await?;
+    let me = client.identity().await?;
     Ok(me
         .get("applicationId")
         .or_else(|| me.get("userName"))

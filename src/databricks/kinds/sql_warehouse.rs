@@ -130,12 +130,7 @@ impl KindAdapter for SqlWarehouseAdapter {
         Box::pin(async move {
             let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
             Ok(owned_or_named(all, names, live_object)
-                .filter(|o| {
-                    !matches!(
-                        o.raw.get("state").and_then(Value::as_str),
-                        Some("DELETED" | "DELETING")
-                    )
-                })
+                .filter(|o| !is_going(o))
                 .collect())
         })
     }
@@ -149,7 +144,7 @@ impl KindAdapter for SqlWarehouseAdapter {
             let path = format!("{BASE}/{id}");
             Ok(found(client.get(&path, &[]).await)?
                 .and_then(live_object)
-                .filter(|o| o.raw.get("state").and_then(Value::as_str) != Some("DELETED")))
+                .filter(|o| !is_going(o)))
         })
     }
 
@@ -193,6 +188,14 @@ impl KindAdapter for SqlWarehouseAdapter {
     fn permissions_type(&self) -> Option<&'static str> {
         Some("warehouses")
     }
+}
+
+/// A warehouse being deleted, or deleted: list and get both treat it as gone.
+fn is_going(o: &LiveObject) -> bool {
+    matches!(
+        o.raw.get("state").and_then(Value::as_str),
+        Some("DELETED" | "DELETING")
+    )
 }
 
 #[cfg(test)]
