@@ -195,7 +195,10 @@ pub async fn prepare(
     }
 
     let dangling = match &options.audit_file {
-        Some(file) => recovery::dangling_creates(file).unwrap_or_default(),
+        Some(file) => recovery::dangling_creates(file).unwrap_or_else(|err| {
+            tracing::warn!(file = %file.display(), error = %err, "cannot read the audit trail: creates interrupted by a crash will show as conflicts");
+            Default::default()
+        }),
         None => Default::default(),
     };
 

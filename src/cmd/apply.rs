@@ -152,15 +152,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .filter(|a| a.action.changes_workspace())
         .map(|a| a.key.workspace.as_str())
         .collect();
-    for ws in workspaces {
-        if let Some(client) = session.clients.get(ws) {
-            let me = client
-                .me()
-                .await
-                .with_context(|| format!("workspace {ws}: who am I (SCIM Me)"))?;
-            if let Some(id) = identity(&me) {
-                acting_as.insert(ws.to_string(), id);
-            }
+    // Read concurrently, and remembered by each client for the secret ACL
+    // calls that need the identity again.
+    let identities = futures::future::join_all(
+        workspaces
+            .into_iter()
+            .filter_map(|ws| session.clients.get(ws).map(|c| (ws, c)))
+            .map(|(ws, client)| async move { (ws, client.identity().await) }),
+    )
+    .await;
+    for (ws, me) in identities {
+        let me = me.with_context(|| format!("workspace {ws}: who am I (SCIM Me)"))?;
+        if let Some(id) = identity(&me) {
+            acting_as.insert(ws.to_string(), id);
         }
     }
     let concurrency = session

@@ -29,6 +29,17 @@ pub enum Principal {
     ServicePrincipalName(String),
 }
 
+impl Principal {
+    /// The name, whatever the principal's type.
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::UserName(s)
+            | Principal::GroupName(s)
+            | Principal::ServicePrincipalName(s) => s,
+        }
+    }
+}
+
 /// One entry of a resource's `permissions:` list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PermissionEntry {

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::databricks::{Client, KindAdapter, adapter};
-use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+use crate::manifest::{Kind, PermissionEntry, ResourceKey};
 use crate::plan::{LiveObject, LiveState};
 
 pub use wants::{Wanted, Wants};
@@ -223,13 +223,6 @@ async fn observe_kind(
         out.live.insert(key, live);
     }
     Ok(out)
-}
-
-/// A principal's name, whatever its type.
-pub fn principal_name(p: &Principal) -> &str {
-    match p {
-        Principal::UserName(s) | Principal::GroupName(s) | Principal::ServicePrincipalName(s) => s,
-    }
 }
 
 /// Shared counters, for callers that report them.

@@ -41,12 +41,6 @@ fn principal(name: &str) -> Principal {
     }
 }
 
-fn principal_name(p: &Principal) -> &str {
-    match p {
-        Principal::UserName(s) | Principal::GroupName(s) | Principal::ServicePrincipalName(s) => s,
-    }
-}
-
 /// The caller's name as the secrets ACL API writes it.
 async fn caller(client: &Client) -> Result<Option<String>, Error> {
     let me = client.identity().await?;
@@ -200,10 +194,7 @@ impl KindAdapter for SecretScopeAdapter {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let live = self.read_permissions(client, id).await?;
-            let wanted: BTreeSet<&str> = entries
-                .iter()
-                .map(|e| principal_name(&e.principal))
-                .collect();
+            let wanted: BTreeSet<&str> = entries.iter().map(|e| e.principal.name()).collect();
             for e in entries {
                 if live.entries.contains(e) {
                     continue;
@@ -211,12 +202,12 @@ impl KindAdapter for SecretScopeAdapter {
                 client
                     .post(
                         "/api/2.0/secrets/acls/put",
-                        &json!({"scope": id, "principal": principal_name(&e.principal), "permission": e.permission_level}),
+                        &json!({"scope": id, "principal": e.principal.name(), "permission": e.permission_level}),
                     )
                     .await?;
             }
             for e in &live.entries {
-                let name = principal_name(&e.principal);
+                let name = e.principal.name();
                 if !wanted.contains(name) {
                     gone(
                         client
