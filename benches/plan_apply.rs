@@ -359,7 +359,8 @@ async fn bench_apply(jobs: usize) {
         commit_author: None,
         acting_as: BTreeMap::new(),
         concurrency: BTreeMap::from([("ws0".to_string(), config.limits.max_concurrency)]),
-        secrets_base: dir.path().to_path_buf(),
+        secrets: Default::default(),
+        credentials: Default::default(),
     };
     let report = apply::execute(prepared, &clients, &store, audit, opts, Arc::new(|_| {})).await;
     let total = started.elapsed();

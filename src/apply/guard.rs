@@ -5,8 +5,53 @@
 //! allows, or a configured workspace the project does not name. Any
 //! violation stops the whole app: nothing of it is applied.
 
-use crate::manifest::Project;
+use crate::config::SecretAllowance;
+use crate::manifest::{Project, SecretRef, SecretSource};
 use crate::plan::{AppPlan, Violation};
+
+/// The violations of an app's secret sources against what the platform
+/// allows its project to read (`secrets.projects` in `mortar.yaml`).
+pub fn check_secrets(
+    secrets: &[SecretRef],
+    project: &str,
+    allowance: Option<&SecretAllowance>,
+) -> Vec<Violation> {
+    let none = SecretAllowance::default();
+    let allowance = allowance.unwrap_or(&none);
+    secrets
+        .iter()
+        .filter_map(|s| {
+            let (allowed, what, hint) = match &s.source {
+                SecretSource::FromEnv(name) => (
+                    allowance.allows_env(name),
+                    format!("environment variable {name}"),
+                    format!("list it under `secrets.projects.{project}.env` in mortar.yaml"),
+                ),
+                SecretSource::FromFile(path) => (
+                    allowance.file(path).is_some(),
+                    format!("file {path}"),
+                    match &allowance.dir {
+                        Some(dir) => format!(
+                            "files must be relative paths inside {} (`secrets.projects.{project}.dir`), without `..`",
+                            dir.display()
+                        ),
+                        None => format!(
+                            "set `secrets.projects.{project}.dir` in mortar.yaml to a directory for this project's secret files"
+                        ),
+                    },
+                ),
+            };
+            (!allowed).then(|| Violation {
+                rule: "secret-sources".into(),
+                key: Some(s.scope.clone()),
+                message: format!(
+                    "{}:{}: secret `{}` reads {what}, which project `{project}` may not read; {hint}",
+                    s.origin.file, s.origin.line, s.key
+                ),
+            })
+        })
+        .collect()
+}
 
 /// The violations of `plan` against `project`.
 pub fn check(plan: &AppPlan, project: &Project) -> Vec<Violation> {
@@ -49,6 +94,50 @@ pub fn check(plan: &AppPlan, project: &Project) -> Vec<Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Origin;
+
+    fn secret(key: &str, source: SecretSource) -> SecretRef {
+        SecretRef {
+            scope: ResourceKey {
+                workspace: "dev".into(),
+                kind: Kind::SecretScope,
+                name: "etl".into(),
+            },
+            key: key.into(),
+            source,
+            origin: Origin {
+                file: "team/secrets.yaml".into(),
+                line: 7,
+                column: 3,
+            },
+        }
+    }
+
+    #[test]
+    fn secrets_read_only_what_the_project_is_allowed() {
+        let allowance = SecretAllowance {
+            env: vec!["TEAM_DB".into()],
+            dir: Some("/etc/mortar/team".into()),
+        };
+        let secrets = [
+            secret("ok-env", SecretSource::FromEnv("TEAM_DB".into())),
+            secret("ok-file", SecretSource::FromFile("api/token".into())),
+            secret("stolen", SecretSource::FromEnv("PROD_CLIENT_SECRET".into())),
+            secret("passwd", SecretSource::FromFile("/etc/passwd".into())),
+            secret("escape", SecretSource::FromFile("../other/token".into())),
+        ];
+        let v = check_secrets(&secrets, "team", Some(&allowance));
+        let keys: Vec<&str> = v
+            .iter()
+            .map(|v| v.message.split('`').nth(1).unwrap())
+            .collect();
+        assert_eq!(keys, ["stolen", "passwd", "escape"]);
+        assert!(v.iter().all(|v| v.rule == "secret-sources"));
+        assert!(v[0].message.starts_with("team/secrets.yaml:7: "), "{}", v[0].message);
+        assert!(v[0].message.contains("PROD_CLIENT_SECRET"));
+        // A project the config does not list may read nothing.
+        assert_eq!(check_secrets(&secrets, "other", None).len(), secrets.len());
+    }
     use crate::manifest::{Kind, ResourceKey};
     use crate::plan::{ActionKind, PlannedAction};
 

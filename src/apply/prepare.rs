@@ -13,9 +13,11 @@ use super::inventory::{Inventory, InventoryStore};
 use super::recovery;
 use super::resolve::{self, Known};
 use super::secrets;
+use crate::config::SecretsConfig;
 use crate::databricks::{Client, adapter};
 use crate::manifest::{
     BlockedApp, DesiredResource, Kind, Project, Rendered, RenderedApp, ResourceKey, SecretRef,
+    SecretSource,
 };
 use crate::observe::{self, Observed, Stats, Wants};
 use crate::plan::{
@@ -37,12 +39,16 @@ pub struct PrepareOptions {
     /// Save inventories completed by crash recovery (apply does; plan only
     /// uses them in memory).
     pub save_recovered: bool,
+    /// Which secret sources each project may read.
+    pub secrets: SecretsConfig,
 }
 
 /// One app, ready to apply.
 #[derive(Debug, Clone)]
 pub struct PreparedApp {
     pub name: String,
+    /// The app's project ("" for an app Git no longer declares).
+    pub project: String,
     /// Desired resources as rendered, application ids resolved where known
     /// (what create and update calls send, once `.id` references resolve).
     pub desired: BTreeMap<ResourceKey, DesiredResource>,
@@ -324,7 +330,13 @@ pub async fn prepare(
             source,
         })?;
         missing_secrets(&mut plan, app, &observed, clients, &inventory).await?;
-        let violations = guard::check(&plan, &project_of(rendered, &app.project));
+        list_created_secrets(&mut plan, app);
+        let mut violations = guard::check(&plan, &project_of(rendered, &app.project));
+        violations.extend(guard::check_secrets(
+            &app.secrets,
+            &app.project,
+            options.secrets.projects.get(&app.project),
+        ));
         if !violations.is_empty() {
             plan.add_violations(violations);
         }
@@ -334,6 +346,7 @@ pub async fn prepare(
         plans.push(plan);
         apps.push(PreparedApp {
             name: app.name.clone(),
+            project: app.project.clone(),
             desired,
             normalized,
             inventory,
@@ -347,6 +360,7 @@ pub async fn prepare(
         plans.push(blocked_plan(app));
         apps.push(PreparedApp {
             name: app.name.clone(),
+            project: app.project.clone(),
             desired: BTreeMap::new(),
             normalized: BTreeMap::new(),
             inventory: store.load(&app.name)?,
@@ -377,6 +391,7 @@ pub async fn prepare(
         plans.push(plan);
         apps.push(PreparedApp {
             name: inventory.app.clone(),
+            project: String::new(),
             desired: BTreeMap::new(),
             normalized: BTreeMap::new(),
             inventory,
@@ -484,15 +499,7 @@ async fn missing_secrets(
             })?;
         let drift = inventory.get(&action.key).is_some();
         for s in wanted.iter().filter(|s| !have.contains(&s.key)) {
-            action.changes.push(FieldChange {
-                path: format!("/secrets/{}", s.key),
-                old: None,
-                new: Some(serde_json::Value::String(
-                    crate::plan::mask::SENSITIVE.to_string(),
-                )),
-                drift,
-                sensitive: true,
-            });
+            action.changes.push(secret_change(s, drift));
             if action.action == ActionKind::NoOp {
                 action.action = ActionKind::Update;
             }
@@ -504,6 +511,41 @@ async fn missing_secrets(
         plan.resummarize();
     }
     Ok(())
+}
+
+/// The change that puts one secret: its key and where its value is read
+/// from, never the value.
+fn secret_change(secret: &SecretRef, drift: bool) -> FieldChange {
+    let from = match &secret.source {
+        SecretSource::FromEnv(name) => format!("env {name}"),
+        SecretSource::FromFile(path) => format!("file {path}"),
+    };
+    FieldChange {
+        path: format!("/secrets/{}", secret.key),
+        old: None,
+        new: Some(serde_json::Value::String(format!(
+            "(sensitive, from {from})"
+        ))),
+        drift,
+        sensitive: true,
+    }
+}
+
+/// A scope being created lists every secret it will be given, so a
+/// reviewer sees each key and its source.
+fn list_created_secrets(plan: &mut AppPlan, app: &RenderedApp) {
+    for action in plan
+        .actions
+        .iter_mut()
+        .filter(|a| a.key.kind == Kind::SecretScope && a.action == ActionKind::Create)
+    {
+        action.changes.extend(
+            app.secrets
+                .iter()
+                .filter(|s| s.scope == action.key)
+                .map(|s| secret_change(s, false)),
+        );
+    }
 }
 
 /// The apps with an inventory file in the store.

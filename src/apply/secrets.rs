@@ -9,9 +9,10 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::databricks::{Client, Secret};
+use crate::config::{ControllerCredentials, SecretAllowance};
 use crate::manifest::{SecretRef, SecretSource};
 
-/// Why a secret value could not be put.
+/// Why a secret value could not be read or put.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error("secret `{key}` ({origin}): environment variable {var} is not set")]
@@ -20,6 +21,13 @@ pub enum SecretError {
         origin: String,
         var: String,
     },
+    #[error("secret `{key}` ({origin}): project `{project}` may not read {source_name}")]
+    NotAllowed {
+        key: String,
+        origin: String,
+        project: String,
+        source_name: String,
+    },
     #[error("secret `{key}` ({origin}): cannot read {path}: {reason}")]
     File {
         key: String,
@@ -27,7 +35,7 @@ pub enum SecretError {
         path: String,
         reason: String,
     },
-    #[error("secret `{key}`: {source}")]
+    #[error("secret `{key}`")]
     Put {
         key: String,
         #[source]
@@ -35,31 +43,97 @@ pub enum SecretError {
     },
 }
 
-/// Reads a secret's value; relative file paths are relative to `base`.
-pub fn read_value(secret: &SecretRef, base: &Path) -> Result<Secret, SecretError> {
+impl SecretError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            SecretError::MissingEnv { .. } => "secret_env_missing",
+            SecretError::NotAllowed { .. } => "secret_source_not_allowed",
+            SecretError::File { .. } => "secret_file",
+            SecretError::Put { .. } => "secret_put",
+        }
+    }
+}
+
+/// Where the platform lets an app's secrets come from.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretPolicy<'a> {
+    pub project: &'a str,
+    pub allowance: Option<&'a SecretAllowance>,
+    pub credentials: &'a ControllerCredentials,
+}
+
+/// Largest secret value read from a file (the Secrets API's own limit).
+const MAX_SECRET_BYTES: u64 = 128 * 1024;
+
+/// Reads a secret's value from a source the app's project may read. The
+/// plan's guard has already refused other sources; this checks again, and
+/// follows links only as far as the project's directory.
+pub fn read_value(secret: &SecretRef, policy: SecretPolicy<'_>) -> Result<Secret, SecretError> {
     let origin = format!("{}:{}", secret.origin.file, secret.origin.line);
+    let not_allowed = |source_name: String| SecretError::NotAllowed {
+        key: secret.key.clone(),
+        origin: origin.clone(),
+        project: policy.project.to_string(),
+        source_name,
+    };
+    let none = SecretAllowance::default();
+    let allowance = policy.allowance.unwrap_or(&none);
     match &secret.source {
         SecretSource::FromEnv(var) => {
+            if !allowance.allows_env(var) || policy.credentials.env.contains(var) {
+                return Err(not_allowed(format!("environment variable {var}")));
+            }
             std::env::var(var)
                 .map(Secret::new)
                 .map_err(|_| SecretError::MissingEnv {
                     key: secret.key.clone(),
-                    origin,
+                    origin: origin.clone(),
                     var: var.clone(),
                 })
         }
         SecretSource::FromFile(p) => {
-            let path = base.join(p);
-            std::fs::read_to_string(&path)
-                .map(|s| Secret::new(s.trim_end_matches(['\n', '\r']).to_string()))
-                .map_err(|e| SecretError::File {
-                    key: secret.key.clone(),
-                    origin,
-                    path: path.display().to_string(),
-                    reason: e.kind().to_string(),
-                })
+            let (Some(path), Some(dir)) = (allowance.file(p), allowance.dir.as_ref()) else {
+                return Err(not_allowed(format!("file {p}")));
+            };
+            let file_error = |reason: String| SecretError::File {
+                key: secret.key.clone(),
+                origin: origin.clone(),
+                path: path.display().to_string(),
+                reason,
+            };
+            let real_dir = dir
+                .canonicalize()
+                .map_err(|e| file_error(format!("its directory: {}", e.kind())))?;
+            let real = path
+                .canonicalize()
+                .map_err(|e| file_error(e.kind().to_string()))?;
+            if !real.starts_with(&real_dir) || policy.credentials.is_credential_file(&real) {
+                return Err(not_allowed(format!("file {p} (a link leading out of {})", dir.display())));
+            }
+            let bytes = read_bounded(&real, MAX_SECRET_BYTES).map_err(file_error)?;
+            let text = String::from_utf8(bytes).map_err(|_| file_error("not UTF-8 text".into()))?;
+            Ok(Secret::new(text.trim_end_matches(['\n', '\r']).to_string()))
         }
     }
+}
+
+/// Reads a regular file of at most `max` bytes.
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.kind().to_string())?;
+    let meta = file.metadata().map_err(|e| e.kind().to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.kind().to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
+    }
+    Ok(bytes)
 }
 
 /// The keys a scope holds (values are never read).

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -180,11 +180,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         commit_author: revision.as_ref().map(|r| r.author.clone()),
         acting_as,
         concurrency,
-        secrets_base: session
-            .config_file
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default(),
+        secrets: session.config.secrets.clone(),
+        credentials: session.config.controller_credentials(),
     };
     let audit: Arc<dyn AuditSink> = Arc::new(audit_sinks(&session.config)?);
     let progress: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(|p: Progress| match p {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mortar::apply::inventory::InventoryStore;
 use mortar::apply::load::{self, Loaded};
@@ -16,7 +16,6 @@ use mortar::observe::Stats;
 /// Config, clients, inventory store and rendered desired state.
 pub struct Session {
     pub config: Config,
-    pub config_file: PathBuf,
     pub clients: BTreeMap<String, Client>,
     pub store: InventoryStore,
     pub loaded: Loaded,
@@ -34,7 +33,6 @@ impl Session {
         Ok(Session {
             store: InventoryStore::new(config.state.dir.clone()),
             config,
-            config_file: config_file.to_path_buf(),
             clients,
             loaded,
         })
@@ -52,6 +50,7 @@ impl Session {
             revision: self.loaded.revision.as_ref().map(|r| r.commit.clone()),
             audit_file: Some(self.config.audit_file()),
             save_recovered: save,
+            secrets: self.config.secrets.clone(),
         };
         let stats = Stats::default();
         Ok(apply::prepare(

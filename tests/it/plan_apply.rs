@@ -86,7 +86,7 @@ impl Env {
 
     fn write_config(&self, source: &str) {
         let text = format!(
-            "{source}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\n  prod:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\n",
+            "{source}\nsecrets:\n  projects:\n    data-engineering: {{ env: [ETL_WAREHOUSE_DB_PASSWORD], dir: secrets }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\n  prod:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\n",
             self.dev.base_url(),
             self.prod.base_url()
         );
@@ -407,7 +407,7 @@ async fn example_applies_from_git_then_plans_nothing_and_heals_drift_with_an_aud
     assert_eq!(actions[0]["address"], "dev/SecretScope/etl");
     assert_eq!(
         actions[0]["changes"],
-        json!([{"path": "/secrets/partner-api-token", "new": "(sensitive)", "drift": true, "sensitive": true}])
+        json!([{"path": "/secrets/partner-api-token", "new": "(sensitive, from file partner-api-token)", "drift": true, "sensitive": true}])
     );
     env.apply(&[]).await;
     assert_eq!(env.plan_json(&[]).await.0, 0);
@@ -818,4 +818,127 @@ async fn killed_applies_converge_without_duplicates() {
         landed >= 15,
         "only {landed} of {kills} kills landed mid-apply"
     );
+}
+
+/// The names of the keys a workspace's secret scope holds, or `None` when
+/// the scope does not exist.
+async fn secret_keys(env: &Env, ws: &str, scope: &str) -> Option<Vec<String>> {
+    let scopes = env
+        .api(ws, "GET", "/api/2.0/secrets/scopes/list", None)
+        .await;
+    let exists = scopes["scopes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|s| s["name"] == scope);
+    if !exists {
+        return None;
+    }
+    let list = env
+        .api(
+            ws,
+            "GET",
+            &format!("/api/2.0/secrets/list?scope={scope}"),
+            None,
+        )
+        .await;
+    let mut keys: Vec<String> = list["secrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["key"].as_str().map(str::to_string))
+        .collect();
+    keys.sort();
+    Some(keys)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_reads_only_the_secret_sources_the_platform_allows_it() {
+    let env = Env::start(Duration::ZERO).await;
+    // The plan names every secret and where its value comes from, never the value.
+    let plan = env.mortar(&["plan"]).await;
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    for needle in [
+        "/secrets/warehouse-db-password",
+        "(sensitive, from env ETL_WAREHOUSE_DB_PASSWORD)",
+        "(sensitive, from file partner-api-token)",
+    ] {
+        assert!(plan.stdout.contains(needle), "no `{needle}` in:\n{}", plan.stdout);
+    }
+    assert!(!plan.stdout.contains(DB_PASSWORD) && !plan.stdout.contains(PARTNER_TOKEN));
+
+    // The team names the controller's own token file and a variable the
+    // platform never listed: a project violation, nothing of the app applies.
+    env.edit(
+        "data-engineering/secrets.yaml",
+        "fromEnv: ETL_WAREHOUSE_DB_PASSWORD",
+        "fromEnv: HOME",
+    );
+    env.edit(
+        "data-engineering/secrets.yaml",
+        "fromFile: partner-api-token",
+        "fromFile: ../pat",
+    );
+    let out = env.mortar(&["plan", "--output", "json"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).unwrap();
+    let app = json["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "data-engineering-dev")
+        .unwrap();
+    let messages: Vec<&str> = app["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["rule"] == "secret-sources")
+        .map(|v| v["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 2, "{app:#}");
+    assert!(messages[0].contains("data-engineering/secrets.yaml:"), "{}", messages[0]);
+    assert!(messages.iter().any(|m| m.contains("environment variable HOME")));
+    assert!(messages.iter().any(|m| m.contains("file ../pat")));
+    let out = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(secret_keys(&env, "dev", "etl-dev").await, None);
+    // The other apps were applied.
+    assert!(env.jobs_named("dev", "nightly-etl-dev").await.is_empty());
+    assert!(
+        !env
+            .api("dev", "GET", "/api/2.0/preview/scim/v2/Groups", None)
+            .await["Resources"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // A link inside the allowed directory that leads out of it passes review
+    // (the path looks fine) but is refused when read, before the scope is made.
+    env.edit(
+        "data-engineering/secrets.yaml",
+        "fromEnv: HOME",
+        "fromEnv: ETL_WAREHOUSE_DB_PASSWORD",
+    );
+    env.edit(
+        "data-engineering/secrets.yaml",
+        "fromFile: ../pat",
+        "fromFile: partner-api-token",
+    );
+    let link = env.path().join("secrets/partner-api-token");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(env.path().join("pat"), &link).unwrap();
+    let out = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("a link leading out of"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert_eq!(secret_keys(&env, "dev", "etl-dev").await, None);
+    let token = env.dev.token().to_string();
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains(&token));
+    }
 }

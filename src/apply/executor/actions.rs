@@ -11,7 +11,7 @@ use crate::apply::prepare::PreparedApp;
 use crate::apply::resolve;
 use crate::apply::secrets;
 use crate::audit::{AuditAction, AuditEvent, ChangeSummary, Outcome};
-use crate::databricks::{Client, Desired, adapter};
+use crate::databricks::{Client, Desired, Secret, adapter};
 use crate::manifest::{Kind, ResourceKey};
 use crate::plan::{ActionKind, ManagedResource, Ownership, PlannedAction, mask};
 
@@ -175,6 +175,13 @@ async fn create(
     let key = &action.key;
     let a = adapter(key.kind).ok_or("not a Databricks kind")?;
     let (spec, perms) = ctx.resolved(app, key)?;
+    // Secret values are read before anything is created, so a source that
+    // cannot be read leaves no half-made scope behind.
+    let secret_values = if key.kind == Kind::SecretScope {
+        read_secrets(ctx, app, key, None)?
+    } else {
+        Vec::new()
+    };
     let mut intent = ctx.event(&app.name, key, AuditAction::Create);
     intent.changes = action
         .changes
@@ -231,13 +238,35 @@ async fn create(
             },
         );
     })?;
-    if key.kind == Kind::SecretScope {
-        put_secrets(ctx, app, client, key, &id, None).await?;
-    }
+    put_secrets(ctx, app, client, key, &id, secret_values).await?;
     if !perms.is_empty() {
         set_permissions(ctx, app_index, client, action, &id, &perms).await?;
     }
     Ok(id)
+}
+
+/// The values of the scope's secrets (only those in `only`, if given),
+/// read from the sources the app's project may read.
+fn read_secrets(
+    ctx: &Ctx,
+    app: &PreparedApp,
+    key: &ResourceKey,
+    only: Option<&[&str]>,
+) -> Result<Vec<(String, Secret)>, String> {
+    let policy = secrets::SecretPolicy {
+        project: &app.project,
+        allowance: ctx.opts.secrets.projects.get(&app.project),
+        credentials: &ctx.opts.credentials,
+    };
+    app.secrets
+        .iter()
+        .filter(|s| &s.scope == key && only.is_none_or(|o| o.contains(&s.key.as_str())))
+        .map(|s| {
+            secrets::read_value(s, policy)
+                .map(|v| (s.key.clone(), v))
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 async fn put_secrets(
@@ -246,24 +275,18 @@ async fn put_secrets(
     client: &Client,
     key: &ResourceKey,
     scope: &str,
-    only: Option<&[&str]>,
+    values: Vec<(String, Secret)>,
 ) -> Result<(), String> {
-    for secret in app
-        .secrets
-        .iter()
-        .filter(|s| &s.scope == key && only.is_none_or(|o| o.contains(&s.key.as_str())))
-    {
-        let value =
-            secrets::read_value(secret, &ctx.opts.secrets_base).map_err(|e| e.to_string())?;
+    for (secret_key, value) in values {
         let mut intent = ctx.event(&app.name, key, AuditAction::Update);
         intent.databricks_id = Some(scope.to_string());
         intent.changes = vec![ChangeSummary {
-            path: format!("/secrets/{}", secret.key),
+            path: format!("/secrets/{secret_key}"),
             old: None,
             new: Some(format!("\"{}\"", mask::SENSITIVE)),
         }];
         ctx.audited(intent, async {
-            secrets::put(client, scope, &secret.key, &value)
+            secrets::put(client, scope, &secret_key, &value)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -381,7 +404,8 @@ async fn update(
             .iter()
             .filter_map(|c| c.path.strip_prefix("/secrets/"))
             .collect();
-        put_secrets(ctx, app, client, key, &id, Some(&missing)).await?;
+        let values = read_secrets(ctx, app, key, Some(&missing))?;
+        put_secrets(ctx, app, client, key, &id, values).await?;
     }
     if !action.permission_changes.is_empty() {
         set_permissions(ctx, app_index, client, action, &id, &perms).await?;

@@ -10,7 +10,6 @@
 //! any app, is skipped) while the other apps go on.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
@@ -22,6 +21,7 @@ use super::inventory::{Inventory, InventoryStore};
 use super::prepare::{Prepared, PreparedApp};
 use super::resolve::Known;
 use crate::audit::{AuditSink, Trigger};
+use crate::config::{ControllerCredentials, SecretsConfig};
 use crate::databricks::Client;
 use crate::manifest::{Kind, ResourceKey};
 use crate::plan::{ActionKind, PlannedAction};
@@ -39,8 +39,10 @@ pub struct ExecOptions {
     pub acting_as: BTreeMap<String, String>,
     /// Actions in flight at once, per workspace ([`DEFAULT_CONCURRENCY`] if absent).
     pub concurrency: BTreeMap<String, usize>,
-    /// Relative `fromFile` secret paths are relative to this directory.
-    pub secrets_base: PathBuf,
+    /// Which secret sources each project may read.
+    pub secrets: SecretsConfig,
+    /// The controller's own credentials, which no secret may read.
+    pub credentials: ControllerCredentials,
 }
 
 /// What the executor reports while it runs.

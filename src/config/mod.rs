@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+mod secrets;
+
+pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
+
 /// The name given to the workspace described by `DATABRICKS_*` variables.
 pub const ENV_WORKSPACE: &str = "default";
 
@@ -36,6 +40,9 @@ pub struct Config {
     /// Where the audit trail goes.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Which secret sources each project's secret scopes may read.
+    #[serde(default)]
+    pub secrets: SecretsConfig,
 }
 
 /// The manifest source: a directory, or a local Git repository at a
@@ -330,10 +337,11 @@ impl Config {
             file: file.to_path_buf(),
             source,
         })?;
-        let mut config = Config::parse(&text, file)?;
+        let mut config = Config::parse_unchecked(&text, file)?;
         if let Some(dir) = file.parent() {
             config.resolve_paths(dir);
         }
+        config.validate(file)?;
         Ok(config)
     }
 
@@ -364,6 +372,7 @@ impl Config {
             }
         }
         fix(&mut self.state.dir);
+        self.resolve_secret_paths(dir);
         if let Some(f) = &mut self.audit.file {
             fix(f);
         }
@@ -404,6 +413,13 @@ impl Config {
 
     /// Parses and validates config text; `file` names it in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let config = Config::parse_unchecked(text, file)?;
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    /// Parses config text without the checks types cannot express.
+    fn parse_unchecked(text: &str, file: &Path) -> Result<Config, ConfigError> {
         let config: Config = if text.trim().is_empty() {
             Config::default()
         } else {
@@ -412,7 +428,6 @@ impl Config {
                 message: err.to_string(),
             })?
         };
-        config.validate(file)?;
         Ok(config)
     }
 
@@ -424,6 +439,8 @@ impl Config {
             message,
         };
         self.validate_sections(file)?;
+        self.validate_secrets()
+            .map_err(|(field, message)| invalid(field, message))?;
         for (name, ws) in &self.workspaces {
             let at = format!("workspaces.{name}");
             if !valid_name(name) {
