@@ -396,10 +396,26 @@ pub fn read_app(
             {
                 recurse = d.boolean(diags, "recurse").unwrap_or(false);
             }
+            let repo_url = s.string(diags, "repoURL", false);
+            let target_revision = s.string(diags, "targetRevision", false);
+            // Every app is read from the one source and revision mortar.yaml
+            // names; a field that asks for another must not be ignored.
+            for (field, set, instead) in [
+                ("repoURL", repo_url.is_some(), "the repository mortar.yaml's `source` names"),
+                ("targetRevision", target_revision.is_some(), "the revision mortar.yaml's `source.git.revision` names"),
+            ] {
+                if set {
+                    let (line, column) = s.at(field);
+                    diags.error(
+                        At::new(file, line, column, &format!("{sp}.{field}")),
+                        format!("not supported yet: every app is rendered from {instead}; remove `{field}`"),
+                    );
+                }
+            }
             AppSource {
-                repo_url: s.string(diags, "repoURL", false),
+                repo_url,
                 path: clean,
-                target_revision: s.string(diags, "targetRevision", false),
+                target_revision,
                 recurse,
             }
         }

@@ -890,6 +890,24 @@ mod tests {
     }
 
     #[test]
+    fn an_app_at_another_revision_or_repository_is_refused_not_ignored() {
+        let pinned = "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: team }\nspec:\n  source: { path: team, targetRevision: v1, repoURL: https://git.example.com/other.git }\n  destination: { workspace: dev }\n";
+        let tree = Mem(vec![
+            ("top.yaml", TOP.to_string()),
+            ("apps/team.yaml", pinned.to_string()),
+            ("team/resources.yaml", cluster("shared", "")),
+        ]);
+        let err = render(&tree, &RenderOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("apps/team.yaml:5:") && err.contains("spec.source.targetRevision: not supported yet"),
+            "{err}"
+        );
+        assert!(err.contains("spec.source.repoURL: not supported yet"), "{err}");
+    }
+
+    #[test]
     fn reference_cycles_are_reported() {
         let err = render_mem(
             job("a", "${resources.clusters.c.id}")
