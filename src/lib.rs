@@ -12,6 +12,7 @@ pub mod config;
 pub mod databricks;
 pub mod emulator;
 pub mod manifest;
+pub mod model;
 pub mod observe;
 pub mod plan;
 pub mod source;

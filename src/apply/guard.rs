@@ -133,7 +133,11 @@ mod tests {
             .collect();
         assert_eq!(keys, ["stolen", "passwd", "escape"]);
         assert!(v.iter().all(|v| v.rule == "secret-sources"));
-        assert!(v[0].message.starts_with("team/secrets.yaml:7: "), "{}", v[0].message);
+        assert!(
+            v[0].message.starts_with("team/secrets.yaml:7: "),
+            "{}",
+            v[0].message
+        );
         assert!(v[0].message.contains("PROD_CLIENT_SECRET"));
         // A project the config does not list may read nothing.
         assert_eq!(check_secrets(&secrets, "other", None).len(), secrets.len());

@@ -11,7 +11,7 @@ use super::defaults;
 use super::guard;
 use super::inventory::{Inventory, InventoryStore};
 use super::recovery;
-use super::resolve::{self, Known};
+use super::resolve::{self, Known, Mode};
 use super::secrets;
 use crate::config::SecretsConfig;
 use crate::databricks::{Client, adapter};
@@ -49,8 +49,8 @@ pub struct PreparedApp {
     pub name: String,
     /// The app's project ("" for an app Git no longer declares).
     pub project: String,
-    /// Desired resources as rendered, application ids resolved where known
-    /// (what create and update calls send, once `.id` references resolve).
+    /// Desired resources as rendered (what create and update calls send,
+    /// once their references resolve).
     pub desired: BTreeMap<ResourceKey, DesiredResource>,
     /// The same, normalized by their adapters: what the planner compared
     /// and what the inventory records as last applied.
@@ -232,22 +232,20 @@ pub async fn prepare(
         let mut normalized = BTreeMap::new();
         for r in &app.resources {
             let ws = &r.key.workspace;
-            let (spec, _) = resolve::resolve_value(&r.spec, ws, &known, true);
+            // The planner compares with every id known so far filled in,
+            // so lists the API sorts by id (group members) sort alike;
+            // escapes stay, so what is compared can be resolved again.
+            let (spec, _) = resolve::resolve_spec(r, &known, Mode::Partial);
             let (permissions, _) = resolve::resolve_permissions(&r.permissions, ws, &known, true);
-            let resolved = DesiredResource {
+            let mut norm = DesiredResource {
                 spec,
                 permissions,
                 ..r.clone()
             };
-            // The planner compares with every id known so far filled in,
-            // so lists the API sorts by id (group members) sort alike.
-            let mut norm = resolved.clone();
-            let (full, _) = resolve::resolve_value(&r.spec, ws, &known, false);
-            norm.spec = full;
             if let Some(a) = adapter(r.key.kind) {
                 norm.spec = a.normalize_spec(&norm.spec);
             }
-            desired.insert(r.key.clone(), resolved);
+            desired.insert(r.key.clone(), r.clone());
             normalized.insert(r.key.clone(), norm);
         }
         nest_in_directories(&mut normalized);
@@ -309,7 +307,7 @@ pub async fn prepare(
             let (Some(live), Some(original)) = (observed.live.get(key), desired.get(key)) else {
                 continue;
             };
-            let (full, _) = resolve::resolve_value(&original.spec, &key.workspace, &known, false);
+            let (full, _) = resolve::resolve_spec(original, &known, Mode::Partial);
             let last = last_applied.get_mut(key).map(|m| &mut m.spec);
             defaults::restore(&full, &mut norm.spec, &live.spec, last);
         }
@@ -413,7 +411,7 @@ fn with_names_resolved(resources: &[DesiredResource], known: &Known) -> Vec<Desi
     resources
         .iter()
         .map(|r| {
-            let (spec, _) = resolve::resolve_value(&r.spec, &r.key.workspace, known, false);
+            let (spec, _) = resolve::resolve_spec(r, known, Mode::Final);
             DesiredResource { spec, ..r.clone() }
         })
         .collect()

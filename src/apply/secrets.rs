@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::databricks::{Client, Secret};
 use crate::config::{ControllerCredentials, SecretAllowance};
+use crate::databricks::{Client, Secret};
 use crate::manifest::{SecretRef, SecretSource};
 
 /// Why a secret value could not be read or put.
@@ -109,7 +109,10 @@ pub fn read_value(secret: &SecretRef, policy: SecretPolicy<'_>) -> Result<Secret
                 .canonicalize()
                 .map_err(|e| file_error(e.kind().to_string()))?;
             if !real.starts_with(&real_dir) || policy.credentials.is_credential_file(&real) {
-                return Err(not_allowed(format!("file {p} (a link leading out of {})", dir.display())));
+                return Err(not_allowed(format!(
+                    "file {p} (a link leading out of {})",
+                    dir.display()
+                )));
             }
             let bytes = read_bounded(&real, MAX_SECRET_BYTES).map_err(file_error)?;
             let text = String::from_utf8(bytes).map_err(|_| file_error("not UTF-8 text".into()))?;

@@ -401,8 +401,16 @@ pub fn read_app(
             // Every app is read from the one source and revision mortar.yaml
             // names; a field that asks for another must not be ignored.
             for (field, set, instead) in [
-                ("repoURL", repo_url.is_some(), "the repository mortar.yaml's `source` names"),
-                ("targetRevision", target_revision.is_some(), "the revision mortar.yaml's `source.git.revision` names"),
+                (
+                    "repoURL",
+                    repo_url.is_some(),
+                    "the repository mortar.yaml's `source` names",
+                ),
+                (
+                    "targetRevision",
+                    target_revision.is_some(),
+                    "the revision mortar.yaml's `source.git.revision` names",
+                ),
             ] {
                 if set {
                     let (line, column) = s.at(field);

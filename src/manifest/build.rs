@@ -134,11 +134,13 @@ pub fn build(
         inline_content(diags, tree, app.project, doc, &mut spec);
     }
 
+    let spec_json = vars::emit(&spec);
     Some(Built {
         resource: DesiredResource {
             key,
             app: app.name.to_string(),
-            spec: vars::emit(&spec),
+            numeric_references: super::numeric::numeric_references(kind, &spec_json),
+            spec: spec_json,
             permissions: permissions_list,
             depends_on: Vec::new(),
             origin: doc.origin.clone(),

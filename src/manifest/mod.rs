@@ -2,15 +2,13 @@
 //! tree, rendering the app-of-apps tree, variables, references and validation.
 
 pub mod diag;
-pub mod kind;
-pub mod resource;
+pub use crate::model::{kind, resource};
 pub mod schema;
 pub mod source;
 pub mod yaml;
 
+pub use crate::model::{DesiredResource, Kind, Origin, PermissionEntry, Principal, ResourceKey};
 pub use diag::{Diagnostic, Diagnostics, Severity};
-pub use kind::Kind;
-pub use resource::{PermissionEntry, Principal, ResourceKey};
 pub use source::{DirTree, SourceError, SourceTree};
 
 pub mod app;
@@ -19,6 +17,7 @@ pub mod build;
 pub mod document;
 mod fields;
 mod graph;
+pub mod numeric;
 pub mod permissions;
 pub mod render;
 pub mod vars;
@@ -26,5 +25,4 @@ pub mod vars;
 pub use app::{AppSource, Automated, IgnoreDifference, Project, Retry, SyncPolicy, WorkspaceDef};
 pub use build::{SecretRef, SecretSource};
 pub use render::{BlockedApp, RenderOptions, Rendered, RenderedApp, render, render_dir};
-pub use resource::{DesiredResource, Origin};
 pub use yaml::Limits;

@@ -901,10 +901,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("apps/team.yaml:5:") && err.contains("spec.source.targetRevision: not supported yet"),
+            err.contains("apps/team.yaml:5:")
+                && err.contains("spec.source.targetRevision: not supported yet"),
             "{err}"
         );
-        assert!(err.contains("spec.source.repoURL: not supported yet"), "{err}");
+        assert!(
+            err.contains("spec.source.repoURL: not supported yet"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::diag::{At, Diagnostics, suggest};
 use super::yaml::{Entry, Node, Value};
+use crate::model::reference::{self, Segment};
 
 /// Values by name.
 pub type Values = BTreeMap<String, serde_json::Value>;
@@ -133,7 +134,7 @@ fn expand(
     let mut failed = false;
     while let Some(start) = rest.find(open) {
         if matches!(pattern, Pattern::Var) && rest[..start].ends_with('$') {
-            // `$${` stays as written; it is unescaped when the spec is emitted.
+            // `$${` stays as written; it is removed when references resolve.
             out.push_str(&rest[..start + open.len()]);
             rest = &rest[start + open.len()..];
             continue;
@@ -255,33 +256,21 @@ fn scan(
     field: &str,
     out: &mut Vec<Reference>,
 ) {
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let escaped = rest[..start].ends_with('$');
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { return };
-        let inner = &after[..end];
-        rest = &after[end + 1..];
-        if escaped {
-            continue;
-        }
-        let Some(body) = inner.trim().strip_prefix("resources.") else {
+    for segment in reference::segments(text) {
+        let Segment::Reference { raw, parts } = segment else {
             continue;
         };
-        let parts: Vec<&str> = body.split('.').collect();
-        if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+        let Some(parts) = parts else {
             diags.error(
                 At::new(file, line, column, field),
-                format!(
-                    "malformed reference `${{{inner}}}`; expected ${{resources.<kind>.<name>.id}}"
-                ),
+                format!("malformed reference `{raw}`; expected ${{resources.<kind>.<name>.id}}"),
             );
             continue;
-        }
+        };
         out.push(Reference {
-            plural: parts[0].to_string(),
-            name: parts[1].to_string(),
-            attribute: parts[2].to_string(),
+            plural: parts.plural.to_string(),
+            name: parts.name.to_string(),
+            attribute: parts.attribute.to_string(),
             line,
             column,
             field: field.to_string(),
@@ -289,23 +278,11 @@ fn scan(
     }
 }
 
-/// The node as JSON with `$${` unescaped to `${`.
+/// The node as JSON. Escapes (`$${`) are kept: they are removed when the
+/// spec's references are resolved ([`crate::model::reference`]), so a
+/// literal can never be read as a reference on the way.
 pub fn emit(node: &Node) -> serde_json::Value {
-    fn unescape(value: serde_json::Value) -> serde_json::Value {
-        match value {
-            serde_json::Value::String(s) if s.contains("$${") => {
-                serde_json::Value::String(s.replace("$${", "${"))
-            }
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.into_iter().map(unescape).collect())
-            }
-            serde_json::Value::Object(map) => {
-                serde_json::Value::Object(map.into_iter().map(|(k, v)| (k, unescape(v))).collect())
-            }
-            other => other,
-        }
-    }
-    unescape(node.to_json())
+    node.to_json()
 }
 
 #[cfg(test)]
@@ -352,7 +329,7 @@ mod tests {
             Value::String("${resources.clusters.x.id}".into())
         );
         let out = substitute(&mut d, "f", &node("$${var.env}"), "s", &vars());
-        assert_eq!(emit(&out), serde_json::json!("${var.env}"));
+        assert_eq!(emit(&out), serde_json::json!("$${var.env}"));
         assert!(d.errors.is_empty(), "{d}");
     }
 

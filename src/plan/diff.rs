@@ -21,10 +21,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::pointer::{self, Pattern};
-use super::refs;
 use crate::manifest::{PermissionEntry, Principal, ResourceKey};
+use crate::model::reference;
 
-use super::model::PermissionChange;
+use crate::model::PermissionChange;
 
 /// One changed field before masking; `path` holds unescaped segments.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,15 +182,19 @@ fn walk(
 /// Deep equality that resolves references and compares numbers by value.
 fn equal(d: &Value, l: &Value, ctx: &DiffContext<'_>) -> bool {
     match (d, l) {
-        (Value::String(ds), _) if !refs::in_str(ds).is_empty() => {
-            match refs::resolve(ds, ctx.workspace, ctx.ids) {
-                Some(id) => match l {
-                    Value::String(ls) => *ls == id,
-                    Value::Number(n) => n.to_string() == id,
+        (Value::String(ds), _) if ds.contains("${") => {
+            // References resolve to the ids known; escapes (`$${`) to `${`.
+            let r = reference::resolve_str(ds, reference::Mode::Final, &|x| {
+                (x.attribute == reference::Attribute::Id)
+                    .then(|| ctx.ids.get(&x.key_in(ctx.workspace)).cloned())
+                    .flatten()
+            });
+            !r.unresolved
+                && match l {
+                    Value::String(ls) => *ls == r.text,
+                    Value::Number(n) => n.to_string() == r.text,
                     _ => false,
-                },
-                None => false,
-            }
+                }
         }
         (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
         (Value::Array(da), Value::Array(la)) => {

@@ -7,16 +7,15 @@
 //! gathered in a [`Plan`], rendered as text or versioned JSON.
 
 pub mod diff;
-pub mod mask;
 pub mod model;
 pub mod order;
 pub mod planner;
 pub mod pointer;
-pub mod refs;
 pub mod render;
 #[cfg(test)]
 mod tests;
 
+pub use crate::model::mask;
 pub use model::{
     ActionKind, AppOptions, AppPlan, FORMAT_VERSION, FieldChange, IgnoreRule, LastApplied,
     LiveObject, LiveState, ManagedResource, Ownership, PermissionChange, Plan, PlannedAction,
@@ -24,7 +23,7 @@ pub use model::{
 };
 pub use planner::{AppInput, plan_app};
 
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
 
 /// Why a plan could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,92 +1,20 @@
-//! The planner's plain-data inputs and outputs: live objects, last-applied
-//! state, ignore rules, app options, and the typed plan itself.
+//! The planner's own plain-data inputs and outputs: ignore rules, app
+//! options, and the typed plan itself (the shared vocabulary it builds on,
+//! live objects and field changes among it, is in `crate::model`).
 //!
 //! Nothing here holds an I/O handle, so apply, the controller and the HTTP
 //! API can share these types and serialize them freely.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
-
-use super::mask;
-use crate::manifest::{Kind, PermissionEntry, ResourceKey};
+pub use crate::model::{
+    ActionKind, FieldChange, LastApplied, LiveObject, LiveState, ManagedResource, Ownership,
+    PermissionChange,
+};
+use crate::model::{Kind, ResourceKey};
 
 /// The version of the plan's JSON document; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// One object as observed in a workspace, already normalized by its kind
-/// adapter (server-only fields and defaults dropped, set-like lists sorted).
-/// Its `Debug` output masks secrets.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-pub struct LiveObject {
-    /// The Databricks id (job id, cluster id, group id, …) as a string.
-    pub id: String,
-    /// The object's settings in the shape of its create body.
-    pub spec: Value,
-    /// Direct ACL entries (inherited ones dropped).
-    #[serde(default)]
-    pub permissions: Vec<PermissionEntry>,
-    /// The app named by the object's ownership tag, when the kind can be tagged.
-    #[serde(default)]
-    pub managed_by: Option<String>,
-}
-
-/// Live objects of one or more workspaces, by key.
-pub type LiveState = BTreeMap<ResourceKey, LiveObject>;
-
-/// How Mortar came to manage an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ownership {
-    /// Mortar created it: prune may delete it.
-    Created,
-    /// It existed before and was adopted: prune leaves it in place.
-    Adopted,
-}
-
-/// What Mortar last applied for one key: the planner's third side. Its
-/// `Debug` output masks secrets.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-pub struct ManagedResource {
-    pub id: String,
-    /// The desired spec as last applied (references left unresolved).
-    pub spec: Value,
-    /// The permissions as last applied.
-    #[serde(default)]
-    pub permissions: Vec<PermissionEntry>,
-    /// The Git revision it was applied from.
-    #[serde(default)]
-    pub revision: Option<String>,
-    pub ownership: Ownership,
-}
-
-impl fmt::Debug for LiveObject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LiveObject")
-            .field("id", &self.id)
-            .field("spec", &mask::mask_value(&self.spec))
-            .field("permissions", &self.permissions)
-            .field("managed_by", &self.managed_by)
-            .finish()
-    }
-}
-
-impl fmt::Debug for ManagedResource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManagedResource")
-            .field("id", &self.id)
-            .field("spec", &mask::mask_value(&self.spec))
-            .field("permissions", &self.permissions)
-            .field("revision", &self.revision)
-            .field("ownership", &self.ownership)
-            .finish()
-    }
-}
-
-/// One app's last-applied state, by key.
-pub type LastApplied = BTreeMap<ResourceKey, ManagedResource>;
 
 /// Argo CD style `ignoreDifferences` entry: JSON pointers into the spec of
 /// the resources it matches whose differences are never planned.
@@ -111,99 +39,6 @@ pub struct AppOptions {
     pub prune: bool,
     /// Take over pre-existing objects whose name Git declares.
     pub adopt: bool,
-}
-
-/// One changed field: a JSON pointer into the spec, the live value and the
-/// desired value. `None` means absent; sensitive values are already masked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub path: String,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub old: Option<Value>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "present"
-    )]
-    pub new: Option<Value>,
-    /// Git did not change this field since the last apply: the live value was
-    /// changed outside Mortar.
-    #[serde(default)]
-    pub drift: bool,
-    /// The values were masked because the field may hold a secret.
-    #[serde(default)]
-    pub sensitive: bool,
-}
-
-/// Keeps a JSON `null` as `Some(Value::Null)`; a missing key stays `None`.
-fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(de).map(Some)
-}
-
-/// One principal's ACL level changing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PermissionChange {
-    pub principal: crate::manifest::Principal,
-    /// The live level; `None` when the principal has no direct entry.
-    pub old: Option<String>,
-    /// The desired level; `None` when the entry is removed.
-    pub new: Option<String>,
-    #[serde(default)]
-    pub drift: bool,
-}
-
-/// What the plan proposes for one key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    /// Create the object.
-    Create,
-    /// Change the listed fields and permissions of an object Mortar manages.
-    Update,
-    /// Take over a pre-existing object (`adopt: true`), then apply the changes.
-    Adopt,
-    /// Delete an object Mortar created and Git no longer declares.
-    Delete,
-    /// Would delete, but prune is disabled for this app.
-    DeleteSkipped,
-    /// An adopted object Git no longer declares: left in place, dropped from
-    /// the inventory.
-    Release,
-    /// Gone live and from Git: only dropped from the inventory.
-    Forget,
-    /// A live object with the desired name that Mortar does not own.
-    Conflict,
-    /// Live matches Git.
-    NoOp,
-}
-
-impl ActionKind {
-    /// True when applying the action calls the workspace API.
-    pub fn changes_workspace(self) -> bool {
-        matches!(
-            self,
-            ActionKind::Create | ActionKind::Update | ActionKind::Adopt | ActionKind::Delete
-        )
-    }
-
-    /// The word used in text output and the summary.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionKind::Create => "create",
-            ActionKind::Update => "update",
-            ActionKind::Adopt => "adopt",
-            ActionKind::Delete => "delete",
-            ActionKind::DeleteSkipped => "delete_skipped",
-            ActionKind::Release => "release",
-            ActionKind::Forget => "forget",
-            ActionKind::Conflict => "conflict",
-            ActionKind::NoOp => "no_op",
-        }
-    }
 }
 
 /// One step of an app's plan.

@@ -8,16 +8,16 @@ use serde_json::Value;
 
 use super::PlanError;
 use super::diff::{self, DiffContext, RawChange};
-use super::mask;
 use super::model::{
     ActionKind, AppOptions, AppPlan, FieldChange, IgnoreRule, LastApplied, LiveObject, LiveState,
     ManagedResource, Ownership, PermissionChange, PlannedAction, Summary,
 };
 use super::order;
 use super::pointer::Pattern;
-use super::refs;
 use crate::manifest::resource::DesiredResource;
 use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+use crate::model::mask;
+use crate::model::reference;
 
 /// Everything the planner needs for one app. Borrowed, so callers keep
 /// ownership of their (possibly large) maps.
@@ -208,7 +208,7 @@ fn spec_deps(
     spec: &Value,
     permissions: &[PermissionEntry],
 ) -> BTreeSet<ResourceKey> {
-    let mut deps: BTreeSet<ResourceKey> = refs::in_value(spec)
+    let mut deps: BTreeSet<ResourceKey> = reference::in_value(spec)
         .into_iter()
         .map(|r| r.key_in(&key.workspace))
         .collect();

@@ -26,6 +26,7 @@ fn desired(kind: Kind, name: &str, spec: Value) -> DesiredResource {
         spec,
         permissions: Vec::new(),
         depends_on: Vec::new(),
+        numeric_references: Vec::new(),
         origin: Origin {
             file: "apps/analytics/jobs.yaml".into(),
             line: 1,

@@ -8,4 +8,5 @@ mod databricks_support;
 mod emulator;
 mod manifest;
 mod plan_apply;
+mod references;
 mod source;

@@ -863,7 +863,11 @@ async fn a_team_reads_only_the_secret_sources_the_platform_allows_it() {
         "(sensitive, from env ETL_WAREHOUSE_DB_PASSWORD)",
         "(sensitive, from file partner-api-token)",
     ] {
-        assert!(plan.stdout.contains(needle), "no `{needle}` in:\n{}", plan.stdout);
+        assert!(
+            plan.stdout.contains(needle),
+            "no `{needle}` in:\n{}",
+            plan.stdout
+        );
     }
     assert!(!plan.stdout.contains(DB_PASSWORD) && !plan.stdout.contains(PARTNER_TOKEN));
 
@@ -896,8 +900,16 @@ async fn a_team_reads_only_the_secret_sources_the_platform_allows_it() {
         .map(|v| v["message"].as_str().unwrap())
         .collect();
     assert_eq!(messages.len(), 2, "{app:#}");
-    assert!(messages[0].contains("data-engineering/secrets.yaml:"), "{}", messages[0]);
-    assert!(messages.iter().any(|m| m.contains("environment variable HOME")));
+    assert!(
+        messages[0].contains("data-engineering/secrets.yaml:"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("environment variable HOME"))
+    );
     assert!(messages.iter().any(|m| m.contains("file ../pat")));
     let out = env.mortar(&["apply", "--auto-approve"]).await;
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
@@ -905,8 +917,7 @@ async fn a_team_reads_only_the_secret_sources_the_platform_allows_it() {
     // The other apps were applied.
     assert!(env.jobs_named("dev", "nightly-etl-dev").await.is_empty());
     assert!(
-        !env
-            .api("dev", "GET", "/api/2.0/preview/scim/v2/Groups", None)
+        !env.api("dev", "GET", "/api/2.0/preview/scim/v2/Groups", None)
             .await["Resources"]
             .as_array()
             .unwrap()

@@ -68,7 +68,7 @@ impl Ctx {
             .known
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (spec, left) = resolve::resolve_value(&desired.spec, &key.workspace, &known, false);
+        let (spec, left) = resolve::resolve_spec(desired, &known, resolve::Mode::Final);
         let (perms, left_p) =
             resolve::resolve_permissions(&desired.permissions, &key.workspace, &known, false);
         if left || left_p {

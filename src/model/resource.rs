@@ -72,5 +72,9 @@ pub struct DesiredResource {
     pub permissions: Vec<PermissionEntry>,
     /// Resources this one references, so apply can order creates.
     pub depends_on: Vec<ResourceKey>,
+    /// JSON pointers of specs values that are exactly one reference in a
+    /// numeric field: sent as numbers once resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numeric_references: Vec<String>,
     pub origin: Origin,
 }
