@@ -302,7 +302,7 @@ impl Walk<'_> {
         *self.left |= r.unresolved;
         if !r.unresolved
             && r.text != s
-            && self.numeric.iter().any(|p| *p == self.pointer)
+            && self.numeric.contains(&self.pointer)
             && let Ok(n) = r.text.parse::<i64>()
         {
             return Value::from(n);
