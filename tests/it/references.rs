@@ -35,6 +35,7 @@ kind: Job
 metadata: { name: upstream }
 spec:
   name: upstream
+  max_concurrent_runs: 1
   description: \"$${resources.clusters.nope.id} is written as is\"
   tags: { template: \"$${var.env}\" }
   tasks:
@@ -122,6 +123,28 @@ async fn escaped_literals_apply_unchanged_and_job_references_are_sent_as_numbers
 
     let (code, out) = mortar(dir.path(), &["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{out}");
+    // The create's audit intent carries the body sent, defaults included.
+    let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
+    let intent: Value = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["event"]["key"] == "dev/Job/upstream" && r["event"]["phase"] == "intent")
+        .expect("a create intent for the job");
+    let changes = intent["event"]["changes"].as_array().unwrap();
+    let field = |path: &str| {
+        changes
+            .iter()
+            .find(|c| c["path"] == path)
+            .map(|c| c["new"].clone())
+    };
+    assert_eq!(field("/max_concurrent_runs"), Some(Value::from("1")));
+    assert_eq!(
+        field("/description"),
+        Some(Value::from(
+            "\"${resources.clusters.nope.id} is written as is\""
+        ))
+    );
+    assert!(field("/tasks").is_some());
     // Nothing left to do: the literal is neither a dependency nor drift.
     let (code, out) = mortar(dir.path(), &["plan"]);
     assert_eq!(code, 0, "{out}");

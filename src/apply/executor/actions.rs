@@ -183,11 +183,7 @@ async fn create(
         Vec::new()
     };
     let mut intent = ctx.event(&app.name, key, AuditAction::Create);
-    intent.changes = action
-        .changes
-        .iter()
-        .map(ChangeSummary::from_field)
-        .collect();
+    intent.changes = body_changes(&spec, action);
     let desired = Desired {
         key,
         app: &app.name,
@@ -243,6 +239,27 @@ async fn create(
         set_permissions(ctx, app_index, client, action, &id, &perms).await?;
     }
     Ok(id)
+}
+
+/// A create's audit intent: every field of the body the call sends (masked;
+/// not the normalized view the planner compared, which drops defaults), then
+/// the secrets a scope is given (their sources, never their values).
+fn body_changes(body: &Value, action: &PlannedAction) -> Vec<ChangeSummary> {
+    let fields = body.as_object().into_iter().flatten().map(|(k, v)| {
+        ChangeSummary::from_field(&crate::plan::FieldChange {
+            path: format!("/{}", k.replace('~', "~0").replace('/', "~1")),
+            old: None,
+            new: Some(v.clone()),
+            drift: false,
+            sensitive: false,
+        })
+    });
+    let secrets = action
+        .changes
+        .iter()
+        .filter(|c| c.path.starts_with("/secrets/"))
+        .map(ChangeSummary::from_field);
+    fields.chain(secrets).collect()
 }
 
 /// The values of the scope's secrets (only those in `only`, if given),
