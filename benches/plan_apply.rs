@@ -30,15 +30,16 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use futures::stream::{self, StreamExt};
-use mortar::apply::inventory::InventoryStore;
-use mortar::apply::{self, ExecOptions, PrepareOptions};
-use mortar::audit::{AuditLog, AuditSink, Trigger};
-use mortar::config::{AuthConfig, LimitsConfig, RetryConfig, SecretRef, WorkspaceConfig};
+use mortar::audit::Trigger;
+use mortar::config::{
+    AuthConfig, Config, LimitsConfig, RetryConfig, SecretRef, SourceConfig, StateConfig,
+    WorkspaceConfig,
+};
 use mortar::databricks::Client;
 use mortar::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use mortar::manifest::render_dir;
-use mortar::observe::Stats;
+use mortar::engine::{Engine, Scope};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 const LATENCY: Duration = Duration::from_millis(20);
 /// The emulator's budget for endpoints without a published limit (req/s).
@@ -125,6 +126,23 @@ async fn start_proxy(upstream: &str, count: Arc<AtomicU64>) -> String {
         let _ = axum::serve(listener, app).await;
     });
     format!("http://{addr}")
+}
+
+/// The engine on a config naming `workspaces`, the manifests under
+/// `root` and a state directory in `dir`.
+fn engine(dir: &Path, root: &Path, workspaces: BTreeMap<String, WorkspaceConfig>) -> Engine {
+    let config = Config {
+        workspaces,
+        source: Some(SourceConfig {
+            dir: Some(root.to_path_buf()),
+            ..SourceConfig::default()
+        }),
+        state: StateConfig {
+            dir: dir.join("state"),
+        },
+        ..Config::default()
+    };
+    Engine::open(config, &dir.join("mortar.yaml")).expect("engine")
 }
 
 fn workspace_config(host: &str, token_file: &Path, create_rps: f64) -> WorkspaceConfig {
@@ -235,7 +253,7 @@ async fn bench_plan(resources: usize, workspaces: usize) {
         .map(|i| resources / workspaces + usize::from(i < resources % workspaces))
         .collect();
     let mut emulators = Vec::new();
-    let mut clients = BTreeMap::new();
+    let mut workspaces_config = BTreeMap::new();
     let count = Arc::new(AtomicU64::new(0));
     let token_file = dir.path().join("token");
     for (i, n) in per_ws.iter().enumerate() {
@@ -244,33 +262,21 @@ async fn bench_plan(resources: usize, workspaces: usize) {
         seed(&emu, &format!("ws{i}"), *n).await;
         let proxy = start_proxy(emu.base_url(), count.clone()).await;
         let ws = format!("ws{i}");
-        clients.insert(
-            ws.clone(),
-            Client::new(&ws, &workspace_config(&proxy, &token_file, 20.0)).expect("client"),
-        );
+        workspaces_config.insert(ws.clone(), workspace_config(&proxy, &token_file, 20.0));
         emulators.push(emu);
     }
     let root = dir.path().join("manifests");
     write_manifests(&root, &per_ws, true);
-    let rendered = render_dir(&root, None).expect("renders");
+    let engine = engine(dir.path(), &root, workspaces_config);
+    let tree = engine.render(None).expect("renders");
     for emu in &emulators {
         emu.set_latency(LATENCY);
         emu.set_rate_limit(Some(DEFAULT_RPS));
     }
-    let store = InventoryStore::new(dir.path().join("state"));
     let rss_before = peak_rss_mib();
     count.store(0, Ordering::Relaxed);
-    let stats = Stats::default();
     let started = Instant::now();
-    let prepared = apply::prepare(
-        &rendered,
-        &clients,
-        &store,
-        &PrepareOptions::default(),
-        &stats,
-    )
-    .await
-    .expect("plan");
+    let planned = engine.plan(&tree, &Scope::default()).await.expect("plan");
     let wall = started.elapsed();
     let requests = count.load(Ordering::Relaxed);
     let pages: usize = per_ws.iter().map(|n| n.div_ceil(LIST_PAGE).max(1)).sum();
@@ -284,7 +290,7 @@ async fn bench_plan(resources: usize, workspaces: usize) {
     let bound_secs = bucket(slowest as f64, ACL_RPS)
         .max(bucket(slowest.div_ceil(LIST_PAGE) as f64, DEFAULT_RPS))
         .max((slowest + slowest.div_ceil(LIST_PAGE)) as f64 / in_flight * LATENCY.as_secs_f64());
-    let s = &prepared.plan.summary;
+    let s = &planned.plan().summary;
     println!(
         "  plan: {} unchanged, {} to change ({} workspaces observed)",
         s.no_op,
@@ -322,7 +328,7 @@ async fn bench_apply(jobs: usize) {
     std::fs::write(&token_file, emu.token()).expect("token");
     let config = workspace_config(emu.base_url(), &token_file, 1000.0);
     let client = Client::new("ws0", &config).expect("client");
-    let clients = BTreeMap::from([("ws0".to_string(), client.clone())]);
+    let concurrency = config.limits.max_concurrency;
 
     // Baseline: the same creates, one request at a time.
     let started = Instant::now();
@@ -338,31 +344,27 @@ async fn bench_apply(jobs: usize) {
 
     let root = dir.path().join("manifests");
     write_manifests(&root, &[jobs], false);
-    let rendered = render_dir(&root, None).expect("renders");
-    let store = InventoryStore::new(dir.path().join("state"));
-    let audit: Arc<dyn AuditSink> =
-        Arc::new(AuditLog::open(dir.path().join("state/audit.jsonl")).expect("audit log"));
+    let engine = engine(
+        dir.path(),
+        &root,
+        BTreeMap::from([("ws0".to_string(), config)]),
+    );
+    let tree = engine.render(None).expect("renders");
     let started = Instant::now();
-    let prepared = apply::prepare(
-        &rendered,
-        &clients,
-        &store,
-        &PrepareOptions::default(),
-        &Stats::default(),
-    )
-    .await
-    .expect("plan");
-    let planned = started.elapsed();
-    let opts = ExecOptions {
-        trigger: Trigger::Cli("bench".into()),
-        revision: None,
-        commit_author: None,
-        acting_as: BTreeMap::new(),
-        concurrency: BTreeMap::from([("ws0".to_string(), config.limits.max_concurrency)]),
-        secrets: Default::default(),
-        credentials: Default::default(),
-    };
-    let report = apply::execute(prepared, &clients, &store, audit, opts, Arc::new(|_| {})).await;
+    let planned = engine
+        .plan_to_apply(&tree, &Scope::default())
+        .await
+        .expect("plan");
+    let plan_time = started.elapsed();
+    let report = engine
+        .apply(
+            planned,
+            Trigger::Cli("bench".into()),
+            Arc::new(|_| {}),
+            CancellationToken::new(),
+        )
+        .await
+        .expect("apply");
     let total = started.elapsed();
     assert!(report.success(), "{report:?}");
     let created: usize = report.apps.iter().map(|a| a.done).sum();
@@ -375,13 +377,13 @@ async fn bench_apply(jobs: usize) {
     println!(
         "  mortar apply: {:.2} s (plan {:.2} s), {:.1} jobs/s, with an fsynced audit intent and outcome and an inventory save per job",
         total.as_secs_f64(),
-        planned.as_secs_f64(),
+        plan_time.as_secs_f64(),
         jobs as f64 / total.as_secs_f64()
     );
     println!(
         "  speed-up over the baseline: {:.2}x (concurrency {} per workspace)",
         baseline.as_secs_f64() / total.as_secs_f64(),
-        config.limits.max_concurrency
+        concurrency
     );
 }
 

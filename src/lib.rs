@@ -11,6 +11,7 @@ pub mod audit;
 pub mod config;
 pub mod databricks;
 pub mod emulator;
+pub mod engine;
 pub mod manifest;
 pub mod model;
 pub mod observe;

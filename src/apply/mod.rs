@@ -13,14 +13,13 @@ pub mod defaults;
 pub mod executor;
 pub mod guard;
 pub mod inventory;
-pub mod load;
 pub mod prepare;
 pub mod recovery;
 pub mod resolve;
 pub mod secrets;
 
 pub use executor::{AppReport, ApplyReport, ExecOptions, Progress, execute};
-pub use prepare::{PrepareOptions, Prepared, PreparedApp, prepare};
+pub use prepare::{AppFilter, PrepareOptions, Prepared, PreparedApp, prepare};
 
 /// What can stop planning or applying as a whole (per-action failures are
 /// reported per app instead).
@@ -31,7 +30,7 @@ pub enum ApplyError {
     #[error(transparent)]
     Inventory(#[from] inventory::InventoryError),
     #[error(transparent)]
-    Observe(#[from] crate::observe::ObserveError),
+    Observe(Box<crate::observe::ObserveError>),
     #[error("app `{app}`: {source}")]
     Plan {
         app: String,
@@ -40,4 +39,10 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+}
+
+impl From<crate::observe::ObserveError> for ApplyError {
+    fn from(e: crate::observe::ObserveError) -> Self {
+        ApplyError::Observe(Box::new(e))
+    }
 }

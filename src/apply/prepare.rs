@@ -3,7 +3,7 @@
 //! blocked is planned as its errors alone: not observed, not diffed, and
 //! never planned as deleted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::ApplyError;
@@ -25,11 +25,23 @@ use crate::plan::{
     Plan, Violation, plan_app,
 };
 
+/// A filter over the rendered apps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AppFilter {
+    /// Every app, and the apps Git no longer declares (their inventories).
+    #[default]
+    All,
+    /// These apps by name; an unknown name is an error.
+    Named(BTreeSet<String>),
+    /// The apps whose sync policy is automated.
+    Automated,
+}
+
 /// How to plan.
 #[derive(Debug, Clone, Default)]
 pub struct PrepareOptions {
-    /// Only this app.
-    pub app: Option<String>,
+    /// Which apps.
+    pub apps: AppFilter,
     /// Prune every app (`apply --prune`), whatever its sync policy says.
     pub prune: bool,
     /// The Git commit the tree was rendered from.
@@ -103,28 +115,7 @@ pub async fn prepare(
     options: &PrepareOptions,
     stats: &Stats,
 ) -> Result<Prepared, ApplyError> {
-    let (selected, blocked): (Vec<&RenderedApp>, Vec<&BlockedApp>) = match &options.app {
-        Some(name) => match (rendered.app(name), rendered.blocked_app(name)) {
-            (Some(app), _) => (vec![app], Vec::new()),
-            (None, Some(app)) => (Vec::new(), vec![app]),
-            (None, None) => {
-                return Err(ApplyError::UnknownApp {
-                    app: name.clone(),
-                    known: rendered
-                        .apps
-                        .iter()
-                        .map(|a| a.name.as_str())
-                        .chain(rendered.blocked.iter().map(|a| a.name.as_str()))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        },
-        None => (
-            rendered.apps.iter().collect(),
-            rendered.blocked.iter().collect(),
-        ),
-    };
+    let (selected, blocked) = select(rendered, &options.apps)?;
     let mut inventories = BTreeMap::new();
     let mut wants = Wants::default();
     let mut inventory_ids = Known::default();
@@ -164,7 +155,7 @@ pub async fn prepare(
             "an app that declares apps is blocked: apps missing from Git are not planned for removal"
         );
     }
-    if options.app.is_none() && !children_unknown {
+    if options.apps == AppFilter::All && !children_unknown {
         for name in inventory_names(store) {
             if rendered.app(&name).is_none() && rendered.blocked_app(&name).is_none() {
                 let inventory = store.load(&name)?;
@@ -405,6 +396,63 @@ pub async fn prepare(
     })
 }
 
+type Selection<'a> = (Vec<&'a RenderedApp>, Vec<&'a BlockedApp>);
+
+/// The healthy and the blocked apps `filter` selects.
+fn select<'a>(rendered: &'a Rendered, filter: &AppFilter) -> Result<Selection<'a>, ApplyError> {
+    match filter {
+        AppFilter::All => Ok((
+            rendered.apps.iter().collect(),
+            rendered.blocked.iter().collect(),
+        )),
+        AppFilter::Automated => Ok((
+            rendered
+                .apps
+                .iter()
+                .filter(|a| a.sync_policy.automated.is_some())
+                .collect(),
+            Vec::new(),
+        )),
+        AppFilter::Named(names) => {
+            let mut out: Selection<'a> = (Vec::new(), Vec::new());
+            for name in names {
+                match (rendered.app(name), rendered.blocked_app(name)) {
+                    (Some(app), _) => out.0.push(app),
+                    (None, Some(app)) => out.1.push(app),
+                    (None, None) => {
+                        return Err(ApplyError::UnknownApp {
+                            app: name.clone(),
+                            known: rendered
+                                .apps
+                                .iter()
+                                .map(|a| a.name.as_str())
+                                .chain(rendered.blocked.iter().map(|a| a.name.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+impl Prepared {
+    /// Keeps only the apps whose plan `keep` accepts.
+    pub fn keep_apps(&mut self, keep: impl Fn(&AppPlan) -> bool) {
+        let kept: Vec<bool> = self.plan.apps.iter().map(&keep).collect();
+        let mut flags = kept.iter();
+        self.apps.retain(|_| flags.next().copied().unwrap_or(false));
+        let apps = std::mem::take(&mut self.plan.apps)
+            .into_iter()
+            .zip(&kept)
+            .filter_map(|(a, k)| k.then_some(a))
+            .collect();
+        self.plan = Plan::new(self.plan.revision.take(), apps);
+    }
+}
+
 /// The resources with every reference whose id is known filled in (for
 /// finding objects by name; the specs applied are resolved later).
 fn with_names_resolved(resources: &[DesiredResource], known: &Known) -> Vec<DesiredResource> {
@@ -489,7 +537,7 @@ async fn missing_secrets(
         let have = secrets::list_keys(client, &live.id)
             .await
             .map_err(|source| {
-                ApplyError::Observe(crate::observe::ObserveError::Read {
+                ApplyError::from(crate::observe::ObserveError::Read {
                     key: action.key.clone(),
                     what: "secret keys",
                     source,

@@ -4,32 +4,21 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
-use mortar::apply::{self, ExecOptions, Progress};
-use mortar::audit::{AuditError, AuditEvent, AuditLog, AuditRecord, AuditSink, Fanout, Trigger};
-use mortar::config::{AuditSinkConfig, Config};
+use mortar::apply::Progress;
+use mortar::audit::Trigger;
 use mortar::plan::ActionKind;
 use mortar::plan::render::{self, TextOptions};
+use tokio_util::sync::CancellationToken;
 
-use super::session::{Session, use_color};
+use super::target::{TargetArgs, use_color};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The controller config file (workspaces, source, state, audit).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "MORTAR_CONFIG",
-        default_value = "mortar.yaml"
-    )]
-    pub config: PathBuf,
-    /// Only this app.
-    #[arg(long, value_name = "NAME")]
-    pub app: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Delete objects Mortar created that Git no longer declares, whatever
     /// the apps' sync policies say.
     #[arg(long)]
@@ -37,32 +26,6 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-}
-
-/// Each record also as one JSON line on stderr.
-struct StderrSink;
-
-impl AuditSink for StderrSink {
-    fn name(&self) -> &str {
-        "stderr"
-    }
-    fn record(&self, event: &AuditEvent) -> Result<Option<AuditRecord>, AuditError> {
-        let line = serde_json::to_string(event).map_err(AuditError::Serialize)?;
-        eprintln!("{line}");
-        Ok(None)
-    }
-}
-
-fn audit_sinks(config: &Config) -> anyhow::Result<Fanout> {
-    let mut fan = Fanout::default();
-    fan.push(Box::new(AuditLog::open(config.audit_file())?));
-    for sink in &config.audit.sinks {
-        match sink {
-            AuditSinkConfig::File(path) => fan.push(Box::new(AuditLog::open(path)?)),
-            AuditSinkConfig::Stderr => fan.push(Box::new(StderrSink)),
-        }
-    }
-    Ok(fan)
 }
 
 fn cli_user() -> String {
@@ -85,16 +48,6 @@ fn account_name() -> Option<String> {
         (fields.nth(1)? == uid.to_string()).then(|| name.to_string())
     });
     Some(name.unwrap_or_else(|| format!("uid {uid}")))
-}
-
-fn identity(me: &serde_json::Value) -> Option<String> {
-    let s = |k: &str| me.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    match (s("applicationId"), s("userName"), s("displayName")) {
-        (Some(app), _, Some(name)) => Some(format!("service principal {name} ({app})")),
-        (Some(app), _, None) => Some(format!("service principal {app}")),
-        (None, Some(user), _) => Some(user),
-        (None, None, name) => name,
-    }
 }
 
 fn confirm() -> anyhow::Result<bool> {
@@ -120,70 +73,37 @@ fn mark(action: ActionKind) -> &'static str {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let session = Session::open(&args.config, None)?;
-    let prepared = session.prepare(args.app.clone(), args.prune, true).await?;
-    let plan = &prepared.plan;
-    let pending = plan.apps.iter().flat_map(|a| &a.actions).any(|a| {
-        a.action.changes_workspace() || matches!(a.action, ActionKind::Release | ActionKind::Forget)
-    });
+    let (engine, tree) = args.target.open(None)?;
+    let planned = engine
+        .plan_to_apply(&tree, &args.target.scope(args.prune))
+        .await?;
     print!(
         "{}",
         render::text(
-            plan,
+            planned.plan(),
             TextOptions {
                 color: use_color(),
                 show_unchanged: false
             }
         )
     );
-    if !pending && !plan.has_changes {
+    if !planned.has_work() {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.auto_approve && !confirm()? {
         println!("Apply cancelled.");
         return Ok(ExitCode::FAILURE);
     }
-
-    let mut acting_as = BTreeMap::new();
-    let workspaces: std::collections::BTreeSet<&str> = plan
-        .apps
-        .iter()
-        .flat_map(|a| &a.actions)
-        .filter(|a| a.action.changes_workspace())
-        .map(|a| a.key.workspace.as_str())
-        .collect();
-    // Read concurrently, and remembered by each client for the secret ACL
-    // calls that need the identity again.
-    let identities = futures::future::join_all(
-        workspaces
-            .into_iter()
-            .filter_map(|ws| session.clients.get(ws).map(|c| (ws, c)))
-            .map(|(ws, client)| async move { (ws, client.identity().await) }),
-    )
-    .await;
-    for (ws, me) in identities {
-        let me = me.with_context(|| format!("workspace {ws}: who am I (SCIM Me)"))?;
-        if let Some(id) = identity(&me) {
-            acting_as.insert(ws.to_string(), id);
+    // Ctrl-C: no further action starts; the calls in flight finish and
+    // their outcomes are recorded.
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing the calls in flight, starting no more");
+            on_signal.cancel();
         }
-    }
-    let concurrency = session
-        .config
-        .workspaces
-        .iter()
-        .map(|(n, w)| (n.clone(), w.limits.max_concurrency))
-        .collect();
-    let revision = session.loaded.revision.clone();
-    let opts = ExecOptions {
-        trigger: Trigger::Cli(cli_user()),
-        revision: revision.as_ref().map(|r| r.commit.clone()),
-        commit_author: revision.as_ref().map(|r| r.author.clone()),
-        acting_as,
-        concurrency,
-        secrets: session.config.secrets.clone(),
-        credentials: session.config.controller_credentials(),
-    };
-    let audit: Arc<dyn AuditSink> = Arc::new(audit_sinks(&session.config)?);
+    });
     let progress: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(|p: Progress| match p {
         Progress::Started { .. } => {}
         Progress::Finished {
@@ -203,15 +123,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         Progress::Skipped { key, reason, .. } => eprintln!("  {key}: skipped ({reason})"),
     });
-    let report = apply::execute(
-        prepared,
-        &session.clients,
-        &session.store,
-        audit,
-        opts,
-        progress,
-    )
-    .await;
+    let report = engine
+        .apply(planned, Trigger::Cli(cli_user()), progress, cancel)
+        .await?;
     println!();
     let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
     for app in &report.apps {

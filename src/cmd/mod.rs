@@ -5,7 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod emulator;
 pub mod plan;
-pub mod session;
+pub mod target;
 pub mod validate;
 
 use tracing_subscriber::EnvFilter;

@@ -1,4 +1,4 @@
-//! `mortar plan --config FILE [--app NAME] [--source-dir DIR] [--output text|json]`:
+//! `mortar plan --config FILE [--app NAME]... [--source-dir DIR] [--output text|json]`:
 //! what apply would change. Exit 0 nothing to do, 2 changes pending, 1 error
 //! (including an app blocked by a violation; the other apps are still shown).
 
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use mortar::plan::render::{self, TextOptions};
 
-use super::session::{Session, use_color};
+use super::target::{TargetArgs, use_color};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
@@ -17,17 +17,8 @@ pub enum Output {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The controller config file (workspaces, source, state, audit).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "MORTAR_CONFIG",
-        default_value = "mortar.yaml"
-    )]
-    pub config: PathBuf,
-    /// Only this app.
-    #[arg(long, value_name = "NAME")]
-    pub app: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Plan this directory (a pull request's checkout) instead of the
     /// config's source, against the live workspaces.
     #[arg(long, value_name = "DIR")]
@@ -38,9 +29,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let session = Session::open(&args.config, args.source_dir.as_deref())?;
-    let prepared = session.prepare(args.app.clone(), false, false).await?;
-    let plan = &prepared.plan;
+    let (engine, tree) = args.target.open(args.source_dir.as_deref())?;
+    let planned = engine.plan(&tree, &args.target.scope(false)).await?;
+    let plan = planned.plan();
     match args.output {
         Output::Text => print!(
             "{}",

@@ -6,12 +6,13 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::Ctx;
+use super::error::{ActionError, api};
 use crate::apply::inventory::Inventory;
 use crate::apply::prepare::PreparedApp;
 use crate::apply::resolve;
 use crate::apply::secrets;
 use crate::audit::{AuditAction, AuditEvent, ChangeSummary, Outcome};
-use crate::databricks::{Client, Desired, Secret, adapter};
+use crate::databricks::{Client, Desired, KindAdapter, Secret, adapter};
 use crate::manifest::{Kind, ResourceKey};
 use crate::plan::{ActionKind, ManagedResource, Ownership, PlannedAction, mask};
 
@@ -24,46 +25,46 @@ impl Ctx {
         e
     }
 
-    fn record(&self, event: &AuditEvent) -> Result<(), String> {
+    fn record(&self, event: &AuditEvent) -> Result<(), ActionError> {
         // An fsync (or several): let the runtime move other tasks away.
         blocking(|| self.audit.record(event))
             .map(|_| ())
-            .map_err(|e| format!("audit trail: {e}"))
+            .map_err(ActionError::Audit)
     }
 
     /// Intent, call, outcome.
-    async fn audited<T, F>(&self, intent: AuditEvent, call: F) -> Result<T, String>
+    async fn audited<T, F>(&self, intent: AuditEvent, call: F) -> Result<T, ActionError>
     where
-        F: std::future::Future<Output = Result<T, String>>,
+        F: std::future::Future<Output = Result<T, ActionError>>,
         T: IdOf,
     {
         self.record(&intent)?;
         let result = call.await;
         let outcome = match &result {
             Ok(v) => intent.to_outcome(v.id_of(), Outcome::Ok),
-            Err(e) => intent.to_outcome(None, Outcome::error(e)),
+            Err(e) => intent.to_outcome(None, Outcome::error(&e.chain())),
         };
         self.record(&outcome)?;
         result
     }
 
-    fn save(&self, app: usize, change: impl FnOnce(&mut Inventory)) -> Result<(), String> {
+    fn save(&self, app: usize, change: impl FnOnce(&mut Inventory)) -> Result<(), ActionError> {
         let mut inv = self.inventories[app]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         change(&mut inv);
-        blocking(|| self.store.save(&inv)).map_err(|e| e.to_string())
+        blocking(|| self.store.save(&inv)).map_err(ActionError::Inventory)
     }
 
     fn resolved(
         &self,
         app: &PreparedApp,
         key: &ResourceKey,
-    ) -> Result<(Value, Vec<crate::manifest::PermissionEntry>), String> {
+    ) -> Result<(Value, Vec<crate::manifest::PermissionEntry>), ActionError> {
         let desired = app
             .desired
             .get(key)
-            .ok_or_else(|| format!("{key} is not in the desired state"))?;
+            .ok_or_else(|| ActionError::NotDesired { key: key.clone() })?;
         let known = self
             .known
             .lock()
@@ -72,12 +73,15 @@ impl Ctx {
         let (perms, left_p) =
             resolve::resolve_permissions(&desired.permissions, &key.workspace, &known, false);
         if left || left_p {
-            return Err(format!(
-                "{key}: a `${{resources.…}}` reference names an object whose id is not known (was it created?)"
-            ));
+            return Err(ActionError::UnresolvedReference { key: key.clone() });
         }
         Ok((spec, perms))
     }
+}
+
+/// The adapter of the key's kind.
+fn kind_adapter(key: &ResourceKey) -> Result<&'static dyn KindAdapter, ActionError> {
+    adapter(key.kind).ok_or(ActionError::NotDatabricks { kind: key.kind })
 }
 
 /// Runs blocking file I/O (fsyncs) so the runtime can move other tasks to
@@ -110,17 +114,29 @@ pub(super) async fn run(
     ctx: &Ctx,
     app_index: usize,
     action: &PlannedAction,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ActionError> {
     let app = &ctx.apps[app_index];
     let key = &action.key;
     let client = ctx
         .clients
         .get(&key.workspace)
-        .ok_or_else(|| format!("workspace `{}` is not configured", key.workspace))?;
+        .ok_or_else(|| ActionError::UnknownWorkspace {
+            workspace: key.workspace.clone(),
+        })?;
+    // Waiting for a slot may outlast a cancellation: an action that has
+    // not started by then does not start.
     let _slot = match ctx.slots.get(&key.workspace) {
-        Some(s) => Some(s.clone().acquire_owned().await.map_err(|e| e.to_string())?),
+        Some(s) => Some(
+            s.clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| ActionError::Cancelled)?,
+        ),
         None => None,
     };
+    if ctx.cancel.is_cancelled() {
+        return Err(ActionError::Cancelled);
+    }
     let span = tracing::info_span!("apply", app = %app.name, workspace = %key.workspace, kind = %key.kind, key = %key);
     run_action(ctx, app_index, client, action)
         .instrument(span)
@@ -132,7 +148,7 @@ async fn run_action(
     app_index: usize,
     client: &Client,
     action: &PlannedAction,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ActionError> {
     let app = &ctx.apps[app_index];
     let key = &action.key;
     match action.action {
@@ -142,12 +158,15 @@ async fn run_action(
             Ok(action.id.clone())
         }
         ActionKind::Delete => {
-            let id = action.id.clone().ok_or("no id to delete")?;
-            let a = adapter(key.kind).ok_or("not a Databricks kind")?;
+            let id = action.id.clone().ok_or_else(|| ActionError::NoId {
+                key: key.clone(),
+                action: "delete",
+            })?;
+            let a = kind_adapter(key)?;
             let mut intent = ctx.event(&app.name, key, AuditAction::Delete);
             intent.databricks_id = Some(id.clone());
             ctx.audited(intent, async {
-                a.delete(client, &id).await.map_err(|e| e.to_string())
+                a.delete(client, &id).await.map_err(api("delete"))
             })
             .await?;
             ctx.save(app_index, |inv| {
@@ -170,10 +189,10 @@ async fn create(
     app_index: usize,
     client: &Client,
     action: &PlannedAction,
-) -> Result<String, String> {
+) -> Result<String, ActionError> {
     let app = &ctx.apps[app_index];
     let key = &action.key;
-    let a = adapter(key.kind).ok_or("not a Databricks kind")?;
+    let a = kind_adapter(key)?;
     let (spec, perms) = ctx.resolved(app, key)?;
     // Secret values are read before anything is created, so a source that
     // cannot be read leaves no half-made scope behind.
@@ -191,7 +210,7 @@ async fn create(
     };
     let id: String = ctx
         .audited(intent, async {
-            a.create(client, desired).await.map_err(|e| e.to_string())
+            a.create(client, desired).await.map_err(api("create"))
         })
         .await?;
     {
@@ -202,7 +221,10 @@ async fn create(
         known.ids.insert(key.clone(), id.clone());
     }
     if key.kind == Kind::ServicePrincipal {
-        let live = a.get(client, &id).await.map_err(|e| e.to_string())?;
+        let live = a
+            .get(client, &id)
+            .await
+            .map_err(api("read the application id"))?;
         if let Some(app_id) = live
             .as_ref()
             .and_then(|l| l.raw.get("applicationId"))
@@ -269,7 +291,7 @@ fn read_secrets(
     app: &PreparedApp,
     key: &ResourceKey,
     only: Option<&[&str]>,
-) -> Result<Vec<(String, Secret)>, String> {
+) -> Result<Vec<(String, Secret)>, ActionError> {
     let policy = secrets::SecretPolicy {
         project: &app.project,
         allowance: ctx.opts.secrets.projects.get(&app.project),
@@ -281,7 +303,7 @@ fn read_secrets(
         .map(|s| {
             secrets::read_value(s, policy)
                 .map(|v| (s.key.clone(), v))
-                .map_err(|e| e.to_string())
+                .map_err(ActionError::Secret)
         })
         .collect()
 }
@@ -293,7 +315,7 @@ async fn put_secrets(
     key: &ResourceKey,
     scope: &str,
     values: Vec<(String, Secret)>,
-) -> Result<(), String> {
+) -> Result<(), ActionError> {
     for (secret_key, value) in values {
         let mut intent = ctx.event(&app.name, key, AuditAction::Update);
         intent.databricks_id = Some(scope.to_string());
@@ -305,7 +327,7 @@ async fn put_secrets(
         ctx.audited(intent, async {
             secrets::put(client, scope, &secret_key, &value)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(ActionError::Secret)
         })
         .await?;
     }
@@ -319,10 +341,10 @@ async fn set_permissions(
     action: &PlannedAction,
     id: &str,
     perms: &[crate::manifest::PermissionEntry],
-) -> Result<(), String> {
+) -> Result<(), ActionError> {
     let app = &ctx.apps[app_index];
     let key = &action.key;
-    let a = adapter(key.kind).ok_or("not a Databricks kind")?;
+    let a = kind_adapter(key)?;
     let mut intent = ctx.event(&app.name, key, AuditAction::SetPermissions);
     intent.databricks_id = Some(id.to_string());
     intent.changes = action
@@ -333,7 +355,7 @@ async fn set_permissions(
     ctx.audited(intent, async {
         a.write_permissions(client, id, perms)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(api("write permissions"))
     })
     .await?;
     let recorded = app
@@ -354,11 +376,14 @@ async fn update(
     app_index: usize,
     client: &Client,
     action: &PlannedAction,
-) -> Result<(), String> {
+) -> Result<(), ActionError> {
     let app = &ctx.apps[app_index];
     let key = &action.key;
-    let a = adapter(key.kind).ok_or("not a Databricks kind")?;
-    let id = action.id.clone().ok_or("no id to update")?;
+    let a = kind_adapter(key)?;
+    let id = action.id.clone().ok_or_else(|| ActionError::NoId {
+        key: key.clone(),
+        action: "update",
+    })?;
     let (spec, perms) = ctx.resolved(app, key)?;
     let adopting = action.action == ActionKind::Adopt;
     let (secret_changes, changes): (Vec<_>, Vec<_>) = action
@@ -387,9 +412,7 @@ async fn update(
             spec: &spec,
         };
         ctx.audited(intent, async {
-            a.update(client, &id, desired)
-                .await
-                .map_err(|e| e.to_string())
+            a.update(client, &id, desired).await.map_err(api("update"))
         })
         .await?;
     }

@@ -7,15 +7,20 @@
 //! an audit outcome; the app's inventory is saved after every action. An
 //! app whose plan has a violation or a conflict applies nothing; an app
 //! stops at its first hard failure (what depends on the failed action, in
-//! any app, is skipped) while the other apps go on.
+//! any app, is skipped) while the other apps go on. Once `cancel` fires no
+//! action starts; those in flight finish and their outcomes are recorded.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 mod actions;
+mod error;
+
+pub use error::ActionError;
 
 use super::inventory::{Inventory, InventoryStore};
 use super::prepare::{Prepared, PreparedApp};
@@ -116,6 +121,7 @@ pub(super) struct Ctx {
     pub(super) known: Mutex<Known>,
     pub(super) inventories: Vec<Mutex<Inventory>>,
     pub(super) slots: BTreeMap<String, Arc<Semaphore>>,
+    pub(super) cancel: CancellationToken,
 }
 
 fn needs_node(action: &PlannedAction) -> bool {
@@ -131,6 +137,7 @@ pub async fn execute(
     audit: Arc<dyn AuditSink>,
     opts: ExecOptions,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    cancel: CancellationToken,
 ) -> ApplyReport {
     let Prepared {
         plan, apps, known, ..
@@ -266,11 +273,12 @@ pub async fn execute(
         opts,
         known: Mutex::new(known),
         slots,
+        cancel: cancel.clone(),
     });
 
     let mut state = vec![State::Pending; nodes.len()];
     let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|n| waiting[*n] == 0).collect();
-    let mut set: JoinSet<(usize, Result<Option<String>, String>)> = JoinSet::new();
+    let mut set: JoinSet<(usize, Result<Option<String>, ActionError>)> = JoinSet::new();
     let nodes = Arc::new(nodes);
     loop {
         while let Some(n) = ready.pop_front() {
@@ -278,6 +286,18 @@ pub async fn execute(
                 continue;
             }
             let app = nodes[n].app;
+            if cancel.is_cancelled() {
+                skip(
+                    n,
+                    "not attempted: the apply was cancelled",
+                    &nodes,
+                    &dependents,
+                    &mut state,
+                    &mut reports,
+                    &*progress,
+                );
+                continue;
+            }
             if let Some(reason) = &reports[app].failure {
                 let reason = format!("not attempted: app stopped ({reason})");
                 skip(
@@ -340,7 +360,20 @@ pub async fn execute(
                     }
                 }
             }
+            Err(ActionError::Cancelled) => {
+                state[n] = State::Pending;
+                skip(
+                    n,
+                    "not attempted: the apply was cancelled",
+                    &nodes,
+                    &dependents,
+                    &mut state,
+                    &mut reports,
+                    &*progress,
+                );
+            }
             Err(error) => {
+                let error = error.chain();
                 state[n] = State::Failed;
                 progress(Progress::Finished {
                     app: reports[app].app.clone(),

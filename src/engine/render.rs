@@ -1,5 +1,6 @@
-//! From the config's `source:` (or a `--source-dir` override) to a rendered
-//! app tree and the Git revision it was read at.
+//! Source → Render: from the config's `source:` (or a directory given
+//! instead, such as a pull request's checkout) to a rendered app tree and
+//! the Git revision it was read at.
 
 use std::path::{Path, PathBuf};
 
@@ -8,14 +9,14 @@ use crate::manifest::source::{DirEntry, EntryKind, SourceError, SourceTree};
 use crate::manifest::{Diagnostics, RenderOptions, Rendered, render};
 use crate::source::{OpenError, Revision, Source, SourceSpec};
 
-/// Why the desired state could not be loaded.
+/// Why the desired state could not be rendered.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub enum RenderError {
     #[error(
         "{file}: no `source:` section; add `source: {{ dir: PATH }}` or `source: {{ git: {{ repo: PATH, revision: main }} }}`, or pass --source-dir"
     )]
     NoSource { file: String },
-    #[error("source: {0}")]
+    #[error("source")]
     Open(#[from] OpenError),
     #[error("the manifests do not render ({} error{}):\n{diags}", diags.errors.len(), if diags.errors.len() == 1 { "" } else { "s" })]
     Render { diags: Diagnostics },
@@ -23,7 +24,7 @@ pub enum LoadError {
 
 /// A rendered tree and where it came from.
 #[derive(Debug)]
-pub struct Loaded {
+pub struct RenderedTree {
     pub rendered: Rendered,
     pub revision: Option<Revision>,
     /// A description of the source, for messages.
@@ -61,13 +62,24 @@ impl SourceTree for SubTree<'_> {
     }
 }
 
+impl RenderError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            RenderError::NoSource { .. } => "no_source",
+            RenderError::Open(_) => "source_open",
+            RenderError::Render { .. } => "render",
+        }
+    }
+}
+
 /// Opens the source and renders it. `source_dir` overrides the config's
 /// source (a pull request's checkout); `config_file` names the file in errors.
-pub fn load(
+pub fn render_source(
     config: &Config,
     source_dir: Option<&Path>,
     config_file: &Path,
-) -> Result<Loaded, LoadError> {
+) -> Result<RenderedTree, RenderError> {
     let source_cfg = config.source.clone().unwrap_or_default();
     let (spec, sub): (SourceSpec, Option<String>) =
         match (source_dir, &source_cfg.dir, &source_cfg.git) {
@@ -81,7 +93,7 @@ pub fn load(
                 git.path.clone().filter(|p| !p.trim_matches('/').is_empty()),
             ),
             (None, None, None) => {
-                return Err(LoadError::NoSource {
+                return Err(RenderError::NoSource {
                     file: config_file.display().to_string(),
                 });
             }
@@ -104,8 +116,8 @@ pub fn load(
         ),
         None => render(&source, &options),
     }
-    .map_err(|diags| LoadError::Render { diags })?;
-    Ok(Loaded {
+    .map_err(|diags| RenderError::Render { diags })?;
+    Ok(RenderedTree {
         rendered,
         revision: source.revision().cloned(),
         described: source.describe(),

@@ -1,0 +1,42 @@
+//! What can stop the pipeline as a whole (a failed action is reported per
+//! app in the apply report instead).
+
+use crate::apply::ApplyError;
+use crate::audit::AuditError;
+use crate::config::ConfigError;
+
+use super::render::RenderError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("workspace client")]
+    Client(#[source] Box<crate::databricks::Error>),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Plan(#[from] ApplyError),
+    #[error("audit trail")]
+    Audit(#[from] AuditError),
+    #[error("workspace {workspace}: who am I (SCIM Me)")]
+    Identity {
+        workspace: String,
+        #[source]
+        source: Box<crate::databricks::Error>,
+    },
+}
+
+impl EngineError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            EngineError::Config(_) => "config",
+            EngineError::Client(_) => "client",
+            EngineError::Render(e) => e.metric_label(),
+            EngineError::Plan(_) => "plan",
+            EngineError::Audit(_) => "audit",
+            EngineError::Identity { .. } => "identity",
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The pipeline as one API, shared by the CLI, the controller, the
+//! benchmarks and the tests:
+//!
+//! ```text
+//! Engine::open(config)                     clients (token and identity caches), inventory store
+//!   .render(source)       Source → Render  a revision's app tree      (render.rs)
+//!   .plan(&tree, &scope)  Observe → Diff   one plan for a set of apps  (apply::prepare, plan::)
+//!                          → Guard
+//!   .apply(planned, trigger, progress, cancel)
+//!                          Apply → Audit    the executor, write-ahead audit, inventory (apply::)
+//! ```
+//!
+//! Composition lives here and nowhere else: which audit sinks, which
+//! identity each workspace acts as, how much concurrency, which secret
+//! sources each project may read.
+
+mod error;
+pub mod render;
+mod scope;
+mod sinks;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::apply::inventory::InventoryStore;
+use crate::apply::{self, ApplyReport, ExecOptions, PrepareOptions, Prepared, Progress};
+use crate::audit::{AuditSink, Trigger};
+use crate::config::Config;
+use crate::databricks::Client;
+use crate::observe::Stats;
+use crate::plan::Plan;
+use crate::source::Revision;
+
+pub use error::EngineError;
+pub use render::RenderedTree;
+pub use scope::{AppFilter, Scope};
+
+/// A plan with everything needed to apply it.
+#[derive(Debug)]
+pub struct Planned {
+    prepared: Prepared,
+    revision: Option<Revision>,
+}
+
+impl Planned {
+    /// The plan itself: what a reviewer reads and what apply carries out.
+    pub fn plan(&self) -> &Plan {
+        &self.prepared.plan
+    }
+
+    /// True when applying would call a workspace or change an inventory.
+    pub fn has_work(&self) -> bool {
+        self.plan().has_changes
+            || self.plan().apps.iter().flat_map(|a| &a.actions).any(|a| {
+                a.action.changes_workspace()
+                    || matches!(
+                        a.action,
+                        crate::plan::ActionKind::Release | crate::plan::ActionKind::Forget
+                    )
+            })
+    }
+}
+
+/// The pipeline, opened on one controller config.
+pub struct Engine {
+    config: Config,
+    config_file: PathBuf,
+    clients: BTreeMap<String, Client>,
+    store: InventoryStore,
+}
+
+impl Engine {
+    /// Reads and checks `mortar.yaml`, then opens the engine on it.
+    pub fn open_file(config_file: &Path) -> Result<Engine, EngineError> {
+        let config = Config::load(config_file)?;
+        Engine::open(config, config_file)
+    }
+
+    /// Opens the engine: one client per workspace (the config's, or the one
+    /// the `DATABRICKS_*` variables describe) and the inventory store.
+    /// `config_file` names the config in messages.
+    pub fn open(config: Config, config_file: &Path) -> Result<Engine, EngineError> {
+        let workspaces = config.workspaces_or_env(&|k| std::env::var(k).ok())?;
+        let clients =
+            Client::for_workspaces(&workspaces).map_err(|e| EngineError::Client(Box::new(e)))?;
+        Ok(Engine {
+            store: InventoryStore::new(config.state.dir.clone()),
+            config,
+            config_file: config_file.to_path_buf(),
+            clients,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Renders the config's source, or `source_dir` instead of it.
+    pub fn render(&self, source_dir: Option<&Path>) -> Result<RenderedTree, EngineError> {
+        Ok(render::render_source(
+            &self.config,
+            source_dir,
+            &self.config_file,
+        )?)
+    }
+
+    /// Plans the apps of `tree` that `scope` selects against the live
+    /// workspaces. Crash recovery completes inventories in memory only;
+    /// [`Engine::apply`] saves them.
+    pub async fn plan(&self, tree: &RenderedTree, scope: &Scope) -> Result<Planned, EngineError> {
+        self.prepare(tree, scope, false).await
+    }
+
+    /// Plans for applying: as [`Engine::plan`], and saves the inventories
+    /// that crash recovery completed.
+    pub async fn plan_to_apply(
+        &self,
+        tree: &RenderedTree,
+        scope: &Scope,
+    ) -> Result<Planned, EngineError> {
+        self.prepare(tree, scope, true).await
+    }
+
+    async fn prepare(
+        &self,
+        tree: &RenderedTree,
+        scope: &Scope,
+        save_recovered: bool,
+    ) -> Result<Planned, EngineError> {
+        let options = PrepareOptions {
+            apps: scope.apps.clone(),
+            prune: scope.prune,
+            revision: tree.revision.as_ref().map(|r| r.commit.clone()),
+            audit_file: Some(self.config.audit_file()),
+            save_recovered,
+            secrets: self.config.secrets.clone(),
+        };
+        let mut prepared = apply::prepare(
+            &tree.rendered,
+            &self.clients,
+            &self.store,
+            &options,
+            &Stats::default(),
+        )
+        .await?;
+        if scope.drift_only {
+            prepared.keep_apps(|plan| plan.actions.iter().any(|a| a.drift));
+        }
+        Ok(Planned {
+            prepared,
+            revision: tree.revision.clone(),
+        })
+    }
+
+    /// Applies `planned`: each call audited before and after, the inventory
+    /// saved after each action. When `cancel` fires, no further action
+    /// starts; the calls in flight finish and their outcomes are recorded.
+    pub async fn apply(
+        &self,
+        planned: Planned,
+        trigger: Trigger,
+        progress: Arc<dyn Fn(Progress) + Send + Sync>,
+        cancel: CancellationToken,
+    ) -> Result<ApplyReport, EngineError> {
+        let audit: Arc<dyn AuditSink> = Arc::new(sinks::open(&self.config)?);
+        let workspaces: BTreeSet<&str> = planned
+            .plan()
+            .apps
+            .iter()
+            .flat_map(|a| &a.actions)
+            .filter(|a| a.action.changes_workspace())
+            .map(|a| a.key.workspace.as_str())
+            .collect();
+        let acting_as = self.identities(workspaces).await?;
+        let opts = ExecOptions {
+            trigger,
+            revision: planned.revision.as_ref().map(|r| r.commit.clone()),
+            commit_author: planned.revision.as_ref().map(|r| r.author.clone()),
+            acting_as,
+            concurrency: self
+                .config
+                .workspaces
+                .iter()
+                .map(|(n, w)| (n.clone(), w.limits.max_concurrency))
+                .collect(),
+            secrets: self.config.secrets.clone(),
+            credentials: self.config.controller_credentials(),
+        };
+        Ok(apply::execute(
+            planned.prepared,
+            &self.clients,
+            &self.store,
+            audit,
+            opts,
+            progress,
+            cancel,
+        )
+        .await)
+    }
+
+    /// The identity Mortar acts as in each workspace, read concurrently
+    /// (and remembered by each client for the calls that need it again).
+    async fn identities(
+        &self,
+        workspaces: BTreeSet<&str>,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        let read = futures::future::join_all(
+            workspaces
+                .into_iter()
+                .filter_map(|ws| self.clients.get(ws).map(|c| (ws, c)))
+                .map(|(ws, client)| async move { (ws, client.identity().await) }),
+        )
+        .await;
+        let mut out = BTreeMap::new();
+        for (ws, me) in read {
+            let me = me.map_err(|source| EngineError::Identity {
+                workspace: ws.to_string(),
+                source: Box::new(source),
+            })?;
+            if let Some(id) = describe_identity(&me) {
+                out.insert(ws.to_string(), id);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How an audit record names the identity behind a SCIM `Me` answer.
+fn describe_identity(me: &serde_json::Value) -> Option<String> {
+    let s = |k: &str| me.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    match (s("applicationId"), s("userName"), s("displayName")) {
+        (Some(app), _, Some(name)) => Some(format!("service principal {name} ({app})")),
+        (Some(app), _, None) => Some(format!("service principal {app}")),
+        (None, Some(user), _) => Some(user),
+        (None, None, name) => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_name_service_principals_and_users() {
+        let sp = serde_json::json!({"applicationId": "6f1c", "displayName": "ci-deployer"});
+        assert_eq!(
+            describe_identity(&sp).as_deref(),
+            Some("service principal ci-deployer (6f1c)")
+        );
+        let user = serde_json::json!({"userName": "ana@example.com", "displayName": "Ana"});
+        assert_eq!(describe_identity(&user).as_deref(), Some("ana@example.com"));
+    }
+}
