@@ -35,7 +35,7 @@ use mortar::apply::{self, ExecOptions, PrepareOptions};
 use mortar::audit::{AuditLog, AuditSink, Trigger};
 use mortar::config::{AuthConfig, LimitsConfig, RetryConfig, SecretRef, WorkspaceConfig};
 use mortar::databricks::Client;
-use mortar::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use mortar_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use mortar::manifest::render_dir;
 use mortar::observe::Stats;
 use serde_json::json;
