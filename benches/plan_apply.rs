@@ -35,9 +35,9 @@ use mortar::apply::{self, ExecOptions, PrepareOptions};
 use mortar::audit::{AuditLog, AuditSink, Trigger};
 use mortar::config::{AuthConfig, LimitsConfig, RetryConfig, SecretRef, WorkspaceConfig};
 use mortar::databricks::Client;
-use mortar_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use mortar::manifest::render_dir;
 use mortar::observe::Stats;
+use mortar_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use serde_json::json;
 
 const LATENCY: Duration = Duration::from_millis(20);

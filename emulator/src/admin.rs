@@ -10,12 +10,12 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::auth;
-use super::errors::{ApiError, ApiResult};
-use super::faults::FaultSettings;
-use super::http::{JsonBody, ok};
-use super::server::{AppState, Ctx, seeded_workspace};
-use super::state::Workspace;
+use crate::auth;
+use crate::errors::{ApiError, ApiResult};
+use crate::faults::FaultSettings;
+use crate::http::{JsonBody, ok};
+use crate::server::{AppState, Ctx, seeded_workspace};
+use crate::state::Workspace;
 
 /// Admin routes (nested under `/_emulator`).
 pub fn routes() -> Router<AppState> {
@@ -101,7 +101,7 @@ async fn throttle(
 
 fn describe_limits(ctx: &Ctx) -> Value {
     let (default, overrides) = ctx.limits.describe();
-    let published: Map<String, Value> = super::limits::PUBLISHED
+    let published: Map<String, Value> = crate::limits::PUBLISHED
         .iter()
         .map(|(k, v)| ((*k).to_owned(), json!(v)))
         .collect();

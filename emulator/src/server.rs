@@ -19,14 +19,14 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
-use super::auth::{self, Tokens};
-use super::config::EmulatorConfig;
-use super::errors::{ApiError, EmulatorError};
-use super::faults::{Fault, Faults};
-use super::federation::KeyCache;
-use super::limits::Limits;
-use super::state::{Store, Workspace};
-use super::{
+use crate::auth::{self, Tokens};
+use crate::config::EmulatorConfig;
+use crate::errors::{ApiError, EmulatorError};
+use crate::faults::{Fault, Faults};
+use crate::federation::KeyCache;
+use crate::limits::Limits;
+use crate::state::{Store, Workspace};
+use crate::{
     admin, clusters, jobs, oidc, permissions, policies, pools, scim, secrets, tokens,
     unity_catalog, warehouses, workspace, workspace_conf,
 };
@@ -106,7 +106,7 @@ pub async fn bind(config: EmulatorConfig) -> Result<(TcpListener, AppState), Emu
     if let Some(path) = &config.state_file {
         // Fail at start, not on the first write, when the file is not writable.
         let bytes = serde_json::to_vec(&store.snapshot()).unwrap_or_default();
-        super::state::write_atomic(path, &bytes)?;
+        crate::state::write_atomic(path, &bytes)?;
     }
     let ctx = Ctx {
         tokens: Tokens::new(&config),
@@ -147,7 +147,7 @@ pub fn router(state: AppState) -> Router {
         )))
         .nest("/_emulator", admin::routes())
         .merge(api)
-        .layer(axum::extract::DefaultBodyLimit::max(super::http::MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::http::MAX_BODY))
         .with_state(state)
 }
 
