@@ -10,10 +10,10 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::app::Ctx;
 use crate::config::EmulatorConfig;
 use crate::errors::ApiError;
 use crate::http::now_ms;
-use crate::server::Ctx;
 
 /// What kind of principal a name denotes in an ACL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,12 +11,12 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clusters_catalog as catalog;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
 use crate::permissions;
-use crate::server::AppState;
 use crate::state::Workspace;
 
 /// A stored cluster.

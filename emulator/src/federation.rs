@@ -13,10 +13,10 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
+use crate::app::Ctx;
 use crate::auth::PrincipalKind;
 use crate::config::FederationPolicy;
 use crate::errors::ApiError;
-use crate::server::Ctx;
 
 /// The identity an accepted external token maps to.
 #[derive(Debug, Clone)]

@@ -14,11 +14,11 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::{Caller, PrincipalKind};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, first_page, json_bytes, now_ms, ok, ok_empty, req_id};
 use crate::permissions;
-use crate::server::AppState;
 use crate::state::Workspace;
 
 /// Arrays that `jobs/get` 2.2 pages by 100.

@@ -10,10 +10,10 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::json;
 
+use crate::app::AppState;
 use crate::auth::{Grant, PrincipalKind};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{Params, now_ms, ok, request_base};
-use crate::server::AppState;
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 

@@ -9,10 +9,10 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::{Caller, PrincipalKind};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, ok};
-use crate::server::AppState;
 use crate::state::Workspace;
 
 /// One direct ACL entry.

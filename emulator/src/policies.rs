@@ -7,11 +7,11 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
 use crate::permissions;
-use crate::server::AppState;
 use crate::state::Workspace;
 
 /// Routes.

@@ -11,12 +11,12 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::{Caller, PrincipalKind};
 use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, json_response};
 use crate::scim_filter::{self, parse_filter, project, tokenize, values_at};
-use crate::server::AppState;
 use crate::state::Workspace;
 
 const BASE: &str = "/api/2.0/preview/scim/v2";

@@ -11,10 +11,10 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
-use crate::server::AppState;
 use crate::state::Workspace;
 
 const MAX_VALUE: usize = 128 * 1024;

@@ -8,10 +8,10 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::app::AppState;
 use crate::auth::{Caller, Grant, PrincipalKind, random_hex, token_hash};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
-use crate::server::AppState;
 use crate::state::Workspace;
 
 /// Default lifetime of a PAT created without `lifetime_seconds`: two years.

@@ -11,10 +11,10 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
-use crate::server::AppState;
 use crate::state::Workspace;
 
 const UC: &str = "/api/2.1/unity-catalog";

@@ -8,13 +8,13 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{
     JsonBody, Params, first_page, list_body, now_ms, ok, ok_empty, opt_int, opt_str,
 };
 use crate::permissions;
-use crate::server::AppState;
 use crate::state::Workspace;
 
 const SIZES: &[&str] = &[

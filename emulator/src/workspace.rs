@@ -14,6 +14,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::app::AppState;
 use crate::auth::{Caller, PrincipalKind};
 use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
@@ -21,7 +22,6 @@ use crate::http::{
     JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, parse_object, req_str,
 };
 use crate::permissions::{self, Ace};
-use crate::server::AppState;
 use crate::state::Workspace;
 
 const MAX_CONTENT: usize = 10 * 1024 * 1024;

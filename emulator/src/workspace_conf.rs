@@ -9,10 +9,10 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value};
 
+use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, ok};
-use crate::server::AppState;
 
 /// Known keys: (name, kind, default). Kind `b` boolean, `n` number, `s` string.
 const KEYS: &[(&str, char, Option<&str>)] = &[
