@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use mortar::emulator::{Emulator, EmulatorConfig};
+use mortar_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -157,7 +157,7 @@ async fn baseline_server(body: Arc<Vec<u8>>) -> (String, CancellationToken) {
         }),
     );
     let cancel = CancellationToken::new();
-    tokio::spawn(mortar::emulator::server::serve(
+    tokio::spawn(mortar_emulator::server::serve(
         listener,
         router,
         cancel.clone(),

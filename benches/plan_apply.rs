@@ -36,8 +36,8 @@ use mortar::config::{
     WorkspaceConfig,
 };
 use mortar::databricks::Client;
-use mortar::emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use mortar::engine::{Engine, Scope};
+use mortar_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

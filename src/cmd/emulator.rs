@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use mortar::emulator::{Emulator, EmulatorConfig, Secret};
+use mortar_emulator::{Emulator, EmulatorConfig, Secret};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

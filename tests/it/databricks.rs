@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use mortar::config::{AuthConfig, ValueRef};
 use mortar::databricks::kinds::{Acl, Desired, Ownership, adapter};
 use mortar::databricks::{Client, Error};
-use mortar::emulator::{EmulatorConfig, FaultKind, FaultSettings, OAuthClient, Secret};
 use mortar::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+use mortar_emulator::{EmulatorConfig, FaultKind, FaultSettings, OAuthClient, Secret};
 
 use crate::databricks_support::{CountingProxy, emulator, pat_client, secret_file, workspace};
 

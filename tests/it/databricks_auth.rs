@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mortar::config::{AuthConfig, IdpConfig, SecretRef, ValueRef};
 use mortar::databricks::{AuthError, Client, Error};
-use mortar::emulator::{EmulatorConfig, FederationPolicy, OAuthClient, RunningEmulator, Secret};
+use mortar_emulator::{EmulatorConfig, FederationPolicy, OAuthClient, RunningEmulator, Secret};
 
 use crate::databricks_support::{Idp, emulator, mortar_bin, secret_file, workspace};
 

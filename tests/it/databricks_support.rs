@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use mortar::config::{AuthConfig, LimitsConfig, RetryConfig, SecretRef, WorkspaceConfig};
 use mortar::databricks::Client;
-use mortar::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use mortar_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
 /// Starts an emulator on 127.0.0.1 with a random port.
 pub async fn emulator(config: EmulatorConfig) -> RunningEmulator {

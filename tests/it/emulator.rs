@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use mortar::emulator::{
+use mortar_emulator::{
     Emulator, EmulatorConfig, FaultKind, FaultSettings, FederationPolicy, OAuthClient,
     RunningEmulator, Secret,
 };
@@ -504,7 +504,7 @@ async fn throttle_burst_hits_only_matching_paths() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unauthenticated_and_unknown_paths() {
     let emu = start(EmulatorConfig::default()).await;
-    assert_eq!(emu.token(), mortar::emulator::DEFAULT_TOKEN);
+    assert_eq!(emu.token(), mortar_emulator::DEFAULT_TOKEN);
     let r = http()
         .get(format!("{}/api/2.2/jobs/list", emu.base_url()))
         .send()

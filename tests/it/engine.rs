@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::databricks_support::emulator;
-use mortar::emulator::EmulatorConfig;
+use mortar_emulator::EmulatorConfig;
 
 fn write_repo(root: &Path, jobs: usize) {
     let top = "apiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: { name: dev }\nspec: { host: https://dev.example.com }\n---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: root }\nspec:\n  source: { path: apps }\n";

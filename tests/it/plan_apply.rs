@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::databricks_support::emulator;
-use mortar::emulator::{EmulatorConfig, RunningEmulator};
+use mortar_emulator::{EmulatorConfig, RunningEmulator};
 
 const DB_PASSWORD: &str = "pw-0f3a9c1e-never-logged";
 const PARTNER_TOKEN: &str = "partner-7d1b2e-never-logged";

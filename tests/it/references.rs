@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::databricks_support::emulator;
-use mortar::emulator::EmulatorConfig;
+use mortar_emulator::EmulatorConfig;
 
 const TOP: &str = "apiVersion: mortar.dev/v1alpha1
 kind: Workspace

@@ -11,13 +11,13 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::auth::Caller;
-use super::clusters_catalog as catalog;
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
-use super::permissions;
-use super::server::AppState;
-use super::state::Workspace;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::clusters_catalog as catalog;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
+use crate::permissions;
+use crate::state::Workspace;
 
 /// A stored cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -751,7 +751,7 @@ async fn change_owner(
     let id = req_str(&body, "cluster_id")?.to_owned();
     let owner = req_str(&body, "owner_username")?.to_owned();
     ctx.store.write(|ws| {
-        if !super::scim::principal_exists(ws, &owner) {
+        if !crate::scim::principal_exists(ws, &owner) {
             return Err(ApiError::invalid(format!("User {owner} does not exist")));
         }
         with_cluster(ws, &id, &caller, "CAN_MANAGE", |cluster, _| {

@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::errors::EmulatorError;
-use super::faults::FaultKind;
+use crate::errors::EmulatorError;
+use crate::faults::FaultKind;
 
 /// The token accepted when none is configured.
 pub const DEFAULT_TOKEN: &str = "dapi-mortar-emulator";
@@ -306,7 +306,7 @@ impl EmulatorConfig {
                 );
             }
             if let Some(jwks) = &policy.jwks
-                && super::federation::parse_jwks(jwks).is_err()
+                && crate::federation::parse_jwks(jwks).is_err()
             {
                 return bad(
                     format!("federation_policies[{i}].jwks"),

@@ -5,6 +5,7 @@
 //! from the command line with `mortar emulator`. See `docs/emulator.md`.
 
 pub mod admin;
+pub mod app;
 pub mod auth;
 pub mod clusters;
 pub mod clusters_catalog;
@@ -43,7 +44,7 @@ pub use config::{
 pub use errors::EmulatorError;
 pub use faults::{FaultKind, FaultSettings};
 
-use server::AppState;
+use app::AppState;
 
 /// Entry point for starting an emulator in-process.
 pub struct Emulator;

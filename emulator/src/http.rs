@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use super::errors::{ApiError, ApiResult};
+use crate::errors::{ApiError, ApiResult};
 
 /// Largest request body accepted (workspace import allows 10 MB of content,
 /// base64 adds a third).

@@ -13,10 +13,10 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use super::auth::PrincipalKind;
-use super::config::FederationPolicy;
-use super::errors::ApiError;
-use super::server::Ctx;
+use crate::app::Ctx;
+use crate::auth::PrincipalKind;
+use crate::config::FederationPolicy;
+use crate::errors::ApiError;
 
 /// The identity an accepted external token maps to.
 #[derive(Debug, Clone)]

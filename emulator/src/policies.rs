@@ -7,12 +7,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
-use super::auth::Caller;
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
-use super::permissions;
-use super::server::AppState;
-use super::state::Workspace;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
+use crate::permissions;
+use crate::state::Workspace;
 
 /// Routes.
 pub fn routes() -> Router<AppState> {

@@ -11,11 +11,11 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
-use super::auth::Caller;
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
-use super::server::AppState;
-use super::state::Workspace;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
+use crate::state::Workspace;
 
 const UC: &str = "/api/2.1/unity-catalog";
 const METASTORE_ID: &str = "11111111-2222-4333-8444-metastore0001";
@@ -124,7 +124,7 @@ fn is_owner(ws: &Workspace, object: &Value, caller: &Caller) -> bool {
         .and_then(Value::as_str)
         .unwrap_or_default();
     owner.eq_ignore_ascii_case(&caller.name)
-        || super::permissions::groups_of(ws, caller)
+        || crate::permissions::groups_of(ws, caller)
             .iter()
             .any(|g| g == owner)
 }
@@ -325,7 +325,7 @@ fn apply_common(
         object.insert("comment".into(), json!(comment));
     }
     if let Some(owner) = opt_str(body, "owner")? {
-        if !super::scim::principal_exists(ws, owner) {
+        if !crate::scim::principal_exists(ws, owner) {
             return Err(ApiError::invalid(format!(
                 "Could not find principal with name {owner}"
             )));
@@ -587,7 +587,7 @@ fn allowed(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 fn has_privilege(ws: &Workspace, kind: &str, name: &str, caller: &Caller, privilege: &str) -> bool {
-    let groups = super::permissions::groups_of(ws, caller);
+    let groups = crate::permissions::groups_of(ws, caller);
     ws.grants.get(&format!("{kind}/{name}")).is_some_and(|g| {
         g.iter().any(|(p, privs)| {
             (p.eq_ignore_ascii_case(&caller.name) || groups.contains(p))
@@ -687,7 +687,7 @@ async fn update_grants(
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| ApiError::invalid("Each change needs a principal"))?;
-            if !super::scim::principal_exists(ws, principal) {
+            if !crate::scim::principal_exists(ws, principal) {
                 return Err(ApiError::invalid(format!(
                     "Could not find principal with name {principal}"
                 )));

@@ -12,7 +12,7 @@ use axum::http::Method;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use super::config::EmulatorConfig;
+use crate::config::EmulatorConfig;
 
 /// Published per-workspace limits (requests/second) by endpoint class.
 pub const PUBLISHED: &[(&str, f64)] = &[

@@ -14,12 +14,12 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
-use super::auth::{Caller, PrincipalKind};
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, first_page, json_bytes, now_ms, ok, ok_empty, req_id};
-use super::permissions;
-use super::server::AppState;
-use super::state::Workspace;
+use crate::app::AppState;
+use crate::auth::{Caller, PrincipalKind};
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, first_page, json_bytes, now_ms, ok, ok_empty, req_id};
+use crate::permissions;
+use crate::state::Workspace;
 
 /// Arrays that `jobs/get` 2.2 pages by 100.
 const PAGED_ARRAYS: [&str; 4] = ["tasks", "job_clusters", "parameters", "environments"];
@@ -367,7 +367,7 @@ fn run_as_name(run_as: &Value) -> ApiResult<(PrincipalKind, String)> {
 
 fn check_run_as(ws: &Workspace, run_as: &Value) -> ApiResult<String> {
     let (kind, name) = run_as_name(run_as)?;
-    if super::scim::principal_id(ws, &name, kind).is_none() {
+    if crate::scim::principal_id(ws, &name, kind).is_none() {
         return Err(ApiError::invalid(format!(
             "Principal {name} does not exist"
         )));

@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
-use super::clusters::Cluster;
-use super::errors::{ApiError, EmulatorError};
-use super::jobs::Job;
-use super::permissions::Ace;
-use super::secrets::Scope;
-use super::tokens::PatRecord;
-use super::warehouses::Warehouse;
-use super::workspace::WsObject;
+use crate::clusters::Cluster;
+use crate::errors::{ApiError, EmulatorError};
+use crate::jobs::Job;
+use crate::permissions::Ace;
+use crate::secrets::Scope;
+use crate::tokens::PatRecord;
+use crate::warehouses::Warehouse;
+use crate::workspace::WsObject;
 
 /// Everything the emulated workspace holds.
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -10,10 +10,10 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::config::EmulatorConfig;
-use super::errors::ApiError;
-use super::http::now_ms;
-use super::server::Ctx;
+use crate::app::Ctx;
+use crate::config::EmulatorConfig;
+use crate::errors::ApiError;
+use crate::http::now_ms;
 
 /// What kind of principal a name denotes in an ACL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +178,7 @@ pub fn authenticate(ctx: &Ctx, headers: &HeaderMap) -> Result<Caller, ApiError> 
     }
     let admin = ctx
         .store
-        .read(|ws| super::scim::is_admin(ws, &grant.name, grant.kind));
+        .read(|ws| crate::scim::is_admin(ws, &grant.name, grant.kind));
     Ok(Caller {
         name: grant.name,
         kind: grant.kind,

@@ -11,13 +11,13 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
-use super::auth::{Caller, PrincipalKind};
-use super::config::EmulatorConfig;
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, json_response};
-use super::scim_filter::{self, parse_filter, project, tokenize, values_at};
-use super::server::AppState;
-use super::state::Workspace;
+use crate::app::AppState;
+use crate::auth::{Caller, PrincipalKind};
+use crate::config::EmulatorConfig;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, json_response};
+use crate::scim_filter::{self, parse_filter, project, tokenize, values_at};
+use crate::state::Workspace;
 
 const BASE: &str = "/api/2.0/preview/scim/v2";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -191,7 +191,7 @@ impl IntoResponse for ApiError {
             }),
             Style::OAuth => json!({"error": self.code, "error_description": self.message}),
         };
-        let mut response = crate::emulator::http::json_response(self.status, &body);
+        let mut response = crate::http::json_response(self.status, &body);
         if let Some(secs) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {

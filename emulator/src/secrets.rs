@@ -11,11 +11,11 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::auth::Caller;
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
-use super::server::AppState;
-use super::state::Workspace;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
+use crate::state::Workspace;
 
 const MAX_VALUE: usize = 128 * 1024;
 const MAX_SECRETS: usize = 1000;
@@ -118,7 +118,7 @@ fn scope_for<'a>(
         return Ok(s);
     }
     let rank = |l: &str| LEVELS.iter().position(|x| *x == l);
-    let groups = super::permissions::groups_of(ws, caller);
+    let groups = crate::permissions::groups_of(ws, caller);
     let have = s
         .acls
         .iter()
@@ -337,7 +337,7 @@ async fn put_acl(
     }
     ctx.store.write(|ws| {
         scope_for(ws, &scope, &caller, "MANAGE")?;
-        if !super::scim::principal_exists(ws, &principal) {
+        if !crate::scim::principal_exists(ws, &principal) {
             return Err(ApiError::not_found(format!(
                 "Principal {principal} does not exist"
             )));

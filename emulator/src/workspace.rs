@@ -14,15 +14,15 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::auth::{Caller, PrincipalKind};
-use super::config::EmulatorConfig;
-use super::errors::{ApiError, ApiResult};
-use super::http::{
+use crate::app::AppState;
+use crate::auth::{Caller, PrincipalKind};
+use crate::config::EmulatorConfig;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{
     JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, parse_object, req_str,
 };
-use super::permissions::{self, Ace};
-use super::server::AppState;
-use super::state::Workspace;
+use crate::permissions::{self, Ace};
+use crate::state::Workspace;
 
 const MAX_CONTENT: usize = 10 * 1024 * 1024;
 
@@ -314,7 +314,7 @@ async fn parse_import(request: Request) -> ApiResult<ImportRequest> {
             content,
         })
     } else {
-        let bytes = axum::body::to_bytes(request.into_body(), super::http::MAX_BODY)
+        let bytes = axum::body::to_bytes(request.into_body(), crate::http::MAX_BODY)
             .await
             .map_err(|err| ApiError::malformed(format!("cannot read request body: {err}")))?;
         let body = parse_object(&bytes)?;

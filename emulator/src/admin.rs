@@ -1,7 +1,8 @@
 //! The emulator's own control API under `/_emulator/` (not part of the
 //! Databricks API): change latency, faults and rate limits at run time,
 //! queue a burst of 429s, snapshot, restore and reset the state. Every call
-//! except `health` needs an administrator's bearer token.
+//! except `health` needs an administrator's bearer token. Also seeds a fresh
+//! workspace with the configured identities (at start and on reset).
 
 use axum::Router;
 use axum::extract::State;
@@ -10,12 +11,13 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::auth;
-use super::errors::{ApiError, ApiResult};
-use super::faults::FaultSettings;
-use super::http::{JsonBody, ok};
-use super::server::{AppState, Ctx, seeded_workspace};
-use super::state::Workspace;
+use crate::app::{AppState, Ctx};
+use crate::auth;
+use crate::config::EmulatorConfig;
+use crate::errors::{ApiError, ApiResult};
+use crate::faults::FaultSettings;
+use crate::http::{JsonBody, ok};
+use crate::state::Workspace;
 
 /// Admin routes (nested under `/_emulator`).
 pub fn routes() -> Router<AppState> {
@@ -26,6 +28,14 @@ pub fn routes() -> Router<AppState> {
         .route("/rate-limit", get(get_rate_limit).put(put_rate_limit))
         .route("/snapshot", get(snapshot).put(put_snapshot))
         .route("/reset", post(reset_handler))
+}
+
+/// A fresh workspace seeded with the configured identities.
+pub fn seeded_workspace(config: &EmulatorConfig, mut ws: Workspace) -> Workspace {
+    crate::scim::seed_identities(&mut ws, config);
+    crate::workspace::seed_tree(&mut ws, config);
+    ws.reindex();
+    ws
 }
 
 fn admin_only(ctx: &Ctx, headers: &HeaderMap) -> ApiResult<()> {
@@ -101,7 +111,7 @@ async fn throttle(
 
 fn describe_limits(ctx: &Ctx) -> Value {
     let (default, overrides) = ctx.limits.describe();
-    let published: Map<String, Value> = super::limits::PUBLISHED
+    let published: Map<String, Value> = crate::limits::PUBLISHED
         .iter()
         .map(|(k, v)| ((*k).to_owned(), json!(v)))
         .collect();

@@ -8,11 +8,11 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::auth::{Caller, Grant, PrincipalKind, random_hex, token_hash};
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
-use super::server::AppState;
-use super::state::Workspace;
+use crate::app::AppState;
+use crate::auth::{Caller, Grant, PrincipalKind, random_hex, token_hash};
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
+use crate::state::Workspace;
 
 /// Default lifetime of a PAT created without `lifetime_seconds`: two years.
 const DEFAULT_LIFETIME_SECS: i64 = 2 * 365 * 24 * 3600;
@@ -92,8 +92,8 @@ fn mint(
     let value = format!("dapi{}", random_hex(16));
     let now = now_ms();
     let lifetime = lifetime.filter(|l| *l > 0).unwrap_or(DEFAULT_LIFETIME_SECS);
-    let owner_id = super::scim::principal_id(ws, owner.0, owner.1).unwrap_or_default();
-    let creator_id = super::scim::principal_id(ws, &creator.name, creator.kind).unwrap_or_default();
+    let owner_id = crate::scim::principal_id(ws, owner.0, owner.1).unwrap_or_default();
+    let creator_id = crate::scim::principal_id(ws, &creator.name, creator.kind).unwrap_or_default();
     let record = PatRecord {
         token_id: random_hex(32),
         hash: token_hash(&value),

@@ -12,8 +12,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::config::EmulatorConfig;
-use super::errors::ApiError;
+use crate::config::EmulatorConfig;
+use crate::errors::ApiError;
 
 /// A kind of injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

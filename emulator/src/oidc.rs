@@ -1,6 +1,6 @@
 //! Unauthenticated discovery documents and the OAuth token endpoint:
 //! client credentials (HTTP Basic or form fields) and RFC 8693 token exchange
-//! (verified by [`super::federation`]).
+//! (verified by [`crate::federation`]).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,10 +10,10 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::json;
 
-use super::auth::{Grant, PrincipalKind};
-use super::errors::{ApiError, ApiResult};
-use super::http::{Params, now_ms, ok, request_base};
-use super::server::AppState;
+use crate::app::AppState;
+use crate::auth::{Grant, PrincipalKind};
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{Params, now_ms, ok, request_base};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
@@ -116,7 +116,7 @@ async fn token(State(ctx): State<AppState>, headers: HeaderMap, body: Bytes) -> 
                 ));
             }
             let verified =
-                super::federation::verify(&ctx, subject_token, form.get("client_id")).await?;
+                crate::federation::verify(&ctx, subject_token, form.get("client_id")).await?;
             let remaining = verified.expires_at_ms - now_ms();
             let lifetime = remaining.min(ttl_ms).max(1000);
             let grant = Grant {

@@ -1,6 +1,6 @@
-//! The HTTP server: shared context, the request pipeline (latency, injected
-//! faults, rate limits, authentication, durability barrier), the route table,
-//! and the accept loop that serves each connection with hyper (so that a
+//! The HTTP server: the request pipeline (latency, injected faults, rate
+//! limits, authentication, durability barrier), the route table, and the
+//! accept loop that serves each connection with hyper (so that a
 //! "dropped connection" fault can close a socket without answering).
 
 use std::net::SocketAddr;
@@ -19,45 +19,16 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
-use super::auth::{self, Tokens};
-use super::config::EmulatorConfig;
-use super::errors::{ApiError, EmulatorError};
-use super::faults::{Fault, Faults};
-use super::federation::KeyCache;
-use super::limits::Limits;
-use super::state::{Store, Workspace};
-use super::{
+use crate::app::{AppState, Ctx};
+use crate::auth;
+use crate::config::EmulatorConfig;
+use crate::errors::{ApiError, EmulatorError};
+use crate::faults::Fault;
+use crate::state::{Store, Workspace};
+use crate::{
     admin, clusters, jobs, oidc, permissions, policies, pools, scim, secrets, tokens,
     unity_catalog, warehouses, workspace, workspace_conf,
 };
-
-/// State shared by every handler.
-pub struct Ctx {
-    /// The start configuration.
-    pub config: EmulatorConfig,
-    /// The workspace model.
-    pub store: Arc<Store>,
-    /// Accepted bearer tokens.
-    pub tokens: Tokens,
-    /// Latency and fault injection.
-    pub faults: Faults,
-    /// Per-endpoint rate limits.
-    pub limits: Limits,
-    /// Federation signing keys by issuer.
-    pub keys: KeyCache,
-    /// Base URL the emulator listens on.
-    pub base_url: String,
-}
-
-/// Handler state.
-pub type AppState = Arc<Ctx>;
-
-impl Ctx {
-    /// How long a cluster or warehouse takes to reach RUNNING, in ms.
-    pub fn transition_delay_ms(&self) -> i64 {
-        i64::try_from(self.config.transition_delay.as_millis()).unwrap_or(0)
-    }
-}
 
 /// Signals the connection task to close its socket without answering.
 #[derive(Clone)]
@@ -68,14 +39,6 @@ impl DropConnection {
     pub fn trigger(&self) {
         self.0.notify_one();
     }
-}
-
-/// A fresh workspace seeded with the configured identities.
-pub fn seeded_workspace(config: &EmulatorConfig, mut ws: Workspace) -> Workspace {
-    scim::seed_identities(&mut ws, config);
-    workspace::seed_tree(&mut ws, config);
-    ws.reindex();
-    ws
 }
 
 /// Binds the listener and builds the shared context.
@@ -102,22 +65,13 @@ pub async fn bind(config: EmulatorConfig) -> Result<(TcpListener, AppState), Emu
         None => (Store::memory(Workspace::default()), Workspace::default()),
     };
     let store = Arc::new(store);
-    store.replace(seeded_workspace(&config, ws));
+    store.replace(admin::seeded_workspace(&config, ws));
     if let Some(path) = &config.state_file {
         // Fail at start, not on the first write, when the file is not writable.
         let bytes = serde_json::to_vec(&store.snapshot()).unwrap_or_default();
-        super::state::write_atomic(path, &bytes)?;
+        crate::state::write_atomic(path, &bytes)?;
     }
-    let ctx = Ctx {
-        tokens: Tokens::new(&config),
-        faults: Faults::new(&config),
-        limits: Limits::new(&config),
-        keys: KeyCache::default(),
-        store,
-        base_url,
-        config,
-    };
-    Ok((listener, Arc::new(ctx)))
+    Ok((listener, Ctx::new(config, store, base_url)))
 }
 
 /// The full route table.
@@ -147,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         )))
         .nest("/_emulator", admin::routes())
         .merge(api)
-        .layer(axum::extract::DefaultBodyLimit::max(super::http::MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(crate::http::MAX_BODY))
         .with_state(state)
 }
 

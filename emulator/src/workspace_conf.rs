@@ -9,10 +9,10 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value};
 
-use super::auth::Caller;
-use super::errors::{ApiError, ApiResult};
-use super::http::{JsonBody, Params, ok};
-use super::server::AppState;
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{JsonBody, Params, ok};
 
 /// Known keys: (name, kind, default). Kind `b` boolean, `n` number, `s` string.
 const KEYS: &[(&str, char, Option<&str>)] = &[

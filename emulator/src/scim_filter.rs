@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::errors::ApiError;
+use crate::errors::ApiError;
 
 /// One comparison of a SCIM filter.
 #[derive(Debug)]

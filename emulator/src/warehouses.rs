@@ -8,14 +8,14 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::auth::Caller;
-use super::errors::{ApiError, ApiResult};
-use super::http::{
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::errors::{ApiError, ApiResult};
+use crate::http::{
     JsonBody, Params, first_page, list_body, now_ms, ok, ok_empty, opt_int, opt_str,
 };
-use super::permissions;
-use super::server::AppState;
-use super::state::Workspace;
+use crate::permissions;
+use crate::state::Workspace;
 
 const SIZES: &[&str] = &[
     "2X-Small", "X-Small", "Small", "Medium", "Large", "X-Large", "2X-Large", "3X-Large",

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::errors::ApiResult;
-use super::http::ok;
+use crate::errors::ApiResult;
+use crate::http::ok;
 
 /// `GET clusters/list-node-types`.
 pub async fn node_types() -> ApiResult {

@@ -1,0 +1,54 @@
+//! The context every handler shares: the start configuration, the workspace
+//! model, accepted tokens, fault injection, rate limits and federation keys.
+//! Handler modules depend on this module; the server (routing, accept loop)
+//! depends on the handlers and builds the context, never the other way round.
+
+use std::sync::Arc;
+
+use crate::auth::Tokens;
+use crate::config::EmulatorConfig;
+use crate::faults::Faults;
+use crate::federation::KeyCache;
+use crate::limits::Limits;
+use crate::state::Store;
+
+/// State shared by every handler.
+pub struct Ctx {
+    /// The start configuration.
+    pub config: EmulatorConfig,
+    /// The workspace model.
+    pub store: Arc<Store>,
+    /// Accepted bearer tokens.
+    pub tokens: Tokens,
+    /// Latency and fault injection.
+    pub faults: Faults,
+    /// Per-endpoint rate limits.
+    pub limits: Limits,
+    /// Federation signing keys by issuer.
+    pub keys: KeyCache,
+    /// Base URL the emulator listens on.
+    pub base_url: String,
+}
+
+/// Handler state.
+pub type AppState = Arc<Ctx>;
+
+impl Ctx {
+    /// The shared context for `config`, serving `store` at `base_url`.
+    pub fn new(config: EmulatorConfig, store: Arc<Store>, base_url: String) -> AppState {
+        Arc::new(Ctx {
+            tokens: Tokens::new(&config),
+            faults: Faults::new(&config),
+            limits: Limits::new(&config),
+            keys: KeyCache::default(),
+            store,
+            base_url,
+            config,
+        })
+    }
+
+    /// How long a cluster or warehouse takes to reach RUNNING, in ms.
+    pub fn transition_delay_ms(&self) -> i64 {
+        i64::try_from(self.config.transition_delay.as_millis()).unwrap_or(0)
+    }
+}
