@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use crate::databricks::local_file::MAX_SECRET_VALUE_BYTES;
 use crate::databricks::{Client, Secret};
 use crate::manifest::{SecretRef, SecretSource};
 
@@ -50,13 +51,13 @@ pub fn read_value(secret: &SecretRef, base: &Path) -> Result<Secret, SecretError
         }
         SecretSource::FromFile(p) => {
             let path = base.join(p);
-            std::fs::read_to_string(&path)
+            crate::databricks::local_file::read_text_file(&path, MAX_SECRET_VALUE_BYTES)
                 .map(|s| Secret::new(s.trim_end_matches(['\n', '\r']).to_string()))
                 .map_err(|e| SecretError::File {
                     key: secret.key.clone(),
                     origin,
                     path: path.display().to_string(),
-                    reason: e.kind().to_string(),
+                    reason: crate::databricks::auth::local_reason(&e),
                 })
         }
     }
