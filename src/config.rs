@@ -528,7 +528,11 @@ impl Config {
                 ("call_deadline_secs", limits.call_deadline_secs, 86_400),
                 ("max_response_bytes", limits.max_response_bytes, u64::MAX),
                 ("max_export_bytes", limits.max_export_bytes, u64::MAX),
-                ("max_auth_response_bytes", limits.max_auth_response_bytes, u64::MAX),
+                (
+                    "max_auth_response_bytes",
+                    limits.max_auth_response_bytes,
+                    u64::MAX,
+                ),
                 ("max_pages", limits.max_pages as u64, u64::MAX),
             ] {
                 if value == 0 || value > max {

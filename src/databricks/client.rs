@@ -15,8 +15,8 @@ use super::auth::token::describe_reqwest;
 use super::auth::{AuthLimits, Credential, same_origin};
 use super::body::{BodyError, read_capped, read_truncated};
 use super::error::{Error, decode_error};
-use super::redact::redact;
 use super::rate_limit::RateLimits;
+use super::redact::redact;
 use super::retry::{RetryPolicy, should_retry};
 use crate::config::{WorkspaceConfig, check_url};
 
@@ -232,11 +232,10 @@ impl Client {
         let mut reauthenticated = false;
         loop {
             attempt = attempt.saturating_add(1);
-            let outcome =
-                match tokio::time::timeout_at(deadline, self.attempt(&call, &url)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => return Err(self.deadline_error(&call, attempt, None)),
-                };
+            let outcome = match tokio::time::timeout_at(deadline, self.attempt(&call, &url)).await {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(self.deadline_error(&call, attempt, None)),
+            };
             match outcome {
                 Ok(value) => return Ok(value),
                 Err((err, token)) => {

@@ -106,7 +106,9 @@ pub enum Error {
         last: Option<Box<Error>>,
     },
     /// A paged list handed back a page token it had already given.
-    #[error("{path}: the server repeated an earlier page token after {pages} pages (a paging loop)")]
+    #[error(
+        "{path}: the server repeated an earlier page token after {pages} pages (a paging loop)"
+    )]
     PageLoop { path: String, pages: usize },
     /// A paged list went on past the configured page cap.
     #[error("{path}: more than {limit} pages (limits.max_pages)")]

@@ -85,7 +85,10 @@ fn read(path: &Path, max: u64) -> Result<(Vec<u8>, u32), LocalFileError> {
         });
     }
     if meta.len() > max {
-        return Err(LocalFileError::TooLarge { path: shown, limit: max });
+        return Err(LocalFileError::TooLarge {
+            path: shown,
+            limit: max,
+        });
     }
     // The size can change after fstat (or lie, as in /proc): read one byte past the cap at most.
     let mut bytes = Vec::with_capacity(meta.len() as usize);
@@ -96,7 +99,10 @@ fn read(path: &Path, max: u64) -> Result<(Vec<u8>, u32), LocalFileError> {
             reason: e.to_string(),
         })?;
     if bytes.len() as u64 > max {
-        return Err(LocalFileError::TooLarge { path: shown, limit: max });
+        return Err(LocalFileError::TooLarge {
+            path: shown,
+            limit: max,
+        });
     }
     Ok((bytes, meta.permissions().mode()))
 }
@@ -142,7 +148,13 @@ mod tests {
     fn devices_and_directories_are_refused() {
         let err = read_regular_file(Path::new("/dev/zero"), 1024).unwrap_err();
         assert!(
-            matches!(err, LocalFileError::NotRegular { what: "a device", .. }),
+            matches!(
+                err,
+                LocalFileError::NotRegular {
+                    what: "a device",
+                    ..
+                }
+            ),
             "{err}"
         );
         let dir = tempfile::tempdir().expect("tempdir");

@@ -221,6 +221,9 @@ mod tests {
             t.page_read().expect("within the cap");
         }
         let err = t.page_read().unwrap_err();
-        assert!(matches!(err, Error::TooManyPages { limit: 3, .. }), "{err:?}");
+        assert!(
+            matches!(err, Error::TooManyPages { limit: 3, .. }),
+            "{err:?}"
+        );
     }
 }

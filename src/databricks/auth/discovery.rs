@@ -9,8 +9,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::token::describe_reqwest;
-use crate::databricks::body::{BodyError, read_capped};
 use super::{AuthError, origin, same_origin};
+use crate::databricks::body::{BodyError, read_capped};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 

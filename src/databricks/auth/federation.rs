@@ -46,11 +46,9 @@ impl Federation {
         limits: AuthLimits,
     ) -> Federation {
         let subject = match (token_file, idp) {
-            (_, Some(idp)) => Subject::Idp(Box::new(IdpClient::new(
-                idp,
-                http.clone(),
-                limits.max_body,
-            ))),
+            (_, Some(idp)) => {
+                Subject::Idp(Box::new(IdpClient::new(idp, http.clone(), limits.max_body)))
+            }
             (Some(path), None) => Subject::File(path),
             // Config validation requires one of them; an empty path reads as an error.
             (None, None) => Subject::File(PathBuf::new()),
@@ -102,7 +100,9 @@ impl Federation {
             .get_or_fetch(|| async {
                 let endpoint = self
                     .endpoint
-                    .get_or_try_init(|| token_endpoint(&self.http, &self.base, self.limits.max_body))
+                    .get_or_try_init(|| {
+                        token_endpoint(&self.http, &self.base, self.limits.max_body)
+                    })
                     .await?;
                 let (jwt, origin) = self.subject_token().await?;
                 check_not_expired(jwt.expose(), &origin)?;

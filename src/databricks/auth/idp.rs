@@ -31,8 +31,7 @@ pub enum BridgeError {
 fn bridge(
     client: &reqwest::Client,
     max_body: u64,
-) -> impl Fn(HttpRequest) -> BoxFuture<'static, Result<HttpResponse, BridgeError>> + Send + Sync
-{
+) -> impl Fn(HttpRequest) -> BoxFuture<'static, Result<HttpResponse, BridgeError>> + Send + Sync {
     let client = client.clone();
     move |request| Box::pin(oidc_http(client.clone(), request, max_body))
 }

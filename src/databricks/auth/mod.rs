@@ -65,7 +65,9 @@ pub enum AuthError {
     #[error("{url}: unexpected token response: {message}")]
     BadResponse { url: String, message: String },
     /// The endpoint answered with a redirect; credentials never follow one.
-    #[error("{endpoint} answered the {grant} with a redirect (HTTP {status}) to `{location}`, which is not followed")]
+    #[error(
+        "{endpoint} answered the {grant} with a redirect (HTTP {status}) to `{location}`, which is not followed"
+    )]
     Redirected {
         endpoint: String,
         grant: &'static str,
@@ -149,9 +151,7 @@ fn read_ref(reference: &SecretRef, what: &'static str) -> Result<String, AuthErr
         message,
     };
     let value = match reference {
-        SecretRef::File(path) => {
-            read_credential_file(path).map_err(|e| err(local_reason(&e)))?
-        }
+        SecretRef::File(path) => read_credential_file(path).map_err(|e| err(local_reason(&e)))?,
         SecretRef::Env(name) => std::env::var(name).map_err(|_| err("not set".into()))?,
     };
     let value = value.trim();
@@ -164,9 +164,7 @@ fn read_ref(reference: &SecretRef, what: &'static str) -> Result<String, AuthErr
 /// A local file error without the path (the message names the reference already).
 pub fn local_reason(e: &LocalFileError) -> String {
     match e {
-        LocalFileError::Open { reason, .. } | LocalFileError::Read { reason, .. } => {
-            reason.clone()
-        }
+        LocalFileError::Open { reason, .. } | LocalFileError::Read { reason, .. } => reason.clone(),
         LocalFileError::NotRegular { what, .. } => format!("it is {what}, not a regular file"),
         LocalFileError::TooLarge { limit, .. } => format!("it is larger than {limit} bytes"),
         LocalFileError::NotText { .. } => "it is not UTF-8 text".into(),

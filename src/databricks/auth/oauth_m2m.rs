@@ -51,7 +51,9 @@ impl M2m {
             .get_or_fetch(|| async {
                 let endpoint = self
                     .endpoint
-                    .get_or_try_init(|| token_endpoint(&self.http, &self.base, self.limits.max_body))
+                    .get_or_try_init(|| {
+                        token_endpoint(&self.http, &self.base, self.limits.max_body)
+                    })
                     .await?;
                 let id = read_value(&self.client_id, "client id")?;
                 let secret = read_secret(&self.client_secret, "client secret")?;

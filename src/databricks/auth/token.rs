@@ -142,13 +142,14 @@ fn rejected(endpoint: &Url, grant: &'static str, status: u16, body: &[u8]) -> Au
             .map(|t| redact(t).chars().take(500).collect::<String>())
     };
     let code = text(&["error", "errorCode", "error_code"]);
-    let description = text(&["error_description", "errorSummary", "message"]).unwrap_or_else(|| {
-        if json.is_null() {
-            short(String::from_utf8_lossy(body).trim())
-        } else {
-            String::new()
-        }
-    });
+    let description =
+        text(&["error_description", "errorSummary", "message"]).unwrap_or_else(|| {
+            if json.is_null() {
+                short(String::from_utf8_lossy(body).trim())
+            } else {
+                String::new()
+            }
+        });
     let endpoint_s = endpoint.to_string();
     match (status, code) {
         (400 | 401 | 403, Some(code)) => {
@@ -340,11 +341,17 @@ mod tests {
     fn server_failures_are_not_refusals() {
         let u = Url::parse("http://127.0.0.1:1/oidc/v1/token").expect("url");
         let e = rejected(&u, "client credentials", 500, b"<html>boom</html>");
-        assert!(matches!(e, AuthError::ServerError { status: 500, .. }), "{e:?}");
+        assert!(
+            matches!(e, AuthError::ServerError { status: 500, .. }),
+            "{e:?}"
+        );
         assert!(!e.to_string().contains("refused"), "{e}");
         assert_eq!(e.metric_label(), "server_error");
         let e = rejected(&u, "client credentials", 404, br#"{"error":"nope"}"#);
-        assert!(matches!(e, AuthError::UnexpectedStatus { status: 404, .. }), "{e:?}");
+        assert!(
+            matches!(e, AuthError::UnexpectedStatus { status: 404, .. }),
+            "{e:?}"
+        );
     }
 
     #[test]
