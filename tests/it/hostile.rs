@@ -844,3 +844,54 @@ async fn echoed_requests_print_no_secret() {
     assert!(!text.contains("m2m-echo-secret-77"), "{text}");
     assert!(!text.contains(&basic[..basic.len() - 4]), "{text}");
 }
+
+#[test]
+fn hostile_server_limits_are_set_in_mortar_yaml() {
+    let parse = |limits: &str| {
+        mortar::config::Config::parse(
+            &format!(
+                "workspaces:\n  prod:\n    host: https://x.example\n    auth: {{ method: pat, token: {{ env: T }} }}\n{limits}"
+            ),
+            Path::new("mortar.yaml"),
+        )
+    };
+    let config = parse(
+        "    limits: { call_deadline_secs: 90, max_response_bytes: 1000, max_export_bytes: 2000, max_auth_response_bytes: 300, max_pages: 7 }\n    retry: { max_retry_after_secs: 5 }\n",
+    )
+    .expect("valid");
+    let ws = &config.workspaces["prod"];
+    assert_eq!(ws.limits.call_deadline_secs, 90);
+    assert_eq!(ws.limits.max_pages, 7);
+    assert_eq!(ws.retry.max_retry_after_secs, 5);
+    let client = Client::new("prod", ws).expect("client");
+    assert_eq!(client.call_deadline(), Duration::from_secs(90));
+    assert_eq!(client.max_pages(), 7);
+    assert_eq!(
+        client.retry_policy().max_retry_after,
+        Duration::from_secs(5)
+    );
+    // Defaults: a 5-minute call deadline, 120 s Retry-After, 10,000 pages.
+    let defaults = parse("").expect("valid");
+    let d = &defaults.workspaces["prod"];
+    assert_eq!(d.limits.call_deadline_secs, 300);
+    assert_eq!(d.retry.max_retry_after_secs, 120);
+    assert_eq!(d.limits.max_pages, 10_000);
+    for (bad, field) in [
+        (
+            "    limits: { call_deadline_secs: 0 }\n",
+            "limits.call_deadline_secs",
+        ),
+        (
+            "    limits: { max_response_bytes: 0 }\n",
+            "limits.max_response_bytes",
+        ),
+        ("    limits: { max_pages: 0 }\n", "limits.max_pages"),
+        (
+            "    retry: { max_retry_after_secs: 999999 }\n",
+            "retry.max_retry_after_secs",
+        ),
+    ] {
+        let err = parse(bad).expect_err(bad).to_string();
+        assert!(err.contains(field), "{err}");
+    }
+}
