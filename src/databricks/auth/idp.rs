@@ -20,10 +20,20 @@ use crate::databricks::secret::Secret;
 /// Why the bridge could not complete a request for openidconnect.
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
-    #[error("{0}")]
+    #[error(transparent)]
     Http(#[from] reqwest::Error),
     #[error("the answer is larger than {limit} bytes (limits.max_auth_response_bytes)")]
     TooLarge { limit: u64 },
+}
+
+impl BridgeError {
+    /// A short, bounded label for metrics and logs.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            BridgeError::Http(_) => "transport",
+            BridgeError::TooLarge { .. } => "too_large",
+        }
+    }
 }
 
 /// The bridge openidconnect calls: each request becomes an owned, `Send`
