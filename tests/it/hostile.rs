@@ -895,3 +895,98 @@ fn hostile_server_limits_are_set_in_mortar_yaml() {
         assert!(err.contains(field), "{err}");
     }
 }
+
+#[tokio::test]
+async fn identity_provider_answers_are_capped_and_redacted() {
+    use mortar::config::IdpConfig;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let federation = |issuer: &str| {
+        workspace(
+            issuer,
+            AuthConfig::OidcFederation {
+                client_id: None,
+                token_file: None,
+                idp: Some(IdpConfig {
+                    issuer: issuer.to_string(),
+                    client_id: ValueRef::Literal("mortar-idp-client".into()),
+                    client_secret: secret_file(dir.path(), "idp-secret", "idp-echo-secret-99"),
+                    audience: None,
+                    scopes: vec![],
+                    allow_insecure_http: false,
+                }),
+            },
+        )
+    };
+
+    // An endless discovery document.
+    let server = Hostile::start(|seen| {
+        if seen.path() == "/.well-known/openid-configuration" {
+            Reply::Endless { prefix: "{\"a\":[" }
+        } else {
+            json_reply(404, json!({}))
+        }
+    })
+    .await;
+    let mut ws = federation(&server.url);
+    ws.limits.max_auth_response_bytes = 64 * 1024;
+    let client = Client::new("hostile", &ws).expect("client");
+    let started = Instant::now();
+    let err = client.me().await.expect_err("capped");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(matches!(err, Error::Auth(AuthError::Idp { .. })), "{err:?}");
+    assert!(err.to_string().contains("larger than 65536 bytes"), "{err}");
+
+    // A token endpoint that echoes the request into its refusal.
+    let issuer = Arc::new(Mutex::new(String::new()));
+    let issuer_in = issuer.clone();
+    let server = Hostile::start(move |seen| {
+        let iss = issuer_in.lock().expect("lock").clone();
+        match seen.path() {
+            "/.well-known/openid-configuration" => json_reply(
+                200,
+                json!({
+                    "issuer": iss,
+                    "authorization_endpoint": format!("{iss}/auth"),
+                    "token_endpoint": format!("{iss}/token"),
+                    "jwks_uri": format!("{iss}/jwks"),
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }),
+            ),
+            "/jwks" => json_reply(200, json!({"keys": []})),
+            "/token" => {
+                let echoed = format!("{}\n{}", seen.head, String::from_utf8_lossy(&seen.body));
+                json_reply(
+                    401,
+                    json!({"error": "invalid_client", "error_description": echoed}),
+                )
+            }
+            _ => json_reply(404, json!({})),
+        }
+    })
+    .await;
+    *issuer.lock().expect("lock") = server.url.clone();
+    let client = Client::new("hostile", &federation(&server.url)).expect("client");
+    let err = client.me().await.expect_err("refused");
+    let text = all_text(&err);
+    assert!(
+        text.contains("invalid_client") && text.contains("authorization"),
+        "{text}"
+    );
+    let token_request = server
+        .seen()
+        .into_iter()
+        .find(|s| s.path() == "/token")
+        .expect("token request");
+    assert!(
+        token_request.head.contains("Basic")
+            || String::from_utf8_lossy(&token_request.body).contains("idp-echo-secret-99")
+    );
+    assert!(!text.contains("idp-echo-secret-99"), "{text}");
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "mortar-idp-client:idp-echo-secret-99",
+    );
+    assert!(!text.contains(&basic[..basic.len() - 4]), "{text}");
+}
