@@ -230,11 +230,13 @@ impl Client {
             .unwrap_or_else(|| started + Duration::from_secs(86_400));
         let mut attempt = 0u32;
         let mut reauthenticated = false;
+        // The failure being retried, for the deadline error's cause.
+        let mut last: Option<Error> = None;
         loop {
             attempt = attempt.saturating_add(1);
             let outcome = match tokio::time::timeout_at(deadline, self.attempt(&call, &url)).await {
                 Ok(outcome) => outcome,
-                Err(_) => return Err(self.deadline_error(&call, attempt, None)),
+                Err(_) => return Err(self.deadline_error(&call, attempt, last)),
             };
             match outcome {
                 Ok(value) => return Ok(value),
@@ -272,6 +274,7 @@ impl Client {
                         wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                         "retrying"
                     );
+                    last = Some(err);
                     tokio::time::sleep(wait).await;
                 }
             }

@@ -544,6 +544,12 @@ async fn a_server_that_never_answers_hits_the_call_deadline() {
     };
     assert_eq!(*deadline, Duration::from_secs(3));
     assert!(*attempts >= 2, "{err}");
+    // The cause says what was being retried.
+    assert!(
+        all_text(&err).contains("no answer within"),
+        "{}",
+        all_text(&err)
+    );
     assert!(
         took >= Duration::from_millis(2900) && took < Duration::from_secs(5),
         "{took:?}"
