@@ -73,11 +73,17 @@ impl Federation {
         match &self.subject {
             Subject::File(path) => {
                 let origin = format!("file {}", path.display());
-                let text = read_credential_file(path).map_err(|e| AuthError::Secret {
+                let err = |message: String| AuthError::Secret {
                     what: "OIDC token",
                     reference: origin.clone(),
-                    message: local_reason(&e),
-                })?;
+                    message,
+                };
+                // Off the async threads: a stuck filesystem holds one blocking thread, not the runtime.
+                let owned = path.clone();
+                let text = tokio::task::spawn_blocking(move || read_credential_file(&owned))
+                    .await
+                    .map_err(|e| err(e.to_string()))?
+                    .map_err(|e| err(local_reason(&e)))?;
                 let text = text.trim();
                 if text.is_empty() {
                     return Err(AuthError::Secret {
