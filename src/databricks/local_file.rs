@@ -175,6 +175,65 @@ mod tests {
         assert!(err.to_string().contains("named pipe"), "{err}");
     }
 
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn shared_credential_files_are_warned_about_once_without_their_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let open = dir.path().join("shared-token");
+        let private = dir.path().join("private-token");
+        for p in [&open, &private] {
+            std::fs::write(p, "dapi-file-content-42").expect("write");
+        }
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..3 {
+                assert_eq!(
+                    read_credential_file(&open).expect("read"),
+                    "dapi-file-content-42"
+                );
+            }
+            read_credential_file(&private).expect("read");
+        });
+        let text = String::from_utf8(logs.0.lock().expect("lock").clone()).expect("utf8");
+        assert_eq!(
+            text.matches("readable by group or others").count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("shared-token") && !text.contains("private-token"),
+            "{text}"
+        );
+        assert!(!text.contains("dapi-file-content"), "{text}");
+    }
+
     #[test]
     fn large_files_are_refused_without_reading_them() {
         let dir = tempfile::tempdir().expect("tempdir");
