@@ -4,11 +4,11 @@
 //! errors, the inventory or the audit trail.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde_json::json;
 
 use crate::config::{ControllerCredentials, SecretAllowance};
+use crate::databricks::local_file::{self, MAX_SECRET_VALUE_BYTES};
 use crate::databricks::{Client, Secret};
 use crate::manifest::{SecretRef, SecretSource};
 
@@ -63,9 +63,6 @@ pub struct SecretPolicy<'a> {
     pub credentials: &'a ControllerCredentials,
 }
 
-/// Largest secret value read from a file (the Secrets API's own limit).
-const MAX_SECRET_BYTES: u64 = 128 * 1024;
-
 /// Reads a secret's value from a source the app's project may read. The
 /// plan's guard has already refused other sources; this checks again, and
 /// follows links only as far as the project's directory.
@@ -114,29 +111,11 @@ pub fn read_value(secret: &SecretRef, policy: SecretPolicy<'_>) -> Result<Secret
                     dir.display()
                 )));
             }
-            let bytes = read_bounded(&real, MAX_SECRET_BYTES).map_err(file_error)?;
-            let text = String::from_utf8(bytes).map_err(|_| file_error("not UTF-8 text".into()))?;
+            let text = local_file::read_text_file(&real, MAX_SECRET_VALUE_BYTES)
+                .map_err(|e| file_error(crate::databricks::auth::local_reason(&e)))?;
             Ok(Secret::new(text.trim_end_matches(['\n', '\r']).to_string()))
         }
     }
-}
-
-/// Reads a regular file of at most `max` bytes.
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| e.kind().to_string())?;
-    let meta = file.metadata().map_err(|e| e.kind().to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.kind().to_string())?;
-    if bytes.len() as u64 > max {
-        return Err(format!("larger than {max} bytes"));
-    }
-    Ok(bytes)
 }
 
 /// The keys a scope holds (values are never read).

@@ -274,6 +274,16 @@ pub struct LimitsConfig {
     /// where the path is what follows `/api/<version>/` (e.g. `"POST jobs/create"`,
     /// `"GET permissions/"`, `"* secrets/"`). Merged over the built-in defaults.
     pub endpoints: BTreeMap<String, f64>,
+    /// Total time one call may take, every attempt, wait and token request included, in seconds.
+    pub call_deadline_secs: u64,
+    /// The largest API response body read, in bytes.
+    pub max_response_bytes: u64,
+    /// The largest `workspace/export` response body read, in bytes.
+    pub max_export_bytes: u64,
+    /// The largest token endpoint, discovery, JWKS or identity provider answer read, in bytes.
+    pub max_auth_response_bytes: u64,
+    /// Pages one paged list may take before it is abandoned.
+    pub max_pages: usize,
 }
 
 impl Default for LimitsConfig {
@@ -283,6 +293,11 @@ impl Default for LimitsConfig {
             max_concurrency: 8,
             request_timeout_secs: 60,
             endpoints: BTreeMap::new(),
+            call_deadline_secs: 300,
+            max_response_bytes: 32 << 20,
+            max_export_bytes: 256 << 20,
+            max_auth_response_bytes: 1 << 20,
+            max_pages: 10_000,
         }
     }
 }
@@ -297,6 +312,8 @@ pub struct RetryConfig {
     pub initial_backoff_ms: u64,
     /// The largest backoff (a `Retry-After` from the server may be longer).
     pub max_backoff_ms: u64,
+    /// The longest `Retry-After` honored, in seconds; a longer one is cut to this.
+    pub max_retry_after_secs: u64,
 }
 
 impl Default for RetryConfig {
@@ -305,6 +322,7 @@ impl Default for RetryConfig {
             max_attempts: 8,
             initial_backoff_ms: 250,
             max_backoff_ms: 30_000,
+            max_retry_after_secs: 120,
         }
     }
 }
@@ -523,6 +541,26 @@ impl Config {
                     "must be at least 1".into(),
                 ));
             }
+            for (field, value, max) in [
+                ("call_deadline_secs", limits.call_deadline_secs, 86_400),
+                ("max_response_bytes", limits.max_response_bytes, u64::MAX),
+                ("max_export_bytes", limits.max_export_bytes, u64::MAX),
+                (
+                    "max_auth_response_bytes",
+                    limits.max_auth_response_bytes,
+                    u64::MAX,
+                ),
+                ("max_pages", limits.max_pages as u64, u64::MAX),
+            ] {
+                if value == 0 || value > max {
+                    let message = if max == u64::MAX {
+                        "must be at least 1".to_string()
+                    } else {
+                        format!("must be between 1 and {max}")
+                    };
+                    return Err(invalid(format!("{at}.limits.{field}"), message));
+                }
+            }
             for (key, rps) in &limits.endpoints {
                 let field = format!("{at}.limits.endpoints.\"{key}\"");
                 if !(rps.is_finite() && *rps > 0.0) {
@@ -540,6 +578,12 @@ impl Config {
                 return Err(invalid(
                     format!("{at}.retry.max_attempts"),
                     "must be at least 1".into(),
+                ));
+            }
+            if ws.retry.max_retry_after_secs > 86_400 {
+                return Err(invalid(
+                    format!("{at}.retry.max_retry_after_secs"),
+                    "must not exceed 86400 (one day)".into(),
                 ));
             }
             if ws.retry.initial_backoff_ms > ws.retry.max_backoff_ms {

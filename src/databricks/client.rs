@@ -1,6 +1,7 @@
 //! The REST client for one workspace: every request goes through its rate
 //! limiter, concurrency limit, per-request timeout, authentication and retry
-//! policy, and only ever to the workspace's own host.
+//! policy, and only ever to the workspace's own host. Every call ends by
+//! its deadline, and every answer is read under a size cap.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +12,16 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::auth::token::describe_reqwest;
-use super::auth::{Credential, same_origin};
+use super::auth::{AuthLimits, Credential, same_origin};
+use super::body::{BodyError, read_capped, read_truncated};
 use super::error::{Error, decode_error};
 use super::rate_limit::RateLimits;
+use super::redact::redact;
 use super::retry::{RetryPolicy, should_retry};
 use crate::config::{WorkspaceConfig, check_url};
+
+/// How much of an error answer is read: enough for any real error body.
+const ERROR_BODY_BYTES: u64 = 64 * 1024;
 
 /// One API call.
 #[derive(Debug, Clone)]
@@ -67,6 +73,11 @@ struct Inner {
     slots: Semaphore,
     retry: RetryPolicy,
     timeout: Duration,
+    /// The whole call's time: attempts, waits and token requests.
+    deadline: Duration,
+    max_body: u64,
+    max_export_body: u64,
+    max_pages: usize,
     /// SCIM `Me`, read once: the identity behind a credential does not change.
     me: tokio::sync::OnceCell<Value>,
 }
@@ -109,7 +120,12 @@ impl Client {
             .and_then(|u| u.join("/"))
             .map_err(|e| Error::Refused(format!("workspace {name}: {e}")))?;
         let http = http_client()?;
-        let credential = Credential::new(&config.auth, &base, &http);
+        let credential = Credential::new(
+            &config.auth,
+            &base,
+            &http,
+            AuthLimits::from_config(&config.limits, &config.retry),
+        );
         Ok(Client {
             inner: Arc::new(Inner {
                 name: name.to_string(),
@@ -120,6 +136,10 @@ impl Client {
                 slots: Semaphore::new(config.limits.max_concurrency.max(1)),
                 retry: RetryPolicy::from(&config.retry),
                 timeout: Duration::from_secs(config.limits.request_timeout_secs.max(1)),
+                deadline: Duration::from_secs(config.limits.call_deadline_secs.clamp(1, 86_400)),
+                max_body: config.limits.max_response_bytes,
+                max_export_body: config.limits.max_export_bytes,
+                max_pages: config.limits.max_pages.max(1),
                 me: tokio::sync::OnceCell::new(),
             }),
         })
@@ -160,6 +180,16 @@ impl Client {
         &self.inner.retry
     }
 
+    /// The time one call may take in all, retries included.
+    pub fn call_deadline(&self) -> Duration {
+        self.inner.deadline
+    }
+
+    /// Pages one paged list may take.
+    pub fn max_pages(&self) -> usize {
+        self.inner.max_pages
+    }
+
     /// How many tokens this client has requested from the token endpoint.
     pub fn token_requests(&self) -> u64 {
         self.inner.credential.token_requests()
@@ -190,13 +220,25 @@ impl Client {
     }
 
     /// Makes a call with retries; returns the JSON answer (`null` when empty).
+    /// The call fails with [`Error::DeadlineExceeded`] when its attempts and
+    /// waits would run past the call deadline.
     pub async fn call(&self, call: Call) -> Result<Value, Error> {
         let url = self.url_for(&call.path)?;
+        let started = tokio::time::Instant::now();
+        let deadline = started
+            .checked_add(self.inner.deadline)
+            .unwrap_or_else(|| started + Duration::from_secs(86_400));
         let mut attempt = 0u32;
         let mut reauthenticated = false;
+        // The failure being retried, for the deadline error's cause.
+        let mut last: Option<Error> = None;
         loop {
-            attempt += 1;
-            match self.attempt(&call, &url).await {
+            attempt = attempt.saturating_add(1);
+            let outcome = match tokio::time::timeout_at(deadline, self.attempt(&call, &url)).await {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(self.deadline_error(&call, attempt, last)),
+            };
+            match outcome {
                 Ok(value) => return Ok(value),
                 Err((err, token)) => {
                     let stale = match token {
@@ -218,18 +260,43 @@ impl Client {
                     }
                     let retry_after = err.api().and_then(|a| a.retry_after);
                     let wait = self.inner.retry.delay(attempt, retry_after);
+                    // A wait that would end past the deadline is not started.
+                    let resume = tokio::time::Instant::now().checked_add(wait);
+                    if resume.is_none_or(|at| at >= deadline) {
+                        return Err(self.deadline_error(&call, attempt, Some(err)));
+                    }
                     tracing::debug!(
                         workspace = %self.inner.name,
                         method = %call.method,
                         path = %call.path,
                         attempt,
                         error = %err,
-                        wait_ms = wait.as_millis() as u64,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                         "retrying"
                     );
+                    last = Some(err);
                     tokio::time::sleep(wait).await;
                 }
             }
+        }
+    }
+
+    fn deadline_error(&self, call: &Call, attempts: u32, last: Option<Error>) -> Error {
+        Error::DeadlineExceeded {
+            method: call.method.to_string(),
+            path: call.path.clone(),
+            deadline: self.inner.deadline,
+            attempts,
+            last: last.map(Box::new),
+        }
+    }
+
+    /// The body cap for a path, and the setting that sets it.
+    fn body_cap(&self, path: &str) -> (u64, &'static str) {
+        if path.contains("/workspace/export") {
+            (self.inner.max_export_body, "max_export_bytes")
+        } else {
+            (self.inner.max_body, "max_response_bytes")
         }
     }
 
@@ -281,8 +348,8 @@ impl Client {
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
+                .unwrap_or("");
+            let location: String = redact(location).chars().take(200).collect();
             return Err((
                 Error::Refused(format!(
                     "{method} {}: HTTP {} redirect to `{location}` not followed (credentials stay with their host)",
@@ -298,9 +365,29 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = match resp.bytes().await {
+        let (cap, setting) = self.body_cap(&call.path);
+        let body = if status.is_success() {
+            read_capped(resp, cap).await
+        } else {
+            // An error answer is only ever read for its beginning.
+            read_truncated(resp, ERROR_BODY_BYTES.min(cap)).await
+        };
+        let body = match body {
             Ok(b) => b,
-            Err(err) => return Err((self.transport_error(call, &err), Some(token))),
+            Err(BodyError::TooLarge { limit }) => {
+                return Err((
+                    Error::ResponseTooLarge {
+                        method: method.to_string(),
+                        path: call.path.clone(),
+                        limit,
+                        setting,
+                    },
+                    Some(token),
+                ));
+            }
+            Err(BodyError::Transport(err)) => {
+                return Err((self.transport_error(call, &err), Some(token)));
+            }
         };
         if status.is_success() {
             if body.iter().all(u8::is_ascii_whitespace) {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::auth::AuthError;
+use super::redact::redact;
 
 /// What the server said when a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +84,46 @@ pub enum Error {
     /// A create whose outcome stayed unknown after every lookup and retry.
     #[error("{0}")]
     Ambiguous(String),
+    /// The answer is larger than the configured cap for its endpoint.
+    #[error("{method} {path}: the response is larger than {limit} bytes (limits.{setting})")]
+    ResponseTooLarge {
+        method: String,
+        path: String,
+        limit: u64,
+        setting: &'static str,
+    },
+    /// The call's total time (attempts, waits, token requests) ran out.
+    /// `last` is the failure that was being retried, if any.
+    #[error(
+        "{method} {path}: no result within the call deadline of {deadline:?} ({attempts} attempts)"
+    )]
+    DeadlineExceeded {
+        method: String,
+        path: String,
+        deadline: Duration,
+        attempts: u32,
+        #[source]
+        last: Option<Box<Error>>,
+    },
+    /// A paged list handed back a page token it had already given.
+    #[error(
+        "{path}: the server repeated an earlier page token after {pages} pages (a paging loop)"
+    )]
+    PageLoop { path: String, pages: usize },
+    /// A paged list went on past the configured page cap.
+    #[error("{path}: more than {limit} pages (limits.max_pages)")]
+    TooManyPages { path: String, limit: usize },
 }
 
 impl Error {
-    /// A short, bounded label for metrics and logs.
+    /// A short, bounded label for metrics and logs (the same as [`Error::kind`]).
+    pub fn metric_label(&self) -> &'static str {
+        self.kind()
+    }
+
+    /// A short, bounded label for metrics and logs. For API answers it
+    /// follows the body's `error_code`, and the HTTP status only when the
+    /// body has none.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::NotFound(_) => "not_found",
@@ -105,6 +142,10 @@ impl Error {
             Error::Refused(_) => "refused",
             Error::Unsupported(_) => "unsupported",
             Error::Ambiguous(_) => "ambiguous",
+            Error::ResponseTooLarge { .. } => "response_too_large",
+            Error::DeadlineExceeded { .. } => "deadline_exceeded",
+            Error::PageLoop { .. } => "page_loop",
+            Error::TooManyPages { .. } => "too_many_pages",
         }
     }
 
@@ -133,7 +174,10 @@ impl Error {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             Error::Transport { sent, .. } => *sent,
-            Error::Timeout { .. } | Error::Decode { .. } => true,
+            Error::Timeout { .. }
+            | Error::Decode { .. }
+            | Error::DeadlineExceeded { .. }
+            | Error::ResponseTooLarge { .. } => true,
             Error::Unavailable(e) => e.status >= 500,
             _ => false,
         }
@@ -141,8 +185,12 @@ impl Error {
 }
 
 /// Decodes an error response into a typed [`Error`]. The body's
-/// `error_code` wins over the HTTP status; a 400 `INVALID_PARAMETER_VALUE`
-/// saying "… does not exist" (e.g. `Job 5 does not exist.`) is `NotFound`.
+/// `error_code` wins over the HTTP status. The one exception is the one the
+/// Databricks SDKs make: a 400 `INVALID_PARAMETER_VALUE` from a jobs,
+/// clusters or instance-pools endpoint saying the object it addresses does
+/// not exist (`Job 5 does not exist.`) is `NotFound`; a missing object the
+/// request merely refers to (`Principal x does not exist`) stays an invalid
+/// parameter. Text from the body passes through the redactor.
 pub fn decode_error(
     method: &str,
     path: &str,
@@ -152,6 +200,8 @@ pub fn decode_error(
     retry_after: Option<Duration>,
 ) -> Error {
     let (error_code, message, from_body) = parse_body(status, reason, body);
+    let error_code = redact(&error_code).into_owned();
+    let message = redact(&message).into_owned();
     let api = ApiError {
         method: method.to_string(),
         path: path.to_string(),
@@ -175,10 +225,10 @@ fn classify(api: ApiError, code_from_body: bool) -> Error {
         }
         "RESOURCE_ALREADY_EXISTS" | "ALREADY_EXISTS" => return Error::AlreadyExists(api),
         "PERMISSION_DENIED" => return Error::PermissionDenied(api),
+        "INVALID_PARAMETER_VALUE" if addressed_object_missing(&api.path, &api.message) => {
+            return Error::NotFound(api);
+        }
         "INVALID_PARAMETER_VALUE" | "BAD_REQUEST" | "MALFORMED_REQUEST" => {
-            if says_missing(&api.message) {
-                return Error::NotFound(api);
-            }
             return Error::InvalidParameter(api);
         }
         "INVALID_STATE" => return Error::InvalidState(api),
@@ -201,11 +251,30 @@ fn classify(api: ApiError, code_from_body: bool) -> Error {
     }
 }
 
-/// Messages of 400 answers that mean "no such object" (`Job 5 does not
-/// exist.`, `Can't find an instance pool with id: …`).
-fn says_missing(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("does not exist") || m.contains("can't find") || m.contains("cannot find")
+/// Whether a 400 `INVALID_PARAMETER_VALUE` means the object the call
+/// addresses is missing: `Job 5 does not exist.` / `Run 7 does not exist`
+/// from a jobs endpoint, `Cluster x does not exist` from a clusters
+/// endpoint, `Can't find an instance pool with id: x` from instance-pools
+/// (the overrides of the Databricks SDKs).
+fn addressed_object_missing(path: &str, message: &str) -> bool {
+    let one_id_then_missing = |rest: &str| {
+        rest.split_once(' ')
+            .is_some_and(|(id, tail)| !id.is_empty() && tail.starts_with("does not exist"))
+    };
+    if path.contains("/jobs/") {
+        return ["Job ", "Run "]
+            .iter()
+            .any(|p| message.strip_prefix(p).is_some_and(one_id_then_missing));
+    }
+    if path.contains("/clusters/") {
+        return message
+            .strip_prefix("Cluster ")
+            .is_some_and(one_id_then_missing);
+    }
+    if path.contains("/instance-pools/") {
+        return message.starts_with("Can't find an instance pool with id");
+    }
+    false
 }
 
 fn parse_body(status: u16, reason: &str, body: &[u8]) -> (String, String, bool) {
@@ -282,6 +351,39 @@ mod tests {
         );
         assert!(matches!(err, Error::AlreadyExists(_)), "{err:?}");
         assert!(err.to_string().contains("Group x already exists"));
+    }
+
+    #[test]
+    fn a_missing_referenced_principal_is_an_invalid_parameter() {
+        let err = decode_error(
+            "PUT",
+            "/api/2.0/permissions/jobs/5",
+            400,
+            "Bad Request",
+            br#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Principal: UserName(ghost) does not exist"}"#,
+            None,
+        );
+        assert!(matches!(err, Error::InvalidParameter(_)), "{err:?}");
+        assert_eq!(err.metric_label(), "invalid_parameter");
+        // A referenced policy on a clusters endpoint is not the cluster itself.
+        let err = decode_error(
+            "POST",
+            "/api/2.1/clusters/create",
+            400,
+            "Bad Request",
+            br#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Cluster policy 12 does not exist"}"#,
+            None,
+        );
+        assert!(matches!(err, Error::InvalidParameter(_)), "{err:?}");
+        let err = decode_error(
+            "GET",
+            "/api/2.0/instance-pools/get",
+            400,
+            "Bad Request",
+            br#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Can't find an instance pool with id: p1"}"#,
+            None,
+        );
+        assert!(err.is_not_found(), "{err:?}");
     }
 
     #[test]

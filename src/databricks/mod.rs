@@ -7,11 +7,14 @@
 //! [`kinds::adapter`]`(kind)`.
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod error;
 pub mod kinds;
+pub mod local_file;
 pub mod pagination;
 pub mod rate_limit;
+pub mod redact;
 pub mod retry;
 pub mod secret;
 

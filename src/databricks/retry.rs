@@ -1,5 +1,6 @@
 //! When a failed call is tried again, and how long to wait first:
-//! exponential backoff with jitter, a server's integer `Retry-After` honored.
+//! exponential backoff with jitter, a server's integer `Retry-After` honored
+//! up to a cap. All arithmetic saturates: no server value can overflow it.
 
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub initial: Duration,
     pub max: Duration,
+    /// The longest `Retry-After` honored; a longer one is cut to this.
+    pub max_retry_after: Duration,
 }
 
 impl From<&RetryConfig> for RetryPolicy {
@@ -34,6 +37,7 @@ impl From<&RetryConfig> for RetryPolicy {
             max_attempts: c.max_attempts,
             initial: Duration::from_millis(c.initial_backoff_ms),
             max: Duration::from_millis(c.max_backoff_ms),
+            max_retry_after: Duration::from_secs(c.max_retry_after_secs),
         }
     }
 }
@@ -46,22 +50,22 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (1 for the first retry): the
-    /// server's `Retry-After` plus a little jitter when it gave one, else
-    /// `initial * 2^(retry-1)` capped at `max`, jittered into its upper half.
+    /// server's `Retry-After` (at most `max_retry_after`) plus a little
+    /// jitter when it gave one, else `initial * 2^(retry-1)` capped at `max`,
+    /// jittered into its upper half.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let mut rng = rand::rng();
         if let Some(after) = retry_after {
             let spread = self.initial.min(Duration::from_secs(1)).as_millis() as u64;
-            return after + Duration::from_millis(rng.random_range(0..=spread));
+            return after
+                .min(self.max_retry_after)
+                .saturating_add(Duration::from_millis(rng.random_range(0..=spread)));
         }
         let exp = retry.saturating_sub(1).min(20);
-        let base = self
-            .initial
-            .saturating_mul(1u32 << exp)
-            .min(self.max)
-            .as_millis() as u64;
+        let base = self.initial.saturating_mul(1u32 << exp).min(self.max);
+        let base = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
         let low = base / 2;
-        Duration::from_millis(rng.random_range(low..=base.max(low)))
+        Duration::from_millis(rng.random_range(low..=base))
     }
 }
 
@@ -79,6 +83,11 @@ pub fn should_retry(err: &Error, idempotent: bool) -> bool {
         Error::Api(api) | Error::InvalidState(api) => {
             idempotent && TRANSIENT_MESSAGES.iter().any(|m| api.message.contains(m))
         }
+        // Too large stays too large; a deadline or a paging loop is final.
+        Error::ResponseTooLarge { .. }
+        | Error::DeadlineExceeded { .. }
+        | Error::PageLoop { .. }
+        | Error::TooManyPages { .. } => false,
         _ => false,
     }
 }
@@ -93,6 +102,7 @@ mod tests {
             max_attempts: 5,
             initial: Duration::from_millis(100),
             max: Duration::from_millis(1000),
+            max_retry_after: Duration::from_secs(5),
         }
     }
 
@@ -122,6 +132,28 @@ mod tests {
             d >= Duration::from_secs(3) && d <= Duration::from_millis(3100),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn huge_retry_after_is_capped_without_overflow() {
+        let p = policy();
+        for after in [999_999, u64::MAX] {
+            let d = p.delay(1, Some(Duration::from_secs(after)));
+            assert!(
+                d >= Duration::from_secs(5) && d <= Duration::from_millis(5100),
+                "{d:?}"
+            );
+        }
+        let d = p.delay(1, Some(Duration::MAX));
+        assert!(d <= Duration::from_millis(5100), "{d:?}");
+        let huge = RetryPolicy {
+            max_attempts: u32::MAX,
+            initial: Duration::MAX,
+            max: Duration::MAX,
+            max_retry_after: Duration::MAX,
+        };
+        assert_eq!(huge.delay(u32::MAX, Some(Duration::MAX)), Duration::MAX);
+        assert!(huge.delay(u32::MAX, None) >= Duration::from_secs(1 << 40));
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! `Secret`: a string that never shows itself in logs, errors or `Debug`.
+//! `Secret`: a string that never shows itself in logs, errors or `Debug`,
+//! and whose value is registered with the [`super::redact`] redactor so a
+//! server echoing it back cannot put it into an error either.
 
 use std::fmt;
 
@@ -8,8 +10,20 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// A long-lived secret (a PAT, a client secret, a secret-scope value);
+    /// registered with the redactor.
     pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+        let value = value.into();
+        super::redact::register(&value);
+        Secret(value)
+    }
+
+    /// A secret replaced regularly (an access token, a JWT); registered with
+    /// the redactor among the recent rotating values.
+    pub fn rotating(value: impl Into<String>) -> Secret {
+        let value = value.into();
+        super::redact::register_rotating(&value);
+        Secret(value)
     }
 
     /// The value, for putting on the wire. Never log what this returns.
@@ -41,5 +55,9 @@ mod tests {
         assert!(!format!("{s:?}").contains("very-secret"));
         assert!(!format!("{:?}", Some(&s)).contains("very-secret"));
         assert_eq!(s.expose(), "dapi-very-secret");
+        assert_eq!(
+            crate::databricks::redact::redact("echo dapi-very-secret"),
+            "echo ***"
+        );
     }
 }

@@ -30,11 +30,13 @@ pub fn test_limits() -> (LimitsConfig, RetryConfig) {
             max_concurrency: 16,
             request_timeout_secs: 5,
             endpoints: BTreeMap::new(),
+            ..LimitsConfig::default()
         },
         RetryConfig {
             max_attempts: 12,
             initial_backoff_ms: 20,
             max_backoff_ms: 500,
+            ..RetryConfig::default()
         },
     )
 }

@@ -7,6 +7,7 @@ mod databricks_auth;
 mod databricks_support;
 mod emulator;
 mod engine;
+mod hostile;
 mod manifest;
 mod plan_apply;
 mod references;

@@ -10,24 +10,39 @@ use url::Url;
 
 use super::token::describe_reqwest;
 use super::{AuthError, origin, same_origin};
+use crate::databricks::body::{BodyError, read_capped};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 
-async fn get_json(http: &reqwest::Client, url: &Url) -> Result<Option<Value>, AuthError> {
+/// A discovery document, or `None` when the server has none (any non-2xx
+/// answer, or not JSON). A body over `max_body` is an error.
+async fn get_json(
+    http: &reqwest::Client,
+    url: &Url,
+    max_body: u64,
+) -> Result<Option<Value>, AuthError> {
+    let transport = |err: &reqwest::Error| AuthError::Transport {
+        url: url.to_string(),
+        message: describe_reqwest(err),
+    };
     let resp = http
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
         .timeout(TIMEOUT)
         .send()
         .await
-        .map_err(|err| AuthError::Transport {
-            url: url.to_string(),
-            message: describe_reqwest(&err),
-        })?;
+        .map_err(|err| transport(&err))?;
     if !resp.status().is_success() {
         return Ok(None);
     }
-    Ok(resp.json::<Value>().await.ok())
+    let body = read_capped(resp, max_body).await.map_err(|err| match err {
+        BodyError::TooLarge { limit } => AuthError::ResponseTooLarge {
+            url: url.to_string(),
+            limit,
+        },
+        BodyError::Transport(err) => transport(&err),
+    })?;
+    Ok(serde_json::from_slice::<Value>(&body).ok())
 }
 
 fn on_host(base: &Url, raw: &str) -> Result<Url, AuthError> {
@@ -45,10 +60,14 @@ fn on_host(base: &Url, raw: &str) -> Result<Url, AuthError> {
 }
 
 /// The workspace's token endpoint.
-pub async fn token_endpoint(http: &reqwest::Client, base: &Url) -> Result<Url, AuthError> {
+pub async fn token_endpoint(
+    http: &reqwest::Client,
+    base: &Url,
+    max_body: u64,
+) -> Result<Url, AuthError> {
     let host_config = on_host(base, "/.well-known/databricks-config")?;
     let mut candidates = Vec::new();
-    if let Some(doc) = get_json(http, &host_config).await?
+    if let Some(doc) = get_json(http, &host_config, max_body).await?
         && let Some(oidc) = doc.get("oidc_endpoint").and_then(Value::as_str)
     {
         let account = doc.get("account_id").and_then(Value::as_str).unwrap_or("");
@@ -65,7 +84,7 @@ pub async fn token_endpoint(http: &reqwest::Client, base: &Url) -> Result<Url, A
         candidates.push(fallback);
     }
     for meta in candidates {
-        if let Some(doc) = get_json(http, &meta).await?
+        if let Some(doc) = get_json(http, &meta, max_body).await?
             && let Some(endpoint) = doc.get("token_endpoint").and_then(Value::as_str)
         {
             return on_host(base, endpoint);

@@ -11,8 +11,9 @@ use url::Url;
 use super::discovery::token_endpoint;
 use super::idp::IdpClient;
 use super::token::{check_not_expired, request_token};
-use super::{AuthError, TokenCache, read_value};
+use super::{AuthError, AuthLimits, TokenCache, local_reason, read_value};
 use crate::config::{IdpConfig, ValueRef};
+use crate::databricks::local_file::read_credential_file;
 use crate::databricks::secret::Secret;
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -32,6 +33,7 @@ pub struct Federation {
     http: reqwest::Client,
     endpoint: OnceCell<Url>,
     cache: TokenCache,
+    limits: AuthLimits,
 }
 
 impl Federation {
@@ -41,9 +43,12 @@ impl Federation {
         idp: Option<IdpConfig>,
         base: Url,
         http: reqwest::Client,
+        limits: AuthLimits,
     ) -> Federation {
         let subject = match (token_file, idp) {
-            (_, Some(idp)) => Subject::Idp(Box::new(IdpClient::new(idp, http.clone()))),
+            (_, Some(idp)) => {
+                Subject::Idp(Box::new(IdpClient::new(idp, http.clone(), limits.max_body)))
+            }
             (Some(path), None) => Subject::File(path),
             // Config validation requires one of them; an empty path reads as an error.
             (None, None) => Subject::File(PathBuf::new()),
@@ -55,6 +60,7 @@ impl Federation {
             http,
             endpoint: OnceCell::new(),
             cache: TokenCache::new(),
+            limits,
         }
     }
 
@@ -67,14 +73,17 @@ impl Federation {
         match &self.subject {
             Subject::File(path) => {
                 let origin = format!("file {}", path.display());
-                let text =
-                    tokio::fs::read_to_string(path)
-                        .await
-                        .map_err(|e| AuthError::Secret {
-                            what: "OIDC token",
-                            reference: origin.clone(),
-                            message: e.to_string(),
-                        })?;
+                let err = |message: String| AuthError::Secret {
+                    what: "OIDC token",
+                    reference: origin.clone(),
+                    message,
+                };
+                // Off the async threads: a stuck filesystem holds one blocking thread, not the runtime.
+                let owned = path.clone();
+                let text = tokio::task::spawn_blocking(move || read_credential_file(&owned))
+                    .await
+                    .map_err(|e| err(e.to_string()))?
+                    .map_err(|e| err(local_reason(&e)))?;
                 let text = text.trim();
                 if text.is_empty() {
                     return Err(AuthError::Secret {
@@ -83,7 +92,7 @@ impl Federation {
                         message: "it is empty".into(),
                     });
                 }
-                Ok((Secret::new(text), origin))
+                Ok((Secret::rotating(text), origin))
             }
             Subject::Idp(idp) => {
                 let jwt = idp.fetch_jwt().await?;
@@ -97,7 +106,9 @@ impl Federation {
             .get_or_fetch(|| async {
                 let endpoint = self
                     .endpoint
-                    .get_or_try_init(|| token_endpoint(&self.http, &self.base))
+                    .get_or_try_init(|| {
+                        token_endpoint(&self.http, &self.base, self.limits.max_body)
+                    })
                     .await?;
                 let (jwt, origin) = self.subject_token().await?;
                 check_not_expired(jwt.expose(), &origin)?;
@@ -114,7 +125,15 @@ impl Federation {
                 if let Some(id) = client_id.as_deref() {
                     form.push(("client_id", id));
                 }
-                request_token(&self.http, endpoint, &form, None, "token exchange").await
+                request_token(
+                    &self.http,
+                    endpoint,
+                    &form,
+                    None,
+                    "token exchange",
+                    &self.limits,
+                )
+                .await
             })
             .await
     }

@@ -13,23 +13,46 @@ use url::Url;
 
 use super::{AuthError, origin, read_secret, read_value, same_origin};
 use crate::config::IdpConfig;
+use crate::databricks::body::{BodyError, read_capped};
+use crate::databricks::redact::redact;
 use crate::databricks::secret::Secret;
 
-/// The bridge openidconnect calls: each request becomes an owned, `Send`
-/// future on a clone of Mortar's reqwest client.
-fn bridge(
-    client: &reqwest::Client,
-) -> impl Fn(HttpRequest) -> BoxFuture<'static, Result<HttpResponse, reqwest::Error>> + Send + Sync
-{
-    let client = client.clone();
-    move |request| Box::pin(oidc_http(client.clone(), request))
+/// Why the bridge could not complete a request for openidconnect.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error("the answer is larger than {limit} bytes (limits.max_auth_response_bytes)")]
+    TooLarge { limit: u64 },
 }
 
-/// Sends an openidconnect request with reqwest 0.13.
+impl BridgeError {
+    /// A short, bounded label for metrics and logs.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            BridgeError::Http(_) => "transport",
+            BridgeError::TooLarge { .. } => "too_large",
+        }
+    }
+}
+
+/// The bridge openidconnect calls: each request becomes an owned, `Send`
+/// future on a clone of Mortar's reqwest client, reading at most `max_body`.
+fn bridge(
+    client: &reqwest::Client,
+    max_body: u64,
+) -> impl Fn(HttpRequest) -> BoxFuture<'static, Result<HttpResponse, BridgeError>> + Send + Sync {
+    let client = client.clone();
+    move |request| Box::pin(oidc_http(client.clone(), request, max_body))
+}
+
+/// Sends an openidconnect request with reqwest 0.13; the answer is read
+/// as a stream and refused past `max_body` bytes.
 pub async fn oidc_http(
     client: reqwest::Client,
     request: HttpRequest,
-) -> Result<HttpResponse, reqwest::Error> {
+    max_body: u64,
+) -> Result<HttpResponse, BridgeError> {
     let (parts, body) = request.into_parts();
     let resp = client
         .request(parts.method, parts.uri.to_string())
@@ -40,8 +63,11 @@ pub async fn oidc_http(
         .await?;
     let status = resp.status();
     let headers = resp.headers().clone();
-    let bytes = resp.bytes().await?;
-    let mut out = HttpResponse::new(bytes.to_vec());
+    let bytes = read_capped(resp, max_body).await.map_err(|e| match e {
+        BodyError::TooLarge { limit } => BridgeError::TooLarge { limit },
+        BodyError::Transport(e) => BridgeError::Http(e),
+    })?;
+    let mut out = HttpResponse::new(bytes);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     Ok(out)
@@ -51,14 +77,16 @@ pub async fn oidc_http(
 pub struct IdpClient {
     config: IdpConfig,
     http: reqwest::Client,
+    max_body: u64,
     metadata: OnceCell<CoreProviderMetadata>,
 }
 
 impl IdpClient {
-    pub fn new(config: IdpConfig, http: reqwest::Client) -> IdpClient {
+    pub fn new(config: IdpConfig, http: reqwest::Client, max_body: u64) -> IdpClient {
         IdpClient {
             config,
             http,
+            max_body,
             metadata: OnceCell::new(),
         }
     }
@@ -70,7 +98,7 @@ impl IdpClient {
     fn err(&self, message: impl Into<String>) -> AuthError {
         AuthError::Idp {
             issuer: self.config.issuer.clone(),
-            message: message.into(),
+            message: redact(&message.into()).chars().take(1000).collect(),
         }
     }
 
@@ -85,7 +113,7 @@ impl IdpClient {
                 .map_err(|m| self.err(m))?;
                 let issuer = IssuerUrl::new(self.config.issuer.clone())
                     .map_err(|e| self.err(format!("bad issuer URL: {e}")))?;
-                let http = bridge(&self.http);
+                let http = bridge(&self.http, self.max_body);
                 CoreProviderMetadata::discover_async(issuer, &http)
                     .await
                     .map_err(|e| self.err(format!("discovery failed: {}", error_chain(&e))))
@@ -113,6 +141,7 @@ impl IdpClient {
             &self.config.client_secret,
             "identity provider client secret",
         )?;
+        crate::databricks::redact::register(&format!("{id}:{}", secret.expose()));
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(id),
@@ -127,7 +156,7 @@ impl IdpClient {
         if let Some(audience) = &self.config.audience {
             request = request.add_extra_param("resource", audience.clone());
         }
-        let http = bridge(&self.http);
+        let http = bridge(&self.http, self.max_body);
         let response = request.request_async(&http).await.map_err(|e| {
             let message = match &e {
                 openidconnect::RequestTokenError::ServerResponse(r) => {
@@ -146,7 +175,7 @@ impl IdpClient {
             };
             self.err(message)
         })?;
-        Ok(Secret::new(response.access_token().secret().clone()))
+        Ok(Secret::rotating(response.access_token().secret().clone()))
     }
 }
 

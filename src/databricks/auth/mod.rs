@@ -11,12 +11,16 @@ pub mod pat;
 pub mod token;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use url::Url;
 
-use crate::config::{AuthConfig, SecretRef, ValueRef};
+use crate::config::{AuthConfig, LimitsConfig, RetryConfig, SecretRef, ValueRef};
 
+use super::local_file::{LocalFileError, read_credential_file};
 use super::secret::Secret;
+
+pub use super::local_file::MAX_CREDENTIAL_BYTES;
 
 pub use cache::{FreshToken, TokenCache};
 
@@ -60,31 +64,125 @@ pub enum AuthError {
     Transport { url: String, message: String },
     #[error("{url}: unexpected token response: {message}")]
     BadResponse { url: String, message: String },
+    /// The endpoint answered with a redirect; credentials never follow one.
+    #[error(
+        "{endpoint} answered the {grant} with a redirect (HTTP {status}) to `{location}`, which is not followed"
+    )]
+    Redirected {
+        endpoint: String,
+        grant: &'static str,
+        status: u16,
+        location: String,
+    },
+    /// The endpoint failed (5xx): the credentials were not judged.
+    #[error("{endpoint} failed on the {grant}: HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    ServerError {
+        endpoint: String,
+        grant: &'static str,
+        status: u16,
+        message: String,
+    },
+    /// Any other answer that is neither a token nor an OAuth refusal.
+    #[error("{endpoint} answered the {grant} with HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    UnexpectedStatus {
+        endpoint: String,
+        grant: &'static str,
+        status: u16,
+        message: String,
+    },
+    #[error("{url}: the answer is larger than {limit} bytes (limits.max_auth_response_bytes)")]
+    ResponseTooLarge { url: String, limit: u64 },
 }
 
-/// Reads a secret from where the config says it is.
-pub fn read_secret(reference: &SecretRef, what: &'static str) -> Result<Secret, AuthError> {
+impl AuthError {
+    /// A short, bounded label for metrics and logs.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            AuthError::Secret { .. } => "secret",
+            AuthError::Discovery { .. } => "discovery",
+            AuthError::Rejected { .. } => "rejected",
+            AuthError::JwtExpired { .. } => "jwt_expired",
+            AuthError::JwtMalformed { .. } => "jwt_malformed",
+            AuthError::Idp { .. } => "idp",
+            AuthError::ForeignHost { .. } => "foreign_host",
+            AuthError::Transport { .. } => "transport",
+            AuthError::BadResponse { .. } => "bad_response",
+            AuthError::Redirected { .. } => "redirected",
+            AuthError::ServerError { .. } => "server_error",
+            AuthError::UnexpectedStatus { .. } => "unexpected_status",
+            AuthError::ResponseTooLarge { .. } => "response_too_large",
+        }
+    }
+}
+
+/// Bounds on everything the authentication flows read and wait for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AuthLimits {
+    /// The largest token, discovery or identity provider answer read.
+    pub max_body: u64,
+    /// The longest `Retry-After` honored by the token endpoint.
+    pub max_retry_after: Duration,
+    /// Time allowed for one request.
+    pub timeout: Duration,
+}
+
+impl AuthLimits {
+    pub fn from_config(limits: &LimitsConfig, retry: &RetryConfig) -> AuthLimits {
+        AuthLimits {
+            max_body: limits.max_auth_response_bytes,
+            max_retry_after: Duration::from_secs(retry.max_retry_after_secs),
+            timeout: Duration::from_secs(limits.request_timeout_secs.clamp(1, 30)),
+        }
+    }
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        AuthLimits::from_config(&LimitsConfig::default(), &RetryConfig::default())
+    }
+}
+
+/// Reads what a reference points at (a regular file, capped, or an
+/// environment variable), trimmed.
+fn read_ref(reference: &SecretRef, what: &'static str) -> Result<String, AuthError> {
     let err = |message: String| AuthError::Secret {
         what,
         reference: reference.to_string(),
         message,
     };
     let value = match reference {
-        SecretRef::File(path) => std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?,
+        SecretRef::File(path) => read_credential_file(path).map_err(|e| err(local_reason(&e)))?,
         SecretRef::Env(name) => std::env::var(name).map_err(|_| err("not set".into()))?,
     };
     let value = value.trim();
     if value.is_empty() {
         return Err(err("it is empty".into()));
     }
-    Ok(Secret::new(value))
+    Ok(value.to_string())
+}
+
+/// A local file error without the path (the message names the reference already).
+pub fn local_reason(e: &LocalFileError) -> String {
+    match e {
+        LocalFileError::Open { reason, .. } | LocalFileError::Read { reason, .. } => reason.clone(),
+        LocalFileError::NotRegular { what, .. } => format!("it is {what}, not a regular file"),
+        LocalFileError::TooLarge { limit, .. } => format!("it is larger than {limit} bytes"),
+        LocalFileError::NotText { .. } => "it is not UTF-8 text".into(),
+    }
+}
+
+/// Reads a secret from where the config says it is (a file must be a
+/// regular file of at most [`MAX_CREDENTIAL_BYTES`]); the value is
+/// registered with the redactor.
+pub fn read_secret(reference: &SecretRef, what: &'static str) -> Result<Secret, AuthError> {
+    read_ref(reference, what).map(Secret::new)
 }
 
 /// Resolves a non-secret value (a client id).
 pub fn read_value(value: &ValueRef, what: &'static str) -> Result<String, AuthError> {
     match value {
         ValueRef::Literal(s) => Ok(s.clone()),
-        ValueRef::Ref(r) => read_secret(r, what).map(|s| s.expose().to_string()),
+        ValueRef::Ref(r) => read_ref(r, what),
     }
 }
 
@@ -110,7 +208,12 @@ pub enum Credential {
 
 impl Credential {
     /// Builds the credential for a workspace. Secrets are read when first needed.
-    pub fn new(config: &AuthConfig, base: &Url, http: &reqwest::Client) -> Credential {
+    pub fn new(
+        config: &AuthConfig,
+        base: &Url,
+        http: &reqwest::Client,
+        limits: AuthLimits,
+    ) -> Credential {
         match config {
             AuthConfig::Pat { token } => Credential::Pat(pat::Pat::new(token.clone())),
             AuthConfig::OauthM2m {
@@ -121,6 +224,7 @@ impl Credential {
                 client_secret.clone(),
                 base.clone(),
                 http.clone(),
+                limits,
             ))),
             AuthConfig::OidcFederation {
                 client_id,
@@ -132,6 +236,7 @@ impl Credential {
                 idp.clone(),
                 base.clone(),
                 http.clone(),
+                limits,
             ))),
         }
     }
@@ -197,6 +302,7 @@ mod tests {
             },
             &base,
             &http,
+            AuthLimits::default(),
         );
         let token = match &cred {
             Credential::Pat(p) => p.token().expect("token"),

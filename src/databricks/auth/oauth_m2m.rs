@@ -7,8 +7,9 @@ use url::Url;
 
 use super::discovery::token_endpoint;
 use super::token::request_token;
-use super::{AuthError, TokenCache, read_secret, read_value};
+use super::{AuthError, AuthLimits, TokenCache, read_secret, read_value};
 use crate::config::{SecretRef, ValueRef};
+use crate::databricks::redact;
 use crate::databricks::secret::Secret;
 
 #[derive(Debug)]
@@ -19,6 +20,7 @@ pub struct M2m {
     http: reqwest::Client,
     endpoint: OnceCell<Url>,
     cache: TokenCache,
+    limits: AuthLimits,
 }
 
 impl M2m {
@@ -27,6 +29,7 @@ impl M2m {
         client_secret: SecretRef,
         base: Url,
         http: reqwest::Client,
+        limits: AuthLimits,
     ) -> M2m {
         M2m {
             client_id,
@@ -35,6 +38,7 @@ impl M2m {
             http,
             endpoint: OnceCell::new(),
             cache: TokenCache::new(),
+            limits,
         }
     }
 
@@ -47,16 +51,21 @@ impl M2m {
             .get_or_fetch(|| async {
                 let endpoint = self
                     .endpoint
-                    .get_or_try_init(|| token_endpoint(&self.http, &self.base))
+                    .get_or_try_init(|| {
+                        token_endpoint(&self.http, &self.base, self.limits.max_body)
+                    })
                     .await?;
                 let id = read_value(&self.client_id, "client id")?;
                 let secret = read_secret(&self.client_secret, "client secret")?;
+                // The Basic header carries base64("id:secret"): mask that form too.
+                redact::register(&format!("{id}:{}", secret.expose()));
                 request_token(
                     &self.http,
                     endpoint,
                     &[("grant_type", "client_credentials"), ("scope", "all-apis")],
                     Some((&id, &secret)),
                     "client credentials",
+                    &self.limits,
                 )
                 .await
             })

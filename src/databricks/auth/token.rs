@@ -7,19 +7,23 @@ use base64::Engine;
 use serde_json::Value;
 use url::Url;
 
-use super::{AuthError, FreshToken};
+use super::{AuthError, AuthLimits, FreshToken};
+use crate::databricks::body::{BodyError, read_capped, read_truncated};
+use crate::databricks::redact::redact;
 use crate::databricks::secret::Secret;
 
 const ATTEMPTS: u32 = 4;
 
 /// POSTs a token request form and decodes the answer. Retries a few times
-/// on 429/503 and refused connections (nothing was issued then).
+/// on 429/503 (waiting at most `limits.max_retry_after`) and refused
+/// connections (nothing was issued then). Reads at most `limits.max_body`.
 pub async fn request_token(
     http: &reqwest::Client,
     endpoint: &Url,
     form: &[(&str, &str)],
     basic: Option<(&str, &Secret)>,
     grant: &'static str,
+    limits: &AuthLimits,
 ) -> Result<FreshToken, AuthError> {
     let mut attempt = 0;
     loop {
@@ -28,7 +32,7 @@ pub async fn request_token(
             .post(endpoint.clone())
             .header(reqwest::header::ACCEPT, "application/json")
             .form(form)
-            .timeout(Duration::from_secs(30));
+            .timeout(limits.timeout);
         if let Some((id, secret)) = basic {
             req = req.basic_auth(id, Some(secret.expose()));
         }
@@ -46,25 +50,61 @@ pub async fn request_token(
             }
         };
         let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            return Err(AuthError::Redirected {
+                endpoint: endpoint.to_string(),
+                grant,
+                status,
+                location: short(location),
+            });
+        }
         let retry_after = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = resp.bytes().await.map_err(|err| AuthError::Transport {
-            url: endpoint.to_string(),
-            message: describe_reqwest(&err),
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let success = (200..300).contains(&status);
+        let body = if success {
+            read_capped(resp, limits.max_body).await
+        } else {
+            read_truncated(resp, ERROR_BODY_BYTES.min(limits.max_body)).await
+        };
+        let body = body.map_err(|err| match err {
+            BodyError::TooLarge { limit } => AuthError::ResponseTooLarge {
+                url: endpoint.to_string(),
+                limit,
+            },
+            BodyError::Transport(err) => AuthError::Transport {
+                url: endpoint.to_string(),
+                message: describe_reqwest(&err),
+            },
         })?;
         if (status == 429 || status == 503) && attempt < ATTEMPTS {
-            let wait = Duration::from_secs(retry_after.unwrap_or(1).min(30));
+            let wait = retry_after
+                .unwrap_or(Duration::from_secs(1))
+                .min(limits.max_retry_after);
             tokio::time::sleep(wait).await;
             continue;
         }
-        if (200..300).contains(&status) {
+        if success {
             return parse_token_response(endpoint, &body);
         }
         return Err(rejected(endpoint, grant, status, &body));
     }
+}
+
+/// How much of a token endpoint's error answer is read.
+const ERROR_BODY_BYTES: u64 = 64 * 1024;
+
+/// A header value for a message: redacted and at most 200 characters.
+fn short(text: &str) -> String {
+    redact(text).chars().take(200).collect()
 }
 
 fn parse_token_response(endpoint: &Url, body: &[u8]) -> Result<FreshToken, AuthError> {
@@ -85,36 +125,64 @@ fn parse_token_response(endpoint: &Url, body: &[u8]) -> Result<FreshToken, AuthE
     }
     .ok_or_else(|| bad("no integer expires_in"))?;
     Ok(FreshToken {
-        access_token: Secret::new(token),
+        access_token: Secret::rotating(token),
         expires_in: Duration::from_secs(expires_in),
     })
 }
 
+/// The error for a non-2xx answer: a refusal of the credentials only when
+/// it is a 400/401/403 carrying an OAuth error code; a 5xx is a server
+/// failure; anything else an unexpected status. Text from the body is
+/// redacted.
 fn rejected(endpoint: &Url, grant: &'static str, status: u16, body: &[u8]) -> AuthError {
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let text = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| json.get(*k).and_then(Value::as_str))
-            .map(str::to_string)
+            .map(|t| redact(t).chars().take(500).collect::<String>())
     };
-    let code =
-        text(&["error", "errorCode", "error_code"]).unwrap_or_else(|| format!("HTTP {status}"));
+    let code = text(&["error", "errorCode", "error_code"]);
     let description =
         text(&["error_description", "errorSummary", "message"]).unwrap_or_else(|| {
             if json.is_null() {
-                String::from_utf8_lossy(body).chars().take(200).collect()
+                short(String::from_utf8_lossy(body).trim())
             } else {
                 String::new()
             }
         });
-    let hint = hint(grant, &code, &description);
-    AuthError::Rejected {
-        endpoint: endpoint.to_string(),
-        grant,
-        status,
-        code,
-        description,
-        hint,
+    let endpoint_s = endpoint.to_string();
+    match (status, code) {
+        (400 | 401 | 403, Some(code)) => {
+            let hint = hint(grant, &code, &description);
+            AuthError::Rejected {
+                endpoint: endpoint_s,
+                grant,
+                status,
+                code,
+                description,
+                hint,
+            }
+        }
+        (500..=599, code) => AuthError::ServerError {
+            endpoint: endpoint_s,
+            grant,
+            status,
+            message: join(code, description),
+        },
+        (_, code) => AuthError::UnexpectedStatus {
+            endpoint: endpoint_s,
+            grant,
+            status,
+            message: join(code, description),
+        },
+    }
+}
+
+fn join(code: Option<String>, description: String) -> String {
+    match code {
+        Some(code) if description.is_empty() => code,
+        Some(code) => format!("{code}: {description}"),
+        None => description,
     }
 }
 
@@ -266,6 +334,24 @@ mod tests {
         assert!(e.to_string().contains("audience"), "{e}");
         let e = rejected(&u, "token exchange", 400, b"oops");
         assert!(e.to_string().contains("HTTP 400: oops"), "{e}");
+        assert!(!e.to_string().contains("refused"), "{e}");
+    }
+
+    #[test]
+    fn server_failures_are_not_refusals() {
+        let u = Url::parse("http://127.0.0.1:1/oidc/v1/token").expect("url");
+        let e = rejected(&u, "client credentials", 500, b"<html>boom</html>");
+        assert!(
+            matches!(e, AuthError::ServerError { status: 500, .. }),
+            "{e:?}"
+        );
+        assert!(!e.to_string().contains("refused"), "{e}");
+        assert_eq!(e.metric_label(), "server_error");
+        let e = rejected(&u, "client credentials", 404, br#"{"error":"nope"}"#);
+        assert!(
+            matches!(e, AuthError::UnexpectedStatus { status: 404, .. }),
+            "{e:?}"
+        );
     }
 
     #[test]
