@@ -324,6 +324,55 @@ spec:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_node_cluster_switched_to_autoscaling_by_hand_is_planned() {
+    let single = "apiVersion: mortar.dev/v1alpha1
+kind: Cluster
+metadata: { name: single }
+spec:
+  cluster_name: single
+  spark_version: 15.4.x-scala2.12
+  node_type_id: i3.xlarge
+  num_workers: 0
+";
+    let env = Env::start(&[("single.yaml", single)]).await;
+    env.apply_clean().await;
+    let cluster = env.cluster("single").await;
+    let id = cluster["cluster_id"].as_str().unwrap().to_string();
+    let mut spec = env
+        .api(
+            "GET",
+            &format!("/api/2.1/clusters/get?cluster_id={id}"),
+            None,
+        )
+        .await["spec"]
+        .clone();
+    let fields = spec.as_object_mut().unwrap();
+    fields.remove("num_workers");
+    fields.insert("cluster_id".into(), json!(id));
+    fields.insert(
+        "autoscale".into(),
+        json!({"min_workers": 1, "max_workers": 8}),
+    );
+    env.edit_cluster(spec).await;
+
+    let (code, actions) = env.plan().await;
+    assert_eq!(code, 2, "the switch to autoscaling is planned");
+    assert_eq!(actions.len(), 1, "{actions:#?}");
+    assert_eq!(actions[0]["address"], "dev/Cluster/single");
+    assert_eq!(actions[0]["drift"], true, "{:#}", actions[0]);
+    env.apply_clean().await;
+    let healed = env
+        .api(
+            "GET",
+            &format!("/api/2.1/clusters/get?cluster_id={id}"),
+            None,
+        )
+        .await;
+    assert!(healed["spec"]["autoscale"].is_null(), "{healed:#}");
+    assert_eq!(healed["spec"]["num_workers"], 0, "{healed:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newer_task_types_and_a_lower_case_git_provider_validate_plan_and_apply() {
     let job = "apiVersion: mortar.dev/v1alpha1
 kind: Job
