@@ -6,7 +6,7 @@
 //! (and on the last-applied side, which Mortar applied with that value), so
 //! the change is planned — as drift when Git did not change it.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Restores explicitly set fields dropped by normalization where `live`
 /// differs. `original` is the spec before normalization.
@@ -32,12 +32,23 @@ fn walk(original: &Value, desired: &mut Value, live: &Value, last: &mut Option<&
                         if ov == lv || ov.is_null() {
                             continue;
                         }
-                        d.insert(k.clone(), ov.clone());
-                        if let Some(a) = last.as_deref_mut().and_then(|a| a.as_object_mut())
-                            && !a.contains_key(k)
-                        {
-                            a.insert(k.clone(), ov.clone());
+                        // An object normalization dropped whole (every field
+                        // a default): put back only the fields live differs
+                        // in, not the defaults live agrees with.
+                        let put = if let (Value::Object(_), Value::Object(_)) = (ov, lv) {
+                            let mut sub = Value::Object(Map::new());
+                            walk(ov, &mut sub, lv, &mut None);
+                            if sub.as_object().is_some_and(Map::is_empty) {
+                                continue;
+                            }
+                            sub
+                        } else {
+                            ov.clone()
+                        };
+                        if let Some(a) = last.as_deref_mut().and_then(|a| a.as_object_mut()) {
+                            merge_missing(a.entry(k.clone()).or_insert(Value::Null), &put);
                         }
+                        d.insert(k.clone(), put);
                     }
                 }
             }
@@ -54,6 +65,25 @@ fn walk(original: &Value, desired: &mut Value, live: &Value, last: &mut Option<&
                 walk(ov, dv, lv, &mut sub);
             }
         }
+        _ => {}
+    }
+}
+
+/// Adds to `target` what `from` has and it lacks (all of `from` when
+/// `target` is not an object).
+fn merge_missing(target: &mut Value, from: &Value) {
+    match (target, from) {
+        (Value::Object(t), Value::Object(f)) => {
+            for (k, v) in f {
+                match t.get_mut(k) {
+                    Some(tv) => merge_missing(tv, v),
+                    None => {
+                        t.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (t @ Value::Null, f) => *t = f.clone(),
         _ => {}
     }
 }
@@ -75,5 +105,28 @@ mod tests {
         let mut unchanged = json!({"name": "j"});
         restore(&original, &mut unchanged, &json!({"name": "j"}), None);
         assert_eq!(unchanged, json!({"name": "j"}));
+    }
+
+    #[test]
+    fn an_object_of_defaults_puts_back_only_what_differs() {
+        // The manifest spells out AWS defaults; the server added a zone and
+        // someone changed the availability by hand.
+        let original =
+            json!({"aws_attributes": {"availability": "SPOT_WITH_FALLBACK", "first_on_demand": 1}});
+        let mut desired = json!({});
+        let live =
+            json!({"aws_attributes": {"availability": "ON_DEMAND", "zone_id": "us-east-1c"}});
+        let mut last = json!({});
+        restore(&original, &mut desired, &live, Some(&mut last));
+        assert_eq!(
+            desired,
+            json!({"aws_attributes": {"availability": "SPOT_WITH_FALLBACK"}})
+        );
+        assert_eq!(last, desired);
+        // Only the server's zone differs: nothing to put back.
+        let mut desired = json!({});
+        let live = json!({"aws_attributes": {"zone_id": "us-east-1c"}});
+        restore(&original, &mut desired, &live, None);
+        assert_eq!(desired, json!({}));
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use mortar::apply::Progress;
 use mortar::audit::Trigger;
+use mortar::manifest::diag::printable;
 use mortar::plan::ActionKind;
 use mortar::plan::render::{self, TextOptions};
 use tokio_util::sync::CancellationToken;
@@ -114,14 +115,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..
         } => match error {
             None => eprintln!(
-                "{} {key}: {} done{}",
+                "{} {}: {} done{}",
                 mark(action),
+                printable(&key.to_string()),
                 action.as_str(),
                 id.map(|i| format!(" (id {i})")).unwrap_or_default()
             ),
-            Some(e) => eprintln!("! {key}: {} FAILED: {e}", action.as_str()),
+            Some(e) => eprintln!(
+                "! {}: {} FAILED: {}",
+                printable(&key.to_string()),
+                action.as_str(),
+                printable(&e.to_string())
+            ),
         },
-        Progress::Skipped { key, reason, .. } => eprintln!("  {key}: skipped ({reason})"),
+        Progress::Skipped { key, reason, .. } => eprintln!(
+            "  {}: skipped ({})",
+            printable(&key.to_string()),
+            printable(&reason.to_string())
+        ),
     });
     let report = engine
         .apply(planned, Trigger::Cli(cli_user()), progress, cancel)
@@ -133,10 +144,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             *totals.entry(k).or_default() += v;
         }
         match &app.failure {
-            None => println!("app {}: ok, {} action(s)", app.app, app.done),
+            None => println!("app {}: ok, {} action(s)", printable(&app.app), app.done),
             Some(f) => println!(
-                "app {}: STOPPED after {} action(s), {} not attempted: {f}",
-                app.app, app.done, app.skipped
+                "app {}: STOPPED after {} action(s), {} not attempted: {}",
+                printable(&app.app),
+                app.done,
+                app.skipped,
+                printable(&f.to_string())
             ),
         }
     }

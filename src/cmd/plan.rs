@@ -54,7 +54,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !blocked.is_empty() {
         eprintln!(
             "error: blocked, nothing of it would be applied: {} (see the `!` lines)",
-            blocked.join(", ")
+            mortar::manifest::diag::printable(&blocked.join(", "))
         );
     }
     Ok(ExitCode::from(plan.exit_code()))

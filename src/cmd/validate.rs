@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use mortar::manifest::diag::printable;
 use mortar::manifest::{self, Diagnostic, Diagnostics, Rendered};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,7 +36,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.path.is_dir() {
         eprintln!(
             "mortar validate: `{}` is not a directory (give the manifest root)",
-            args.path.display()
+            printable(&args.path.display().to_string())
         );
         return Ok(ExitCode::from(2));
     }
@@ -121,7 +122,8 @@ fn counts(app: &manifest::RenderedApp) -> String {
         .join(", ")
 }
 
-/// The tree: root → apps → workspace → count per kind.
+/// The tree: root → apps → workspace → count per kind. Names are printed
+/// through [`printable`], like every diagnostic.
 pub fn tree_text(rendered: &Rendered) -> String {
     let mut out = String::new();
     for root in rendered.apps.iter().filter(|a| a.parent.is_none()) {
@@ -155,7 +157,7 @@ fn write_app(
         let _ = write!(line, ", from ApplicationSet {set}");
     }
     line.push(']');
-    let _ = writeln!(out, "{line}");
+    let _ = writeln!(out, "{}", printable(&line));
     let children: Vec<&manifest::RenderedApp> = rendered
         .apps
         .iter()
@@ -170,7 +172,12 @@ fn write_app(
             ("├── ", "│   ")
         };
         let ws = app.workspace.as_deref().unwrap_or("(no workspace)");
-        let _ = writeln!(out, "{child_indent}{b}workspace {ws}: {}", counts(app));
+        let _ = writeln!(
+            out,
+            "{child_indent}{b}workspace {}: {}",
+            printable(ws),
+            printable(&counts(app))
+        );
     }
     for (i, child) in children.iter().enumerate() {
         write_app(

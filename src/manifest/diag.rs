@@ -1,6 +1,7 @@
 //! Diagnostics: every problem found in a manifest repository, each naming
 //! file, line, column and field, collected so validation reports all of them.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -32,9 +33,37 @@ pub struct Diagnostic {
     pub rule: Option<&'static str>,
 }
 
+/// True for characters a terminal acts on instead of showing: C0 controls,
+/// DEL, C1 controls, and the bidirectional overrides, isolates and marks
+/// that reorder what a reader sees.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` safe to print on a terminal: every control or bidi character
+/// written as a visible `\u{…}` escape, so a name holding `ESC [2K` or
+/// U+202E cannot erase or reorder what a reviewer reads. Every text
+/// printer (diagnostics, `validate`, the plan) passes untrusted strings
+/// through this; JSON output is escaped by serde instead.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        write!(f, "{}", printable(&self.file))?;
         if self.line > 0 {
             write!(f, ":{}", self.line)?;
             if self.column > 0 {
@@ -45,9 +74,9 @@ impl fmt::Display for Diagnostic {
             write!(f, ": warning")?;
         }
         if !self.field.is_empty() {
-            write!(f, ": {}", self.field)?;
+            write!(f, ": {}", printable(&self.field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", printable(&self.message))
     }
 }
 
@@ -180,6 +209,24 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "apps/x.yaml:12:7: spec.tasks[0].notebok_task: unknown field; did you mean `notebook_task`?"
+        );
+    }
+
+    #[test]
+    fn control_and_bidi_characters_print_as_escapes() {
+        assert_eq!(printable("plain name-1 é"), "plain name-1 é");
+        assert_eq!(
+            printable("a\x1b[2K\rb\u{202E}c\u{7f}\u{85}\u{2066}\u{200f}\n"),
+            "a\\u{1b}[2K\\u{d}b\\u{202e}c\\u{7f}\\u{85}\\u{2066}\\u{200f}\\u{a}"
+        );
+        let mut d = Diagnostics::default();
+        d.error(
+            At::new("x.yaml", 1, 1, "spec.\x1b[2Kbad"),
+            "unknown field `\u{202E}x`",
+        );
+        assert_eq!(
+            d.to_string(),
+            "x.yaml:1:1: spec.\\u{1b}[2Kbad: unknown field `\\u{202e}x`"
         );
     }
 

@@ -9,6 +9,7 @@ use super::model::{
     ActionKind, AppPlan, FieldChange, PermissionChange, Plan, PlannedAction, Summary,
 };
 use crate::manifest::Principal;
+use crate::manifest::diag::printable;
 
 /// How the text rendering looks.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,11 +33,13 @@ const MAX_VALUE: usize = 160;
 struct Painter(bool);
 
 impl Painter {
+    /// `text` (escaped: see [`printable`]) in `color`.
     fn paint(&self, color: &str, text: &str) -> String {
+        let text = printable(text);
         if self.0 {
             format!("{color}{text}{RESET}")
         } else {
-            text.to_string()
+            text.into_owned()
         }
     }
 }
@@ -47,7 +50,7 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
     let p = Painter(options.color);
     let mut out = String::new();
     if let Some(rev) = &plan.revision {
-        let _ = writeln!(out, "Plan at revision {rev}");
+        let _ = writeln!(out, "Plan at revision {}", printable(rev));
         out.push('\n');
     }
     for app in &plan.apps {
@@ -61,15 +64,16 @@ pub fn text(plan: &Plan, options: TextOptions) -> String {
 }
 
 fn app_text(out: &mut String, app: &AppPlan, options: TextOptions, p: &Painter) {
-    let _ = writeln!(out, "app {}", app.app);
+    let _ = writeln!(out, "app {}", printable(&app.app));
     for v in &app.violations {
         let target = v.key.as_ref().map(|k| format!(" {k}")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} violation of rule `{}`{target}: {}",
+            "  {} violation of rule `{}`{}: {}",
             p.paint(BOLD_RED, "!"),
-            v.rule,
-            v.message
+            printable(&v.rule),
+            printable(&target),
+            printable(&v.message)
         );
     }
     if app.is_blocked() {
@@ -148,7 +152,7 @@ fn field_text(c: &FieldChange, p: &Painter) -> String {
                 value_text(new)
             ),
         ),
-        (None, None) => format!("  {}", c.path),
+        (None, None) => format!("  {}", printable(&c.path)),
     }
 }
 
@@ -165,7 +169,7 @@ fn permission_text(c: &PermissionChange, p: &Painter) -> String {
         (Some(old), Some(new)) => {
             p.paint(YELLOW, &format!("~ permission {who}: {old} → {new}{drift}"))
         }
-        (None, None) => format!("  permission {who}"),
+        (None, None) => format!("  permission {}", printable(&who)),
     }
 }
 

@@ -5,6 +5,7 @@ mod audit;
 mod databricks;
 mod databricks_auth;
 mod databricks_support;
+mod drift;
 mod emulator;
 mod engine;
 mod hostile;

@@ -9,7 +9,10 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
-use super::normalize::{drop_default, drop_empty, fields, fields_in, strip_ownership};
+use super::normalize::{
+    drop_auto_zone, drop_default, drop_empty, fields, fields_in, fill_default, is_empty,
+    strip_ownership,
+};
 use super::{
     Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
     with_ownership_tags,
@@ -54,6 +57,11 @@ pub const CLUSTER_SPEC_FIELDS: &[&str] = &[
     "use_ml_runtime",
     "workload_type",
     "libraries",
+    "dependency_mode",
+    "driver_node_type_flexibility",
+    "worker_node_type_flexibility",
+    "remote_disk_throughput",
+    "total_initial_remote_disk_size",
 ];
 
 /// A cluster spec in canonical form: user fields only, server defaults and
@@ -72,14 +80,22 @@ pub fn normalize_cluster_spec(spec: &Value) -> Value {
     if c.get("driver_instance_pool_id") == c.get("instance_pool_id") {
         c.remove("driver_instance_pool_id");
     }
-    drop_default(&mut c, "num_workers", json!(0));
+    // Autoscaling or a fixed size: which one is set is the setting. With
+    // `autoscale` the worker count is the server's to move; without it the
+    // size is `num_workers`, 0 when left out (spelled out, so a cluster
+    // switched to autoscaling by hand shows as a difference).
+    if c.get("autoscale").is_some_and(|a| !is_empty(a)) {
+        c.remove("num_workers");
+    } else {
+        fill_default(&mut c, "num_workers", json!(0));
+    }
     drop_default(&mut c, "data_security_mode", json!("SINGLE_USER"));
     // Cloud attributes the server fills when none were given.
     if let Some(aws) = c.get_mut("aws_attributes").and_then(Value::as_object_mut) {
         drop_default(aws, "availability", json!("SPOT_WITH_FALLBACK"));
         drop_default(aws, "first_on_demand", json!(1));
         drop_default(aws, "spot_bid_price_percent", json!(100));
-        aws.remove("zone_id");
+        drop_auto_zone(aws);
         drop_empty(aws);
     }
     if let Some(gcp) = c.get_mut("gcp_attributes").and_then(Value::as_object_mut) {
@@ -94,6 +110,17 @@ pub fn normalize_cluster_spec(spec: &Value) -> Value {
     }
     drop_empty(&mut c);
     Value::Object(c)
+}
+
+/// True when `live` has every field of `want` with the same value (fields
+/// the server filled in, like a zone it chose, may be extra).
+fn holds(live: &Value, want: &Value) -> bool {
+    match (live, want) {
+        (Value::Object(l), Value::Object(w)) => w
+            .iter()
+            .all(|(k, wv)| l.get(k).is_some_and(|lv| holds(lv, wv))),
+        _ => live == want,
+    }
 }
 
 const API: Endpoints = Endpoints {
@@ -195,7 +222,7 @@ impl KindAdapter for ClusterAdapter {
                 match API.edit(client, id, &body).await {
                     Err(Error::InvalidState(api)) => {
                         if let Some(live) = get_cluster(client, id).await?
-                            && self.normalize(&live.raw) == want
+                            && holds(&self.normalize(&live.raw), &want)
                         {
                             return Ok(());
                         }
@@ -255,10 +282,43 @@ mod tests {
             "aws_attributes": {"availability": "SPOT_WITH_FALLBACK", "zone_id": "us-east-1c"},
             "custom_tags": {"team": "a", "mortar.dev/app": "x", "mortar.dev/key": "w/Cluster/etl"},
             "creator_user_name": "me@x", "start_time": 5});
-        assert_eq!(
-            ClusterAdapter.normalize(&live),
-            ClusterAdapter.normalize_spec(&spec)
+        // The zone the server chose stays on the live side only, where the
+        // three-way diff takes it for a server-set field.
+        let mut want = ClusterAdapter.normalize_spec(&spec);
+        assert_eq!(want, spec);
+        want["aws_attributes"] = json!({"zone_id": "us-east-1c"});
+        assert_eq!(ClusterAdapter.normalize(&live), want);
+    }
+
+    #[test]
+    fn a_pinned_zone_is_compared_and_auto_is_not() {
+        let pinned = json!({"spark_version": "15.4.x-scala2.12", "num_workers": 1,
+            "aws_attributes": {"zone_id": "us-east-1"}});
+        let mut moved = pinned.clone();
+        moved["aws_attributes"]["zone_id"] = json!("us-east-1b");
+        assert_ne!(
+            ClusterAdapter.normalize(&moved),
+            ClusterAdapter.normalize_spec(&pinned)
         );
-        assert_eq!(ClusterAdapter.normalize_spec(&spec), spec);
+        let auto = json!({"spark_version": "15.4.x-scala2.12", "num_workers": 1,
+            "aws_attributes": {"zone_id": "auto"}});
+        assert_eq!(
+            ClusterAdapter.normalize_spec(&auto),
+            json!({"spark_version": "15.4.x-scala2.12", "num_workers": 1})
+        );
+    }
+
+    #[test]
+    fn fixed_size_and_autoscaling_differ_even_at_zero_workers() {
+        let single = json!({"spark_version": "15.4.x-scala2.12", "num_workers": 0});
+        let unset = json!({"spark_version": "15.4.x-scala2.12"});
+        let scaled = json!({"spark_version": "15.4.x-scala2.12", "num_workers": 3,
+            "autoscale": {"min_workers": 1, "max_workers": 4}});
+        let want = ClusterAdapter.normalize_spec(&single);
+        assert_eq!(want["num_workers"], json!(0));
+        assert_eq!(ClusterAdapter.normalize(&unset), want);
+        let live = ClusterAdapter.normalize(&scaled);
+        assert!(live.get("num_workers").is_none(), "{live}");
+        assert_ne!(live, want);
     }
 }

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
-use super::normalize::{drop_default, drop_empty, fields_in, strip_ownership};
+use super::normalize::{drop_auto_zone, drop_default, drop_empty, fields_in, strip_ownership};
 use super::{
     Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
     take_array, with_ownership_tags,
@@ -55,7 +55,7 @@ fn canonical(v: &Value) -> Value {
     if let Some(aws) = p.get_mut("aws_attributes").and_then(Value::as_object_mut) {
         drop_default(aws, "availability", json!("SPOT"));
         drop_default(aws, "spot_bid_price_percent", json!(100));
-        aws.remove("zone_id");
+        drop_auto_zone(aws);
         drop_empty(aws);
     }
     drop_empty(&mut p);

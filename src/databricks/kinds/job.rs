@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::cluster::normalize_cluster_spec;
 use super::normalize::{
-    drop_default, drop_empty, fields, sort_by_field, sort_field_by, strip_ownership,
+    drop_default, drop_empty, fields, fill_default, sort_by_field, sort_field_by, strip_ownership,
 };
 use super::{
     Desired, KindAdapter, LiveObject, created_id, found, gone, id_string, looks_like_uuid,
@@ -64,12 +64,19 @@ fn canonical_settings(mut s: Map<String, Value>) -> Value {
     }
     drop_default(&mut s, "timeout_seconds", json!(0));
     drop_default(&mut s, "max_concurrent_runs", json!(1));
+    // Jobs API 2.2 enables queueing when `queue` is left out: absent and
+    // `{enabled: true}` behave alike.
     drop_default(&mut s, "queue", json!({"enabled": true}));
-    for trigger in ["schedule", "trigger", "continuous"] {
-        if let Some(t) = s.get_mut(trigger).and_then(Value::as_object_mut) {
-            drop_default(t, "pause_status", json!("UNPAUSED"));
+    // A schedule, trigger or continuous block makes the job run by itself:
+    // its presence is the setting. Spell out the default pause status
+    // instead of dropping it, so `continuous: {}` stays present and a block
+    // removed by hand shows as a difference.
+    for trigger in PRESENCE {
+        if let Some(t) = s.get_mut(*trigger).and_then(Value::as_object_mut) {
+            fill_default(t, "pause_status", json!("UNPAUSED"));
         }
     }
+    canonical_git_provider(&mut s);
     if let Some(tasks) = s.get_mut("tasks").and_then(Value::as_array_mut) {
         for task in tasks.iter_mut() {
             *task = normalize_task(task.take());
@@ -89,6 +96,38 @@ fn canonical_settings(mut s: Map<String, Value>) -> Value {
     sort_field_by(&mut s, "job_clusters", "job_cluster_key");
     drop_empty(&mut s);
     Value::Object(s)
+}
+
+/// Job fields whose presence alone changes what the job does.
+pub const PRESENCE: &[&str] = &["schedule", "trigger", "continuous"];
+
+/// `git_source.git_provider` as the API spells it.
+pub const GIT_PROVIDERS: &[&str] = &[
+    "gitHub",
+    "bitbucketCloud",
+    "azureDevOpsServices",
+    "gitHubEnterprise",
+    "bitbucketServer",
+    "gitLab",
+    "gitLabEnterpriseEdition",
+    "awsCodeCommit",
+];
+
+/// The API takes `git_provider` in any case (`bundle generate` writes
+/// `github`); compare it in the API's canonical spelling.
+fn canonical_git_provider(s: &mut Map<String, Value>) {
+    if let Some(provider) = s
+        .get_mut("git_source")
+        .and_then(|g| g.get_mut("git_provider"))
+        && let Some(canonical) = provider.as_str().and_then(|text| {
+            GIT_PROVIDERS
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(text))
+                .copied()
+        })
+    {
+        *provider = json!(canonical);
+    }
 }
 
 fn normalize_task(task: Value) -> Value {
@@ -317,6 +356,37 @@ mod tests {
         drifted["settings"]["max_concurrent_runs"] = json!(5);
         assert_ne!(
             JobAdapter.normalize(&drifted),
+            JobAdapter.normalize_spec(&spec)
+        );
+    }
+
+    #[test]
+    fn a_trigger_block_stays_present_even_when_all_defaults() {
+        for block in ["continuous", "schedule", "trigger"] {
+            for value in [json!({}), json!({"pause_status": "UNPAUSED"})] {
+                let spec = json!({"name": "j", block: value});
+                let want = JobAdapter.normalize_spec(&spec);
+                assert_eq!(want[block]["pause_status"], json!("UNPAUSED"), "{want}");
+                // Removed by hand: the live job no longer has the block.
+                let live = json!({"job_id": 1, "settings": {"name": "j"}});
+                assert_ne!(JobAdapter.normalize(&live), want);
+                let live = json!({"job_id": 1, "settings": {"name": "j", block: {"pause_status": "UNPAUSED"}}});
+                assert_eq!(JobAdapter.normalize(&live), want);
+            }
+        }
+    }
+
+    #[test]
+    fn git_provider_compares_in_any_case() {
+        let spec = json!({"name": "j", "git_source": {"git_url": "https://github.com/a/b", "git_provider": "github"}});
+        let live = json!({"job_id": 1, "settings": {"name": "j",
+            "git_source": {"git_url": "https://github.com/a/b", "git_provider": "gitHub"}}});
+        assert_eq!(
+            JobAdapter.normalize_spec(&spec)["git_source"]["git_provider"],
+            json!("gitHub")
+        );
+        assert_eq!(
+            JobAdapter.normalize(&live),
             JobAdapter.normalize_spec(&spec)
         );
     }

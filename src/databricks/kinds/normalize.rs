@@ -36,6 +36,28 @@ pub fn drop_default(map: &mut Map<String, Value>, key: &str, default: Value) {
     }
 }
 
+/// Sets `key` to `default` when it is absent (or null): for objects whose
+/// presence matters, the default is spelled out on both sides rather than
+/// dropped, so the object never normalizes to nothing.
+pub fn fill_default(map: &mut Map<String, Value>, key: &str, default: Value) {
+    if map.get(key).is_none_or(Value::is_null) {
+        map.insert(key.to_string(), default);
+    }
+}
+
+/// Removes a cloud `zone_id` only when it asks the server to choose
+/// (`auto`): the zone read back is then the server's pick, not the user's.
+/// A pinned zone stays and is compared.
+pub fn drop_auto_zone(attributes: &mut Map<String, Value>) {
+    if attributes
+        .get("zone_id")
+        .and_then(Value::as_str)
+        .is_some_and(|z| z.eq_ignore_ascii_case("auto"))
+    {
+        attributes.remove("zone_id");
+    }
+}
+
 /// True for null, `""`, `[]` and `{}`.
 pub fn is_empty(v: &Value) -> bool {
     match v {

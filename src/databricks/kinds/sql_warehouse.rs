@@ -33,6 +33,7 @@ const FIELDS: &[&str] = &[
     "channel",
     "tags",
     "instance_profile_arn",
+    "max_dbu",
 ];
 
 /// The `{key, value}` list at `tags.custom_tags`.

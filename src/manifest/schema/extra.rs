@@ -1,6 +1,7 @@
 //! Request shapes Mortar spells out itself: SCIM bodies (camelCase on the
 //! wire), workspace import/mkdirs bodies, Unity Catalog grants, and the
-//! workspace-conf keys.
+//! workspace-conf keys; and what the API documents about the generated
+//! shapes that the SDK's types do not say (enums it reads in any case).
 
 use super::{Ty, TypeDef, f};
 
@@ -185,3 +186,14 @@ pub static WORKSPACE_CONF: TypeDef = TypeDef {
         f("rStudioUserDefaultHomeBase", Ty::Str, false, false),
     ],
 };
+
+/// Enum fields the API documents as case-insensitive, by field name (the
+/// last segment of the path): `git_source.git_provider` ("gitHub", and the
+/// `github` that `databricks bundle generate` writes).
+pub static CASE_INSENSITIVE_ENUMS: &[&str] = &["git_provider"];
+
+/// True when the enum field at `path` accepts its values in any case.
+pub fn case_insensitive(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    CASE_INSENSITIVE_ENUMS.contains(&last)
+}

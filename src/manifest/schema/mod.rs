@@ -20,7 +20,8 @@ pub enum Ty {
     Int,
     Float,
     Bool,
-    /// A mapping with free-form keys (tags, spark_conf, …).
+    /// A mapping with free-form keys and string values (the SDK's
+    /// `Dict[str, str]`: tags, spark_conf, base_parameters, …).
     Map,
     /// Anything (free-form JSON).
     Any,
@@ -219,10 +220,15 @@ pub fn check_value(ctx: &mut Ctx<'_>, node: &Node, ty: Ty, path: &str) {
         (Ty::Float, _) => "a number",
         (Ty::Bool, Value::Bool(_)) => return,
         (Ty::Bool, _) => "true or false",
-        (Ty::Map, Value::Map(_)) => return,
+        (Ty::Map, Value::Map(entries)) => {
+            check_string_values(ctx, entries, path);
+            return;
+        }
         (Ty::Map, _) => "a mapping",
         (Ty::Enum(values), Value::String(s)) => {
-            if !values.contains(&s.as_str()) && !reference {
+            let any_case =
+                extra::case_insensitive(path) && values.iter().any(|v| v.eq_ignore_ascii_case(s));
+            if !values.contains(&s.as_str()) && !reference && !any_case {
                 let hint = match suggest(s, values.iter().copied()) {
                     Some(close) => format!("; did you mean `{close}`?"),
                     None => String::new(),
@@ -251,6 +257,29 @@ pub fn check_value(ctx: &mut Ctx<'_>, node: &Node, ty: Ty, path: &str) {
         path,
         format!("expected {expected}, found {}", node.type_name()),
     );
+}
+
+/// The values of a string map must be strings: YAML's `100` or `true`
+/// would be sent as a number or a boolean, which the API refuses or reads
+/// differently. A quoted `"100"` is a string.
+fn check_string_values(ctx: &mut Ctx<'_>, entries: &[super::yaml::Entry], path: &str) {
+    for entry in entries {
+        let node = &entry.value;
+        if matches!(node.value, Value::String(_)) {
+            continue;
+        }
+        let found = node.type_name();
+        let hint = match node.value {
+            Value::Number(_) | Value::Bool(_) => "; quote the value",
+            _ => "",
+        };
+        ctx.error(
+            node.line,
+            node.column,
+            &format!("{path}.{}", entry.key),
+            format!("expected a string (values of `{path}` are strings), found {found}{hint}"),
+        );
+    }
 }
 
 /// Checks a resource's `spec` for `kind`: shape, then the kind's own rules.
@@ -320,5 +349,106 @@ mod tests {
                 .contains("missing required field `node_type_id`"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn every_task_type_of_the_sdk_is_one() {
+        for task in [
+            "python_operator_task: { main: pkg.mod.fn }",
+            "ai_function_task: { output: { catalog: c, schema: s, table: t } }",
+            "ai_runtime_task: { experiment: /e, deployments: [] }",
+            "notebook_task: { notebook_path: /x }",
+        ] {
+            let d = check(
+                Kind::Job,
+                &format!("name: x\ntasks:\n  - task_key: a\n    {task}\n"),
+            );
+            assert!(d.errors.is_empty(), "{task}: {d}");
+        }
+        let types = rules::task_types();
+        assert!(types.contains(&"python_operator_task"), "{types:?}");
+        assert!(!types.contains(&"compute"), "{types:?}");
+        let d = check(Kind::Job, "name: x\ntasks:\n  - task_key: a\n");
+        assert!(
+            d.to_string().contains("python_operator_task"),
+            "the error lists every task type: {d}"
+        );
+    }
+
+    #[test]
+    fn git_provider_is_accepted_in_any_case() {
+        for provider in ["github", "gitHub", "GITLAB", "azureDevOpsServices"] {
+            let d = check(
+                Kind::Job,
+                &format!(
+                    "name: x\ngit_source: {{ git_url: https://x/y, git_provider: {provider} }}\n"
+                ),
+            );
+            assert!(d.errors.is_empty(), "{provider}: {d}");
+        }
+        let d = check(
+            Kind::Job,
+            "name: x\ngit_source: { git_url: https://x/y, git_provider: gitHubb }\n",
+        );
+        assert!(d.to_string().contains("did you mean `gitHub`?"), "{d}");
+    }
+
+    #[test]
+    fn string_map_values_must_be_strings() {
+        let d = check(
+            Kind::Job,
+            "name: x\ntags: { n: 100, b: true, q: \"100\", s: text }\ntasks:\n  - task_key: a\n    notebook_task: { notebook_path: /x, base_parameters: { p: 1.5 } }\n    new_cluster: { spark_version: v, spark_conf: { spark.x: false } }\n",
+        );
+        let text = d.to_string();
+        assert_eq!(d.errors.len(), 4, "{text}");
+        assert!(
+            text.contains("f.yaml:2:12: spec.tags.n: expected a string (values of `spec.tags` are strings), found a number; quote the value"),
+            "{text}"
+        );
+        assert!(text.contains("spec.tags.b: expected a string"), "{text}");
+        assert!(
+            text.contains("spec.tasks[0].notebook_task.base_parameters.p: expected a string"),
+            "{text}"
+        );
+        assert!(
+            text.contains("spec.tasks[0].new_cluster.spark_conf.spark.x: expected a string"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_jobs_2_0_body_is_an_error_saying_how_to_write_tasks() {
+        let d = check(
+            Kind::Job,
+            "name: x\nnotebook_task: { notebook_path: /x }\nnew_cluster: { spark_version: v, num_workers: 1 }\nmax_retries: 2\n",
+        );
+        let text = d.to_string();
+        assert_eq!(d.errors.len(), 3, "{text}");
+        assert!(
+            d.warnings.is_empty(),
+            "said once, as an error: {:?}",
+            d.warnings
+        );
+        assert!(
+            text.contains("f.yaml:2:1: spec.notebook_task: a job-level `notebook_task` is the Jobs API 2.0 single-task format, which creates a job with no tasks; move `notebook_task`, `new_cluster`, `max_retries` into a task: `tasks: [{task_key: main, notebook_task: …, new_cluster: …, max_retries: …}]`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_trigger_names_its_kind() {
+        let d = check(Kind::Job, "name: x\ntrigger: { type: cron }\n");
+        let text = d.to_string();
+        assert_eq!(d.errors.len(), 1, "{text}");
+        assert!(
+            text.contains("spec.trigger: a trigger needs one kind of trigger (one of"),
+            "{text}"
+        );
+        assert!(text.contains("periodic"), "{text}");
+        let d = check(
+            Kind::Job,
+            "name: x\ntrigger: { pause_status: PAUSED, periodic: { interval: 1, unit: HOURS } }\n",
+        );
+        assert!(d.errors.is_empty(), "{d}");
     }
 }

@@ -1,34 +1,51 @@
-//! Rules a field table cannot express: one task type per job task, task and
+//! Rules a field table cannot express: one task type per job task (the task
+//! types read from the generated schema), no Jobs API 2.0 single-task body,
+//! a trigger that names its kind, task and
 //! job-cluster keys that exist, policy definitions that are JSON, warehouse
 //! sizes, and Unity Catalog privileges valid for the securable type.
 
-use super::Ctx;
+use super::{Ctx, Ty, TypeDef, sdk};
 use crate::manifest::Kind;
 use crate::manifest::diag::suggest;
 use crate::manifest::yaml::{Node, Value};
 
-/// Task fields that each name what a task runs; a task has exactly one.
-const TASK_TYPES: &[&str] = &[
-    "clean_rooms_notebook_task",
-    "condition_task",
-    "dashboard_task",
-    "dbt_cloud_task",
-    "dbt_platform_task",
-    "dbt_task",
-    "for_each_task",
-    "gen_ai_compute_task",
-    "notebook_task",
-    "pipeline_task",
-    "power_bi_task",
-    "python_wheel_task",
-    "run_job_task",
-    "spark_jar_task",
-    "spark_python_task",
-    "spark_submit_task",
-    "sql_task",
-    "alert_task",
-    "compute_task",
-];
+/// The object type of a field of `def`, if it is one.
+fn object_of(def: &'static TypeDef, field: &str) -> Option<&'static TypeDef> {
+    match def.field(field)?.ty {
+        Ty::Obj(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+/// The fields of a job task that each name what the task runs: the `Task`
+/// fields of the generated schema that end in `_task` and hold one object
+/// (`notebook_task`, `python_operator_task`, …). A task has exactly one.
+pub fn task_types() -> Vec<&'static str> {
+    object_of(&sdk::JOB, "tasks")
+        .map(|task| {
+            task.fields
+                .iter()
+                .filter(|f| f.name.ends_with("_task") && !f.list && matches!(f.ty, Ty::Obj(_)))
+                .map(|f| f.name)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The kinds of trigger a job's `trigger` block can hold: the object fields
+/// of the generated `TriggerSettings` (`periodic`, `file_arrival`, …).
+pub fn trigger_kinds() -> Vec<&'static str> {
+    object_of(&sdk::JOB, "trigger")
+        .map(|trigger| {
+            trigger
+                .fields
+                .iter()
+                .filter(|f| !f.list && matches!(f.ty, Ty::Obj(_)))
+                .map(|f| f.name)
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// SQL warehouse sizes.
 pub const WAREHOUSE_SIZES: &[&str] = &[
@@ -176,7 +193,102 @@ fn strings_of<'a>(list: Option<&'a Node>, key: &str) -> Vec<(&'a str, &'a Node)>
         .collect()
 }
 
+/// A Jobs API 2.0 body puts one task's fields (`notebook_task`,
+/// `new_cluster`, …) at the top level. The 2.2 API ignores them and creates
+/// a job with no tasks, so they are an error saying how to write `tasks:`.
+fn check_legacy_body(ctx: &mut Ctx<'_>, spec: &Node) {
+    let Some(task) = object_of(&sdk::JOB, "tasks") else {
+        return;
+    };
+    let Some(entries) = spec.as_map() else {
+        return;
+    };
+    let legacy: Vec<&super::super::yaml::Entry> = entries
+        .iter()
+        .filter(|e| sdk::JOB.field(&e.key).is_none() && task.field(&e.key).is_some())
+        .collect();
+    if legacy.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = legacy.iter().map(|e| e.key.as_str()).collect();
+    for entry in &legacy {
+        let path = format!("spec.{}", entry.key);
+        // Said once, here, rather than also as an unknown field.
+        ctx.diags
+            .warnings
+            .retain(|w| !(w.file == ctx.file && w.field == path));
+        ctx.diags
+            .errors
+            .retain(|w| !(w.file == ctx.file && w.field == path));
+        ctx.error(
+            entry.line,
+            entry.column,
+            &path,
+            format!(
+                "a job-level `{}` is the Jobs API 2.0 single-task format, which creates a job with no tasks; \
+                 move {} into a task: `tasks: [{{task_key: main, {}}}]`",
+                entry.key,
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                names
+                    .iter()
+                    .map(|n| format!("{n}: …"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+}
+
+/// A `trigger` block must say what triggers the job; one without a kind of
+/// trigger (`trigger: {type: cron}`) creates a job with an empty trigger.
+fn check_trigger(ctx: &mut Ctx<'_>, spec: &Node) {
+    let Some(trigger) = spec.get("trigger") else {
+        return;
+    };
+    let Some(entries) = trigger.value.as_map() else {
+        return;
+    };
+    let kinds = trigger_kinds();
+    let present = entries
+        .iter()
+        .filter(|e| kinds.contains(&e.key.as_str()) && e.value.value != Value::Null)
+        .count();
+    if present == 0 {
+        ctx.error(
+            trigger.line,
+            trigger.column,
+            "spec.trigger",
+            format!(
+                "a trigger needs one kind of trigger (one of {}); for a cron schedule use `schedule: {{quartz_cron_expression: …, timezone_id: …}}`",
+                kinds.join(", ")
+            ),
+        );
+    } else if present > 1 {
+        ctx.error(
+            trigger.line,
+            trigger.column,
+            "spec.trigger",
+            format!(
+                "a trigger has exactly one kind of trigger, found {}",
+                entries
+                    .iter()
+                    .filter(|e| kinds.contains(&e.key.as_str()) && e.value.value != Value::Null)
+                    .map(|e| e.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        );
+    }
+}
+
 fn check_job(ctx: &mut Ctx<'_>, spec: &Node) {
+    check_legacy_body(ctx, spec);
+    check_trigger(ctx, spec);
+    let task_types = task_types();
     let tasks = spec.value_of("tasks");
     let task_keys = strings_of(tasks, "task_key");
     let cluster_keys = strings_of(spec.value_of("job_clusters"), "job_cluster_key");
@@ -216,7 +328,7 @@ fn check_job(ctx: &mut Ctx<'_>, spec: &Node) {
             continue;
         }
         let path = format!("spec.tasks[{i}]");
-        let types: Vec<&str> = TASK_TYPES
+        let types: Vec<&str> = task_types
             .iter()
             .copied()
             .filter(|t| task.get(t).is_some())
@@ -225,8 +337,8 @@ fn check_job(ctx: &mut Ctx<'_>, spec: &Node) {
         // with its suggestion; saying "no task type" as well is noise.
         let misspelled_type = task.as_map().is_some_and(|entries| {
             entries.iter().any(|e| {
-                !TASK_TYPES.contains(&e.key.as_str())
-                    && suggest(&e.key, TASK_TYPES.iter().copied()).is_some()
+                !task_types.contains(&e.key.as_str())
+                    && suggest(&e.key, task_types.iter().copied()).is_some()
             })
         });
         match types.len() {
@@ -237,7 +349,7 @@ fn check_job(ctx: &mut Ctx<'_>, spec: &Node) {
                 &path,
                 format!(
                     "a task needs exactly one task type (one of {})",
-                    TASK_TYPES[..10].join(", ") + ", …"
+                    task_types.join(", ")
                 ),
             ),
             1 => {}
