@@ -14,6 +14,7 @@ pub mod executor;
 pub mod guard;
 pub mod inventory;
 pub mod load;
+pub mod lock;
 pub mod prepare;
 pub mod recovery;
 pub mod resolve;

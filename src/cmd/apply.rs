@@ -37,6 +37,10 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Wait up to this many seconds for another Mortar process writing the
+    /// same state directory to finish, instead of refusing at once.
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
 }
 
 /// Each record also as one JSON line on stderr.
@@ -121,6 +125,11 @@ fn mark(action: ActionKind) -> &'static str {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let session = Session::open(&args.config, None)?;
+    let wait = args.lock_timeout.map(std::time::Duration::from_secs);
+    let _lock = apply::lock::StateLock::acquire(
+        &session.config.state.dir,
+        &apply::lock::LockOptions { wait, holder: None },
+    )?;
     let prepared = session.prepare(args.app.clone(), args.prune, true).await?;
     let plan = &prepared.plan;
     let pending = plan.apps.iter().flat_map(|a| &a.actions).any(|a| {
