@@ -453,5 +453,44 @@ fn an_anchor_kept_elsewhere_catches_a_rewritten_log_and_head() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("anchored hash"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("not found in this log (rewritten, or an anchor of another log)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("well-formed"), "{}", run.stderr);
+}
+
+#[test]
+fn a_mistyped_anchor_is_reported_as_mistyped_not_as_a_rewritten_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 2);
+    let p = path.to_str().unwrap();
+    let head: AuditRecord = serde_json::from_str(&lines(&path)[3]).unwrap();
+    // Cut short, a stray character, not hex at all.
+    let short = &head.hash.0[..63];
+    let stray = format!("{}g", &head.hash.0[..63]);
+    for bad in [short, stray.as_str(), "HEAD", ""] {
+        let run = mortar(&["audit", "verify", p, "--anchor", bad]);
+        assert_eq!(run.code, 2, "{bad}: {} {}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("is not a well-formed record hash"),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("rewritten"), "{}", run.stderr);
+    }
+    // Upper case (as some tools print hex) is the same hash.
+    let upper = head.hash.0.to_ascii_uppercase();
+    let run = mortar(&["audit", "verify", p, "--anchor", &upper]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Well-formed but from nowhere.
+    let run = mortar(&["audit", "verify", p, "--anchor", &"ab".repeat(32)]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("anchor abab") && run.stderr.contains("not found in this log"),
+        "{}",
+        run.stderr
+    );
 }
