@@ -137,8 +137,11 @@ pub(crate) fn assess(
 /// of the log): an intent as Mortar writes it, or the outcome of `prev`.
 fn crash_shape(record: &AuditRecord, prev: Option<&AuditRecord>) -> Result<(), String> {
     let e = &record.event;
+    if e.phase == Phase::Recovered {
+        return Err("it is a `recovered` record accepting nothing".into());
+    }
     if e.accepted_seq.is_some() {
-        return Err("it is not an intent or an outcome".into());
+        return Err("it is an intent or outcome naming an accepted record".into());
     }
     if let Some(prev) = prev
         && record.timestamp < prev.timestamp
@@ -167,6 +170,6 @@ fn crash_shape(record: &AuditRecord, prev: Option<&AuditRecord>) -> Result<(), S
             }
             Ok(())
         }
-        Phase::Recovered => Err("it is a `recovered` record accepting nothing".into()),
+        Phase::Recovered => Err("it is a `recovered` record".into()),
     }
 }

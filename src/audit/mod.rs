@@ -42,8 +42,8 @@ pub enum AuditError {
     Broken(VerifyFailure),
     #[error(
         "audit log {}: record {seq} is beyond the head (seq {head_seq}) but is not what a crash \
-         can leave ({reason}): refusing to accept it; it was appended outside Mortar \
-         ({failure})",
+         can leave ({reason}): it was appended outside Mortar; refusing to write to this log \
+         (`mortar audit verify` names the record)",
         path.display()
     )]
     Tampered {
