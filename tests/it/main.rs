@@ -6,7 +6,7 @@ mod databricks;
 mod databricks_auth;
 mod databricks_support;
 mod emulator;
-mod lock;
 mod manifest;
 mod plan_apply;
 mod source;
+mod state_dir;

@@ -1,8 +1,11 @@
-//! One writer per state directory, as users meet it: two real `mortar
-//! apply` processes against the same `state/` and two emulated workspaces
-//! over real HTTP. The second is refused naming the first and writes
-//! nothing; once the first is gone (even killed with SIGKILL) the next
-//! apply proceeds and converges with an audit trail that verifies.
+//! The state directory as users meet it: real `mortar apply` processes
+//! against one `state/` and two emulated workspaces over real HTTP.
+//!
+//! One writer at a time: a second apply is refused naming the first and
+//! writes nothing; once the first is gone (even killed with SIGKILL) the
+//! next apply proceeds and converges with an audit trail that verifies.
+//! A trail with a forged record is not laundered: apply refuses it before
+//! changing anything.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -249,4 +252,61 @@ async fn a_second_apply_is_refused_naming_the_holder_and_a_killed_holder_blocks_
         "{}",
         String::from_utf8_lossy(&verify.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_refuses_a_trail_with_a_forged_record_and_changes_nothing() {
+    use mortar::audit::{AuditRecord, Outcome};
+    let env = Env::start(Duration::ZERO).await;
+    let first = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    // The workspaces lose everything, so the next apply has work to do.
+    env.dev.reset();
+    env.prod.reset();
+
+    // One record appended with a correct hash, head untouched: an outcome
+    // claiming a deletion that no intent announced.
+    let file = env.path().join("state/audit.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let last: AuditRecord = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let mut event = last.event.clone();
+    event.action = mortar::audit::AuditAction::Delete;
+    event.phase = mortar::audit::Phase::Outcome;
+    event.outcome = Some(Outcome::Ok);
+    let forged = AuditRecord::seal(last.seq + 1, jiff::Timestamp::now(), last.hash, event).unwrap();
+    std::fs::write(&file, format!("{text}{}\n", forged.to_line().unwrap())).unwrap();
+    let tampered = std::fs::read(&file).unwrap();
+    let verify = |file: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+            .args(["audit", "verify"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let before = verify(&file);
+    assert_eq!(before.status.code(), Some(1));
+
+    let refused = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(
+        refused.code, 1,
+        "apply accepted a forged trail:\n{}\n{}",
+        refused.stdout, refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(&format!(
+            "record {} is beyond the head (seq {}) but is not what a crash can leave",
+            forged.seq,
+            forged.seq - 1
+        )),
+        "{}",
+        refused.stderr
+    );
+    // Nothing was created, nothing was appended, and verify still fails.
+    for emu in [&env.dev, &env.prod] {
+        assert!(env.job_names(emu).await.is_empty());
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), tampered);
+    let after = verify(&file);
+    assert_eq!(after.status.code(), Some(1));
+    assert_eq!(after.stderr, before.stderr);
 }
