@@ -5,8 +5,10 @@
 //!
 //! - an incomplete last line beyond the head (cut off on reopen);
 //! - one complete record beyond the head, which is an intent as Mortar
-//!   writes it, or the outcome of the intent just before it (accepted on
-//!   reopen with an explicit `recovered` record naming its sequence number);
+//!   writes it, or the outcome of an intent still open before it (the one
+//!   just before it, or — actions run concurrently — an earlier one with no
+//!   outcome yet); accepted on reopen with an explicit `recovered` record
+//!   naming its sequence number;
 //! - that record and the `recovered` record naming it, when the crash hit
 //!   while the acceptance itself was being written (the head is moved).
 //!
@@ -17,8 +19,9 @@
 
 use super::AuditError;
 use super::head::HeadState;
-use super::record::{AuditAction, AuditRecord, Phase, RecordHash};
+use super::record::{AuditAction, AuditEvent, AuditRecord, Phase, RecordHash};
 use super::verify::{self, ChainStart, Problem};
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 /// What to do to bring the log and its head back in line.
@@ -53,7 +56,12 @@ pub(crate) fn assess(
     head: &HeadState,
     visit: &mut dyn FnMut(&AuditRecord, usize),
 ) -> Result<Assessed, AuditError> {
-    let chain = verify::check_chain(data, start, head, None, visit).map_err(AuditError::Broken)?;
+    let mut intents = OpenIntents::default();
+    let chain = verify::check_chain(data, start, head, None, &mut |record, end| {
+        intents.see(record);
+        visit(record, end);
+    })
+    .map_err(AuditError::Broken)?;
     let head_seq = match head {
         HeadState::Present(h) => Some(h.seq),
         HeadState::Missing => Some(0),
@@ -96,7 +104,7 @@ pub(crate) fn assess(
     let completion = match beyond {
         1 => {
             let last = at(0).ok_or_else(|| tampered(chain.last_seq, "unreadable".into()))?;
-            crash_shape(last, at(1).filter(|_| head_seq > 0))
+            crash_shape(last, intents.closed_open_intent(last.seq))
                 .map_err(|reason| tampered(last.seq, reason))?;
             Completion::Accept(Box::new(last.clone()))
         }
@@ -114,7 +122,7 @@ pub(crate) fn assess(
                     ),
                 ));
             }
-            crash_shape(accepted, at(2).filter(|_| head_seq > 0))
+            crash_shape(accepted, intents.closed_open_intent(accepted.seq))
                 .map_err(|reason| tampered(accepted.seq, reason))?;
             Completion::MoveHead(last.seq, last.hash.clone())
         }
@@ -132,21 +140,59 @@ pub(crate) fn assess(
     })
 }
 
+/// The intents read so far that have no outcome yet, and for the last few
+/// outcomes whether they closed one of them.
+#[derive(Default)]
+struct OpenIntents {
+    open: HashMap<(String, String, &'static str), AuditEvent>,
+    /// `(seq, closed an open intent)` of the last few outcomes.
+    closes: VecDeque<(u64, bool)>,
+}
+
+impl OpenIntents {
+    fn see(&mut self, record: &AuditRecord) {
+        let e = &record.event;
+        let slot = (e.app.clone(), e.key.clone(), e.action.as_str());
+        match e.phase {
+            Phase::Intent => {
+                self.open.insert(slot, e.clone());
+            }
+            Phase::Outcome => {
+                let closes = match (self.open.get(&slot), &e.outcome) {
+                    (Some(intent), Some(outcome)) => {
+                        intent.to_outcome(e.databricks_id.clone(), outcome.clone()) == *e
+                    }
+                    _ => false,
+                };
+                if closes {
+                    self.open.remove(&slot);
+                }
+                if self.closes.len() == 3 {
+                    self.closes.pop_front();
+                }
+                self.closes.push_back((record.seq, closes));
+            }
+            Phase::Recovered => {}
+        }
+    }
+
+    /// Whether the outcome with this seq closed an intent that was open.
+    fn closed_open_intent(&self, seq: u64) -> bool {
+        self.closes.iter().any(|(s, closed)| *s == seq && *closed)
+    }
+}
+
 /// Ok when `record` is what a crash between its append and the head update
-/// can leave after `prev` (the record the head names, `None` at the start
-/// of the log): an intent as Mortar writes it, or the outcome of `prev`.
-fn crash_shape(record: &AuditRecord, prev: Option<&AuditRecord>) -> Result<(), String> {
+/// can leave: an intent as Mortar writes it, or an outcome that closed an
+/// intent still open before it (`closes_open_intent`: an intent read in
+/// this pass with exactly this event, and no outcome for it since).
+fn crash_shape(record: &AuditRecord, closes_open_intent: bool) -> Result<(), String> {
     let e = &record.event;
     if e.phase == Phase::Recovered {
         return Err("it is a `recovered` record accepting nothing".into());
     }
     if e.accepted_seq.is_some() {
         return Err("it is an intent or outcome naming an accepted record".into());
-    }
-    if let Some(prev) = prev
-        && record.timestamp < prev.timestamp
-    {
-        return Err("it is dated before the record the head names".into());
     }
     match e.phase {
         Phase::Intent => {
@@ -158,18 +204,8 @@ fn crash_shape(record: &AuditRecord, prev: Option<&AuditRecord>) -> Result<(), S
             }
             Ok(())
         }
-        Phase::Outcome => {
-            let Some(prev) = prev.filter(|p| p.event.phase == Phase::Intent) else {
-                return Err("it is an outcome that does not follow its intent".into());
-            };
-            let Some(outcome) = e.outcome.clone() else {
-                return Err("it is an outcome without an outcome".into());
-            };
-            if prev.event.to_outcome(e.databricks_id.clone(), outcome) != *e {
-                return Err("it is an outcome that does not match the intent before it".into());
-            }
-            Ok(())
-        }
+        Phase::Outcome if closes_open_intent => Ok(()),
+        Phase::Outcome => Err("it is an outcome that closes no open intent".into()),
         Phase::Recovered => Err("it is a `recovered` record".into()),
     }
 }

@@ -520,7 +520,15 @@ fn a_forged_record_is_not_laundered_by_reopening_the_log() {
         (
             "an outcome after an outcome",
             vec![unmatched_outcome],
-            "does not follow its intent",
+            "closes no open intent",
+        ),
+        (
+            "a second outcome for a closed intent",
+            vec![
+                intent("analytics", "job-0", AuditAction::Update)
+                    .to_outcome(Some("100".into()), Outcome::error("failed")),
+            ],
+            "closes no open intent",
         ),
         (
             "a create intent with an id",
@@ -623,6 +631,24 @@ fn a_record_a_crash_can_leave_is_accepted_with_a_recovered_record_in_the_trail()
     let run = verify(&path);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("9 records"), "{}", run.stdout);
+
+    // Actions run concurrently: the outcome may close an intent that is not
+    // the one just before it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 1);
+    let first = intent("analytics", "a", AuditAction::Update);
+    {
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&first).unwrap();
+        log.append(&intent("analytics", "b", AuditAction::Update))
+            .unwrap();
+    }
+    forge(&path, first.to_outcome(Some("5".into()), Outcome::Ok));
+    assert_fails_at(&path, 5, 5, "beyond the head");
+    drop(AuditLog::open(&path).unwrap());
+    let run = verify(&path);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("6 records"), "{}", run.stdout);
 
     // A crash while the acceptance itself was written: the intent and the
     // recovered record naming it, the head two behind. Completed without a
