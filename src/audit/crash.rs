@@ -104,8 +104,9 @@ pub(crate) fn assess(
     let completion = match beyond {
         1 => {
             let last = at(0).ok_or_else(|| tampered(chain.last_seq, "unreadable".into()))?;
-            crash_shape(last, intents.closed_open_intent(last.seq))
-                .map_err(|reason| tampered(last.seq, reason))?;
+            if let Some(reason) = not_crash_shaped(last, intents.closed_open_intent(last.seq)) {
+                return Err(tampered(last.seq, reason.to_string()));
+            }
             Completion::Accept(Box::new(last.clone()))
         }
         2 => {
@@ -122,8 +123,11 @@ pub(crate) fn assess(
                     ),
                 ));
             }
-            crash_shape(accepted, intents.closed_open_intent(accepted.seq))
-                .map_err(|reason| tampered(accepted.seq, reason))?;
+            if let Some(reason) =
+                not_crash_shaped(accepted, intents.closed_open_intent(accepted.seq))
+            {
+                return Err(tampered(accepted.seq, reason.to_string()));
+            }
             Completion::MoveHead(last.seq, last.hash.clone())
         }
         _ => {
@@ -182,30 +186,24 @@ impl OpenIntents {
     }
 }
 
-/// Ok when `record` is what a crash between its append and the head update
-/// can leave: an intent as Mortar writes it, or an outcome that closed an
-/// intent still open before it (`closes_open_intent`: an intent read in
-/// this pass with exactly this event, and no outcome for it since).
-fn crash_shape(record: &AuditRecord, closes_open_intent: bool) -> Result<(), String> {
+/// Why `record` is not what a crash between its append and the head
+/// update can leave (`None` when it is): an intent as Mortar writes it, or
+/// an outcome that closed an intent still open before it
+/// (`closes_open_intent`: an intent read in this pass with exactly this
+/// event, and no outcome for it since).
+fn not_crash_shaped(record: &AuditRecord, closes_open_intent: bool) -> Option<&'static str> {
     let e = &record.event;
-    if e.phase == Phase::Recovered {
-        return Err("it is a `recovered` record accepting nothing".into());
-    }
-    if e.accepted_seq.is_some() {
-        return Err("it is an intent or outcome naming an accepted record".into());
-    }
     match e.phase {
-        Phase::Intent => {
-            if e.outcome.is_some() {
-                return Err("it is an intent carrying an outcome".into());
-            }
-            if e.action == AuditAction::Create && e.databricks_id.is_some() {
-                return Err("it is a create intent carrying an object id".into());
-            }
-            Ok(())
+        Phase::Recovered => Some("it is a `recovered` record accepting nothing"),
+        _ if e.accepted_seq.is_some() => {
+            Some("it is an intent or outcome naming an accepted record")
         }
-        Phase::Outcome if closes_open_intent => Ok(()),
-        Phase::Outcome => Err("it is an outcome that closes no open intent".into()),
-        Phase::Recovered => Err("it is a `recovered` record".into()),
+        Phase::Intent if e.outcome.is_some() => Some("it is an intent carrying an outcome"),
+        Phase::Intent if e.action == AuditAction::Create && e.databricks_id.is_some() => {
+            Some("it is a create intent carrying an object id")
+        }
+        Phase::Intent => None,
+        Phase::Outcome if closes_open_intent => None,
+        Phase::Outcome => Some("it is an outcome that closes no open intent"),
     }
 }

@@ -182,7 +182,7 @@ impl ChainStart {
 }
 
 /// How many of the last records a [`Chain`] keeps.
-const RECENT: usize = 3;
+const RECENT: usize = 2;
 
 pub(crate) struct Chain {
     /// A record carries the anchor hash asked for.

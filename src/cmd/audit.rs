@@ -37,8 +37,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Verify { file, anchor } => {
             let anchor = match anchor.as_deref().map(parse_anchor).transpose() {
                 Ok(anchor) => anchor,
-                Err(message) => {
-                    eprintln!("{}: {message}", file.display());
+                Err(err) => {
+                    eprintln!("{}: {err}", file.display());
                     return Ok(ExitCode::from(2));
                 }
             };
@@ -92,12 +92,12 @@ fn show_history(file: &std::path::Path, filter: show::ShowFilter) -> anyhow::Res
 }
 
 /// A `--anchor` as printed by verify: 64 hex digits (either case).
-fn parse_anchor(text: &str) -> Result<audit::RecordHash, String> {
+fn parse_anchor(text: &str) -> anyhow::Result<audit::RecordHash> {
     let trimmed = text.trim();
     if trimmed.len() == 64 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(audit::RecordHash(trimmed.to_ascii_lowercase()))
     } else {
-        Err(format!(
+        Err(anyhow::anyhow!(
             "--anchor `{text}` is not a well-formed record hash: expected the 64 hexadecimal \
              digits of a head printed by `mortar audit verify` ({} characters given)",
             text.chars().count()
