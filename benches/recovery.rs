@@ -7,7 +7,8 @@
 //! `FILE.recovery` index; later lookups read only what was appended since.
 //! Printed: the first (index-building) read of each log, the indexed lookup
 //! of each (median of `RUNS`), their ratio (about 1 when the lookup does not
-//! depend on the log's length), and a lookup after 100 new records.
+//! depend on the log's length), a lookup after 100 new records, and the
+//! process's peak RSS.
 //!
 //! `cargo bench --bench recovery` runs the full size (1,000 and 1,000,000
 //! records). Without `--bench` (as `cargo test --all-targets` runs it) the
@@ -127,6 +128,19 @@ fn median(path: &Path) -> Duration {
     times[RUNS / 2]
 }
 
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
@@ -184,4 +198,7 @@ fn main() {
         ms(after),
         after.as_secs_f64() / large_t.as_secs_f64().max(1e-9)
     );
+    if let Some(rss) = peak_rss_mib() {
+        println!("  peak RSS {rss:.1} MiB (the log is read in chunks, never whole)");
+    }
 }

@@ -22,6 +22,7 @@ use super::head::HeadState;
 use super::record::{AuditAction, AuditEvent, AuditRecord, Phase, RecordHash};
 use super::verify::{self, ChainStart, Problem};
 use std::collections::{HashMap, VecDeque};
+use std::io::Read;
 use std::path::Path;
 
 /// What to do to bring the log and its head back in line.
@@ -46,22 +47,26 @@ pub(crate) struct Assessed {
     pub completion: Completion,
 }
 
-/// Judges `data` (the log from just after `start`) against `head`: Ok when
-/// it verifies or differs from its head only as a crash can leave it.
-/// `visit` sees every verified record (see [`verify::check_chain`]).
+/// How much of the log is read and checked at a time.
+const CHUNK: usize = 8 << 20;
+
+/// Judges the log read from `source` (positioned just after `start`)
+/// against `head`: Ok when it verifies or differs from its head only as a
+/// crash can leave it. The log is read in chunks, never whole; `visit` sees
+/// every verified record with the offset (from where `source` started)
+/// just past its line. Offsets in the returned chain are from there too.
 pub(crate) fn assess(
     path: &Path,
-    data: &[u8],
+    source: &mut dyn Read,
     start: &ChainStart,
     head: &HeadState,
     visit: &mut dyn FnMut(&AuditRecord, usize),
 ) -> Result<Assessed, AuditError> {
     let mut intents = OpenIntents::default();
-    let chain = verify::check_chain(data, start, head, None, &mut |record, end| {
+    let chain = read_chain(path, source, CHUNK, start, head, &mut |record, end| {
         intents.see(record);
         visit(record, end);
-    })
-    .map_err(AuditError::Broken)?;
+    })?;
     let head_seq = match head {
         HeadState::Present(h) => Some(h.seq),
         HeadState::Missing => Some(0),
@@ -144,6 +149,87 @@ pub(crate) fn assess(
     })
 }
 
+/// [`verify::check_chain`] over `source`, one chunk of whole lines at a
+/// time, as if over all of it at once.
+fn read_chain(
+    path: &Path,
+    source: &mut dyn Read,
+    chunk: usize,
+    start: &ChainStart,
+    head: &HeadState,
+    visit: &mut dyn FnMut(&AuditRecord, usize),
+) -> Result<verify::Chain, AuditError> {
+    let io = |source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    // Offset of `buf[0]` from where `source` started.
+    let mut base = 0;
+    let mut at = start.clone();
+    let mut whole: Option<verify::Chain> = None;
+    loop {
+        let before = buf.len();
+        let eof = (&mut *source)
+            .take(chunk as u64)
+            .read_to_end(&mut buf)
+            .map_err(io)?
+            == 0
+            && before == buf.len();
+        let upto = if eof {
+            buf.len()
+        } else {
+            match buf.iter().rposition(|b| *b == b'\n') {
+                Some(i) => i + 1,
+                // A line longer than a chunk: read on.
+                None => continue,
+            }
+        };
+        let chain = verify::check_chain(&buf[..upto], &at, head, None, &mut |record, end| {
+            visit(record, base + end)
+        })
+        .map_err(AuditError::Broken)?;
+        let merged = match whole.take() {
+            None => verify::Chain {
+                complete_len: base + chain.complete_len,
+                last_line_start: chain.last_line_start.map(|s| base + s),
+                ..chain
+            },
+            Some(prev) => verify::Chain {
+                anchor_seen: prev.anchor_seen || chain.anchor_seen,
+                at_head_seq: chain.at_head_seq.or(prev.at_head_seq),
+                complete_len: match chain.last_line_start {
+                    Some(_) => base + chain.complete_len,
+                    None => prev.complete_len,
+                },
+                last_line_start: chain
+                    .last_line_start
+                    .map(|s| base + s)
+                    .or(prev.last_line_start),
+                ..chain
+            },
+        };
+        at = ChainStart {
+            seq: merged.last_seq,
+            hash: merged
+                .last_hash
+                .clone()
+                .unwrap_or_else(|| start.hash.clone()),
+            recent: merged.recent.clone(),
+        };
+        whole = Some(merged);
+        if eof {
+            break;
+        }
+        buf.drain(..upto);
+        base += upto;
+    }
+    whole.ok_or_else(|| AuditError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("nothing read"),
+    })
+}
+
 /// The intents read so far that have no outcome yet, and for the last few
 /// outcomes whether they closed one of them.
 #[derive(Default)]
@@ -205,5 +291,97 @@ fn not_crash_shaped(record: &AuditRecord, closes_open_intent: bool) -> Option<&'
         Phase::Intent => None,
         Phase::Outcome if closes_open_intent => None,
         Phase::Outcome => Some("it is an outcome that closes no open intent"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::head::Head;
+    use crate::audit::record::{AuditEvent, Outcome, Trigger};
+    use crate::manifest::{Kind, ResourceKey};
+
+    fn log(records: usize) -> (Vec<u8>, Vec<AuditRecord>) {
+        let mut prev = RecordHash::genesis();
+        let mut out = Vec::new();
+        let mut all = Vec::new();
+        for i in 0..records {
+            let key = ResourceKey {
+                workspace: "w".into(),
+                kind: Kind::Job,
+                name: format!("j{}", i / 2),
+            };
+            let intent = AuditEvent::intent("a", &key, AuditAction::Update, Trigger::Controller);
+            let event = if i % 2 == 0 {
+                intent
+            } else {
+                intent.to_outcome(Some("1".into()), Outcome::Ok)
+            };
+            let r = AuditRecord::seal(i as u64 + 1, jiff::Timestamp::now(), prev, event).unwrap();
+            out.extend_from_slice(r.to_line().unwrap().as_bytes());
+            out.push(b'\n');
+            prev = r.hash.clone();
+            all.push(r);
+        }
+        (out, all)
+    }
+
+    fn run(
+        data: &[u8],
+        chunk: usize,
+        head: &HeadState,
+    ) -> Result<(Vec<(u64, usize)>, String), String> {
+        let mut seen = Vec::new();
+        let mut src = data;
+        let mut intents = OpenIntents::default();
+        let chain = read_chain(
+            Path::new("t"),
+            &mut src,
+            chunk,
+            &ChainStart::genesis(),
+            head,
+            &mut |r, end| {
+                intents.see(r);
+                seen.push((r.seq, end));
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let summary = format!(
+            "{} {:?} {:?} {} {:?} {:?} {:?}",
+            chain.last_seq,
+            chain.last_hash,
+            chain.at_head_seq,
+            chain.complete_len,
+            chain.last_line_start,
+            chain.torn_at,
+            chain.recent.iter().map(|r| r.seq).collect::<Vec<_>>()
+        );
+        Ok((seen, summary))
+    }
+
+    #[test]
+    fn reading_in_chunks_of_any_size_is_reading_it_whole() {
+        let (data, records) = log(7);
+        let head = HeadState::Present(Head {
+            seq: 5,
+            hash: records[4].hash.clone(),
+        });
+        let mut torn = data.clone();
+        torn.extend_from_slice(b"{\"seq\":8,");
+        let mut bad = data.clone();
+        let third = bad
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(2)
+            .unwrap()
+            .0;
+        bad[third - 3] ^= 1;
+        for input in [&data, &torn, &bad, &Vec::new()] {
+            let whole = run(input, usize::MAX, &head);
+            for chunk in 1..=input.len().max(1) + 1 {
+                assert_eq!(run(input, chunk, &head), whole, "chunk {chunk}");
+            }
+        }
     }
 }

@@ -108,15 +108,16 @@ impl AuditLog {
             .append(true)
             .open(path)
             .map_err(io)?;
-        let data = fs::read(path).map_err(io)?;
         let head_state = head::read(&head_path)?;
+        let mut reader = File::open(path).map_err(io)?;
         let assessed = crash::assess(
             path,
-            &data,
+            &mut reader,
             &ChainStart::genesis(),
             &head_state,
             &mut |_, _| {},
         )?;
+        drop(reader);
         let chain = assessed.chain;
         if assessed.torn {
             tracing::warn!(log = %path.display(), "cutting an incomplete last line left by a crash");

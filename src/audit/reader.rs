@@ -107,18 +107,16 @@ fn read_once(
                 ChainStart {
                     seq: record.seq,
                     hash: record.hash.clone(),
-                    record: Some(record),
+                    recent: vec![record],
                 },
                 pos.offset,
             ),
             None => return Ok(None),
         },
     };
-    let mut data = Vec::with_capacity(len.saturating_sub(base) as usize);
     file.seek(SeekFrom::Start(base)).map_err(io)?;
-    file.read_to_end(&mut data).map_err(io)?;
     let mut records = 0;
-    let assessed = crash::assess(path, &data, &start, head, &mut |record, _| {
+    let assessed = crash::assess(path, &mut file, &start, head, &mut |record, _| {
         records += 1;
         visit(Some(record));
     })?;

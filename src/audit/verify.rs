@@ -167,8 +167,9 @@ pub fn check(
 pub(crate) struct ChainStart {
     pub seq: u64,
     pub hash: RecordHash,
-    /// The record at `seq`, when there is one.
-    pub record: Option<AuditRecord>,
+    /// The last few records up to and including the one at `seq`, oldest
+    /// first (empty at the genesis).
+    pub recent: Vec<AuditRecord>,
 }
 
 impl ChainStart {
@@ -176,13 +177,13 @@ impl ChainStart {
         ChainStart {
             seq: 0,
             hash: RecordHash::genesis(),
-            record: None,
+            recent: Vec::new(),
         }
     }
 }
 
 /// How many of the last records a [`Chain`] keeps.
-const RECENT: usize = 2;
+pub(crate) const RECENT: usize = 2;
 
 pub(crate) struct Chain {
     /// A record carries the anchor hash asked for.
@@ -223,7 +224,7 @@ pub(crate) fn check_chain(
         last_seq: start.seq,
         last_hash: (start.seq > 0).then(|| start.hash.clone()),
         at_head_seq: (head_seq == Some(start.seq) && start.seq > 0).then(|| start.hash.clone()),
-        recent: start.record.iter().cloned().collect(),
+        recent: start.recent.clone(),
         complete_len: 0,
         last_line_start: None,
         torn_at: None,
@@ -276,8 +277,8 @@ pub(crate) fn check_chain(
         chain.last_line_start = Some(pos);
         chain.complete_len = end;
         visit(&record, end);
-        if chain.recent.len() == RECENT {
-            chain.recent.remove(0);
+        if chain.recent.len() >= RECENT {
+            chain.recent.drain(..=chain.recent.len() - RECENT);
         }
         chain.recent.push(record);
         pos = end;
