@@ -39,16 +39,16 @@ pub struct Holder {
 impl Holder {
     /// This process: its pid, host name, command line and the time now.
     pub fn current() -> Holder {
-        let mut command = std::env::args()
+        let mut command = std::env::args_os()
             .enumerate()
             .map(|(i, a)| {
-                if i == 0 {
-                    Path::new(&a)
-                        .file_name()
-                        .map_or(a.clone(), |n| n.to_string_lossy().into_owned())
+                let a = Path::new(&a);
+                let shown = if i == 0 {
+                    a.file_name().unwrap_or(a.as_os_str())
                 } else {
-                    a
-                }
+                    a.as_os_str()
+                };
+                shown.to_string_lossy().into_owned()
             })
             .collect::<Vec<_>>()
             .join(" ");
