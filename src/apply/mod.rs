@@ -13,6 +13,7 @@ pub mod defaults;
 pub mod executor;
 pub mod guard;
 pub mod inventory;
+pub mod lock;
 pub mod prepare;
 pub mod recovery;
 pub mod resolve;
@@ -39,6 +40,8 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    #[error(transparent)]
+    Recovery(#[from] recovery::RecoveryError),
 }
 
 impl From<crate::observe::ObserveError> for ApplyError {

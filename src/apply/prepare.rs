@@ -191,11 +191,10 @@ pub async fn prepare(
         }
     }
 
+    // Only a verified log is read: a trail that does not verify stops the
+    // plan rather than being trusted (or ignored) for recovery.
     let dangling = match &options.audit_file {
-        Some(file) => recovery::dangling_creates(file).unwrap_or_else(|err| {
-            tracing::warn!(file = %file.display(), error = %err, "cannot read the audit trail: creates interrupted by a crash will show as conflicts");
-            Default::default()
-        }),
+        Some(file) => recovery::dangling_creates(file)?,
         None => Default::default(),
     };
 

@@ -11,10 +11,11 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use jiff::Timestamp;
 
 use super::AuditError;
-use super::head::{self, Head, HeadState};
+use super::crash::{self, Completion};
+use super::head::{self, Head};
 use super::record::{AuditEvent, AuditRecord, RecordHash};
 use super::sink::AuditSink;
-use super::verify::{self, Problem};
+use super::verify::ChainStart;
 
 /// Log files open for writing in this process, so a second writer cannot
 /// fork the chain.
@@ -57,11 +58,12 @@ impl std::fmt::Debug for AuditLog {
 impl AuditLog {
     /// Opens (or creates) a log for appending, after verifying it.
     ///
-    /// Two states a crash can leave behind are completed rather than
-    /// refused: a torn last line beyond the head (cut off), and a last
-    /// record the head does not cover yet (head rewritten). Anything else
-    /// that does not verify is an error: appending to a tampered log would
-    /// bury the evidence.
+    /// What a crash between an append and the head update can leave is
+    /// completed rather than refused (see the `crash` module): a torn last
+    /// line beyond the head is cut off, and a single intent (or the outcome
+    /// of the intent before it) beyond the head is accepted with a
+    /// `recovered` record naming it. Anything else that does not verify is
+    /// an error: appending to a tampered log would bury the evidence.
     pub fn open(path: impl AsRef<Path>) -> Result<AuditLog, AuditError> {
         let path = path.as_ref().to_path_buf();
         let io = |p: &Path| {
@@ -106,68 +108,46 @@ impl AuditLog {
             .append(true)
             .open(path)
             .map_err(io)?;
-        let mut data = fs::read(path).map_err(io)?;
         let head_state = head::read(&head_path)?;
-        let full = verify::check_chain(&data, &head_state, None);
-        let chain = match full {
-            Ok(chain) => chain,
-            Err(failure) if failure.problem == Problem::TornLine => {
-                // Cut the torn tail only when it lies beyond the head.
-                let keep = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-                let chain = verify::check_chain(&data[..keep], &head_state, None)
-                    .map_err(AuditError::Broken)?;
-                let head_seq = match &head_state {
-                    HeadState::Present(h) => h.seq,
-                    _ => 0,
-                };
-                if chain.last_seq < head_seq {
-                    return Err(AuditError::Broken(failure));
-                }
-                tracing::warn!(log = %path.display(), "cutting an incomplete last line left by a crash");
-                file.set_len(keep as u64).map_err(io)?;
-                file.sync_all().map_err(io)?;
-                data.truncate(keep);
-                chain
-            }
-            Err(failure) => return Err(AuditError::Broken(failure)),
-        };
-        match verify::check_head(&chain, &head_state) {
-            Ok(()) => {}
-            Err(failure) => {
-                let head_seq = match &head_state {
-                    HeadState::Present(h) => Some(h.seq),
-                    HeadState::Missing => Some(0),
-                    HeadState::Unreadable(_) => None,
-                };
-                let crash_gap = matches!(failure.problem, Problem::HeadBehind { .. })
-                    || failure.problem == Problem::HeadMissing;
-                if !(crash_gap && head_seq.is_some_and(|s| s + 1 == chain.last_seq)) {
-                    return Err(AuditError::Broken(failure));
-                }
-                tracing::warn!(log = %path.display(), "completing a head left behind by a crash");
-                if let Some(hash) = &chain.last_hash {
-                    head::write(
-                        &head_path,
-                        &Head {
-                            seq: chain.last_seq,
-                            hash: hash.clone(),
-                        },
-                    )?;
-                }
-            }
+        let mut reader = File::open(path).map_err(io)?;
+        let assessed = crash::assess(
+            path,
+            &mut reader,
+            &ChainStart::genesis(),
+            &head_state,
+            &mut |_, _| {},
+        )?;
+        drop(reader);
+        let chain = assessed.chain;
+        if assessed.torn {
+            tracing::warn!(log = %path.display(), "cutting an incomplete last line left by a crash");
+            file.set_len(chain.complete_len as u64).map_err(io)?;
+            file.sync_all().map_err(io)?;
         }
-        Ok(AuditLog {
+        let log = AuditLog {
             path: path.to_path_buf(),
             head_path,
             registered: registered.to_path_buf(),
             state: Mutex::new(State {
                 file,
-                len: data.len() as u64,
+                len: chain.complete_len as u64,
                 seq: chain.last_seq,
-                last: chain.last_hash.unwrap_or_else(RecordHash::genesis),
+                last: chain.last_hash.clone().unwrap_or_else(RecordHash::genesis),
                 broken: false,
             }),
-        })
+        };
+        match assessed.completion {
+            Completion::None => {}
+            Completion::MoveHead(seq, hash) => {
+                tracing::warn!(log = %path.display(), seq, "completing a head left behind by a crash");
+                head::write(&log.head_path, &Head { seq, hash })?;
+            }
+            Completion::Accept(record) => {
+                tracing::warn!(log = %path.display(), seq = record.seq, "accepting a record left beyond the head by a crash");
+                log.append(&AuditEvent::recovered(&record))?;
+            }
+        }
+        Ok(log)
     }
 
     /// The log's path.

@@ -9,8 +9,10 @@
 //! sidecar so truncation is detectable; [`verify::verify_file`] names the
 //! first bad record.
 
+mod crash;
 pub mod head;
 pub mod log;
+pub mod reader;
 pub mod record;
 pub mod show;
 pub mod sink;
@@ -38,6 +40,19 @@ pub enum AuditError {
     Serialize(#[source] serde_json::Error),
     #[error("the audit log does not verify: {0}")]
     Broken(VerifyFailure),
+    #[error(
+        "audit log {}: record {seq} is beyond the head (seq {head_seq}) but is not what a crash \
+         can leave ({reason}): it was appended outside Mortar; refusing to write to this log \
+         (`mortar audit verify` names the record)",
+        path.display()
+    )]
+    Tampered {
+        path: PathBuf,
+        seq: u64,
+        head_seq: u64,
+        reason: String,
+        failure: VerifyFailure,
+    },
     #[error("audit log {} is already open for writing in this process", path.display())]
     AlreadyOpen { path: PathBuf },
     #[error("audit log {}: an earlier write failed and could not be rolled back; reopen the log", path.display())]
@@ -48,4 +63,19 @@ pub enum AuditError {
         #[source]
         source: Box<AuditError>,
     },
+}
+
+impl AuditError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            AuditError::Io { .. } => "io",
+            AuditError::Serialize(_) => "serialize",
+            AuditError::Broken(_) => "broken",
+            AuditError::Tampered { .. } => "tampered",
+            AuditError::AlreadyOpen { .. } => "already_open",
+            AuditError::NeedsReopen { .. } => "needs_reopen",
+            AuditError::Sink { source, .. } => source.metric_label(),
+        }
+    }
 }

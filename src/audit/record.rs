@@ -39,6 +39,9 @@ impl fmt::Display for RecordHash {
 pub enum Phase {
     Intent,
     Outcome,
+    /// Written on opening the log: the record named by `accepted_seq` was
+    /// left beyond the head by a crash and has been accepted into the chain.
+    Recovered,
 }
 
 /// What Mortar did (or set out to do) to the object.
@@ -186,6 +189,10 @@ pub struct AuditEvent {
     pub triggered_by: Trigger,
     /// `None` for intents.
     pub outcome: Option<Outcome>,
+    /// In a `recovered` record only: the sequence number of the record it
+    /// accepted. Absent from every other record's line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_seq: Option<u64>,
 }
 
 impl AuditEvent {
@@ -210,6 +217,7 @@ impl AuditEvent {
             acting_as: None,
             triggered_by,
             outcome: None,
+            accepted_seq: None,
         }
     }
 
@@ -248,6 +256,19 @@ impl AuditEvent {
             )
             .collect();
         Some(event)
+    }
+
+    /// The `recovered` record accepting `record` (left beyond the head by a
+    /// crash): it repeats what the accepted record is about and names its
+    /// sequence number.
+    pub fn recovered(record: &AuditRecord) -> AuditEvent {
+        AuditEvent {
+            phase: Phase::Recovered,
+            changes: Vec::new(),
+            outcome: None,
+            accepted_seq: Some(record.seq),
+            ..record.event.clone()
+        }
     }
 
     /// The outcome record that closes this intent.

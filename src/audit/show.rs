@@ -68,13 +68,19 @@ pub fn history(records: &[AuditRecord], filter: &ShowFilter) -> Vec<HistoryLine>
             time: record.timestamp,
             app: e.app.clone(),
             workspace: e.workspace.clone(),
-            action: e.action.as_str().to_string(),
+            action: match e.phase {
+                Phase::Recovered => "recovered".to_string(),
+                _ => e.action.as_str().to_string(),
+            },
             key: e.key.clone(),
             id: e.databricks_id.clone(),
-            outcome: e.outcome.as_ref().map_or_else(
-                || "interrupted (no outcome recorded)".to_string(),
-                ToString::to_string,
-            ),
+            outcome: match (e.phase, e.accepted_seq, &e.outcome) {
+                (Phase::Recovered, Some(seq), _) => {
+                    format!("accepted seq {seq}, left beyond the head by a crash")
+                }
+                (_, _, Some(outcome)) => outcome.to_string(),
+                (_, _, None) => "interrupted (no outcome recorded)".to_string(),
+            },
             who,
             revision: e.revision.clone(),
             seq: record.seq,
@@ -91,6 +97,7 @@ pub fn history(records: &[AuditRecord], filter: &ShowFilter) -> Vec<HistoryLine>
                 }
                 lines.push(Some(line));
             }
+            Phase::Recovered => lines.push(Some(line)),
         }
     }
     lines

@@ -76,8 +76,8 @@ impl fmt::Display for Problem {
             ),
             Problem::AnchorMissing { anchor } => write!(
                 f,
-                "no record has the anchored hash {anchor} \
-                 (the log was rewritten or cut before the anchored record)"
+                "anchor {anchor} not found in this log \
+                 (rewritten, or an anchor of another log)"
             ),
         }
     }
@@ -139,7 +139,10 @@ pub fn check(
     head: &HeadState,
     anchor: Option<&RecordHash>,
 ) -> Result<Verified, VerifyFailure> {
-    let chain = check_chain(data, head, anchor)?;
+    let chain = check_chain(data, &ChainStart::genesis(), head, anchor, &mut |_, _| {})?;
+    if let Some(torn) = chain.torn_at {
+        return Err(torn);
+    }
     check_head(&chain, head)?;
     if let Some(anchor) = anchor
         && !chain.anchor_seen
@@ -158,6 +161,30 @@ pub fn check(
     })
 }
 
+/// Where checking starts: the genesis, or a record already verified (the
+/// data then begins on the line after it).
+#[derive(Debug, Clone)]
+pub(crate) struct ChainStart {
+    pub seq: u64,
+    pub hash: RecordHash,
+    /// The last few records up to and including the one at `seq`, oldest
+    /// first (empty at the genesis).
+    pub recent: Vec<AuditRecord>,
+}
+
+impl ChainStart {
+    pub fn genesis() -> ChainStart {
+        ChainStart {
+            seq: 0,
+            hash: RecordHash::genesis(),
+            recent: Vec::new(),
+        }
+    }
+}
+
+/// How many of the last records a [`Chain`] keeps.
+pub(crate) const RECENT: usize = 2;
+
 pub(crate) struct Chain {
     /// A record carries the anchor hash asked for.
     pub anchor_seen: bool,
@@ -165,45 +192,59 @@ pub(crate) struct Chain {
     pub last_hash: Option<RecordHash>,
     /// The hash of the record the head names, when the chain reaches it.
     pub at_head_seq: Option<RecordHash>,
+    /// The last few records (the start record included), oldest first.
+    pub recent: Vec<AuditRecord>,
+    /// Bytes of `data` holding complete, verified lines.
+    pub complete_len: usize,
+    /// Where the last verified record's line starts in `data` (`None` when
+    /// `data` holds no complete record).
+    pub last_line_start: Option<usize>,
+    /// The last line is incomplete (everything before it verified): what
+    /// a strict verify reports.
+    pub torn_at: Option<VerifyFailure>,
 }
 
-/// Checks every line and the links between them, not the head.
+/// Checks every line and the links between them from `start` on, not the
+/// head. An incomplete last line is not an error here but noted in
+/// [`Chain::torn_at`]; `visit` sees each verified record with the offset
+/// just past its line.
 pub(crate) fn check_chain(
     data: &[u8],
+    start: &ChainStart,
     head: &HeadState,
     anchor: Option<&RecordHash>,
+    visit: &mut dyn FnMut(&AuditRecord, usize),
 ) -> Result<Chain, VerifyFailure> {
     let head_seq = match head {
         HeadState::Present(h) => Some(h.seq),
         _ => None,
     };
     let mut chain = Chain {
-        anchor_seen: false,
-        last_seq: 0,
-        last_hash: None,
-        at_head_seq: None,
+        anchor_seen: anchor == Some(&start.hash) && start.seq > 0,
+        last_seq: start.seq,
+        last_hash: (start.seq > 0).then(|| start.hash.clone()),
+        at_head_seq: (head_seq == Some(start.seq) && start.seq > 0).then(|| start.hash.clone()),
+        recent: start.recent.clone(),
+        complete_len: 0,
+        last_line_start: None,
+        torn_at: None,
     };
-    let mut prev = RecordHash::genesis();
-    let body = data.strip_suffix(b"\n");
-    let (lines, torn) = match body {
-        Some(body) => (body, false),
-        None => (data, !data.is_empty()),
-    };
-    if lines.is_empty() && !torn {
-        return Ok(chain);
-    }
-    let count = lines.split(|b| *b == b'\n').count();
-    for (i, raw) in lines.split(|b| *b == b'\n').enumerate() {
-        let line = i + 1;
+    let mut prev = start.hash.clone();
+    let mut pos = 0;
+    while pos < data.len() {
         let expected = chain.last_seq + 1;
+        let line = expected as usize;
         let fail = |problem| VerifyFailure {
             line,
             seq: expected,
             problem,
         };
-        if torn && line == count {
-            return Err(fail(Problem::TornLine));
-        }
+        let Some(len) = data[pos..].iter().position(|b| *b == b'\n') else {
+            chain.torn_at = Some(fail(Problem::TornLine));
+            break;
+        };
+        let raw = &data[pos..pos + len];
+        let end = pos + len + 1;
         if raw.is_empty() {
             return Err(fail(Problem::EmptyLine));
         }
@@ -232,7 +273,15 @@ pub(crate) fn check_chain(
         chain.last_seq = record.seq;
         chain.anchor_seen |= anchor == Some(&record.hash);
         prev = record.hash.clone();
-        chain.last_hash = Some(record.hash);
+        chain.last_hash = Some(record.hash.clone());
+        chain.last_line_start = Some(pos);
+        chain.complete_len = end;
+        visit(&record, end);
+        if chain.recent.len() >= RECENT {
+            chain.recent.drain(..=chain.recent.len() - RECENT);
+        }
+        chain.recent.push(record);
+        pos = end;
     }
     Ok(chain)
 }

@@ -27,6 +27,10 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Wait up to this many seconds for another Mortar process writing the
+    /// same state directory to finish, instead of refusing at once.
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<u64>,
 }
 
 fn cli_user() -> String {
@@ -75,6 +79,7 @@ fn mark(action: ActionKind) -> &'static str {
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (engine, tree) = args.target.open(None)?;
+    engine.lock_state(args.lock_timeout.map(std::time::Duration::from_secs))?;
     let planned = engine
         .plan_to_apply(&tree, &args.target.scope(args.prune))
         .await?;

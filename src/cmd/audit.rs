@@ -34,7 +34,16 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Verify { file, anchor } => verify(&file, anchor.map(audit::RecordHash)),
+        Command::Verify { file, anchor } => {
+            let anchor = match anchor.as_deref().map(parse_anchor).transpose() {
+                Ok(anchor) => anchor,
+                Err(err) => {
+                    eprintln!("{}: {err}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            verify(&file, anchor)
+        }
         Command::Show { file, app, since } => {
             let since = since.as_deref().map(parse_since).transpose()?;
             show_history(&file, show::ShowFilter { app, since })
@@ -79,6 +88,20 @@ fn show_history(file: &std::path::Path, filter: show::ShowFilter) -> anyhow::Res
             Ok(ExitCode::FAILURE)
         }
         Err(err) => Err(err.into()),
+    }
+}
+
+/// A `--anchor` as printed by verify: 64 hex digits (either case).
+fn parse_anchor(text: &str) -> anyhow::Result<audit::RecordHash> {
+    let trimmed = text.trim();
+    if trimmed.len() == 64 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(audit::RecordHash(trimmed.to_ascii_lowercase()))
+    } else {
+        Err(anyhow::anyhow!(
+            "--anchor `{text}` is not a well-formed record hash: expected the 64 hexadecimal \
+             digits of a head printed by `mortar audit verify` ({} characters given)",
+            text.chars().count()
+        ))
     }
 }
 

@@ -19,6 +19,8 @@ pub enum EngineError {
     Plan(#[from] ApplyError),
     #[error("audit trail")]
     Audit(#[from] AuditError),
+    #[error(transparent)]
+    Lock(#[from] crate::apply::lock::LockError),
     #[error("workspace {workspace}: who am I (SCIM Me)")]
     Identity {
         workspace: String,
@@ -36,6 +38,7 @@ impl EngineError {
             EngineError::Render(e) => e.metric_label(),
             EngineError::Plan(_) => "plan",
             EngineError::Audit(_) => "audit",
+            EngineError::Lock(_) => "state_lock",
             EngineError::Identity { .. } => "identity",
         }
     }

@@ -21,11 +21,13 @@ mod sinks;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::inventory::InventoryStore;
+use crate::apply::lock::{LockOptions, StateLock};
 use crate::apply::{self, ApplyReport, ExecOptions, PrepareOptions, Prepared, Progress};
 use crate::audit::{AuditSink, Trigger};
 use crate::config::Config;
@@ -70,6 +72,9 @@ pub struct Engine {
     config_file: PathBuf,
     clients: BTreeMap<String, Client>,
     store: InventoryStore,
+    /// The state directory's writer lock, once taken; held until the engine
+    /// is dropped (a CLI apply's run, the controller's life).
+    state_lock: Mutex<Option<StateLock>>,
 }
 
 impl Engine {
@@ -91,7 +96,26 @@ impl Engine {
             config,
             config_file: config_file.to_path_buf(),
             clients,
+            state_lock: Mutex::new(None),
         })
+    }
+
+    /// Takes the state directory's writer lock unless this engine holds it
+    /// already: one writer per state directory, across processes. `wait`
+    /// bounds how long to wait for another holder; `None` refuses at once,
+    /// naming the holder.
+    pub fn lock_state(&self, wait: Option<Duration>) -> Result<(), EngineError> {
+        let mut held = self
+            .state_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.is_none() {
+            *held = Some(StateLock::acquire(
+                &self.config.state.dir,
+                &LockOptions { wait, holder: None },
+            )?);
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> &Config {
@@ -130,6 +154,9 @@ impl Engine {
         scope: &Scope,
         save_recovered: bool,
     ) -> Result<Planned, EngineError> {
+        if save_recovered {
+            self.lock_state(None)?;
+        }
         let options = PrepareOptions {
             apps: scope.apps.clone(),
             prune: scope.prune,
@@ -165,6 +192,7 @@ impl Engine {
         progress: Arc<dyn Fn(Progress) + Send + Sync>,
         cancel: CancellationToken,
     ) -> Result<ApplyReport, EngineError> {
+        self.lock_state(None)?;
         let audit: Arc<dyn AuditSink> = Arc::new(sinks::open(&self.config)?);
         let workspaces: BTreeSet<&str> = planned
             .plan()

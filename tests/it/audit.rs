@@ -453,5 +453,281 @@ fn an_anchor_kept_elsewhere_catches_a_rewritten_log_and_head() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("anchored hash"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("not found in this log (rewritten, or an anchor of another log)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("well-formed"), "{}", run.stderr);
+}
+
+#[test]
+fn a_mistyped_anchor_is_reported_as_mistyped_not_as_a_rewritten_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 2);
+    let p = path.to_str().unwrap();
+    let head: AuditRecord = serde_json::from_str(&lines(&path)[3]).unwrap();
+    // Cut short, a stray character, not hex at all.
+    let short = &head.hash.0[..63];
+    let stray = format!("{}g", &head.hash.0[..63]);
+    for bad in [short, stray.as_str(), "HEAD", ""] {
+        let run = mortar(&["audit", "verify", p, "--anchor", bad]);
+        assert_eq!(run.code, 2, "{bad}: {} {}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("is not a well-formed record hash"),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("rewritten"), "{}", run.stderr);
+    }
+    // Upper case (as some tools print hex) is the same hash.
+    let upper = head.hash.0.to_ascii_uppercase();
+    let run = mortar(&["audit", "verify", p, "--anchor", &upper]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Well-formed but from nowhere.
+    let run = mortar(&["audit", "verify", p, "--anchor", &"ab".repeat(32)]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("anchor abab") && run.stderr.contains("not found in this log"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Appends `event` to the log as record `seq` with a correct hash, without
+/// touching the head: what someone with write access to the file can do.
+fn forge(path: &Path, event: AuditEvent) -> AuditRecord {
+    let l = lines(path);
+    let last: AuditRecord = serde_json::from_str(l.last().unwrap()).unwrap();
+    let record = AuditRecord::seal(last.seq + 1, jiff::Timestamp::now(), last.hash, event).unwrap();
+    let mut l = l;
+    l.push(record.to_line().unwrap());
+    write_lines(path, &l);
+    record
+}
+
+#[test]
+fn a_forged_record_is_not_laundered_by_reopening_the_log() {
+    let unmatched_outcome =
+        intent("analytics", "job-x", AuditAction::Update).to_outcome(Some("1".into()), Outcome::Ok);
+    let mut create_with_id = intent("analytics", "job-y", AuditAction::Create);
+    create_with_id.databricks_id = Some("42".into());
+    let mut recovered_alone = intent("analytics", "job-z", AuditAction::Update);
+    recovered_alone.phase = mortar::audit::Phase::Recovered;
+    recovered_alone.accepted_seq = Some(2);
+    let cases: Vec<(&str, Vec<AuditEvent>, &str)> = vec![
+        (
+            "an outcome after an outcome",
+            vec![unmatched_outcome],
+            "closes no open intent",
+        ),
+        (
+            "a second outcome for a closed intent",
+            vec![
+                intent("analytics", "job-0", AuditAction::Update)
+                    .to_outcome(Some("100".into()), Outcome::error("failed")),
+            ],
+            "closes no open intent",
+        ),
+        (
+            "a create intent with an id",
+            vec![create_with_id],
+            "create intent carrying an object id",
+        ),
+        (
+            "a recovered record",
+            vec![recovered_alone],
+            "accepting nothing",
+        ),
+        (
+            "two intents",
+            vec![
+                intent("analytics", "a", AuditAction::Update),
+                intent("analytics", "b", AuditAction::Delete),
+            ],
+            "2 records beyond the head",
+        ),
+    ];
+    for (what, events, why) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_log(dir.path(), 2);
+        for e in events {
+            forge(&path, e);
+        }
+        let forged = std::fs::read(&path).unwrap();
+        assert_fails_at(&path, 5, 5, "beyond the head");
+        let err = AuditLog::open(&path).unwrap_err();
+        assert!(matches!(err, AuditError::Tampered { .. }), "{what}: {err}");
+        assert_eq!(err.metric_label(), "tampered");
+        let message = err.to_string();
+        assert!(
+            message.contains("record 5 is beyond the head (seq 4)"),
+            "{what}: {message}"
+        );
+        assert!(message.contains(why), "{what}: {message}");
+        // Refused without a trace: the evidence stays, verify still fails,
+        // and the crash-recovery reader refuses it too.
+        assert_eq!(std::fs::read(&path).unwrap(), forged, "{what}");
+        assert_fails_at(&path, 5, 5, "beyond the head");
+        let read = mortar::apply::recovery::dangling_creates(&path).unwrap_err();
+        assert!(
+            read.to_string().contains("not what a crash"),
+            "{what}: {read}"
+        );
+    }
+}
+
+#[test]
+fn a_record_a_crash_can_leave_is_accepted_with_a_recovered_record_in_the_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 2);
+    // Crash after the intent was fsynced, before the head was replaced.
+    let pending = forge(&path, intent("analytics", "new-job", AuditAction::Create));
+    assert_fails_at(&path, 5, 5, "beyond the head");
+    let dangling = mortar::apply::recovery::dangling_creates(&path).unwrap();
+    assert!(dangling.contains(&("analytics".to_string(), "prod/Job/new-job".to_string())));
+    {
+        let log = AuditLog::open(&path).unwrap();
+        assert_eq!(log.head().0, 6);
+    }
+    let run = verify(&path);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let recovered: AuditRecord = serde_json::from_str(&lines(&path)[5]).unwrap();
+    assert_eq!(recovered.event.phase, mortar::audit::Phase::Recovered);
+    assert_eq!(recovered.event.accepted_seq, Some(pending.seq));
+    assert_eq!(recovered.event.key, "prod/Job/new-job");
+    let show = mortar(&["audit", "show", path.to_str().unwrap()]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    let line = show
+        .stdout
+        .lines()
+        .find(|l| l.contains("recovered"))
+        .unwrap_or_else(|| panic!("no recovered line in:\n{}", show.stdout));
+    assert!(line.contains("prod/Job/new-job"), "{line}");
+    assert!(
+        line.contains("accepted seq 5, left beyond the head by a crash"),
+        "{line}"
+    );
+    // The accepted intent still reads as interrupted: no outcome was recorded.
+    assert!(show.stdout.contains("interrupted (no outcome recorded)"));
+    // Recovery still sees the create as dangling (the recovered record
+    // changes nothing about it).
+    let dangling = mortar::apply::recovery::dangling_creates(&path).unwrap();
+    assert!(dangling.contains(&("analytics".to_string(), "prod/Job/new-job".to_string())));
+
+    // The outcome of the intent just before it is accepted the same way.
+    {
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&intent("analytics", "other", AuditAction::Update))
+            .unwrap();
+    }
+    let before: AuditRecord = serde_json::from_str(lines(&path).last().unwrap()).unwrap();
+    forge(
+        &path,
+        before.event.to_outcome(Some("77".into()), Outcome::Ok),
+    );
+    drop(AuditLog::open(&path).unwrap());
+    let run = verify(&path);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("9 records"), "{}", run.stdout);
+
+    // Actions run concurrently: the outcome may close an intent that is not
+    // the one just before it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 1);
+    let first = intent("analytics", "a", AuditAction::Update);
+    {
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&first).unwrap();
+        log.append(&intent("analytics", "b", AuditAction::Update))
+            .unwrap();
+    }
+    forge(&path, first.to_outcome(Some("5".into()), Outcome::Ok));
+    assert_fails_at(&path, 5, 5, "beyond the head");
+    drop(AuditLog::open(&path).unwrap());
+    let run = verify(&path);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("6 records"), "{}", run.stdout);
+
+    // A crash while the acceptance itself was written: the intent and the
+    // recovered record naming it, the head two behind. Completed without a
+    // second recovered record.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 2);
+    let pending = forge(&path, intent("analytics", "x", AuditAction::Update));
+    forge(&path, AuditEvent::recovered(&pending));
+    assert_fails_at(&path, 5, 5, "beyond the head");
+    drop(AuditLog::open(&path).unwrap());
+    let run = verify(&path);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("6 records"), "{}", run.stdout);
+}
+
+#[test]
+fn dangling_creates_are_read_from_the_kept_position_and_only_new_records_are_read() {
+    use mortar::apply::recovery::{index_path, lookup};
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 50);
+    let pending = ("analytics".to_string(), "prod/Job/fresh".to_string());
+    {
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&intent("analytics", "fresh", AuditAction::Create))
+            .unwrap();
+    }
+    let first = lookup(&path).unwrap();
+    assert!(!first.from_index);
+    assert_eq!(first.records_read, 101);
+    assert!(first.dangling.contains(&pending));
+    assert!(index_path(&path).exists());
+
+    let second = lookup(&path).unwrap();
+    assert!(second.from_index);
+    assert_eq!(second.records_read, 0);
+    assert_eq!(second.dangling, first.dangling);
+
+    // Only what was appended since is read.
+    {
+        let log = AuditLog::open(&path).unwrap();
+        let e = intent("analytics", "fresh", AuditAction::Create);
+        log.append(&e.to_outcome(None, Outcome::error("boom")))
+            .unwrap();
+    }
+    let third = lookup(&path).unwrap();
+    assert!(third.from_index);
+    assert_eq!(third.records_read, 1);
+    assert!(!third.dangling.contains(&pending));
+
+    // A log replaced by another one (same length or not): read from the
+    // start, the answer is the new log's.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::remove_file(dir.path().join("audit.jsonl.head")).unwrap();
+    {
+        let log = AuditLog::open(&path).unwrap();
+        log.append(&intent("platform", "other", AuditAction::Create))
+            .unwrap();
+    }
+    let replaced = lookup(&path).unwrap();
+    assert!(!replaced.from_index);
+    assert_eq!(
+        replaced.dangling.into_iter().collect::<Vec<_>>(),
+        vec![("platform".to_string(), "prod/Job/other".to_string())]
+    );
+
+    // The record at the kept position edited: read from the start, which
+    // no longer verifies: an error, not a guess.
+    let mut l = lines(&path);
+    l[0] = l[0].replace("platform", "platfoRm");
+    write_lines(&path, &l);
+    let err = lookup(&path).unwrap_err();
+    assert!(err.to_string().contains("does not match its hash"), "{err}");
+
+    // An unreadable index is only a cache miss.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 3);
+    std::fs::write(index_path(&path), b"{not json").unwrap();
+    let again = lookup(&path).unwrap();
+    assert!(!again.from_index);
+    assert_eq!(again.records_read, 6);
+    assert!(lookup(&path).unwrap().from_index);
 }

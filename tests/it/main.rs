@@ -13,3 +13,4 @@ mod manifest;
 mod plan_apply;
 mod references;
 mod source;
+mod state_dir;

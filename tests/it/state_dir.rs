@@ -1,0 +1,317 @@
+//! The state directory as users meet it: real `mortar apply` processes
+//! against one `state/` and two emulated workspaces over real HTTP.
+//!
+//! One writer at a time: a second apply is refused naming the first and
+//! writes nothing; once the first is gone (even killed with SIGKILL) the
+//! next apply proceeds and converges with an audit trail that verifies.
+//! A trail with a forged record is not laundered: apply refuses it before
+//! changing anything.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::databricks_support::emulator;
+use mortar_emulator::{EmulatorConfig, RunningEmulator};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    dev: RunningEmulator,
+    prod: RunningEmulator,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+impl Env {
+    async fn start(latency: Duration) -> Env {
+        let config = EmulatorConfig {
+            latency,
+            transition_delay: Duration::from_millis(20),
+            ..Default::default()
+        };
+        let dev = emulator(config.clone()).await;
+        let prod = emulator(config).await;
+        let dir = tempfile::tempdir().unwrap();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&root.join("manifests"), &dir.path().join("manifests"));
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(dir.path().join("secrets/partner-api-token"), "partner-x").unwrap();
+        std::fs::write(dir.path().join("pat"), dev.token()).unwrap();
+        let ws = |name: &str, emu: &RunningEmulator| {
+            format!(
+                "  {name}:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\n",
+                emu.base_url()
+            )
+        };
+        let text = format!(
+            "source: {{ dir: manifests }}\nsecrets:\n  projects:\n    data-engineering: {{ env: [ETL_WAREHOUSE_DB_PASSWORD], dir: secrets }}\nworkspaces:\n{}{}",
+            ws("dev", &dev),
+            ws("prod", &prod)
+        );
+        std::fs::write(dir.path().join("mortar.yaml"), text).unwrap();
+        Env { dir, dev, prod }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"));
+        cmd.current_dir(self.path())
+            .args(args)
+            .arg("--config")
+            .arg(self.path().join("mortar.yaml"))
+            .env_remove("MORTAR_CONFIG")
+            .env("MORTAR_USER", "ci-bot")
+            .env("NO_COLOR", "1")
+            .env("ETL_WAREHOUSE_DB_PASSWORD", "pw-lock-test")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn mortar(&self, args: &[&str]) -> Out {
+        let out = self.command(args).output().await.expect("mortar runs");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn audit_lines(&self) -> usize {
+        std::fs::read(self.path().join("state/audit.jsonl"))
+            .map(|b| b.iter().filter(|c| **c == b'\n').count())
+            .unwrap_or(0)
+    }
+
+    /// Every file under `state/` with its bytes.
+    fn state_snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for entry in std::fs::read_dir(self.path().join("state")).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                files.insert(
+                    entry.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(entry.path()).unwrap(),
+                );
+            }
+        }
+        files
+    }
+
+    async fn job_names(&self, emu: &RunningEmulator) -> Vec<String> {
+        let v: Value = reqwest::Client::new()
+            .get(format!("{}/api/2.2/jobs/list?limit=100", emu.base_url()))
+            .bearer_auth(emu.token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut names: Vec<String> = v["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|j| j.pointer("/settings/name").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_apply_is_refused_naming_the_holder_and_a_killed_holder_blocks_no_one() {
+    let env = Env::start(Duration::from_millis(30)).await;
+    let mut first = env.command(&["apply", "--auto-approve"]).spawn().unwrap();
+    let pid = first.id().expect("first apply runs");
+    // Mid-apply: some records written, more to come.
+    let mut waited = 0;
+    while env.audit_lines() < 4 {
+        if let Ok(Some(status)) = first.try_wait() {
+            panic!("first apply ended before it was caught mid-apply: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        waited += 1;
+        assert!(waited < 12_000, "first apply wrote no audit records");
+    }
+    // Freeze it, so that anything that changes from here on was written by
+    // the second process.
+    signal(pid, "-STOP");
+    let before = env.state_snapshot();
+    assert!(before.contains_key("mortar.lock"), "{:?}", before.keys());
+
+    let second = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(
+        second.code, 1,
+        "second apply was not refused:\n{}\n{}",
+        second.stdout, second.stderr
+    );
+    for expected in [
+        "locked by another Mortar process".to_string(),
+        format!("pid {pid} on "),
+        "mortar apply --auto-approve".to_string(),
+        "since ".to_string(),
+    ] {
+        assert!(
+            second.stderr.contains(&expected),
+            "`{expected}` not in: {}",
+            second.stderr
+        );
+    }
+    assert_eq!(
+        env.state_snapshot(),
+        before,
+        "the refused apply wrote state"
+    );
+
+    // Waiting a bounded time for a holder that never finishes also fails.
+    let started = std::time::Instant::now();
+    let waiting = env
+        .mortar(&["apply", "--auto-approve", "--lock-timeout", "1"])
+        .await;
+    assert_eq!(waiting.code, 1, "{}", waiting.stderr);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(
+        waiting.stderr.contains("after waiting"),
+        "{}",
+        waiting.stderr
+    );
+    assert_eq!(
+        env.state_snapshot(),
+        before,
+        "the waiting apply wrote state"
+    );
+
+    // The holder dies without any chance to clean up; its lock file (with
+    // its description) stays, its OS lock does not.
+    signal(pid, "-KILL");
+    let _ = first.wait().await;
+    assert!(!env.state_snapshot()["mortar.lock"].is_empty());
+
+    let next = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(
+        next.code, 0,
+        "apply after the holder died:\n{}\n{}",
+        next.stdout, next.stderr
+    );
+    let plan = env.mortar(&["plan"]).await;
+    assert_eq!(
+        plan.code, 0,
+        "not converged:\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
+    for emu in [&env.dev, &env.prod] {
+        let names = env.job_names(emu).await;
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(names, unique, "duplicate jobs");
+        assert!(!names.is_empty());
+    }
+    let file = env.path().join("state/audit.jsonl");
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+        .args(["audit", "verify"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_refuses_a_trail_with_a_forged_record_and_changes_nothing() {
+    use mortar::audit::{AuditRecord, Outcome};
+    let env = Env::start(Duration::ZERO).await;
+    let first = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    // The workspaces lose everything, so the next apply has work to do.
+    env.dev.reset();
+    env.prod.reset();
+
+    // One record appended with a correct hash, head untouched: an outcome
+    // claiming a deletion that no intent announced.
+    let file = env.path().join("state/audit.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let last: AuditRecord = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let mut event = last.event.clone();
+    event.action = mortar::audit::AuditAction::Delete;
+    event.phase = mortar::audit::Phase::Outcome;
+    event.outcome = Some(Outcome::Ok);
+    let forged = AuditRecord::seal(last.seq + 1, jiff::Timestamp::now(), last.hash, event).unwrap();
+    std::fs::write(&file, format!("{text}{}\n", forged.to_line().unwrap())).unwrap();
+    let tampered = std::fs::read(&file).unwrap();
+    let verify = |file: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+            .args(["audit", "verify"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let before = verify(&file);
+    assert_eq!(before.status.code(), Some(1));
+
+    // A plan does not trust (or ignore) a trail that does not verify.
+    let plan = env.mortar(&["plan"]).await;
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("crash recovery"), "{}", plan.stderr);
+
+    let refused = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(
+        refused.code, 1,
+        "apply accepted a forged trail:\n{}\n{}",
+        refused.stdout, refused.stderr
+    );
+    assert!(
+        refused.stderr.contains(&format!(
+            "record {} is beyond the head (seq {}) but is not what a crash can leave",
+            forged.seq,
+            forged.seq - 1
+        )),
+        "{}",
+        refused.stderr
+    );
+    // Nothing was created, nothing was appended, and verify still fails.
+    for emu in [&env.dev, &env.prod] {
+        assert!(env.job_names(emu).await.is_empty());
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), tampered);
+    let after = verify(&file);
+    assert_eq!(after.status.code(), Some(1));
+    assert_eq!(after.stderr, before.stderr);
+}
