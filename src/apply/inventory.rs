@@ -5,7 +5,6 @@
 //! the new file, never a torn one. Secret values are masked before they are
 //! stored.
 
-use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::ResourceKey;
-use crate::plan::{LastApplied, ManagedResource, mask};
+use crate::plan::{ManagedResource, mask};
 
 /// The version of the inventory file format.
 pub const INVENTORY_VERSION: u32 = 1;
@@ -56,47 +55,7 @@ pub enum InventoryError {
     },
 }
 
-/// One app's managed objects.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Inventory {
-    pub app: String,
-    pub resources: LastApplied,
-}
-
-impl Inventory {
-    /// An empty inventory.
-    pub fn new(app: &str) -> Inventory {
-        Inventory {
-            app: app.to_string(),
-            resources: BTreeMap::new(),
-        }
-    }
-
-    pub fn get(&self, key: &ResourceKey) -> Option<&ManagedResource> {
-        self.resources.get(key)
-    }
-
-    /// Records (or replaces) what was applied for `key`. Sensitive values
-    /// in the spec are masked first: the inventory never holds a secret
-    /// (the field stays present, so removing it from Git is still planned).
-    pub fn upsert(&mut self, key: ResourceKey, mut resource: ManagedResource) {
-        resource.spec = mask::mask_value(&resource.spec);
-        self.resources.insert(key, resource);
-    }
-
-    /// Forgets `key`; returns what was recorded.
-    pub fn remove(&mut self, key: &ResourceKey) -> Option<ManagedResource> {
-        self.resources.remove(key)
-    }
-
-    /// Ids by key, for reference resolution.
-    pub fn ids(&self) -> BTreeMap<ResourceKey, String> {
-        self.resources
-            .iter()
-            .map(|(k, r)| (k.clone(), r.id.clone()))
-            .collect()
-    }
-}
+pub use crate::model::Inventory;
 
 /// The file's shape: a sorted list, since JSON object keys must be strings.
 #[derive(Serialize, Deserialize)]

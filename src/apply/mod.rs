@@ -9,15 +9,15 @@
 //! call, outcome), the inventory saved after every action, and an app stopped
 //! at its first hard failure while the others go on.
 
-pub mod defaults;
 pub mod executor;
-pub mod guard;
 pub mod inventory;
 pub mod lock;
 pub mod prepare;
 pub mod recovery;
-pub mod resolve;
 pub mod secrets;
+
+/// Reference resolution is planning's; the executor resolves with it too.
+pub use crate::plan::resolve;
 
 pub use executor::{AppReport, ApplyReport, ExecOptions, Progress, execute};
 pub use prepare::{AppFilter, PrepareOptions, Prepared, PreparedApp, prepare};
@@ -26,18 +26,12 @@ pub use prepare::{AppFilter, PrepareOptions, Prepared, PreparedApp, prepare};
 /// reported per app instead).
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("no app named `{app}` in the rendered tree (apps: {known})")]
-    UnknownApp { app: String, known: String },
+    #[error(transparent)]
+    Tree(#[from] crate::plan::tree::TreeError),
     #[error(transparent)]
     Inventory(#[from] inventory::InventoryError),
     #[error(transparent)]
     Observe(Box<crate::observe::ObserveError>),
-    #[error("app `{app}`: {source}")]
-    Plan {
-        app: String,
-        #[source]
-        source: crate::plan::PlanError,
-    },
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
     #[error(transparent)]

@@ -34,6 +34,7 @@ use crate::config::Config;
 use crate::databricks::Client;
 use crate::observe::Stats;
 use crate::plan::Plan;
+use crate::plan::tree::TreeOptions;
 use crate::source::Revision;
 
 pub use error::EngineError;
@@ -158,12 +159,14 @@ impl Engine {
             self.lock_state(None)?;
         }
         let options = PrepareOptions {
-            apps: scope.apps.clone(),
-            prune: scope.prune,
-            revision: tree.revision.as_ref().map(|r| r.commit.clone()),
+            tree: TreeOptions {
+                apps: scope.apps.clone(),
+                prune: scope.prune,
+                revision: tree.revision.as_ref().map(|r| r.commit.clone()),
+                secrets: self.config.secrets.clone(),
+            },
             audit_file: Some(self.config.audit_file()),
             save_recovered,
-            secrets: self.config.secrets.clone(),
         };
         let mut prepared = apply::prepare(
             &tree.rendered,

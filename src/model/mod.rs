@@ -7,6 +7,7 @@
 //! one, and this one on none of them.
 
 pub mod change;
+pub mod inventory;
 pub mod kind;
 pub mod live;
 pub mod mask;
@@ -14,6 +15,7 @@ pub mod reference;
 pub mod resource;
 
 pub use change::{ActionKind, FieldChange, PermissionChange};
+pub use inventory::Inventory;
 pub use kind::Kind;
 pub use live::{LastApplied, LiveObject, LiveState, ManagedResource, Ownership};
 pub use reference::{Attribute, Reference};

@@ -6,12 +6,16 @@
 //! per-app ignore rules and options; the output is an [`AppPlan`] per app,
 //! gathered in a [`Plan`], rendered as text or versioned JSON.
 
+pub mod defaults;
 pub mod diff;
+pub mod guard;
 pub mod model;
 pub mod order;
 pub mod planner;
 pub mod pointer;
 pub mod render;
+pub mod resolve;
+pub mod tree;
 #[cfg(test)]
 mod tests;
 
