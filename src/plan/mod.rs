@@ -15,9 +15,9 @@ pub mod planner;
 pub mod pointer;
 pub mod render;
 pub mod resolve;
-pub mod tree;
 #[cfg(test)]
 mod tests;
+pub mod tree;
 
 pub use crate::model::mask;
 pub use model::{

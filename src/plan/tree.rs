@@ -14,9 +14,7 @@ use super::guard;
 use super::resolve::{self, Known, Mode};
 use crate::config::SecretsConfig;
 use crate::databricks::adapter;
-use crate::manifest::{
-    BlockedApp, Project, Rendered, RenderedApp, SecretRef, SecretSource,
-};
+use crate::manifest::{BlockedApp, Project, Rendered, RenderedApp, SecretRef, SecretSource};
 use crate::model::{
     ActionKind, DesiredResource, FieldChange, Inventory, Kind, LiveState, ManagedResource,
     Ownership, ResourceKey,
@@ -538,5 +536,204 @@ fn secret_change(secret: &SecretRef, drift: bool) -> FieldChange {
         ))),
         drift,
         sensitive: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SecretAllowance;
+    use crate::manifest::render_dir;
+    use crate::model::LiveObject;
+    use serde_json::{Value, json};
+
+    const TOP: &str = "apiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: { name: dev }\nspec: { host: https://dev.example.com }\n---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: root }\nspec:\n  source: { path: apps }\n";
+    const APPS: &str = "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: team }\nspec:\n  source: { path: team }\n  destination: { workspace: dev }\n  syncPolicy: { automated: { prune: true } }\n---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: other }\nspec:\n  source: { path: other }\n  destination: { workspace: dev }\n";
+    const TEAM: &str = "apiVersion: mortar.dev/v1alpha1\nkind: Group\nmetadata: { name: analysts }\nspec: { displayName: analysts }\n---\napiVersion: mortar.dev/v1alpha1\nkind: SecretScope\nmetadata: { name: etl }\nspec: { scope: etl }\nsecrets:\n  - { key: db, fromEnv: TEAM_DB }\n  - { key: api, fromFile: api-token }\n";
+    const OTHER: &str = "apiVersion: mortar.dev/v1alpha1\nkind: Group\nmetadata: { name: others }\nspec: { displayName: others }\n";
+
+    /// A rendered tree of two apps in `dev`: `team` (automated: a group and
+    /// a secret scope with two secrets) and `other` (a group).
+    fn rendered() -> Rendered {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, text) in [
+            ("top.yaml", TOP),
+            ("apps/apps.yaml", APPS),
+            ("team/resources.yaml", TEAM),
+            ("other/resources.yaml", OTHER),
+        ] {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        render_dir(dir.path(), None).unwrap()
+    }
+
+    fn key(kind: Kind, name: &str) -> ResourceKey {
+        ResourceKey {
+            workspace: "dev".into(),
+            kind,
+            name: name.into(),
+        }
+    }
+
+    fn live(id: &str, spec: Value, managed_by: Option<&str>) -> LiveObject {
+        LiveObject {
+            id: id.into(),
+            spec,
+            permissions: Vec::new(),
+            managed_by: managed_by.map(str::to_string),
+        }
+    }
+
+    fn managed(id: &str, spec: Value) -> ManagedResource {
+        ManagedResource {
+            id: id.into(),
+            spec,
+            permissions: Vec::new(),
+            revision: None,
+            ownership: Ownership::Created,
+        }
+    }
+
+    /// Options that let `team` read its two secrets.
+    fn options() -> TreeOptions {
+        let mut options = TreeOptions::default();
+        options.secrets.projects.insert(
+            "default".into(),
+            SecretAllowance {
+                env: vec!["TEAM_DB".into()],
+                dir: Some("/etc/mortar/team".into()),
+            },
+        );
+        options
+    }
+
+    fn app<'a>(prepared: &'a Prepared, name: &str) -> &'a AppPlan {
+        prepared.plan.apps.iter().find(|a| a.app == name).unwrap()
+    }
+
+    fn action<'a>(plan: &'a AppPlan, key: &ResourceKey) -> &'a crate::plan::PlannedAction {
+        plan.actions.iter().find(|a| &a.key == key).unwrap()
+    }
+
+    #[test]
+    fn a_new_scope_lists_each_secret_with_its_source() {
+        let prepared = plan_all(&rendered(), &Snapshot::default(), &options()).unwrap();
+        let scope = action(app(&prepared, "team"), &key(Kind::SecretScope, "etl"));
+        assert_eq!(scope.action, ActionKind::Create);
+        let secrets: Vec<(&str, &Value)> = scope
+            .changes
+            .iter()
+            .filter(|c| c.path.starts_with("/secrets/"))
+            .map(|c| (c.path.as_str(), c.new.as_ref().unwrap()))
+            .collect();
+        assert_eq!(
+            secrets,
+            [
+                ("/secrets/db", &json!("(sensitive, from env TEAM_DB)")),
+                ("/secrets/api", &json!("(sensitive, from file api-token)")),
+            ]
+        );
+        assert!(app(&prepared, "team").violations.is_empty());
+    }
+
+    #[test]
+    fn a_secret_missing_from_a_live_scope_is_put_back_as_drift() {
+        let scope = key(Kind::SecretScope, "etl");
+        let mut snapshot = Snapshot::default();
+        let spec = json!({"scope": "etl"});
+        snapshot
+            .live
+            .insert(scope.clone(), live("etl", spec.clone(), None));
+        let mut inventory = Inventory::new("team");
+        inventory.upsert(scope.clone(), managed("etl", spec));
+        snapshot.inventories.insert("team".into(), inventory);
+        snapshot
+            .secret_keys
+            .insert(scope.clone(), BTreeSet::from(["db".to_string()]));
+        let prepared = plan_all(&rendered(), &snapshot, &options()).unwrap();
+        let a = action(app(&prepared, "team"), &scope);
+        assert_eq!(a.action, ActionKind::Update);
+        assert!(a.drift);
+        let paths: Vec<&str> = a.changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["/secrets/api"]);
+    }
+
+    #[test]
+    fn secrets_the_project_may_not_read_block_the_app() {
+        let prepared =
+            plan_all(&rendered(), &Snapshot::default(), &TreeOptions::default()).unwrap();
+        let team = app(&prepared, "team");
+        assert!(team.is_blocked());
+        assert_eq!(team.violations.len(), 2);
+        assert!(team.violations.iter().all(|v| v.rule == "secret-sources"));
+        assert!(!app(&prepared, "other").is_blocked());
+    }
+
+    #[test]
+    fn objects_a_crash_left_out_of_the_inventory_are_taken_back_not_conflicts() {
+        let group = key(Kind::Group, "analysts");
+        let spec = json!({"displayName": "analysts"});
+        let mut snapshot = Snapshot::default();
+        snapshot.live.insert(group.clone(), live("g1", spec, None));
+        // Untagged and nothing in the audit trail: someone else's group.
+        let prepared = plan_all(&rendered(), &snapshot, &options()).unwrap();
+        assert_eq!(
+            action(app(&prepared, "team"), &group).action,
+            ActionKind::Conflict
+        );
+        // A create whose end the audit trail never recorded: it is ours.
+        snapshot.dangling.insert(("team".into(), group.to_string()));
+        let prepared = plan_all(&rendered(), &snapshot, &options()).unwrap();
+        assert_eq!(
+            action(app(&prepared, "team"), &group).action,
+            ActionKind::NoOp
+        );
+        let team = prepared.apps.iter().find(|a| a.name == "team").unwrap();
+        assert!(team.recovered);
+        assert_eq!(team.inventory.get(&group).unwrap().id, "g1");
+    }
+
+    #[test]
+    fn scopes_select_apps_by_name_or_sync_policy() {
+        let rendered = rendered();
+        let names = |prepared: &Prepared| -> Vec<String> {
+            prepared.plan.apps.iter().map(|a| a.app.clone()).collect()
+        };
+        let mut options = options();
+        options.apps = AppFilter::Automated;
+        let prepared = plan_all(&rendered, &Snapshot::default(), &options).unwrap();
+        assert_eq!(names(&prepared), ["team"]);
+        options.apps = AppFilter::Named(BTreeSet::from(["other".to_string()]));
+        let prepared = plan_all(&rendered, &Snapshot::default(), &options).unwrap();
+        assert_eq!(names(&prepared), ["other"]);
+        options.apps = AppFilter::Named(BTreeSet::from(["nope".to_string()]));
+        let err = plan_all(&rendered, &Snapshot::default(), &options).unwrap_err();
+        assert!(err.to_string().contains("no app named `nope`"), "{err}");
+    }
+
+    #[test]
+    fn an_app_gone_from_git_is_deleted_only_with_prune() {
+        let job = key(Kind::Job, "old");
+        let mut inventory = Inventory::new("retired");
+        inventory.upsert(job.clone(), managed("7", json!({"name": "old"})));
+        let snapshot = Snapshot {
+            orphans: vec![inventory],
+            live: BTreeMap::from([(job.clone(), live("7", json!({"name": "old"}), None))]),
+            ..Snapshot::default()
+        };
+        let mut options = options();
+        let prepared = plan_all(&rendered(), &snapshot, &options).unwrap();
+        assert_eq!(
+            action(app(&prepared, "retired"), &job).action,
+            ActionKind::DeleteSkipped
+        );
+        options.prune = true;
+        let prepared = plan_all(&rendered(), &snapshot, &options).unwrap();
+        assert_eq!(
+            action(app(&prepared, "retired"), &job).action,
+            ActionKind::Delete
+        );
     }
 }
