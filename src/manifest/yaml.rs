@@ -84,6 +84,9 @@ pub fn parse_documents(text: &str, limits: &Limits) -> Result<Vec<Node>, YamlErr
     budget.max_nodes = limits.max_nodes;
     budget.max_documents = limits.max_documents;
     budget.max_aliases = limits.max_aliases;
+    // The alias count and the replayed events bound a YAML bomb; the ratio
+    // heuristic would refuse a plain list of aliases well inside both.
+    budget.enforce_alias_anchor_ratio = false;
     budget.max_reader_input_bytes = usize::try_from(limits.max_file_bytes).ok();
     budget.flow_nesting_limit = limits.max_depth;
     budget.max_events = limits.max_nodes.saturating_mul(4);
@@ -121,6 +124,11 @@ fn explain(message: &str, limits: &Limits) -> String {
     let lower = message.to_ascii_lowercase();
     if lower.contains("recursion limit") || lower.contains("depth") || lower.contains("nesting") {
         format!("nested deeper than {} levels; refused", limits.max_depth)
+    } else if lower.contains("budget breached: aliases") {
+        format!(
+            "more than {} aliases in one file; refused",
+            limits.max_aliases
+        )
     } else if lower.contains("budget breached")
         && (lower.contains("anchor") || lower.contains("alias") || lower.contains("replay"))
     {
@@ -448,6 +456,29 @@ mod tests {
         let err = parse(&text).unwrap_err();
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn the_documented_alias_allowance_is_usable() {
+        // 1,000 aliases of a one-character scalar: well inside the budget.
+        let mut text = String::from(
+            "base: &v x
+list:\n",
+        );
+        for _ in 0..1_000 {
+            text.push_str("  - *v\n");
+        }
+        let docs = parse(&text).unwrap_or_else(|e| panic!("{}", e.message));
+        let list = docs[0].value_of("list").unwrap();
+        assert_eq!(list.as_seq().unwrap().len(), 1_000);
+        // One more is refused, and says which limit.
+        text.push_str("  - *v\n");
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message.contains("more than 1000 aliases"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
