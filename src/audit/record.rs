@@ -12,8 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{Kind, Principal, ResourceKey};
-use crate::plan::{ActionKind, FieldChange, PermissionChange, PlannedAction, mask};
+use crate::model::{FieldChange, Kind, PermissionChange, Principal, ResourceKey, mask};
 
 /// A record's SHA-256 as 64 lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -221,43 +220,6 @@ impl AuditEvent {
         }
     }
 
-    /// The intent for one planned action: key, id, action (an update that
-    /// heals drift is `heal`) and masked field and permission changes.
-    /// `None` for actions that make no API call (no-op, conflict, skipped
-    /// delete, release, forget).
-    pub fn for_planned(
-        app: &str,
-        planned: &PlannedAction,
-        triggered_by: Trigger,
-    ) -> Option<AuditEvent> {
-        let action = match planned.action {
-            ActionKind::Create => AuditAction::Create,
-            ActionKind::Update if planned.drift => AuditAction::Heal,
-            ActionKind::Update => AuditAction::Update,
-            ActionKind::Adopt => AuditAction::Adopt,
-            ActionKind::Delete => AuditAction::Delete,
-            ActionKind::DeleteSkipped
-            | ActionKind::Release
-            | ActionKind::Forget
-            | ActionKind::Conflict
-            | ActionKind::NoOp => return None,
-        };
-        let mut event = AuditEvent::intent(app, &planned.key, action, triggered_by);
-        event.databricks_id = planned.id.clone();
-        event.changes = planned
-            .changes
-            .iter()
-            .map(ChangeSummary::from_field)
-            .chain(
-                planned
-                    .permission_changes
-                    .iter()
-                    .map(ChangeSummary::from_permission),
-            )
-            .collect();
-        Some(event)
-    }
-
     /// The `recovered` record accepting `record` (left beyond the head by a
     /// crash): it repeats what the accepted record is about and names its
     /// sequence number.
@@ -359,48 +321,39 @@ impl AuditRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::FieldChange;
     use serde_json::json;
 
-    fn planned(action: ActionKind, drift: bool) -> PlannedAction {
+    fn intent(action: AuditAction) -> AuditEvent {
         let key = ResourceKey {
             workspace: "prod".into(),
             kind: Kind::Job,
             name: "etl".into(),
         };
-        PlannedAction {
-            action,
-            address: key.to_string(),
-            key,
-            id: Some("12".into()),
-            changes: vec![FieldChange {
+        let mut e = AuditEvent::intent("a", &key, action, Trigger::Controller);
+        e.databricks_id = Some("12".into());
+        e.changes = vec![
+            ChangeSummary::from_field(&FieldChange {
                 path: "/timeout_seconds".into(),
                 old: Some(json!(1)),
                 new: None,
-                drift,
+                drift: true,
                 sensitive: false,
-            }],
-            permission_changes: vec![PermissionChange {
+            }),
+            ChangeSummary::from_permission(&PermissionChange {
                 principal: Principal::GroupName("analysts".into()),
                 old: None,
                 new: Some("CAN_VIEW".into()),
                 drift: false,
-            }],
-            drift,
-            reason: None,
-            after: Vec::new(),
-        }
+            }),
+        ];
+        e
     }
 
     #[test]
-    fn planned_actions_become_intents() {
-        let e =
-            AuditEvent::for_planned("a", &planned(ActionKind::Update, true), Trigger::Controller)
-                .unwrap();
-        assert_eq!(e.action, AuditAction::Heal);
+    fn changes_are_summarized_and_outcomes_follow_their_intent() {
+        let e = intent(AuditAction::Heal);
         assert_eq!(e.phase, Phase::Intent);
         assert_eq!(e.key, "prod/Job/etl");
-        assert_eq!(e.databricks_id.as_deref(), Some("12"));
         assert_eq!(
             e.changes,
             vec![
@@ -416,33 +369,16 @@ mod tests {
                 },
             ]
         );
-        let update = AuditEvent::for_planned(
-            "a",
-            &planned(ActionKind::Update, false),
-            Trigger::Controller,
-        );
-        assert_eq!(update.unwrap().action, AuditAction::Update);
-        assert!(
-            AuditEvent::for_planned(
-                "a",
-                &planned(ActionKind::Conflict, false),
-                Trigger::Controller
-            )
-            .is_none()
-        );
         let done = e.to_outcome(None, Outcome::Ok);
         assert_eq!(done.phase, Phase::Outcome);
+        assert_eq!(done.action, AuditAction::Heal);
         assert_eq!(done.databricks_id.as_deref(), Some("12"));
     }
 
     #[test]
     fn records_round_trip_through_their_canonical_line() {
-        let e = AuditEvent::for_planned(
-            "a",
-            &planned(ActionKind::Create, false),
-            Trigger::Cli("al".into()),
-        )
-        .unwrap();
+        let mut e = intent(AuditAction::Create);
+        e.triggered_by = Trigger::Cli("al".into());
         let r = AuditRecord::seal(1, Timestamp::now(), RecordHash::genesis(), e).unwrap();
         let line = r.to_line().unwrap();
         let back: AuditRecord = serde_json::from_str(&line).unwrap();

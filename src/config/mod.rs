@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+mod endpoint_key;
 mod secrets;
 
+pub use endpoint_key::EndpointKey;
 pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
 
 /// The name given to the workspace described by `DATABRICKS_*` variables.
@@ -566,7 +568,7 @@ impl Config {
                 if !(rps.is_finite() && *rps > 0.0) {
                     return Err(invalid(field, "must be a positive number".into()));
                 }
-                if crate::databricks::rate_limit::EndpointRule::parse(key, *rps).is_none() {
+                if EndpointKey::parse(key).is_none() {
                     return Err(invalid(
                         field,
                         "keys are `METHOD path-prefix`, e.g. `POST jobs/create` or `* secrets/`"

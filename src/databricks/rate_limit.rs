@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::config::LimitsConfig;
+use crate::config::{EndpointKey, LimitsConfig};
 
 /// Published per-workspace limits (requests per second), keyed like the
 /// config's `limits.endpoints`.
@@ -65,19 +65,10 @@ fn limiter(rps: f64) -> Arc<DefaultDirectRateLimiter> {
 impl EndpointRule {
     /// Parses `"METHOD path-prefix"`; `None` when the key has another shape.
     pub fn parse(key: &str, rps: f64) -> Option<EndpointRule> {
-        let (method, prefix) = key.trim().split_once(' ')?;
-        let prefix = prefix.trim().trim_start_matches('/');
-        if prefix.is_empty() || prefix.contains(' ') {
-            return None;
-        }
-        let method = match method {
-            "*" => None,
-            m if m.chars().all(|c| c.is_ascii_uppercase()) && !m.is_empty() => Some(m.to_string()),
-            _ => return None,
-        };
+        let EndpointKey { method, prefix } = EndpointKey::parse(key)?;
         Some(EndpointRule {
             method,
-            prefix: prefix.to_string(),
+            prefix,
             rps,
             limiter: limiter(rps),
         })
