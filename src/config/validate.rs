@@ -1,0 +1,368 @@
+//! Checks on a parsed `mortar.yaml` that its types cannot express (URLs,
+//! names, one JWT source, limits, sections), each naming the file and the
+//! field; and making relative paths relative to the config file.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use super::{AuditSinkConfig, AuthConfig, Config, ConfigError, EndpointKey, SecretRef, ValueRef};
+
+impl Config {
+    /// Makes relative credential file paths relative to `dir` (the config
+    /// file's directory) rather than to the working directory.
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        let fix_ref = |r: &mut SecretRef| {
+            if let SecretRef::File(p) = r {
+                fix(p);
+            }
+        };
+        let fix_value = |v: &mut ValueRef| {
+            if let ValueRef::Ref(SecretRef::File(p)) = v {
+                fix(p);
+            }
+        };
+        if let Some(source) = &mut self.source {
+            if let Some(d) = &mut source.dir {
+                fix(d);
+            }
+            if let Some(g) = &mut source.git {
+                fix(&mut g.repo);
+            }
+        }
+        fix(&mut self.state.dir);
+        self.resolve_secret_paths(dir);
+        if let Some(f) = &mut self.audit.file {
+            fix(f);
+        }
+        for sink in &mut self.audit.sinks {
+            if let AuditSinkConfig::File(p) = sink {
+                fix(p);
+            }
+        }
+        for ws in self.workspaces.values_mut() {
+            match &mut ws.auth {
+                AuthConfig::Pat { token } => fix_ref(token),
+                AuthConfig::OauthM2m {
+                    client_id,
+                    client_secret,
+                } => {
+                    fix_value(client_id);
+                    fix_ref(client_secret);
+                }
+                AuthConfig::OidcFederation {
+                    client_id,
+                    token_file,
+                    idp,
+                } => {
+                    if let Some(id) = client_id {
+                        fix_value(id);
+                    }
+                    if let Some(p) = token_file {
+                        fix(p);
+                    }
+                    if let Some(idp) = idp {
+                        fix_value(&mut idp.client_id);
+                        fix_ref(&mut idp.client_secret);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks what the types alone cannot: URLs, names, one JWT source, limits.
+    pub fn validate(&self, file: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: String, message: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field,
+            message,
+        };
+        self.validate_sections(file)?;
+        self.validate_secrets()
+            .map_err(|(field, message)| invalid(field, message))?;
+        for (name, ws) in &self.workspaces {
+            let at = format!("workspaces.{name}");
+            if !valid_name(name) {
+                return Err(invalid(
+                    at,
+                    "workspace names use letters, digits, `-`, `_` and `.`".into(),
+                ));
+            }
+            check_url(&ws.host, ws.allow_insecure_http, false)
+                .map_err(|m| invalid(format!("{at}.host"), m))?;
+            match &ws.auth {
+                AuthConfig::Pat { token } => {
+                    check_ref(token, &format!("{at}.auth.token")).map_err(|(f, m)| invalid(f, m))?
+                }
+                AuthConfig::OauthM2m {
+                    client_id,
+                    client_secret,
+                } => {
+                    check_value(client_id, &format!("{at}.auth.client_id"))
+                        .map_err(|(f, m)| invalid(f, m))?;
+                    check_ref(client_secret, &format!("{at}.auth.client_secret"))
+                        .map_err(|(f, m)| invalid(f, m))?;
+                }
+                AuthConfig::OidcFederation {
+                    client_id,
+                    token_file,
+                    idp,
+                } => {
+                    if let Some(id) = client_id {
+                        check_value(id, &format!("{at}.auth.client_id"))
+                            .map_err(|(f, m)| invalid(f, m))?;
+                    }
+                    match (token_file, idp) {
+                        (Some(_), Some(_)) => {
+                            return Err(invalid(
+                                format!("{at}.auth"),
+                                "give either `token_file` or `idp`, not both".into(),
+                            ));
+                        }
+                        (None, None) => {
+                            return Err(invalid(
+                                format!("{at}.auth"),
+                                "oidc-federation needs `token_file` (a JWT on disk) or `idp` (an OpenID provider to get one from)".into(),
+                            ));
+                        }
+                        (Some(path), None) if path.as_os_str().is_empty() => {
+                            return Err(invalid(
+                                format!("{at}.auth.token_file"),
+                                "empty path".into(),
+                            ));
+                        }
+                        (_, Some(idp)) => {
+                            check_url(&idp.issuer, idp.allow_insecure_http, true)
+                                .map_err(|m| invalid(format!("{at}.auth.idp.issuer"), m))?;
+                            check_value(&idp.client_id, &format!("{at}.auth.idp.client_id"))
+                                .map_err(|(f, m)| invalid(f, m))?;
+                            check_ref(&idp.client_secret, &format!("{at}.auth.idp.client_secret"))
+                                .map_err(|(f, m)| invalid(f, m))?;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let limits = &ws.limits;
+            if !(limits.requests_per_second.is_finite() && limits.requests_per_second > 0.0) {
+                return Err(invalid(
+                    format!("{at}.limits.requests_per_second"),
+                    "must be a positive number".into(),
+                ));
+            }
+            if limits.max_concurrency == 0 {
+                return Err(invalid(
+                    format!("{at}.limits.max_concurrency"),
+                    "must be at least 1".into(),
+                ));
+            }
+            if limits.request_timeout_secs == 0 {
+                return Err(invalid(
+                    format!("{at}.limits.request_timeout_secs"),
+                    "must be at least 1".into(),
+                ));
+            }
+            for (field, value, max) in [
+                ("call_deadline_secs", limits.call_deadline_secs, 86_400),
+                ("max_response_bytes", limits.max_response_bytes, u64::MAX),
+                ("max_export_bytes", limits.max_export_bytes, u64::MAX),
+                (
+                    "max_auth_response_bytes",
+                    limits.max_auth_response_bytes,
+                    u64::MAX,
+                ),
+                ("max_pages", limits.max_pages as u64, u64::MAX),
+            ] {
+                if value == 0 || value > max {
+                    let message = if max == u64::MAX {
+                        "must be at least 1".to_string()
+                    } else {
+                        format!("must be between 1 and {max}")
+                    };
+                    return Err(invalid(format!("{at}.limits.{field}"), message));
+                }
+            }
+            for (key, rps) in &limits.endpoints {
+                let field = format!("{at}.limits.endpoints.\"{key}\"");
+                if !(rps.is_finite() && *rps > 0.0) {
+                    return Err(invalid(field, "must be a positive number".into()));
+                }
+                if EndpointKey::parse(key).is_none() {
+                    return Err(invalid(
+                        field,
+                        "keys are `METHOD path-prefix`, e.g. `POST jobs/create` or `* secrets/`"
+                            .into(),
+                    ));
+                }
+            }
+            if ws.retry.max_attempts == 0 {
+                return Err(invalid(
+                    format!("{at}.retry.max_attempts"),
+                    "must be at least 1".into(),
+                ));
+            }
+            if ws.retry.max_retry_after_secs > 86_400 {
+                return Err(invalid(
+                    format!("{at}.retry.max_retry_after_secs"),
+                    "must not exceed 86400 (one day)".into(),
+                ));
+            }
+            if ws.retry.initial_backoff_ms > ws.retry.max_backoff_ms {
+                return Err(invalid(
+                    format!("{at}.retry.initial_backoff_ms"),
+                    "must not exceed `max_backoff_ms`".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks `source`, `state` and `audit`.
+    fn validate_sections(&self, file: &Path) -> Result<(), ConfigError> {
+        let invalid = |field: &str, message: &str| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field: field.to_string(),
+            message: message.to_string(),
+        };
+        let outside =
+            |p: &str| p.trim().is_empty() || p.starts_with('/') || p.split('/').any(|s| s == "..");
+        if let Some(source) = &self.source {
+            match (&source.dir, &source.git) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("source", "give either `dir` or `git`, not both"));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        "source",
+                        "needs `dir` (a directory) or `git` (a local repository: `repo`, `revision`)",
+                    ));
+                }
+                (Some(d), None) if d.as_os_str().is_empty() => {
+                    return Err(invalid("source.dir", "empty path"));
+                }
+                (None, Some(g)) => {
+                    if g.repo.as_os_str().is_empty() {
+                        return Err(invalid("source.git.repo", "empty path"));
+                    }
+                    if g.revision.trim().is_empty() {
+                        return Err(invalid(
+                            "source.git.revision",
+                            "empty; give a branch, tag, commit or HEAD",
+                        ));
+                    }
+                    if g.path.as_deref().is_some_and(outside) {
+                        return Err(invalid(
+                            "source.git.path",
+                            "a relative path inside the repository, without `..`",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            if source.root.as_deref().is_some_and(outside) {
+                return Err(invalid(
+                    "source.root",
+                    "a file relative to the manifest root, without `..`",
+                ));
+            }
+        }
+        if self.state.dir.as_os_str().is_empty() {
+            return Err(invalid("state.dir", "empty path"));
+        }
+        if self
+            .audit
+            .file
+            .as_ref()
+            .is_some_and(|f| f.as_os_str().is_empty())
+        {
+            return Err(invalid("audit.file", "empty path"));
+        }
+        for (i, sink) in self.audit.sinks.iter().enumerate() {
+            if let AuditSinkConfig::File(p) = sink {
+                let field = format!("audit.sinks[{i}].file");
+                if p.as_os_str().is_empty() {
+                    return Err(invalid(&field, "empty path"));
+                }
+                if *p == self.audit_file() {
+                    return Err(invalid(
+                        &field,
+                        "is the audit log of record itself; name another file",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn check_ref(r: &SecretRef, field: &str) -> Result<(), (String, String)> {
+    match r {
+        SecretRef::File(p) if p.as_os_str().is_empty() => {
+            Err((format!("{field}.file"), "empty path".into()))
+        }
+        SecretRef::Env(n) if n.is_empty() => {
+            Err((format!("{field}.env"), "empty variable name".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_value(v: &ValueRef, field: &str) -> Result<(), (String, String)> {
+    match v {
+        ValueRef::Literal(s) if s.trim().is_empty() => Err((field.into(), "empty".into())),
+        ValueRef::Literal(_) => Ok(()),
+        ValueRef::Ref(r) => check_ref(r, field),
+    }
+}
+
+/// True for `localhost` and loopback addresses.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Checks a workspace or issuer URL: http(s), a host, nothing after it but
+/// (for issuers) a path, and plain http only to loopback unless allowed.
+pub fn check_url(raw: &str, allow_insecure_http: bool, path_allowed: bool) -> Result<(), String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("`{raw}` has no host"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback_host(host) => {}
+        "http" => {
+            return Err(format!(
+                "`{raw}` uses plain http to a non-loopback host; credentials would travel unencrypted (use https, or set allow_insecure_http: true)"
+            ));
+        }
+        other => return Err(format!("`{raw}`: scheme `{other}` is not http or https")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("`{raw}`: credentials do not belong in the URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{raw}`: no query or fragment allowed"));
+    }
+    if !path_allowed && url.path() != "/" && !url.path().is_empty() {
+        return Err(format!(
+            "`{raw}`: give the workspace host only, without a path"
+        ));
+    }
+    Ok(())
+}
