@@ -229,6 +229,32 @@ struct Pending {
     ancestors: Vec<(String, String)>,
 }
 
+/// What one app's source declares.
+#[derive(Default)]
+struct AppContents {
+    resources: Vec<DesiredResource>,
+    secrets: Vec<SecretRef>,
+    references: Vec<IndexedRef>,
+    children: Vec<Pending>,
+}
+
+/// Where a field of an app's spec was written (its document's start if unknown).
+fn spot(spec: &AppSpec, key: &str) -> (usize, usize) {
+    spec.spots
+        .get(key)
+        .copied()
+        .unwrap_or((spec.origin.line, spec.origin.column))
+}
+
+/// A field of an app's spec as the user wrote it (in an ApplicationSet, its template).
+fn field(spec: &AppSpec, key: &str) -> String {
+    if spec.generated_by.is_some() {
+        format!("spec.template.spec.{key}")
+    } else {
+        format!("spec.{key}")
+    }
+}
+
 fn is_yaml(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
 }
@@ -490,54 +516,7 @@ impl Renderer<'_> {
             ancestors,
         } = pending;
         let _span = tracing::debug_span!("render_app", app = %spec.name, workspace = ?spec.workspace, path = %spec.source.path).entered();
-        let file = spec.origin.file.clone();
-        let spot = |key: &str| {
-            spec.spots
-                .get(key)
-                .copied()
-                .unwrap_or((spec.origin.line, spec.origin.column))
-        };
-        let field = |key: &str| {
-            if spec.generated_by.is_some() {
-                format!("spec.template.spec.{key}")
-            } else {
-                format!("spec.{key}")
-            }
-        };
-
-        if let Some(first) = app_origins.get(&spec.name) {
-            let message = if ancestors.iter().any(|(n, _)| *n == spec.name) {
-                let chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
-                format!(
-                    "cycle: app `{}` renders itself again ({} → {})",
-                    spec.name,
-                    chain.join(" → "),
-                    spec.name
-                )
-            } else {
-                format!(
-                    "application `{}` is already declared at {}:{}",
-                    spec.name, first.file, first.line
-                )
-            };
-            self.diags.error(
-                At::new(&file, spec.origin.line, spec.origin.column, "metadata.name"),
-                message,
-            );
-            return None;
-        }
-        app_origins.insert(spec.name.clone(), spec.origin.clone());
-
-        if depth > MAX_DEPTH {
-            self.diags.error(
-                At::new(&file, spec.origin.line, spec.origin.column, ""),
-                format!(
-                    "app `{}` is nested {depth} levels deep; the limit is {MAX_DEPTH}",
-                    spec.name
-                ),
-            );
-            return None;
-        }
+        self.claim_name(&spec, &ancestors, depth, app_origins)?;
         self.slots.push(BlockedApp {
             name: spec.name.clone(),
             parent: parent.clone(),
@@ -546,178 +525,25 @@ impl Renderer<'_> {
             origin: spec.origin.clone(),
             diagnostics: Vec::new(),
         });
-
-        // The project.
-        let project = match projects.iter().find(|p| p.name == spec.project) {
-            Some(p) => p.clone(),
-            None if spec.project == "default" => Project::permissive("default"),
-            None => {
-                let (line, column) = spot("project");
-                let hint = suggest(&spec.project, projects.iter().map(|p| p.name.as_str()))
-                    .map(|c| format!("; did you mean `{c}`?"))
-                    .unwrap_or_default();
-                let from = self.diags.errors.len();
-                self.diags.error(
-                    At::new(&file, line, column, &field("project")),
-                    format!("unknown project `{}`{hint}", spec.project),
-                );
-                // Without its project, what the app may do is unknown.
-                self.keep_fatal(from);
-                // Keep reading the app so its other errors are reported too.
-                Project::permissive(&spec.project)
-            }
-        };
-
-        // The destination.
-        if let Some(ws) = &spec.workspace {
-            let (line, column) = spot("destination.workspace");
-            let at_field = field("destination.workspace");
-            if !workspaces.iter().any(|w| &w.name == ws) {
-                let hint = suggest(ws, workspaces.iter().map(|w| w.name.as_str()))
-                    .map(|c| format!("; did you mean `{c}`?"))
-                    .unwrap_or_default();
-                self.diags.error(At::new(&file, line, column, &at_field), format!("unknown workspace `{ws}`{hint}; declare it with a Workspace manifest at the top of the manifest root"));
-            } else if !project.allows_destination(ws) {
-                self.diags.violation(
-                    At::new(&file, line, column, &at_field),
-                    "destinations",
-                    format!(
-                        "project `{}` does not allow destination workspace `{ws}` (allowed: {})",
-                        project.name,
-                        project.destinations.join(", ")
-                    ),
-                );
-            }
-        }
-
-        // The source path.
-        let (sp_line, sp_column) = spot("source.path");
-        let sp_field = field("source.path");
-        let shown = if spec.source.path.is_empty() {
-            ".".to_string()
-        } else {
-            spec.source.path.clone()
-        };
-        if !project.allows_path(&spec.source.path) {
-            self.diags.violation(
-                At::new(&file, sp_line, sp_column, &sp_field),
-                "sourcePaths",
-                format!(
-                    "project `{}` does not allow source path `{shown}` (allowed: {})",
-                    project.name,
-                    project.source_paths.join(", ")
-                ),
-            );
-        }
-        if let Some((ancestor, _)) = ancestors.iter().find(|(_, p)| *p == spec.source.path) {
-            let mut chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
-            chain.push(&spec.name);
-            let from = self.diags.errors.len();
-            self.diags.error(
-                At::new(&file, sp_line, sp_column, &sp_field),
-                format!(
-                    "cycle: source path `{shown}` is already rendered by `{ancestor}` ({})",
-                    chain.join(" → ")
-                ),
-            );
-            self.keep_fatal(from);
-            return None;
-        }
-        let files = match source::resolve(self.tree, &spec.source.path) {
-            Err(err) => {
-                self.diags.error(
-                    At::new(&file, sp_line, sp_column, &sp_field),
-                    err.to_string(),
-                );
-                return None;
-            }
-            Ok((_, None)) => {
-                self.diags.error(
-                    At::new(&file, sp_line, sp_column, &sp_field),
-                    format!("source path `{shown}` does not exist"),
-                );
-                return None;
-            }
-            Ok((resolved, Some(EntryKind::File))) => vec![resolved],
-            Ok((resolved, Some(_))) => {
-                if !project.allows_path(&resolved) {
-                    self.diags.violation(
-                        At::new(&file, sp_line, sp_column, &sp_field),
-                        "sourcePaths",
-                        format!(
-                            "`{shown}` resolves to `{resolved}`, which project `{}` does not allow",
-                            project.name
-                        ),
-                    );
-                }
-                self.yaml_files(
-                    &resolved,
-                    spec.source.recurse,
-                    (&file, sp_line, sp_column, &sp_field),
-                )
-            }
-        };
+        let project = self.project_of(&spec, projects);
+        self.check_destination(&spec, &project, workspaces);
+        let files = self.source_files(&spec, &project, &ancestors)?;
 
         let mut variables = inherited;
         variables.extend(spec.variables.clone());
-
-        let mut resources = Vec::new();
-        let mut secrets = Vec::new();
-        let mut references = Vec::new();
-        let mut children = Vec::new();
-        let mut child_ancestors = ancestors.clone();
+        let mut child_ancestors = ancestors;
         child_ancestors.push((spec.name.clone(), spec.source.path.clone()));
+        let mut read = AppContents::default();
         for path in files {
             for doc in self.docs(&path) {
-                match doc.kind {
-                    Kind::Application | Kind::ApplicationSet => {
-                        if !project.allows_kind(doc.kind) {
-                            self.diags.violation(
-                                At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
-                                "kinds",
-                                format!("project `{}` does not allow kind {} (app `{}` cannot declare child apps)", project.name, doc.kind, spec.name),
-                            );
-                            continue;
-                        }
-                        let from = self.diags.errors.len();
-                        let expanded = self.expand(&doc);
-                        if self.isolate && self.diags.errors.len() > from {
-                            // A child declared with errors is not rendered:
-                            // this app, which declares it, is blocked instead.
-                            continue;
-                        }
-                        for child in expanded {
-                            children.push(Pending {
-                                spec: child,
-                                parent: Some(spec.name.clone()),
-                                depth: depth + 1,
-                                inherited: variables.clone(),
-                                ancestors: child_ancestors.clone(),
-                            });
-                        }
-                    }
-                    Kind::Project | Kind::Workspace => {
-                        self.diags.error(
-                            At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
-                            format!("a {} is declared in the top-level files of the manifest root, not in an app's source", doc.kind),
-                        );
-                    }
-                    _ => {
-                        let scope = AppScope {
-                            name: &spec.name,
-                            workspace: spec.workspace.as_deref(),
-                            project: &project,
-                            variables: &variables,
-                        };
-                        if let Some(built) = build::build(&mut self.diags, self.tree, &scope, &doc)
-                        {
-                            references
-                                .extend(built.references.into_iter().map(|r| (resources.len(), r)));
-                            resources.push(built.resource);
-                            secrets.extend(built.secrets);
-                        }
-                    }
-                }
+                self.read_document(
+                    &doc,
+                    &spec,
+                    &project,
+                    &variables,
+                    (depth, &child_ancestors),
+                    &mut read,
+                );
             }
         }
         Some((
@@ -734,12 +560,247 @@ impl Renderer<'_> {
                 variables,
                 origin: spec.origin.clone(),
                 generated_by: spec.generated_by.clone(),
-                resources,
-                secrets,
+                resources: read.resources,
+                secrets: read.secrets,
             },
-            children,
-            references,
+            read.children,
+            read.references,
         ))
+    }
+
+    /// Records the app's name; `None` (with an error) when the name is
+    /// taken, renders itself again, or nests too deep.
+    fn claim_name(
+        &mut self,
+        spec: &AppSpec,
+        ancestors: &[(String, String)],
+        depth: usize,
+        app_origins: &mut HashMap<String, Origin>,
+    ) -> Option<()> {
+        let file = &spec.origin.file;
+        if let Some(first) = app_origins.get(&spec.name) {
+            let message = if ancestors.iter().any(|(n, _)| *n == spec.name) {
+                let chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
+                format!(
+                    "cycle: app `{}` renders itself again ({} → {})",
+                    spec.name,
+                    chain.join(" → "),
+                    spec.name
+                )
+            } else {
+                format!(
+                    "application `{}` is already declared at {}:{}",
+                    spec.name, first.file, first.line
+                )
+            };
+            self.diags.error(
+                At::new(file, spec.origin.line, spec.origin.column, "metadata.name"),
+                message,
+            );
+            return None;
+        }
+        app_origins.insert(spec.name.clone(), spec.origin.clone());
+        if depth > MAX_DEPTH {
+            self.diags.error(
+                At::new(file, spec.origin.line, spec.origin.column, ""),
+                format!(
+                    "app `{}` is nested {depth} levels deep; the limit is {MAX_DEPTH}",
+                    spec.name
+                ),
+            );
+            return None;
+        }
+        Some(())
+    }
+
+    /// The app's project; an unknown one is an error that stays fatal, and
+    /// the app is read on under a permissive stand-in so its other errors
+    /// are reported too.
+    fn project_of(&mut self, spec: &AppSpec, projects: &[Project]) -> Project {
+        if let Some(p) = projects.iter().find(|p| p.name == spec.project) {
+            return p.clone();
+        }
+        if spec.project == "default" {
+            return Project::permissive("default");
+        }
+        let (line, column) = spot(spec, "project");
+        let hint = suggest(&spec.project, projects.iter().map(|p| p.name.as_str()))
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        let from = self.diags.errors.len();
+        self.diags.error(
+            At::new(&spec.origin.file, line, column, &field(spec, "project")),
+            format!("unknown project `{}`{hint}", spec.project),
+        );
+        self.keep_fatal(from);
+        Project::permissive(&spec.project)
+    }
+
+    /// The destination must be a declared workspace the project allows.
+    fn check_destination(
+        &mut self,
+        spec: &AppSpec,
+        project: &Project,
+        workspaces: &[WorkspaceDef],
+    ) {
+        let Some(ws) = &spec.workspace else { return };
+        let (line, column) = spot(spec, "destination.workspace");
+        let at_field = field(spec, "destination.workspace");
+        let at = At::new(&spec.origin.file, line, column, &at_field);
+        if !workspaces.iter().any(|w| &w.name == ws) {
+            let hint = suggest(ws, workspaces.iter().map(|w| w.name.as_str()))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            self.diags.error(at, format!("unknown workspace `{ws}`{hint}; declare it with a Workspace manifest at the top of the manifest root"));
+        } else if !project.allows_destination(ws) {
+            self.diags.violation(
+                at,
+                "destinations",
+                format!(
+                    "project `{}` does not allow destination workspace `{ws}` (allowed: {})",
+                    project.name,
+                    project.destinations.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// The YAML files of the app's source path, which the project must
+    /// allow and no ancestor may render already.
+    fn source_files(
+        &mut self,
+        spec: &AppSpec,
+        project: &Project,
+        ancestors: &[(String, String)],
+    ) -> Option<Vec<String>> {
+        let file = &spec.origin.file;
+        let (sp_line, sp_column) = spot(spec, "source.path");
+        let sp_field = field(spec, "source.path");
+        let shown = if spec.source.path.is_empty() {
+            ".".to_string()
+        } else {
+            spec.source.path.clone()
+        };
+        if !project.allows_path(&spec.source.path) {
+            self.diags.violation(
+                At::new(file, sp_line, sp_column, &sp_field),
+                "sourcePaths",
+                format!(
+                    "project `{}` does not allow source path `{shown}` (allowed: {})",
+                    project.name,
+                    project.source_paths.join(", ")
+                ),
+            );
+        }
+        if let Some((ancestor, _)) = ancestors.iter().find(|(_, p)| *p == spec.source.path) {
+            let mut chain: Vec<&str> = ancestors.iter().map(|(n, _)| n.as_str()).collect();
+            chain.push(&spec.name);
+            let from = self.diags.errors.len();
+            self.diags.error(
+                At::new(file, sp_line, sp_column, &sp_field),
+                format!(
+                    "cycle: source path `{shown}` is already rendered by `{ancestor}` ({})",
+                    chain.join(" → ")
+                ),
+            );
+            self.keep_fatal(from);
+            return None;
+        }
+        match source::resolve(self.tree, &spec.source.path) {
+            Err(err) => {
+                self.diags.error(
+                    At::new(file, sp_line, sp_column, &sp_field),
+                    err.to_string(),
+                );
+                None
+            }
+            Ok((_, None)) => {
+                self.diags.error(
+                    At::new(file, sp_line, sp_column, &sp_field),
+                    format!("source path `{shown}` does not exist"),
+                );
+                None
+            }
+            Ok((resolved, Some(EntryKind::File))) => Some(vec![resolved]),
+            Ok((resolved, Some(_))) => {
+                if !project.allows_path(&resolved) {
+                    self.diags.violation(
+                        At::new(file, sp_line, sp_column, &sp_field),
+                        "sourcePaths",
+                        format!(
+                            "`{shown}` resolves to `{resolved}`, which project `{}` does not allow",
+                            project.name
+                        ),
+                    );
+                }
+                Some(self.yaml_files(
+                    &resolved,
+                    spec.source.recurse,
+                    (file, sp_line, sp_column, &sp_field),
+                ))
+            }
+        }
+    }
+
+    /// One document of the app's source: a child app (or generator), or a
+    /// resource of the app.
+    fn read_document(
+        &mut self,
+        doc: &Document,
+        spec: &AppSpec,
+        project: &Project,
+        variables: &Values,
+        (depth, child_ancestors): (usize, &[(String, String)]),
+        read: &mut AppContents,
+    ) {
+        match doc.kind {
+            Kind::Application | Kind::ApplicationSet => {
+                if !project.allows_kind(doc.kind) {
+                    self.diags.violation(
+                        At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
+                        "kinds",
+                        format!("project `{}` does not allow kind {} (app `{}` cannot declare child apps)", project.name, doc.kind, spec.name),
+                    );
+                    return;
+                }
+                let from = self.diags.errors.len();
+                let expanded = self.expand(doc);
+                if self.isolate && self.diags.errors.len() > from {
+                    // A child declared with errors is not rendered: this
+                    // app, which declares it, is blocked instead.
+                    return;
+                }
+                read.children
+                    .extend(expanded.into_iter().map(|child| Pending {
+                        spec: child,
+                        parent: Some(spec.name.clone()),
+                        depth: depth + 1,
+                        inherited: variables.clone(),
+                        ancestors: child_ancestors.to_vec(),
+                    }));
+            }
+            Kind::Project | Kind::Workspace => {
+                self.diags.error(
+                    At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
+                    format!("a {} is declared in the top-level files of the manifest root, not in an app's source", doc.kind),
+                );
+            }
+            _ => {
+                let scope = AppScope {
+                    name: &spec.name,
+                    workspace: spec.workspace.as_deref(),
+                    project,
+                    variables,
+                };
+                if let Some(built) = build::build(&mut self.diags, self.tree, &scope, doc) {
+                    let index = read.resources.len();
+                    read.references
+                        .extend(built.references.into_iter().map(|r| (index, r)));
+                    read.resources.push(built.resource);
+                    read.secrets.extend(built.secrets);
+                }
+            }
+        }
     }
 
     /// The YAML files of a directory, sorted; subdirectories only when `recurse`.
