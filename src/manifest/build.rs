@@ -14,7 +14,7 @@ use super::permissions;
 use super::resource::{DesiredResource, Origin, PermissionEntry, ResourceKey};
 use super::schema::{self, Ctx};
 use super::source::{self, EntryKind, SourceTree};
-use super::vars::{self, Reference, Values};
+use super::vars::{self, ReferenceSite, Values};
 use super::yaml::{Entry, Node, Value};
 
 /// Largest notebook or file inlined from the repository (the workspace import limit).
@@ -43,7 +43,7 @@ pub struct SecretRef {
 /// What building one resource yields.
 pub struct Built {
     pub resource: DesiredResource,
-    pub references: Vec<Reference>,
+    pub references: Vec<ReferenceSite>,
     pub secrets: Vec<SecretRef>,
 }
 

@@ -217,7 +217,7 @@ pub(super) struct Renderer<'t> {
 }
 
 /// A reference and the index, in its app, of the resource that makes it.
-pub(super) type IndexedRef = (usize, vars::Reference);
+pub(super) type IndexedRef = (usize, vars::ReferenceSite);
 
 /// An app waiting to be read.
 struct Pending {

@@ -12,9 +12,10 @@ use crate::model::reference::{self, Segment};
 /// Values by name.
 pub type Values = BTreeMap<String, serde_json::Value>;
 
-/// A `${resources.…}` reference found in a spec.
+/// Where a `${resources.…}` reference is written in a manifest, and its
+/// words as written (checked against the tree by the graph stage).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reference {
+pub struct ReferenceSite {
     pub plural: String,
     pub name: String,
     pub attribute: String,
@@ -223,7 +224,7 @@ pub fn references(
     file: &str,
     node: &Node,
     path: &str,
-    out: &mut Vec<Reference>,
+    out: &mut Vec<ReferenceSite>,
 ) {
     match &node.value {
         Value::String(text) => scan(diags, file, text, node.line, node.column, path, out),
@@ -254,7 +255,7 @@ fn scan(
     line: usize,
     column: usize,
     field: &str,
-    out: &mut Vec<Reference>,
+    out: &mut Vec<ReferenceSite>,
 ) {
     for segment in reference::segments(text) {
         let Segment::Reference { raw, parts } = segment else {
@@ -267,7 +268,7 @@ fn scan(
             );
             continue;
         };
-        out.push(Reference {
+        out.push(ReferenceSite {
             plural: parts.plural.to_string(),
             name: parts.name.to_string(),
             attribute: parts.attribute.to_string(),
