@@ -2,9 +2,9 @@
 //! on disk, judged by the real `mortar audit verify` / `show` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
+use super::harness::{Out, run_blocking};
 use mortar::audit::{
     AuditAction, AuditError, AuditEvent, AuditLog, AuditRecord, ChangeSummary, Outcome, Trigger,
 };
@@ -63,27 +63,8 @@ fn write_tiny_log(dir: &Path) -> PathBuf {
     path
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn mortar(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_mortar"))
-        .args(args)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn verify(path: &Path) -> Run {
-    mortar(&["audit", "verify", path.to_str().unwrap()])
+fn verify(path: &Path) -> Out {
+    run_blocking(&["audit", "verify", path.to_str().unwrap()])
 }
 
 fn assert_fails_at(path: &Path, line: usize, seq: u64, why: &str) {
@@ -271,27 +252,27 @@ fn show_prints_one_line_per_change_with_filters() {
             .unwrap();
     }
     let p = path.to_str().unwrap();
-    let all = mortar(&["audit", "show", p]);
+    let all = run_blocking(&["audit", "show", p]);
     assert_eq!(all.code, 0, "{}", all.stderr);
     let shown: Vec<&str> = all.stdout.lines().collect();
     assert_eq!(shown.len(), 4, "{}", all.stdout);
     assert!(shown[0].contains("analytics  prod  update  prod/Job/job-0  id=100  ok  by cli:alice as mortar-sp  rev 0123456789ab"), "{}", shown[0]);
     assert!(shown[3].contains("prod/Job/crashed") && shown[3].contains("interrupted"));
 
-    let only = mortar(&["audit", "show", p, "--app", "analytics"]);
+    let only = run_blocking(&["audit", "show", p, "--app", "analytics"]);
     assert_eq!(only.stdout.lines().count(), 2, "{}", only.stdout);
     assert!(only.stdout.lines().all(|l| l.contains("analytics")));
 
-    let future = mortar(&["audit", "show", p, "--since", "2999-01-01"]);
+    let future = run_blocking(&["audit", "show", p, "--since", "2999-01-01"]);
     assert_eq!(future.code, 0);
     assert_eq!(future.stdout.trim(), "");
-    let recent = mortar(&["audit", "show", p, "--since", "1h"]);
+    let recent = run_blocking(&["audit", "show", p, "--since", "1h"]);
     assert_eq!(recent.stdout.lines().count(), 4);
 
     let mut l = lines(&path);
     l.remove(0);
     write_lines(&path, &l);
-    let broken = mortar(&["audit", "show", p]);
+    let broken = run_blocking(&["audit", "show", p]);
     assert_eq!(broken.code, 1);
     assert!(
         broken.stderr.contains("does not verify"),
@@ -434,7 +415,7 @@ fn an_anchor_kept_elsewhere_catches_a_rewritten_log_and_head() {
     let path = write_log(dir.path(), 2);
     let anchor: AuditRecord = serde_json::from_str(&lines(&path)[1]).unwrap();
     let p = path.to_str().unwrap();
-    let ok = mortar(&["audit", "verify", p, "--anchor", &anchor.hash.0]);
+    let ok = run_blocking(&["audit", "verify", p, "--anchor", &anchor.hash.0]);
     assert_eq!(ok.code, 0, "{}", ok.stderr);
 
     // Rewrite history from scratch with a consistent chain and head.
@@ -446,7 +427,7 @@ fn an_anchor_kept_elsewhere_catches_a_rewritten_log_and_head() {
             .unwrap();
     }
     assert_eq!(verify(&path).code, 0);
-    let run = mortar(&["audit", "verify", p, "--anchor", &anchor.hash.0]);
+    let run = run_blocking(&["audit", "verify", p, "--anchor", &anchor.hash.0]);
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("record at line 2 (seq 2)"),
@@ -472,7 +453,7 @@ fn a_mistyped_anchor_is_reported_as_mistyped_not_as_a_rewritten_log() {
     let short = &head.hash.0[..63];
     let stray = format!("{}g", &head.hash.0[..63]);
     for bad in [short, stray.as_str(), "HEAD", ""] {
-        let run = mortar(&["audit", "verify", p, "--anchor", bad]);
+        let run = run_blocking(&["audit", "verify", p, "--anchor", bad]);
         assert_eq!(run.code, 2, "{bad}: {} {}", run.stdout, run.stderr);
         assert!(
             run.stderr.contains("is not a well-formed record hash"),
@@ -483,10 +464,10 @@ fn a_mistyped_anchor_is_reported_as_mistyped_not_as_a_rewritten_log() {
     }
     // Upper case (as some tools print hex) is the same hash.
     let upper = head.hash.0.to_ascii_uppercase();
-    let run = mortar(&["audit", "verify", p, "--anchor", &upper]);
+    let run = run_blocking(&["audit", "verify", p, "--anchor", &upper]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // Well-formed but from nowhere.
-    let run = mortar(&["audit", "verify", p, "--anchor", &"ab".repeat(32)]);
+    let run = run_blocking(&["audit", "verify", p, "--anchor", &"ab".repeat(32)]);
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("anchor abab") && run.stderr.contains("not found in this log"),
@@ -597,7 +578,7 @@ fn a_record_a_crash_can_leave_is_accepted_with_a_recovered_record_in_the_trail()
     assert_eq!(recovered.event.phase, mortar::audit::Phase::Recovered);
     assert_eq!(recovered.event.accepted_seq, Some(pending.seq));
     assert_eq!(recovered.event.key, "prod/Job/new-job");
-    let show = mortar(&["audit", "show", path.to_str().unwrap()]);
+    let show = run_blocking(&["audit", "show", path.to_str().unwrap()]);
     assert_eq!(show.code, 0, "{}", show.stderr);
     let line = show
         .stdout

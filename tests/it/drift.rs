@@ -4,11 +4,11 @@
 //! hide), what `mortar validate` must accept, and what a reviewer reads.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde_json::{Value, json};
 
 use super::databricks_support::emulator;
+use super::harness::{Out, command, run};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
 
 const TOP: &str = "apiVersion: mortar.dev/v1alpha1
@@ -32,12 +32,6 @@ kind: Workspace
 metadata: { name: dev }
 spec: { host: https://dbc-dev.cloud.databricks.com, cloud: aws }
 ";
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 /// One emulated workspace and a manifest repository of one app, `team`,
 /// whose resources are the files written under `manifests/team/`.
@@ -83,25 +77,7 @@ impl Env {
     }
 
     async fn mortar(&self, args: &[&str]) -> Out {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"));
-        cmd.current_dir(self.path()).args(args);
-        if args[0] != "validate" {
-            cmd.arg("--config").arg(self.path().join("mortar.yaml"));
-        }
-        let out = cmd
-            .env_remove("MORTAR_CONFIG")
-            .env("MORTAR_USER", "ci-bot")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await
-            .expect("mortar runs");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        run(command(self.path(), args, args[0] != "validate")).await
     }
 
     async fn validate(&self) -> Out {

@@ -8,6 +8,7 @@ mod databricks_support;
 mod drift;
 mod emulator;
 mod engine;
+mod harness;
 mod hostile;
 mod manifest;
 mod plan_apply;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::harness::run_blocking;
 use mortar::manifest::source::{DirEntry, EntryKind, SourceError, SourceTree};
 use mortar::manifest::{self, Kind, RenderOptions};
 
@@ -90,17 +91,15 @@ struct Outcome {
 }
 
 fn validate(root: &Path, extra: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_mortar"))
-        .arg("validate")
-        .arg(root)
-        .args(extra)
-        .output()
-        .unwrap();
+    let root_arg = root.to_str().expect("a UTF-8 path");
+    let mut args = vec!["validate", root_arg];
+    args.extend_from_slice(extra);
+    let out = run_blocking(&args);
     Outcome {
         root: root.to_path_buf(),
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: out.code,
+        stdout: out.stdout,
+        stderr: out.stderr,
     }
 }
 

@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::databricks_support::emulator;
+use super::harness::{Out, command, run};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
 
 const DB_PASSWORD: &str = "pw-0f3a9c1e-never-logged";
@@ -32,12 +32,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
 }
 
 /// Two emulated workspaces and a config directory holding `mortar.yaml`,
@@ -102,29 +96,13 @@ impl Env {
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"));
-        cmd.current_dir(self.path())
-            .args(args)
-            .arg("--config")
-            .arg(self.path().join("mortar.yaml"))
-            .env_remove("MORTAR_CONFIG")
-            .env("MORTAR_USER", "ci-bot")
-            .env("NO_COLOR", "1")
-            .env("ETL_WAREHOUSE_DB_PASSWORD", DB_PASSWORD)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = command(self.path(), args, true);
+        cmd.env("ETL_WAREHOUSE_DB_PASSWORD", DB_PASSWORD);
         cmd
     }
 
     async fn mortar(&self, args: &[&str]) -> Out {
-        let out = self.command(args).output().await.expect("mortar runs");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        run(self.command(args)).await
     }
 
     async fn plan_json(&self, extra: &[&str]) -> (i32, Value) {

@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::databricks_support::emulator;
+use super::harness::{command, run};
 use mortar_emulator::EmulatorConfig;
 
 const TOP: &str = "apiVersion: mortar.dev/v1alpha1
@@ -52,22 +53,9 @@ spec:
       run_job_task: { job_id: \"${resources.jobs.upstream.id}\" }
 ";
 
-fn mortar(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mortar"))
-        .current_dir(dir)
-        .args(args)
-        .arg("--config")
-        .arg(dir.join("mortar.yaml"))
-        .env_remove("MORTAR_CONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("mortar runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+async fn mortar(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = run(command(dir, args, true)).await;
+    (out.code, format!("{}{}", out.stdout, out.stderr))
 }
 
 /// Reads jobs back through the Python SDK: `{name: settings as a dict}`.
@@ -121,7 +109,7 @@ async fn escaped_literals_apply_unchanged_and_job_references_are_sent_as_numbers
     )
     .unwrap();
 
-    let (code, out) = mortar(dir.path(), &["apply", "--auto-approve"]);
+    let (code, out) = mortar(dir.path(), &["apply", "--auto-approve"]).await;
     assert_eq!(code, 0, "{out}");
     // The create's audit intent carries the body sent, defaults included.
     let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
@@ -146,7 +134,7 @@ async fn escaped_literals_apply_unchanged_and_job_references_are_sent_as_numbers
     );
     assert!(field("/tasks").is_some());
     // Nothing left to do: the literal is neither a dependency nor drift.
-    let (code, out) = mortar(dir.path(), &["plan"]);
+    let (code, out) = mortar(dir.path(), &["plan"]).await;
     assert_eq!(code, 0, "{out}");
 
     let jobs = jobs_through_sdk(emu.base_url(), &emu.token());

@@ -1,0 +1,60 @@
+//! What the integration tests share: running the real `mortar` binary as a
+//! user does (no colour, no inherited config, a known user) and what it
+//! printed.
+
+use std::path::Path;
+use std::process::Stdio;
+
+/// How one run of `mortar` ended.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Out {
+    fn from(out: std::process::Output) -> Out {
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// `mortar ARGS` in `dir`, with `--config dir/mortar.yaml` after the
+/// arguments when `with_config`; output captured, killed if dropped.
+pub fn command(dir: &Path, args: &[&str], with_config: bool) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"));
+    cmd.current_dir(dir).args(args);
+    if with_config {
+        cmd.arg("--config").arg(dir.join("mortar.yaml"));
+    }
+    cmd.env_remove("MORTAR_CONFIG")
+        .env("MORTAR_USER", "ci-bot")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Runs `cmd` to its end.
+pub async fn run(mut cmd: tokio::process::Command) -> Out {
+    cmd.output().await.expect("mortar runs").into()
+}
+
+/// `mortar ARGS` from the current directory, outside a runtime.
+pub fn run_blocking(args: &[&str]) -> Out {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+        .args(args)
+        .env_remove("MORTAR_CONFIG")
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::null())
+        .output()
+        .expect("mortar runs")
+        .into()
+}
