@@ -118,8 +118,9 @@ impl RateLimits {
         }
     }
 
-    /// The budget a request draws from, described for logs.
-    pub fn rule_for(&self, method: &str, path: &str) -> Option<&EndpointRule> {
+    /// The budget a request draws from.
+    #[cfg(test)]
+    fn rule_for(&self, method: &str, path: &str) -> Option<&EndpointRule> {
         let api = api_path(path)?;
         self.rules.iter().find(|r| r.matches(method, api))
     }

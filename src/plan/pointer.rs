@@ -83,17 +83,6 @@ impl Pattern {
                 .zip(path)
                 .all(|(p, s)| p.as_ref().is_none_or(|p| p == s))
     }
-
-    /// True when `path` is strictly above this pattern, so that part of the
-    /// value at `path` is ignored.
-    pub fn is_below(&self, path: &[String]) -> bool {
-        self.0.len() > path.len()
-            && self
-                .0
-                .iter()
-                .zip(path)
-                .all(|(p, s)| p.as_ref().is_none_or(|p| p == s))
-    }
 }
 
 /// Returns `doc` with the value at `segments` replaced by `new`; missing
@@ -214,8 +203,6 @@ mod tests {
         assert!(p.covers(&path("/tasks/3/new_cluster/num_workers")));
         assert!(p.covers(&path("/tasks/0/new_cluster")));
         assert!(!p.covers(&path("/tasks/0/notebook_task")));
-        assert!(p.is_below(&path("/tasks")));
-        assert!(!p.is_below(&path("/name")));
     }
 
     #[test]
