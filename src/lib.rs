@@ -1,9 +1,21 @@
 //! Mortar: a GitOps controller for Databricks.
 //!
-//! Data flows one way through the modules below, each owning one stage:
-//! `manifest` (load and render the app tree) → `databricks` (observe live
-//! state, one adapter per kind) → `plan` (normalize, diff, order) → `apply`
-//! (execute, inventory, write-ahead `audit`). The fake Databricks workspace
+//! Data flows one way, one module per stage, all of them speaking the
+//! vocabulary in [`model`]:
+//!
+//! ```text
+//! source (a directory or a Git revision)
+//!   → manifest  load under a budget, build the app tree, validate   (pure)
+//!   → observe   live state through databricks::kinds adapters        (I/O)
+//!   → plan      resolve, normalize, diff, order, guard → Plan        (pure: plan::tree::plan_all)
+//!   → apply     execute a Plan: write-ahead audit, inventory         (I/O)
+//! ```
+//!
+//! [`engine`] composes the stages into one API (`Engine::open` → `render`
+//! → `plan(scope)` → `apply(planned, trigger, progress, cancel)`) for the
+//! CLI, the benchmarks and the tests; `config` reads `mortar.yaml`;
+//! `databricks` is the REST client (auth, retries, rate limits, one file per
+//! kind); `audit` is the hash-chained trail. The fake Databricks workspace
 //! behind `mortar emulator` and the tests is a separate crate in this
 //! workspace, `mortar_emulator`, which shares no code with the client.
 
