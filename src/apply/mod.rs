@@ -1,13 +1,14 @@
-//! Executing a plan against live workspaces.
+//! Executing a plan against live workspaces, and the state that makes it
+//! safe: the inventory store and the state directory's writer lock.
 //!
-//! [`prepare`] runs the planning pipeline for a rendered app tree: load each
-//! app's inventory, observe live state, resolve service-principal
-//! application ids, plan every app, and check the plan against project rules
-//! ([`guard`]). [`executor`] then applies it: bounded concurrency per
-//! workspace, dependency order (a job waits for the cluster it references),
-//! references resolved to the ids just created, write-ahead audit (intent,
-//! call, outcome), the inventory saved after every action, and an app stopped
-//! at its first hard failure while the others go on.
+//! [`prepare()`] gathers what planning reads (inventories, live state, the
+//! creates a crash left open, the keys of live secret scopes) and hands it to
+//! the pure planner, [`crate::plan::tree::plan_all`]. [`executor`] then
+//! applies the plan: bounded concurrency per workspace, dependency order (a
+//! job waits for the cluster it references), references resolved to the ids
+//! just created, write-ahead audit (intent, call, outcome), the inventory
+//! saved after every action, and an app stopped at its first hard failure
+//! while the others go on.
 
 pub mod executor;
 pub mod inventory;

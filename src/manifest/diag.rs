@@ -81,7 +81,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Every error found (and the warnings seen on the way). Returned by
-/// [`render`](super::render) when the repository is not valid.
+/// [`render`](super::render()) when the repository is not valid.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, thiserror::Error)]
 pub struct Diagnostics {
     pub errors: Vec<Diagnostic>,
