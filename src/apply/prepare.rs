@@ -108,12 +108,7 @@ pub async fn gather(
     let mut observed = observe::observe(clients, &wants, stats).await?;
     if !unresolved_names.is_empty() {
         let mut known_now = inventory_ids.clone();
-        for (key, live) in &observed.live {
-            known_now
-                .ids
-                .entry(key.clone())
-                .or_insert_with(|| live.id.clone());
-        }
+        known_now.add_live(&observed.live);
         let mut again = Wants::default();
         for (app, r) in &unresolved_names {
             if observed.live.contains_key(&r.key) {

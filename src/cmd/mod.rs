@@ -10,6 +10,13 @@ pub mod validate;
 
 use tracing_subscriber::EnvFilter;
 
+/// How `validate` and `plan` print their result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
 /// How log lines on stderr are written.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum LogFormat {

@@ -7,13 +7,8 @@ use std::process::ExitCode;
 
 use mortar::plan::render::{self, TextOptions};
 
+use super::Output;
 use super::target::{TargetArgs, use_color};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -229,6 +229,9 @@ struct Pending {
     ancestors: Vec<(String, String)>,
 }
 
+/// Reads a top-level document's spec: diagnostics, file, name, spec, origin.
+type ReadTopLevel<T> = fn(&mut Diagnostics, &str, &str, &super::yaml::Node, Origin) -> Option<T>;
+
 /// What one app's source declares.
 #[derive(Default)]
 struct AppContents {
@@ -362,8 +365,18 @@ impl Renderer<'_> {
             let is_root_file = root_file.as_deref() == Some(file.as_str());
             for doc in self.docs(file) {
                 match doc.kind {
-                    Kind::Project => self.add_project(&doc, &mut projects),
-                    Kind::Workspace => self.add_workspace(&doc, &mut workspaces),
+                    Kind::Project => self.add_top_level(
+                        &doc,
+                        &mut projects,
+                        |p| (p.name.as_str(), &p.origin),
+                        app::read_project,
+                    ),
+                    Kind::Workspace => self.add_top_level(
+                        &doc,
+                        &mut workspaces,
+                        |w| (w.name.as_str(), &w.origin),
+                        app::read_workspace,
+                    ),
                     Kind::Application | Kind::ApplicationSet => {
                         if root_file.is_none() || is_root_file {
                             root_docs.push(doc);
@@ -424,11 +437,26 @@ impl Renderer<'_> {
         }
     }
 
-    fn add_project(&mut self, doc: &Document, projects: &mut Vec<Project>) {
-        if let Some(first) = projects.iter().find(|p| p.name == doc.name) {
+    /// Adds a top-level document (a Project or a Workspace) read by `read`,
+    /// unless one of that name is declared already.
+    fn add_top_level<T>(
+        &mut self,
+        doc: &Document,
+        declared: &mut Vec<T>,
+        origin_of: impl Fn(&T) -> (&str, &Origin),
+        read: ReadTopLevel<T>,
+    ) {
+        if let Some((_, first)) = declared
+            .iter()
+            .map(&origin_of)
+            .find(|(name, _)| *name == doc.name)
+        {
             let message = format!(
-                "project `{}` is already declared at {}:{}",
-                doc.name, first.origin.file, first.origin.line
+                "{} `{}` is already declared at {}:{}",
+                doc.kind.as_str().to_lowercase(),
+                doc.name,
+                first.file,
+                first.line
             );
             self.diags.error(
                 At::new(
@@ -442,7 +470,7 @@ impl Renderer<'_> {
             return;
         }
         if let Some(spec) = doc.spec()
-            && let Some(p) = app::read_project(
+            && let Some(item) = read(
                 &mut self.diags,
                 &doc.file,
                 &doc.name,
@@ -450,37 +478,7 @@ impl Renderer<'_> {
                 doc.origin.clone(),
             )
         {
-            projects.push(p);
-        }
-    }
-
-    fn add_workspace(&mut self, doc: &Document, workspaces: &mut Vec<WorkspaceDef>) {
-        if let Some(first) = workspaces.iter().find(|w| w.name == doc.name) {
-            let message = format!(
-                "workspace `{}` is already declared at {}:{}",
-                doc.name, first.origin.file, first.origin.line
-            );
-            self.diags.error(
-                At::new(
-                    &doc.file,
-                    doc.origin.line,
-                    doc.origin.column,
-                    "metadata.name",
-                ),
-                message,
-            );
-            return;
-        }
-        if let Some(spec) = doc.spec()
-            && let Some(w) = app::read_workspace(
-                &mut self.diags,
-                &doc.file,
-                &doc.name,
-                spec,
-                doc.origin.clone(),
-            )
-        {
-            workspaces.push(w);
+            declared.push(item);
         }
     }
 

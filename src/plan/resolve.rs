@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub use crate::model::reference::Mode;
 use crate::model::reference::{self, Attribute, Reference};
-use crate::model::{DesiredResource, PermissionEntry, Principal, ResourceKey};
+use crate::model::{DesiredResource, LiveState, PermissionEntry, Principal, ResourceKey};
 
 /// Ids and application ids known so far.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +19,16 @@ pub struct Known {
 }
 
 impl Known {
+    /// Adds the ids of live objects not known already (an inventory's id
+    /// wins over a live object found by name).
+    pub fn add_live(&mut self, live: &LiveState) {
+        for (key, object) in live {
+            self.ids
+                .entry(key.clone())
+                .or_insert_with(|| object.id.clone());
+        }
+    }
+
     /// The id `r` stands for in `workspace`, if known (application ids
     /// only, with `app_ids_only`).
     fn get(&self, r: &Reference, workspace: &str, app_ids_only: bool) -> Option<String> {

@@ -199,12 +199,7 @@ pub fn plan_all(
     for inv in snapshot.inventories.values().chain(&snapshot.orphans) {
         known.ids.extend(inv.ids());
     }
-    for (key, live) in &snapshot.live {
-        known
-            .ids
-            .entry(key.clone())
-            .or_insert_with(|| live.id.clone());
-    }
+    known.add_live(&snapshot.live);
 
     let mut plans = Vec::new();
     let mut apps = Vec::new();
