@@ -11,7 +11,7 @@ use mortar::apply::Progress;
 use mortar::audit::Trigger;
 use mortar::manifest::diag::printable;
 use mortar::plan::ActionKind;
-use mortar::plan::render::{self, TextOptions};
+use mortar::plan::output::{self, TextOptions};
 use tokio_util::sync::CancellationToken;
 
 use super::target::{TargetArgs, use_color};
@@ -85,7 +85,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await?;
     print!(
         "{}",
-        render::text(
+        output::text(
             planned.plan(),
             TextOptions {
                 color: use_color(),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mortar::plan::render::{self, TextOptions};
+use mortar::plan::output::{self, TextOptions};
 
 use super::Output;
 use super::target::{TargetArgs, use_color};
@@ -30,7 +30,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.output {
         Output::Text => print!(
             "{}",
-            render::text(
+            output::text(
                 plan,
                 TextOptions {
                     color: use_color(),
@@ -38,7 +38,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 }
             )
         ),
-        Output::Json => println!("{}", render::json(plan)),
+        Output::Json => println!("{}", output::json(plan)),
     }
     let blocked: Vec<&str> = plan
         .apps

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::manifest::source::{DirEntry, EntryKind, SourceError, SourceTree};
 use crate::manifest::{Diagnostics, RenderOptions, Rendered, render};
+use crate::source::{DirEntry, EntryKind, SourceError, SourceTree};
 use crate::source::{OpenError, Revision, Source, SourceSpec};
 
 /// Why the desired state could not be rendered.

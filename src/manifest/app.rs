@@ -373,7 +373,7 @@ pub fn read_app(
             )?;
             let raw_path = s.string(diags, "path", true)?;
             spots.insert("source.path", s.at("path"));
-            let clean = match super::source::clean(&raw_path) {
+            let clean = match crate::source::tree::clean(&raw_path) {
                 Ok(p) => p,
                 Err(reason) => {
                     let (line, column) = s.at("path");

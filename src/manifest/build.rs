@@ -13,9 +13,9 @@ use super::fields::Fields;
 use super::permissions;
 use super::resource::{DesiredResource, Origin, PermissionEntry, ResourceKey};
 use super::schema::{self, Ctx};
-use super::source::{self, EntryKind, SourceTree};
 use super::vars::{self, ReferenceSite, Values};
 use super::yaml::{Entry, Node, Value};
+use crate::source::tree::{self as source, EntryKind, SourceTree};
 
 /// Largest notebook or file inlined from the repository (the workspace import limit).
 pub const MAX_CONTENT_BYTES: u64 = 10 * 1024 * 1024;

@@ -8,8 +8,8 @@ use super::diag::{At, Diagnostics, suggest};
 use super::fields::Fields;
 use super::permissions;
 use super::resource::Origin;
-use super::source::SourceTree;
 use super::yaml::{Limits, Node, parse_documents};
+use crate::source::SourceTree;
 
 /// The only apiVersion this release reads.
 pub const API_VERSION: &str = "mortar.dev/v1alpha1";

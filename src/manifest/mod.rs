@@ -4,12 +4,11 @@
 pub mod diag;
 pub use crate::model::{kind, resource};
 pub mod schema;
-pub mod source;
 pub mod yaml;
 
 pub use crate::model::{DesiredResource, Kind, Origin, PermissionEntry, Principal, ResourceKey};
+pub use crate::source::{DirTree, SourceError, SourceTree};
 pub use diag::{Diagnostic, Diagnostics, Severity};
-pub use source::{DirTree, SourceError, SourceTree};
 
 pub mod app;
 mod appset;

@@ -22,9 +22,9 @@ use super::build::{self, AppScope, SecretRef};
 use super::diag::{At, Diagnostic, Diagnostics, suggest};
 use super::document::{self, Document};
 use super::resource::{DesiredResource, Origin};
-use super::source::{self, DirTree, EntryKind, SourceTree};
 use super::vars::{self, Values};
 use super::yaml::Limits;
+use crate::source::tree::{self as source, DirTree, EntryKind, SourceTree};
 
 /// Deepest app nesting: the root is depth 0.
 pub const MAX_DEPTH: usize = 10;
@@ -857,7 +857,7 @@ impl Renderer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::source::{DirEntry, SourceError};
+    use crate::source::tree::{DirEntry, SourceError};
 
     /// Files in memory, for rendering without a disk.
     struct Mem(Vec<(&'static str, String)>);

@@ -11,9 +11,9 @@ pub mod diff;
 pub mod guard;
 pub mod model;
 pub mod order;
+pub mod output;
 pub mod planner;
 pub mod pointer;
-pub mod render;
 pub mod resolve;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::diff::{self, DiffContext};
-use super::render::{self, TextOptions};
+use super::output::{self, TextOptions};
 use super::*;
 use crate::manifest::resource::{DesiredResource, Origin};
 use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
@@ -508,7 +508,7 @@ fn sample_plan() -> Plan {
 #[test]
 fn text_output_marks_each_action_and_masks_secrets() {
     let plan = sample_plan();
-    let text = render::text(&plan, TextOptions::default());
+    let text = output::text(&plan, TextOptions::default());
     for needle in [
         "Plan at revision abc123",
         "app analytics",
@@ -527,7 +527,7 @@ fn text_output_marks_each_action_and_masks_secrets() {
         assert!(!text.contains(secret), "{secret} leaked:\n{text}");
     }
     assert!(!text.contains('\x1b'));
-    let colored = render::text(
+    let colored = output::text(
         &plan,
         TextOptions {
             color: true,
@@ -547,7 +547,7 @@ fn text_output_marks_each_action_and_masks_secrets() {
 #[test]
 fn json_output_is_versioned_and_round_trips() {
     let plan = sample_plan();
-    let text = render::json(&plan);
+    let text = output::json(&plan);
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["has_changes"], true);
@@ -584,7 +584,7 @@ fn debug_output_of_live_and_last_applied_masks_secrets() {
 fn an_empty_plan_exits_zero() {
     let plan = Plan::new(None, vec![World::default().plan().unwrap()]);
     assert_eq!(plan.exit_code(), 0);
-    assert!(render::text(&plan, TextOptions::default()).contains("No changes"));
+    assert!(output::text(&plan, TextOptions::default()).contains("No changes"));
 }
 
 // ---- properties ----

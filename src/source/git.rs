@@ -12,7 +12,7 @@ use git2::{Oid, Repository, TreeEntry};
 
 use super::OpenError;
 use super::revision::{self, Revision};
-use crate::manifest::source::{DirEntry, EntryKind, SourceError, SourceTree, join};
+use super::tree::{DirEntry, EntryKind, SourceError, SourceTree, join};
 
 const MODE_TREE: i32 = 0o040000;
 const MODE_LINK: i32 = 0o120000;

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 pub use git::GitTree;
 pub use revision::Revision;
 
-use crate::manifest::source::{DirEntry, DirTree, EntryKind, SourceError, SourceTree};
+pub mod tree;
+
+pub use tree::{DirEntry, DirTree, EntryKind, SourceError, SourceTree};
 
 /// Where to read manifests from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::harness::run_blocking;
-use mortar::manifest::source::{DirEntry, EntryKind, SourceError, SourceTree};
 use mortar::manifest::{self, Kind, RenderOptions};
+use mortar::source::{DirEntry, EntryKind, SourceError, SourceTree};
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mortar::manifest::source::{self, DirEntry, DirTree, EntryKind, SourceError, SourceTree};
 use mortar::manifest::{self, RenderOptions};
+use mortar::source::tree::{self as source, DirEntry, DirTree, EntryKind, SourceError, SourceTree};
 use mortar::source::{GitTree, OpenError, Source, SourceSpec};
 
 const ADA: (&str, &str) = ("Ada Lovelace", "ada@example.com");
