@@ -9,4 +9,5 @@ pub const ADAPTER: ScimAdapter = ScimAdapter {
     resource: "Groups",
     schema: "urn:ietf:params:scim:schemas:core:2.0:Group",
     scalars: &["displayName", "externalId"],
+    application_id: None,
 };

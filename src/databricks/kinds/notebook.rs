@@ -16,7 +16,7 @@ pub const ADAPTER: ImportedAdapter = ImportedAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::databricks::kinds::KindAdapter;
+    use crate::databricks::kinds::KindSpec;
     use base64::Engine;
     use serde_json::json;
 

@@ -10,4 +10,5 @@ pub const ADAPTER: ScimAdapter = ScimAdapter {
     resource: "ServicePrincipals",
     schema: "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal",
     scalars: &["displayName", "externalId", "active"],
+    application_id: Some("applicationId"),
 };
