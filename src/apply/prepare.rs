@@ -12,7 +12,6 @@ use super::guard;
 use super::inventory::{Inventory, InventoryStore};
 use super::recovery;
 use super::resolve::{self, Known, Mode};
-use super::secrets;
 use crate::config::SecretsConfig;
 use crate::databricks::{Client, adapter};
 use crate::manifest::{
@@ -533,15 +532,16 @@ async fn missing_secrets(
         if wanted.is_empty() {
             continue;
         }
-        let have = secrets::list_keys(client, &live.id)
-            .await
-            .map_err(|source| {
-                ApplyError::from(crate::observe::ObserveError::Read {
-                    key: action.key.clone(),
-                    what: "secret keys",
-                    source,
-                })
-            })?;
+        let Some(a) = adapter(action.key.kind) else {
+            continue;
+        };
+        let have = a.secret_keys(client, &live.id).await.map_err(|source| {
+            ApplyError::from(crate::observe::ObserveError::Read {
+                key: action.key.clone(),
+                what: "secret keys",
+                source,
+            })
+        })?;
         let drift = inventory.get(&action.key).is_some();
         for s in wanted.iter().filter(|s| !have.contains(&s.key)) {
             action.changes.push(secret_change(s, drift));

@@ -176,7 +176,8 @@ async fn observe_kind(
         }
     }
     let mut out = Observed::default();
-    let with_acl = adapter.permissions_type().is_some() || kind == Kind::SecretScope;
+    let with_acl = adapter.has_acl();
+    let owner_in_acl = adapter.owner_in_acl();
     let acl_keys: Vec<(ResourceKey, String)> = matched
         .objects
         .iter()
@@ -195,7 +196,7 @@ async fn observe_kind(
                     source,
                 })?;
             let mut entries = acl.entries;
-            if let Some(owner) = acl.owner.filter(|_| kind != Kind::SecretScope) {
+            if let Some(owner) = acl.owner.filter(|_| owner_in_acl) {
                 entries.push(PermissionEntry {
                     principal: owner,
                     permission_level: "IS_OWNER".to_string(),
@@ -208,10 +209,8 @@ async fn observe_kind(
         .try_collect()
         .await?;
     for (key, obj) in matched.objects {
-        if kind == Kind::ServicePrincipal
-            && let Some(app_id) = obj.raw.get("applicationId").and_then(|v| v.as_str())
-        {
-            out.application_ids.insert(key.clone(), app_id.to_string());
+        if let Some(app_id) = adapter.application_id(&obj.raw) {
+            out.application_ids.insert(key.clone(), app_id);
         }
         let live = LiveObject {
             id: obj.id.clone(),
