@@ -9,6 +9,7 @@ mod drift;
 mod emulator;
 mod engine;
 mod hostile;
+mod kinds;
 mod manifest;
 mod plan_apply;
 mod references;
