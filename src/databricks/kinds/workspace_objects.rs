@@ -300,3 +300,26 @@ pub fn strip_workspace_prefix(obj: &mut serde_json::Map<String, Value>) {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::databricks::kinds::spec;
+
+    #[test]
+    fn objects_nest_by_path_with_or_without_the_workspace_prefix() {
+        let at = |kind: Kind, path: &str| spec(kind)?.workspace_path(&json!({ "path": path }));
+        let dir = at(Kind::Directory, "/Workspace/Shared/etl/").expect("a folder path");
+        assert_eq!(dir, "/Shared/etl");
+        let notebook = at(Kind::Notebook, "/Shared/etl/ingest").expect("a path");
+        assert!(notebook.starts_with(&format!("{dir}/")));
+        // `/Workspaces` is not the `/Workspace` prefix.
+        assert_eq!(
+            at(Kind::WorkspaceFile, "/Workspaces/x").as_deref(),
+            Some("/Workspaces/x")
+        );
+        assert_eq!(at(Kind::Job, "/Shared/etl/x"), None);
+        assert!(spec(Kind::Directory).is_some_and(|k| k.is_folder()));
+        assert!(!spec(Kind::Notebook).is_some_and(|k| k.is_folder()));
+    }
+}
