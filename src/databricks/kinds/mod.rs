@@ -87,7 +87,7 @@ pub struct LiveObject {
     pub name: String,
     /// Ownership tags, for kinds that carry tags.
     pub owner: Option<Ownership>,
-    /// The object as the API returned it; feed it to [`KindAdapter::normalize`].
+    /// The object as the API returned it; feed it to [`KindSpec::normalize`].
     pub raw: Value,
 }
 
