@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::ResourceKey;
+use crate::model::ResourceKey;
 use crate::plan::{ManagedResource, mask};
 
 /// The version of the inventory file format.
@@ -73,7 +73,7 @@ struct Entry {
     id: String,
     spec: serde_json::Value,
     #[serde(default)]
-    permissions: Vec<crate::manifest::PermissionEntry>,
+    permissions: Vec<crate::model::PermissionEntry>,
     #[serde(default)]
     revision: Option<String>,
     ownership: crate::plan::Ownership,
@@ -219,7 +219,7 @@ fn write_atomic(dir: &Path, path: &Path, body: &[u8]) -> Result<(), InventoryErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Kind, PermissionEntry, Principal};
+    use crate::model::{Kind, PermissionEntry, Principal};
     use crate::plan::Ownership;
     use serde_json::json;
 

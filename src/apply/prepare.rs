@@ -9,9 +9,8 @@ use std::path::PathBuf;
 use super::ApplyError;
 use super::inventory::InventoryStore;
 use super::recovery;
-use super::secrets;
-use crate::databricks::{Client, adapter};
-use crate::manifest::{DesiredResource, Kind, Rendered};
+use crate::databricks::{Client, adapter, kinds};
+use crate::manifest::{DesiredResource, Rendered};
 use crate::observe::{self, Stats, Wants};
 use crate::plan::resolve::{self, Known, Mode};
 use crate::plan::tree::{self, Snapshot, TreeOptions};
@@ -156,22 +155,21 @@ async fn scope_keys(
         .iter()
         .flat_map(|a| &a.secrets)
         .map(|s| &s.scope)
-        .filter(|k| k.kind == Kind::SecretScope)
+        .filter(|k| kinds::spec(k.kind).is_some_and(|s| s.holds_secrets()))
         .collect();
     let mut out = BTreeMap::new();
     for key in scopes {
         let (Some(object), Some(client)) = (live.get(key), clients.get(&key.workspace)) else {
             continue;
         };
-        let keys = secrets::list_keys(client, &object.id)
-            .await
-            .map_err(|source| {
-                ApplyError::from(crate::observe::ObserveError::Read {
-                    key: key.clone(),
-                    what: "secret keys",
-                    source,
-                })
-            })?;
+        let Some(a) = adapter(key.kind) else { continue };
+        let keys = a.secret_keys(client, &object.id).await.map_err(|source| {
+            ApplyError::from(crate::observe::ObserveError::Read {
+                key: key.clone(),
+                what: "secret keys",
+                source,
+            })
+        })?;
         out.insert(key.clone(), keys);
     }
     Ok(out)

@@ -1,15 +1,12 @@
 //! Secret values of SecretScope resources: read from the controller's
-//! environment or a file at apply time and put with `secrets/put`. Values
+//! environment or a file at apply time (the per-project source policy); the
+//! kind's adapter puts them (`secrets/put`). Values
 //! live only in a [`Secret`] and on the wire; they never reach logs, plans,
 //! errors, the inventory or the audit trail.
 
-use std::collections::BTreeSet;
-
-use serde_json::json;
-
 use crate::config::{ControllerCredentials, SecretAllowance};
+use crate::databricks::Secret;
 use crate::databricks::local_file::{self, MAX_SECRET_VALUE_BYTES};
-use crate::databricks::{Client, Secret};
 use crate::manifest::{SecretRef, SecretSource};
 
 /// Why a secret value could not be read or put.
@@ -116,42 +113,4 @@ pub fn read_value(secret: &SecretRef, policy: SecretPolicy<'_>) -> Result<Secret
             Ok(Secret::new(text.trim_end_matches(['\n', '\r']).to_string()))
         }
     }
-}
-
-/// The keys a scope holds (values are never read).
-pub async fn list_keys(
-    client: &Client,
-    scope: &str,
-) -> Result<BTreeSet<String>, crate::databricks::Error> {
-    let resp = client
-        .get("/api/2.0/secrets/list", &[("scope", scope)])
-        .await?;
-    Ok(resp
-        .get("secrets")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.get("key").and_then(serde_json::Value::as_str))
-        .map(str::to_string)
-        .collect())
-}
-
-/// Puts one secret into `scope`.
-pub async fn put(
-    client: &Client,
-    scope: &str,
-    key: &str,
-    value: &Secret,
-) -> Result<(), SecretError> {
-    client
-        .post(
-            "/api/2.0/secrets/put",
-            &json!({"scope": scope, "key": key, "string_value": value.expose()}),
-        )
-        .await
-        .map(|_| ())
-        .map_err(|source| SecretError::Put {
-            key: key.to_string(),
-            source: Box::new(source),
-        })
 }

@@ -299,7 +299,7 @@ mod tests {
     use super::*;
     use crate::audit::head::Head;
     use crate::audit::record::{AuditEvent, Outcome, Trigger};
-    use crate::manifest::{Kind, ResourceKey};
+    use crate::model::{Kind, ResourceKey};
 
     fn log(records: usize) -> (Vec<u8>, Vec<AuditRecord>) {
         let mut prev = RecordHash::genesis();

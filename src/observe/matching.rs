@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::wants::Wanted;
 use crate::databricks::LiveObject as Listed;
-use crate::manifest::{Kind, ResourceKey};
+use crate::model::{Kind, ResourceKey};
 
 /// The outcome of matching one kind in one workspace.
 #[derive(Debug, Default)]

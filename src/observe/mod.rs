@@ -13,15 +13,13 @@
 mod matching;
 mod wants;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::databricks::{Client, KindAdapter, adapter};
-use crate::manifest::{Kind, PermissionEntry, ResourceKey};
-use crate::plan::{LiveObject, LiveState};
+use crate::model::{Kind, LiveObject, LiveState, PermissionEntry, ResourceKey};
 
 pub use wants::{Wanted, Wants};
 
@@ -58,8 +56,6 @@ pub struct Observed {
     pub live: LiveState,
     /// Service principals' application ids, by key.
     pub application_ids: BTreeMap<ResourceKey, String>,
-    /// The raw (un-normalized) objects as the API returned them, by key.
-    pub raw: BTreeMap<ResourceKey, serde_json::Value>,
 }
 
 /// Counters for one observation (for progress lines and benchmarks).
@@ -105,7 +101,6 @@ pub async fn observe(
     for part in parts {
         out.live.extend(part.live);
         out.application_ids.extend(part.application_ids);
-        out.raw.extend(part.raw);
     }
     Ok(out)
 }
@@ -176,7 +171,8 @@ async fn observe_kind(
         }
     }
     let mut out = Observed::default();
-    let with_acl = adapter.permissions_type().is_some() || kind == Kind::SecretScope;
+    let with_acl = adapter.has_acl();
+    let owner_in_acl = adapter.owner_in_acl();
     let acl_keys: Vec<(ResourceKey, String)> = matched
         .objects
         .iter()
@@ -195,7 +191,7 @@ async fn observe_kind(
                     source,
                 })?;
             let mut entries = acl.entries;
-            if let Some(owner) = acl.owner.filter(|_| kind != Kind::SecretScope) {
+            if let Some(owner) = acl.owner.filter(|_| owner_in_acl) {
                 entries.push(PermissionEntry {
                     principal: owner,
                     permission_level: "IS_OWNER".to_string(),
@@ -208,10 +204,8 @@ async fn observe_kind(
         .try_collect()
         .await?;
     for (key, obj) in matched.objects {
-        if kind == Kind::ServicePrincipal
-            && let Some(app_id) = obj.raw.get("applicationId").and_then(|v| v.as_str())
-        {
-            out.application_ids.insert(key.clone(), app_id.to_string());
+        if let Some(app_id) = adapter.application_id(&obj.raw) {
+            out.application_ids.insert(key.clone(), app_id);
         }
         let live = LiveObject {
             id: obj.id.clone(),
@@ -219,21 +213,7 @@ async fn observe_kind(
             permissions: acls.get(&key).cloned().unwrap_or_default(),
             managed_by: obj.owner.as_ref().map(|o| o.app.clone()),
         };
-        out.raw.insert(key.clone(), obj.raw);
         out.live.insert(key, live);
     }
     Ok(out)
-}
-
-/// Shared counters, for callers that report them.
-pub fn new_stats() -> Arc<Stats> {
-    Arc::new(Stats::default())
-}
-
-/// Keys of one workspace and kind, for tests and callers that only want the set.
-pub fn keys_of(live: &LiveState, workspace: &str, kind: Kind) -> BTreeSet<ResourceKey> {
-    live.keys()
-        .filter(|k| k.workspace == workspace && k.kind == kind)
-        .cloned()
-        .collect()
 }

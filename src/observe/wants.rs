@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::databricks::adapter;
-use crate::manifest::{DesiredResource, Kind, ResourceKey};
-use crate::plan::LastApplied;
+use crate::databricks::kinds;
+use crate::model::LastApplied;
+use crate::model::{DesiredResource, Kind, ResourceKey};
 
 /// What to look for of one kind in one workspace.
 #[derive(Debug, Clone, Default)]
@@ -33,11 +33,9 @@ pub struct KeyHint {
     pub full_read: bool,
 }
 
-/// Job settings `jobs/list` does not return.
-const JOB_FIELDS_NOT_LISTED: &[&str] = &["run_as", "parameters", "environments"];
-
+/// True when `spec` sets a field the kind's list call does not return.
 fn needs_full_read(kind: Kind, spec: &Value) -> bool {
-    kind == Kind::Job && JOB_FIELDS_NOT_LISTED.iter().any(|f| spec.get(*f).is_some())
+    kinds::spec(kind).is_some_and(|k| k.needs_full_read(spec))
 }
 
 /// Everything to look for, by workspace and kind.
@@ -48,7 +46,7 @@ pub struct Wants {
 
 impl Wants {
     fn slot(&mut self, key: &ResourceKey) -> Option<&mut Wanted> {
-        adapter(key.kind)?;
+        kinds::spec(key.kind)?;
         Some(
             self.by_workspace
                 .entry(key.workspace.clone())
@@ -61,7 +59,7 @@ impl Wants {
     /// Adds an app's desired resources (specs before normalization).
     pub fn add_desired(&mut self, app: &str, resources: &[DesiredResource]) {
         for r in resources {
-            let name = adapter(r.key.kind).and_then(|a| a.name_of(&r.spec));
+            let name = kinds::spec(r.key.kind).and_then(|k| k.name_of(&r.spec));
             let has_acl = !r.permissions.is_empty();
             let Some(slot) = self.slot(&r.key) else {
                 continue;
@@ -82,8 +80,9 @@ impl Wants {
     /// Adds an app's inventory (its last-applied specs give names and ids).
     pub fn add_inventory(&mut self, app: &str, last: &LastApplied) {
         for (key, managed) in last {
-            let name =
-                adapter(key.kind).and_then(|a| name_in_normalized(a.kind(), &managed.spec, a));
+            // Normalization keeps the create body's name fields, so the
+            // name reads from a last-applied spec as from a spec.
+            let name = kinds::spec(key.kind).and_then(|k| k.name_of(&managed.spec));
             let has_acl = !managed.permissions.is_empty();
             let Some(slot) = self.slot(key) else {
                 continue;
@@ -108,14 +107,4 @@ impl Wants {
     pub fn workspaces(&self) -> impl Iterator<Item = &String> {
         self.by_workspace.keys()
     }
-}
-
-/// The name in a last-applied (normalized) spec: normalization keeps the
-/// create body's name fields, so the adapter reads it as from a spec.
-fn name_in_normalized(
-    _kind: Kind,
-    spec: &Value,
-    adapter: &'static dyn crate::databricks::KindAdapter,
-) -> Option<String> {
-    adapter.name_of(spec)
 }

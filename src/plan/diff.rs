@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::pointer::{self, Pattern};
-use crate::manifest::{PermissionEntry, Principal, ResourceKey};
 use crate::model::reference;
+use crate::model::{PermissionEntry, Principal, ResourceKey};
 
 use crate::model::PermissionChange;
 
@@ -337,7 +337,7 @@ mod tests {
         let mut ids = BTreeMap::new();
         let cluster = ResourceKey {
             workspace: "prod".into(),
-            kind: crate::manifest::Kind::Cluster,
+            kind: crate::model::Kind::Cluster,
             name: "etl".into(),
         };
         let desired = json!({"existing_cluster_id": "${resources.clusters.etl.id}"});

@@ -94,7 +94,7 @@ pub fn check(plan: &AppPlan, project: &Project) -> Vec<Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Origin;
+    use crate::model::Origin;
 
     fn secret(key: &str, source: SecretSource) -> SecretRef {
         SecretRef {
@@ -142,7 +142,7 @@ mod tests {
         // A project the config does not list may read nothing.
         assert_eq!(check_secrets(&secrets, "other", None).len(), secrets.len());
     }
-    use crate::manifest::{Kind, ResourceKey};
+    use crate::model::{Kind, ResourceKey};
     use crate::plan::{ActionKind, PlannedAction};
 
     fn action(kind: ActionKind, workspace: &str, k: Kind) -> PlannedAction {

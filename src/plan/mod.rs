@@ -1,7 +1,7 @@
 //! Normalize, diff and order: desired state and live state in, a typed plan out.
 //!
 //! Pure: no I/O and no I/O types. Inputs are the rendered
-//! [`DesiredResource`](crate::manifest::resource::DesiredResource)s, the live
+//! [`DesiredResource`](crate::model::DesiredResource)s, the live
 //! objects observed by the kind adapters, the inventory's last-applied state,
 //! per-app ignore rules and options; the output is an [`AppPlan`] per app,
 //! gathered in a [`Plan`], rendered as text or versioned JSON.

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use super::PlanError;
-use crate::manifest::{Kind, ResourceKey};
+use crate::model::{Kind, ResourceKey};
 
 /// The kind's place in apply order: principals first, then what clusters
 /// and catalogs build on, then clusters and schemas, then jobs and grants.

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::model::{
     ActionKind, AppPlan, FieldChange, PermissionChange, Plan, PlannedAction, Summary,
 };
-use crate::manifest::Principal;
 use crate::manifest::diag::printable;
+use crate::model::Principal;
 
 /// How the text rendering looks.
 #[derive(Debug, Clone, Copy, Default)]

@@ -14,10 +14,10 @@ use super::model::{
 };
 use super::order;
 use super::pointer::Pattern;
-use crate::manifest::resource::DesiredResource;
-use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+use crate::model::DesiredResource;
 use crate::model::mask;
 use crate::model::reference;
+use crate::model::{Kind, PermissionEntry, Principal, ResourceKey};
 
 /// Everything the planner needs for one app. Borrowed, so callers keep
 /// ownership of their (possibly large) maps.

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::diff::{self, DiffContext};
 use super::output::{self, TextOptions};
 use super::*;
-use crate::manifest::resource::{DesiredResource, Origin};
-use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+use crate::model::{DesiredResource, Origin};
+use crate::model::{Kind, PermissionEntry, Principal, ResourceKey};
 
 fn key(kind: Kind, name: &str) -> ResourceKey {
     ResourceKey {

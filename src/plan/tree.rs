@@ -13,7 +13,7 @@ use super::defaults;
 use super::guard;
 use super::resolve::{self, Known, Mode};
 use crate::config::SecretsConfig;
-use crate::databricks::adapter;
+use crate::databricks::{adapter, kinds};
 use crate::manifest::{BlockedApp, Project, Rendered, RenderedApp, SecretRef, SecretSource};
 use crate::model::{
     ActionKind, DesiredResource, FieldChange, Inventory, Kind, LiveState, ManagedResource,
@@ -387,7 +387,7 @@ fn recover(
             && snapshot
                 .dangling
                 .contains(&(app.name.clone(), key.to_string()));
-        let settings = key.kind == Kind::WorkspaceConf;
+        let settings = kinds::spec(key.kind).is_some_and(|k| k.adopt_always());
         if inventory.get(key).is_some() || !(tagged_ours || untagged_dangling || settings) {
             continue;
         }
@@ -440,34 +440,21 @@ fn blocked_plan(app: &BlockedApp) -> AppPlan {
     plan
 }
 
-/// A workspace object's path without the `/Workspace` prefix.
-fn object_path(r: &DesiredResource) -> Option<String> {
-    let p = r.spec.get("path")?.as_str()?;
-    let p = p
-        .strip_prefix("/Workspace")
-        .filter(|r| r.starts_with('/'))
-        .unwrap_or(p);
-    Some(p.trim_end_matches('/').to_string())
-}
-
-/// Notebooks, files and directories inside a Directory the app declares
-/// wait for it: creating them would otherwise create the folder first.
+/// Objects inside a folder the app declares wait for it: creating them
+/// would otherwise create the folder first.
 fn nest_in_directories(resources: &mut BTreeMap<ResourceKey, DesiredResource>) {
-    let dirs: Vec<(ResourceKey, String)> = resources
+    let path_of = |r: &DesiredResource| kinds::spec(r.key.kind)?.workspace_path(&r.spec);
+    let folders: Vec<(ResourceKey, String)> = resources
         .values()
-        .filter(|r| r.key.kind == Kind::Directory)
-        .filter_map(|r| Some((r.key.clone(), object_path(r)?)))
+        .filter(|r| kinds::spec(r.key.kind).is_some_and(|k| k.is_folder()))
+        .filter_map(|r| Some((r.key.clone(), path_of(r)?)))
         .collect();
     for r in resources.values_mut() {
-        if !matches!(
-            r.key.kind,
-            Kind::Directory | Kind::Notebook | Kind::WorkspaceFile
-        ) {
-            continue;
-        }
-        let Some(path) = object_path(r) else { continue };
-        for (key, dir) in &dirs {
-            if *key != r.key && path.starts_with(&format!("{dir}/")) && !r.depends_on.contains(key)
+        let Some(path) = path_of(r) else { continue };
+        for (key, folder) in &folders {
+            if *key != r.key
+                && path.starts_with(&format!("{folder}/"))
+                && !r.depends_on.contains(key)
             {
                 r.depends_on.push(key.clone());
             }
@@ -484,7 +471,7 @@ fn add_secrets(plan: &mut AppPlan, app: &RenderedApp, snapshot: &Snapshot, inven
     for action in plan
         .actions
         .iter_mut()
-        .filter(|a| a.key.kind == Kind::SecretScope)
+        .filter(|a| kinds::spec(a.key.kind).is_some_and(|k| k.holds_secrets()))
     {
         let wanted = app.secrets.iter().filter(|s| s.scope == action.key);
         match action.action {

@@ -114,3 +114,26 @@ def test_other_users_cannot_see_a_job(w, alice):
     with pytest.raises(PermissionDenied):
         alice.jobs.get(created.job_id)
     assert list(alice.jobs.list()) == []
+
+
+def test_create_with_an_acl_sets_it_in_the_same_call(w):
+    w.groups.create(display_name="analysts")
+    created = w.jobs.create(name="with-acl", access_control_list=[
+        jobs.JobAccessControlRequest(group_name="analysts",
+                                     permission_level=jobs.JobPermissionLevel.CAN_MANAGE_RUN)])
+    acl = w.jobs.get_permissions(str(created.job_id))
+    direct = {
+        (e.user_name or e.group_name or e.service_principal_name, p.permission_level.value)
+        for e in acl.access_control_list
+        for p in e.all_permissions
+        if not p.inherited
+    }
+    # The creator stays the owner when the list names none.
+    assert direct == {("admin@example.com", "IS_OWNER"), ("analysts", "CAN_MANAGE_RUN")}
+
+    # An ACL naming nobody the workspace knows fails the create: no job is left.
+    with pytest.raises(InvalidParameterValue):
+        w.jobs.create(name="ghostly", access_control_list=[
+            jobs.JobAccessControlRequest(user_name="ghost@example.com",
+                                         permission_level=jobs.JobPermissionLevel.CAN_VIEW)])
+    assert [j.settings.name for j in w.jobs.list()] == ["with-acl"]

@@ -897,3 +897,48 @@ fn as_declared(mut live: Value, want: &Value) -> Value {
     }
     live
 }
+
+#[tokio::test]
+async fn a_scope_takes_its_secrets_through_its_adapter_and_lists_only_their_keys() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = pat_client(&emu, dir.path());
+    let scopes = adapter(Kind::SecretScope).expect("adapter");
+    let k = key(Kind::SecretScope, "etl");
+    let spec = json!({"scope": "etl"});
+    let id = scopes
+        .create(&client, desired(&k, &spec))
+        .await
+        .expect("create scope");
+    assert!(
+        scopes
+            .secret_keys(&client, &id)
+            .await
+            .expect("keys")
+            .is_empty()
+    );
+    let value = mortar::databricks::Secret::new("s3cr3t-value");
+    scopes
+        .put_secret(&client, &id, "db-password", &value)
+        .await
+        .expect("put");
+    let keys = scopes.secret_keys(&client, &id).await.expect("keys");
+    assert_eq!(keys, BTreeSet::from(["db-password".to_string()]));
+    // The value went to the workspace, base64 as the API returns it.
+    let got = client
+        .get(
+            "/api/2.0/secrets/get",
+            &[("scope", id.as_str()), ("key", "db-password")],
+        )
+        .await
+        .expect("secrets/get");
+    assert_eq!(got["value"], b64("s3cr3t-value"));
+    // A kind that holds no secrets refuses rather than calling anything.
+    let job = adapter(Kind::Job).expect("adapter");
+    let err = job
+        .put_secret(&client, "1", "k", &value)
+        .await
+        .expect_err("jobs hold no secrets");
+    assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
+    assert!(!err.to_string().contains("s3cr3t"), "{err}");
+}

@@ -10,6 +10,7 @@ mod emulator;
 mod engine;
 mod harness;
 mod hostile;
+mod kinds;
 mod manifest;
 mod plan_apply;
 mod references;

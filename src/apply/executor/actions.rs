@@ -12,8 +12,9 @@ use crate::apply::prepare::PreparedApp;
 use crate::apply::resolve;
 use crate::apply::secrets;
 use crate::audit::{AuditAction, AuditEvent, ChangeSummary, Outcome};
+use crate::databricks::kinds::permissions::with_create_acl;
 use crate::databricks::{Client, Desired, KindAdapter, Secret, adapter};
-use crate::manifest::{Kind, ResourceKey};
+use crate::model::{PermissionEntry, ResourceKey};
 use crate::plan::{ActionKind, ManagedResource, Ownership, PlannedAction, mask};
 
 impl Ctx {
@@ -60,7 +61,7 @@ impl Ctx {
         &self,
         app: &PreparedApp,
         key: &ResourceKey,
-    ) -> Result<(Value, Vec<crate::manifest::PermissionEntry>), ActionError> {
+    ) -> Result<(Value, Vec<PermissionEntry>), ActionError> {
         let desired = app
             .desired
             .get(key)
@@ -196,17 +197,25 @@ async fn create(
     let (spec, perms) = ctx.resolved(app, key)?;
     // Secret values are read before anything is created, so a source that
     // cannot be read leaves no half-made scope behind.
-    let secret_values = if key.kind == Kind::SecretScope {
+    let secret_values = if a.holds_secrets() {
         read_secrets(ctx, app, key, None)?
     } else {
         Vec::new()
     };
+    // Where the create call takes the ACL, it rides along: one request,
+    // and the intent's body shows it.
+    let acl_in_body = !perms.is_empty() && a.acl_in_create();
+    let body = if acl_in_body {
+        with_create_acl(&spec, &perms)
+    } else {
+        spec
+    };
     let mut intent = ctx.event(&app.name, key, AuditAction::Create);
-    intent.changes = body_changes(&spec, action);
+    intent.changes = body_changes(&body, action);
     let desired = Desired {
         key,
         app: &app.name,
-        spec: &spec,
+        spec: &body,
     };
     let id: String = ctx
         .audited(intent, async {
@@ -220,29 +229,23 @@ async fn create(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         known.ids.insert(key.clone(), id.clone());
     }
-    if key.kind == Kind::ServicePrincipal {
+    if a.reads_back_ids_after_create() {
         let live = a
             .get(client, &id)
             .await
             .map_err(api("read the application id"))?;
-        if let Some(app_id) = live
-            .as_ref()
-            .and_then(|l| l.raw.get("applicationId"))
-            .and_then(Value::as_str)
-        {
+        if let Some(app_id) = live.as_ref().and_then(|l| a.application_id(&l.raw)) {
             let mut known = ctx
                 .known
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            known
-                .application_ids
-                .insert(key.clone(), app_id.to_string());
+            known.application_ids.insert(key.clone(), app_id);
         }
     }
-    let normalized = app
+    let (normalized, recorded_acl) = app
         .normalized
         .get(key)
-        .map(|r| r.spec.clone())
+        .map(|r| (r.spec.clone(), r.permissions.clone()))
         .unwrap_or_default();
     ctx.save(app_index, |inv| {
         inv.upsert(
@@ -250,14 +253,18 @@ async fn create(
             ManagedResource {
                 id: id.clone(),
                 spec: normalized,
-                permissions: Vec::new(),
+                permissions: if acl_in_body {
+                    recorded_acl
+                } else {
+                    Vec::new()
+                },
                 revision: ctx.opts.revision.clone(),
                 ownership: Ownership::Created,
             },
         );
     })?;
     put_secrets(ctx, app, client, key, &id, secret_values).await?;
-    if !perms.is_empty() {
+    if !perms.is_empty() && !acl_in_body {
         set_permissions(ctx, app_index, client, action, &id, &perms).await?;
     }
     Ok(id)
@@ -316,6 +323,7 @@ async fn put_secrets(
     scope: &str,
     values: Vec<(String, Secret)>,
 ) -> Result<(), ActionError> {
+    let a = kind_adapter(key)?;
     for (secret_key, value) in values {
         let mut intent = ctx.event(&app.name, key, AuditAction::Update);
         intent.databricks_id = Some(scope.to_string());
@@ -325,9 +333,14 @@ async fn put_secrets(
             new: Some(format!("\"{}\"", mask::SENSITIVE)),
         }];
         ctx.audited(intent, async {
-            secrets::put(client, scope, &secret_key, &value)
+            a.put_secret(client, scope, &secret_key, &value)
                 .await
-                .map_err(ActionError::Secret)
+                .map_err(|source| {
+                    ActionError::Secret(secrets::SecretError::Put {
+                        key: secret_key.clone(),
+                        source: Box::new(source),
+                    })
+                })
         })
         .await?;
     }
@@ -340,7 +353,7 @@ async fn set_permissions(
     client: &Client,
     action: &PlannedAction,
     id: &str,
-    perms: &[crate::manifest::PermissionEntry],
+    perms: &[PermissionEntry],
 ) -> Result<(), ActionError> {
     let app = &ctx.apps[app_index];
     let key = &action.key;
@@ -390,12 +403,10 @@ async fn update(
         .changes
         .iter()
         .cloned()
-        .partition(|c| key.kind == Kind::SecretScope && c.path.starts_with("/secrets/"));
-    let tagged = matches!(
-        key.kind,
-        Kind::Job | Kind::Cluster | Kind::InstancePool | Kind::SqlWarehouse
-    );
-    if !changes.is_empty() || (adopting && tagged) {
+        .partition(|c| a.holds_secrets() && c.path.starts_with("/secrets/"));
+    // Adopting a kind that carries ownership tags writes them, even when
+    // nothing else differs.
+    if !changes.is_empty() || (adopting && a.carries_tags()) {
         let kind = if adopting {
             AuditAction::Adopt
         } else if changes.iter().any(|c| c.drift) {

@@ -28,7 +28,7 @@ use super::resolve::Known;
 use crate::audit::{AuditSink, Trigger};
 use crate::config::{ControllerCredentials, SecretsConfig};
 use crate::databricks::Client;
-use crate::manifest::{Kind, ResourceKey};
+use crate::model::{Kind, ResourceKey};
 use crate::plan::{ActionKind, PlannedAction};
 
 /// Default actions in flight per workspace.

@@ -8,11 +8,13 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::normalize::{fields_in, kept};
-use super::{Desired, KindAdapter, LiveObject, found, gone, named_object, spec_str, str_field};
+use super::{
+    Desired, KindAdapter, KindSpec, LiveObject, found, gone, named_object, spec_str, str_field,
+};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct CatalogAdapter;
 
@@ -42,7 +44,7 @@ pub(super) fn patch_body(spec: &Value, mutable: &[&str]) -> Value {
     Value::Object(body)
 }
 
-impl KindAdapter for CatalogAdapter {
+impl KindSpec for CatalogAdapter {
     fn kind(&self) -> Kind {
         Kind::Catalog
     }
@@ -51,6 +53,16 @@ impl KindAdapter for CatalogAdapter {
         str_field(spec, "name")
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        kept(live, FIELDS)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        kept(spec, FIELDS)
+    }
+}
+
+impl KindAdapter for CatalogAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -106,13 +118,5 @@ impl KindAdapter for CatalogAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move { gone(client.delete(&format!("{BASE}/{id}"), &[]).await) })
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        kept(live, FIELDS)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        kept(spec, FIELDS)
     }
 }

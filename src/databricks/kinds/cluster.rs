@@ -14,13 +14,13 @@ use super::normalize::{
     strip_ownership,
 };
 use super::{
-    Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
-    with_ownership_tags,
+    Desired, KindAdapter, KindSpec, LiveObject, id_string, owned_or_named, ownership_from_tags,
+    str_field, with_ownership_tags,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct ClusterAdapter;
 
@@ -145,7 +145,11 @@ async fn get_cluster(client: &Client, id: &str) -> Result<Option<LiveObject>, Er
     Ok(API.get(client, id).await?.and_then(live_object))
 }
 
-impl KindAdapter for ClusterAdapter {
+impl KindSpec for ClusterAdapter {
+    fn carries_tags(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> Kind {
         Kind::Cluster
     }
@@ -158,6 +162,32 @@ impl KindAdapter for ClusterAdapter {
         false
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        match live.get("spec").filter(|s| s.is_object()) {
+            Some(spec) => {
+                // `spec` omits the tags the server keeps at the top level.
+                let mut s = fields(spec);
+                if !s.contains_key(TAGS)
+                    && let Some(tags) = live.get(TAGS)
+                {
+                    s.insert(TAGS.into(), tags.clone());
+                }
+                normalize_cluster_spec(&Value::Object(s))
+            }
+            None => normalize_cluster_spec(live),
+        }
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        normalize_cluster_spec(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("clusters")
+    }
+}
+
+impl KindAdapter for ClusterAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -241,30 +271,6 @@ impl KindAdapter for ClusterAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(API.delete(client, id))
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        match live.get("spec").filter(|s| s.is_object()) {
-            Some(spec) => {
-                // `spec` omits the tags the server keeps at the top level.
-                let mut s = fields(spec);
-                if !s.contains_key(TAGS)
-                    && let Some(tags) = live.get(TAGS)
-                {
-                    s.insert(TAGS.into(), tags.clone());
-                }
-                normalize_cluster_spec(&Value::Object(s))
-            }
-            None => normalize_cluster_spec(live),
-        }
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        normalize_cluster_spec(spec)
-    }
-
-    fn permissions_type(&self) -> Option<&'static str> {
-        Some("clusters")
     }
 }
 

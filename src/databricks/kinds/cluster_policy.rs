@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
 use super::normalize::{canonical_json_string, drop_default, drop_empty, fields, fields_in};
-use super::{Desired, KindAdapter, LiveObject, id_string, str_field, take_array};
+use super::{Desired, KindAdapter, KindSpec, LiveObject, id_string, str_field, take_array};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct ClusterPolicyAdapter;
 
@@ -67,7 +67,7 @@ fn body(spec: &Value) -> Value {
     Value::Object(b)
 }
 
-impl KindAdapter for ClusterPolicyAdapter {
+impl KindSpec for ClusterPolicyAdapter {
     fn kind(&self) -> Kind {
         Kind::ClusterPolicy
     }
@@ -76,6 +76,20 @@ impl KindAdapter for ClusterPolicyAdapter {
         str_field(spec, "name")
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("cluster-policies")
+    }
+}
+
+impl KindAdapter for ClusterPolicyAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -118,18 +132,6 @@ impl KindAdapter for ClusterPolicyAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(API.delete(client, id))
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
-    }
-
-    fn permissions_type(&self) -> Option<&'static str> {
-        Some("cluster-policies")
     }
 }
 

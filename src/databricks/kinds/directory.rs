@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::normalize::fields_in;
 use super::workspace_objects as ws;
-use super::{Desired, KindAdapter, LiveObject, spec_str, str_field};
+use super::{Desired, KindAdapter, KindSpec, LiveObject, spec_str, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct DirectoryAdapter;
 
@@ -24,7 +24,16 @@ fn canonical(v: &Value) -> Value {
     Value::Object(d)
 }
 
-impl KindAdapter for DirectoryAdapter {
+impl KindSpec for DirectoryAdapter {
+    fn workspace_path(&self, spec: &Value) -> Option<String> {
+        ws::object_path(spec)
+    }
+
+    /// Notebooks, files and directories declared inside wait for it.
+    fn is_folder(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> Kind {
         Kind::Directory
     }
@@ -33,6 +42,20 @@ impl KindAdapter for DirectoryAdapter {
         str_field(spec, "path")
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("directories")
+    }
+}
+
+impl KindAdapter for DirectoryAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -74,18 +97,6 @@ impl KindAdapter for DirectoryAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(ws::delete(client, id))
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
-    }
-
-    fn permissions_type(&self) -> Option<&'static str> {
-        Some("directories")
     }
 
     fn permissions_id<'a>(

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Desired, KindAdapter, LiveObject, found, named_object, read_each};
+use super::{Desired, KindAdapter, KindSpec, LiveObject, found, named_object, read_each};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct GrantsAdapter;
 
@@ -134,7 +134,7 @@ async fn apply(client: &Client, id: &str, want: &Grants) -> Result<(), Error> {
     Ok(())
 }
 
-impl KindAdapter for GrantsAdapter {
+impl KindSpec for GrantsAdapter {
     fn kind(&self) -> Kind {
         Kind::Grants
     }
@@ -143,6 +143,21 @@ impl KindAdapter for GrantsAdapter {
         id_of(spec)
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        let t = live
+            .get("securable_type")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let n = live.get("full_name").and_then(Value::as_str).unwrap_or("");
+        canonical(t, n, &grants_of(live))
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        self.normalize(spec)
+    }
+}
+
+impl KindAdapter for GrantsAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -189,19 +204,6 @@ impl KindAdapter for GrantsAdapter {
                 other => other,
             }
         })
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        let t = live
-            .get("securable_type")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let n = live.get("full_name").and_then(Value::as_str).unwrap_or("");
-        canonical(t, n, &grants_of(live))
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        self.normalize(spec)
     }
 }
 

@@ -2,11 +2,12 @@
 //! entitlements and roles patched value by value.
 
 use super::scim::ScimAdapter;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub const ADAPTER: ScimAdapter = ScimAdapter {
     kind: Kind::Group,
     resource: "Groups",
     schema: "urn:ietf:params:scim:schemas:core:2.0:Group",
     scalars: &["displayName", "externalId"],
+    application_id: None,
 };

@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use super::endpoints::Endpoints;
 use super::normalize::{drop_auto_zone, drop_default, drop_empty, fields_in, strip_ownership};
 use super::{
-    Desired, KindAdapter, LiveObject, id_string, owned_or_named, ownership_from_tags, str_field,
-    take_array, with_ownership_tags,
+    Desired, KindAdapter, KindSpec, LiveObject, id_string, owned_or_named, ownership_from_tags,
+    str_field, take_array, with_ownership_tags,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct InstancePoolAdapter;
 
@@ -71,7 +71,11 @@ fn live_object(p: Value) -> Option<LiveObject> {
     })
 }
 
-impl KindAdapter for InstancePoolAdapter {
+impl KindSpec for InstancePoolAdapter {
+    fn carries_tags(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> Kind {
         Kind::InstancePool
     }
@@ -84,6 +88,20 @@ impl KindAdapter for InstancePoolAdapter {
         false
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("instance-pools")
+    }
+}
+
+impl KindAdapter for InstancePoolAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -128,17 +146,5 @@ impl KindAdapter for InstancePoolAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(API.delete(client, id))
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
-    }
-
-    fn permissions_type(&self) -> Option<&'static str> {
-        Some("instance-pools")
     }
 }

@@ -11,13 +11,13 @@ use super::normalize::{
     drop_default, drop_empty, fields, fill_default, sort_by_field, sort_field_by, strip_ownership,
 };
 use super::{
-    Desired, KindAdapter, LiveObject, created_id, found, gone, id_string, looks_like_uuid,
-    owned_or_named, ownership_from_tags, str_field, with_ownership_tags,
+    Desired, KindAdapter, KindSpec, LiveObject, created_id, found, gone, id_string,
+    looks_like_uuid, owned_or_named, ownership_from_tags, str_field, with_ownership_tags,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::{get_job, list_token_paged};
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct JobAdapter;
 
@@ -178,7 +178,21 @@ fn run_as_from(job: &Value) -> Option<Value> {
     })
 }
 
-impl KindAdapter for JobAdapter {
+impl KindSpec for JobAdapter {
+    fn carries_tags(&self) -> bool {
+        true
+    }
+
+    /// `jobs/list` leaves these settings out.
+    fn fields_not_listed(&self) -> &'static [&'static str] {
+        &["run_as", "parameters", "environments"]
+    }
+
+    /// `jobs/create` takes `access_control_list` beside the settings.
+    fn acl_in_create(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> Kind {
         Kind::Job
     }
@@ -191,6 +205,27 @@ impl KindAdapter for JobAdapter {
         false
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        let settings = live.get("settings").unwrap_or(live);
+        let mut s = fields(settings);
+        if !s.contains_key("run_as")
+            && let Some(run_as) = run_as_from(live)
+        {
+            s.insert("run_as".into(), run_as);
+        }
+        canonical_settings(s)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        normalize_settings(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("jobs")
+    }
+}
+
+impl KindAdapter for JobAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -295,25 +330,6 @@ impl KindAdapter for JobAdapter {
                     .await,
             )
         })
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        let settings = live.get("settings").unwrap_or(live);
-        let mut s = fields(settings);
-        if !s.contains_key("run_as")
-            && let Some(run_as) = run_as_from(live)
-        {
-            s.insert("run_as".into(), run_as);
-        }
-        canonical_settings(s)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        normalize_settings(spec)
-    }
-
-    fn permissions_type(&self) -> Option<&'static str> {
-        Some("jobs")
     }
 }
 

@@ -1,13 +1,19 @@
-//! One adapter per Databricks resource kind, behind one trait.
+//! One file per Databricks resource kind, holding both halves of what Mortar
+//! knows about it.
 //!
-//! An adapter knows its kind's endpoints and fields: how to list what Mortar
-//! owns, read, create, update and delete an object, read and write its ACL,
-//! and how to `normalize` a live object so that one created from a manifest
-//! reads back equal to the manifest's spec. Adding a kind is one file here
-//! implementing [`KindAdapter`] plus one line in [`adapter`]; a kind that
-//! differs from an existing family only in data (another SCIM resource, a
-//! workspace object made by import) is instead one file holding a const of
-//! that family's adapter ([`scim::ScimAdapter`],
+//! [`KindSpec`] is the kind's pure knowledge: how a spec names the object,
+//! how to `normalize` a live object so that one created from a manifest reads
+//! back equal to the manifest's spec, and the facts the generic stages ask
+//! instead of matching on a [`Kind`] (ownership tags, principals, folders,
+//! secrets, ACLs in the create body, …). [`spec`] looks it up without a
+//! client. [`KindAdapter`] is the kind's I/O: listing what Mortar owns,
+//! reading, creating, updating and deleting an object, reading and writing
+//! its ACL and secrets; [`adapter`] looks it up.
+//!
+//! Adding a kind is one file here implementing both traits plus one line in
+//! [`adapter`]; a kind that differs from an existing family only in data
+//! (another SCIM resource, a workspace object made by import) is instead one
+//! file holding a const of that family's adapter ([`scim::ScimAdapter`],
 //! [`workspace_objects::ImportedAdapter`]).
 
 pub mod catalog;
@@ -39,7 +45,8 @@ use serde_json::Value;
 use super::client::Client;
 use super::error::Error;
 use super::retry::RetryPolicy;
-use crate::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
+use super::secret::Secret;
+use crate::model::{Kind, PermissionEntry, Principal, ResourceKey};
 
 /// Tag naming the app that owns an object.
 pub const APP_TAG: &str = "mortar.dev/app";
@@ -80,7 +87,7 @@ pub struct LiveObject {
     pub name: String,
     /// Ownership tags, for kinds that carry tags.
     pub owner: Option<Ownership>,
-    /// The object as the API returned it; feed it to [`KindAdapter::normalize`].
+    /// The object as the API returned it; feed it to [`KindSpec::normalize`].
     pub raw: Value,
 }
 
@@ -97,15 +104,128 @@ pub struct Acl {
 /// How many create attempts are made when each failure left the outcome unknown.
 const CREATE_ATTEMPTS: u32 = 6;
 
-/// The operations Mortar needs on one kind of Databricks object.
-///
-/// Futures are boxed so that adapters live behind `&dyn KindAdapter`.
-pub trait KindAdapter: Send + Sync {
+/// What Mortar knows about one kind of Databricks object, without talking
+/// to a workspace: its names, its canonical form, and the facts the generic
+/// stages (observe, prepare, schedule, execute) ask instead of matching on a
+/// [`Kind`].
+pub trait KindSpec: Send + Sync {
     fn kind(&self) -> Kind;
 
     /// The name a spec gives the object (its unique name where there is one).
     fn name_of(&self, spec: &Value) -> Option<String>;
 
+    /// The live object in the form of a manifest spec: server-set fields and
+    /// defaults dropped, set-like arrays sorted, ownership tags removed.
+    fn normalize(&self, live: &Value) -> Value;
+
+    /// A desired spec in the same canonical form as [`KindSpec::normalize`]
+    /// gives, so the two compare field by field.
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        spec.clone()
+    }
+
+    /// True when the workspace enforces unique names for this kind (so a name
+    /// identifies the object); false for jobs, clusters, pools and warehouses,
+    /// which Mortar recognises by ownership tag.
+    fn unique_names(&self) -> bool {
+        true
+    }
+
+    /// True when the object carries Mortar's ownership tags (jobs, clusters,
+    /// pools, warehouses): adopting one rewrites it to add them, even when
+    /// nothing else differs.
+    fn carries_tags(&self) -> bool {
+        false
+    }
+
+    /// Spec fields the kind's list call does not return: a key whose spec
+    /// sets one is read whole with `get`.
+    fn fields_not_listed(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// True when `spec` sets a field the list call does not return.
+    fn needs_full_read(&self, spec: &Value) -> bool {
+        self.fields_not_listed()
+            .iter()
+            .any(|f| spec.get(*f).is_some())
+    }
+
+    /// The application id a principal of this kind is known by (a service
+    /// principal's `applicationId`), read from a live object.
+    fn application_id(&self, _live: &Value) -> Option<String> {
+        None
+    }
+
+    /// True when the create call's answer lacks ids the server assigns (a
+    /// service principal's `applicationId`): the object is read back once
+    /// after it is created.
+    fn reads_back_ids_after_create(&self) -> bool {
+        false
+    }
+
+    /// True when objects of this kind always exist and cannot be created or
+    /// deleted (workspace settings): Mortar takes them over as adopted.
+    fn adopt_always(&self) -> bool {
+        false
+    }
+
+    /// True for principals (groups, service principals): other objects name
+    /// them, so their creates run before everything else in a workspace.
+    fn is_principal(&self) -> bool {
+        false
+    }
+
+    /// The workspace path a spec puts the object at, without the
+    /// `/Workspace` prefix or a trailing `/` (notebooks, files, directories).
+    fn workspace_path(&self, _spec: &Value) -> Option<String> {
+        None
+    }
+
+    /// True when objects of other kinds live inside this one's
+    /// [`KindSpec::workspace_path`] (directories): an object declared inside
+    /// waits for it.
+    fn is_folder(&self) -> bool {
+        false
+    }
+
+    /// True when the kind holds secret values put after it is created
+    /// (secret scopes), each planned as a `/secrets/<key>` change.
+    fn holds_secrets(&self) -> bool {
+        false
+    }
+
+    /// The permissions API object type (`jobs`, `clusters`, …), if the kind has ACLs.
+    fn permissions_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// True when the object has an ACL Mortar can read and write (through
+    /// the permissions API, or the kind's own ACL endpoints).
+    fn has_acl(&self) -> bool {
+        self.permissions_type().is_some()
+    }
+
+    /// True when the ACL's owner is compared with the declared permissions
+    /// (as an `IS_OWNER` entry); false where the "owner" is only the
+    /// creator's implicit access (a secret scope's `MANAGE`).
+    fn owner_in_acl(&self) -> bool {
+        true
+    }
+
+    /// True when the create call accepts the ACL in its body
+    /// (`jobs/create`'s `access_control_list`): a new object with
+    /// permissions is then one request, not two.
+    fn acl_in_create(&self) -> bool {
+        false
+    }
+}
+
+/// The operations Mortar needs on one kind of Databricks object: its
+/// endpoints. What the kind's fields mean is its [`KindSpec`].
+///
+/// Futures are boxed so that adapters live behind `&dyn KindAdapter`.
+pub trait KindAdapter: KindSpec {
     /// Every object of this kind that Mortar owns (by ownership tag) or whose
     /// name is in `names`, reading all pages.
     fn list<'a>(
@@ -140,19 +260,36 @@ pub trait KindAdapter: Send + Sync {
     /// Deletes the object; an object already gone is not an error.
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
 
-    /// The live object in the form of a manifest spec: server-set fields and
-    /// defaults dropped, set-like arrays sorted, ownership tags removed.
-    fn normalize(&self, live: &Value) -> Value;
-
-    /// A desired spec in the same canonical form as [`KindAdapter::normalize`]
-    /// gives, so the two compare field by field.
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        spec.clone()
+    /// The keys of the secrets the object holds (values are never read),
+    /// for kinds that [hold secrets](KindSpec::holds_secrets).
+    fn secret_keys<'a>(
+        &'a self,
+        _client: &'a Client,
+        _id: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeSet<String>, Error>> {
+        Box::pin(async move {
+            Err(Error::Unsupported(format!(
+                "{} objects hold no secrets",
+                self.kind()
+            )))
+        })
     }
 
-    /// The permissions API object type (`jobs`, `clusters`, …), if the kind has ACLs.
-    fn permissions_type(&self) -> Option<&'static str> {
-        None
+    /// Puts one secret value into the object, for kinds that
+    /// [hold secrets](KindSpec::holds_secrets).
+    fn put_secret<'a>(
+        &'a self,
+        _client: &'a Client,
+        _id: &'a str,
+        _key: &'a str,
+        _value: &'a Secret,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            Err(Error::Unsupported(format!(
+                "{} objects hold no secrets",
+                self.kind()
+            )))
+        })
     }
 
     /// The id the permissions API uses for the object (a workspace object's
@@ -226,13 +363,6 @@ pub trait KindAdapter: Send + Sync {
             }
             Ok(None)
         })
-    }
-
-    /// True when the workspace enforces unique names for this kind (so a name
-    /// identifies the object); false for jobs, clusters, pools and warehouses,
-    /// which Mortar recognises by ownership tag.
-    fn unique_names(&self) -> bool {
-        true
     }
 
     /// Creates the object without ever creating it twice: after a failure
@@ -323,6 +453,12 @@ pub fn adapter(kind: Kind) -> Option<&'static dyn KindAdapter> {
             return None;
         }
     })
+}
+
+/// What Mortar knows about a Databricks kind, without a client; `None` for
+/// Mortar's own kinds (Application, ApplicationSet, Project, Workspace).
+pub fn spec(kind: Kind) -> Option<&'static dyn KindSpec> {
+    adapter(kind).map(|a| a as &'static dyn KindSpec)
 }
 
 /// Reads ownership from a tag map (`{"mortar.dev/app": …, "mortar.dev/key": …}`).
@@ -470,8 +606,12 @@ mod tests {
                 Some(a) => {
                     assert!(kind.is_databricks(), "{kind}");
                     assert_eq!(a.kind(), kind);
+                    assert_eq!(spec(kind).map(KindSpec::kind), Some(kind));
                 }
-                None => assert!(!kind.is_databricks(), "{kind} has no adapter"),
+                None => {
+                    assert!(!kind.is_databricks(), "{kind} has no adapter");
+                    assert!(spec(kind).is_none(), "{kind}");
+                }
             }
         }
     }

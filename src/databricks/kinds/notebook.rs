@@ -3,7 +3,7 @@
 //! `export`; updated by re-importing with overwrite.
 
 use super::workspace_objects::ImportedAdapter;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub const ADAPTER: ImportedAdapter = ImportedAdapter {
     kind: Kind::Notebook,
@@ -16,7 +16,7 @@ pub const ADAPTER: ImportedAdapter = ImportedAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::databricks::kinds::KindAdapter;
+    use crate::databricks::kinds::KindSpec;
     use base64::Engine;
     use serde_json::json;
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::Acl;
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
-use crate::manifest::{PermissionEntry, Principal};
+use crate::model::{PermissionEntry, Principal};
 
 const OWNER: &str = "IS_OWNER";
 const ADMINS: &str = "admins";
@@ -40,6 +40,29 @@ pub fn entry_json(principal: &Principal, level: &str) -> Value {
             json!({"service_principal_name": s, "permission_level": level})
         }
     }
+}
+
+/// The request form of a whole ACL (`admins` is Databricks' to manage).
+fn request_entries(entries: &[PermissionEntry]) -> Vec<Value> {
+    entries
+        .iter()
+        .filter(|e| e.principal != Principal::GroupName(ADMINS.into()))
+        .map(|e| entry_json(&e.principal, &e.permission_level))
+        .collect()
+}
+
+/// A create body carrying the object's ACL as `access_control_list`, for
+/// kinds whose create call takes it ([`super::KindSpec::acl_in_create`]).
+/// The creator stays the owner unless `entries` names one.
+pub fn with_create_acl(body: &Value, entries: &[PermissionEntry]) -> Value {
+    let mut body = body.clone();
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert(
+            "access_control_list".into(),
+            Value::Array(request_entries(entries)),
+        );
+    }
+    body
 }
 
 /// Splits a permissions GET response into direct entries and owner.
@@ -99,11 +122,7 @@ pub async fn write_acl(
     entries: &[PermissionEntry],
 ) -> Result<(), Error> {
     let path = format!("/api/2.0/permissions/{object_type}/{object_id}");
-    let mut list: Vec<Value> = entries
-        .iter()
-        .filter(|e| e.principal != Principal::GroupName(ADMINS.into()))
-        .map(|e| entry_json(&e.principal, &e.permission_level))
-        .collect();
+    let mut list = request_entries(entries);
     if has_owner(object_type) && !entries.iter().any(|e| e.permission_level == OWNER) {
         let live = parse_acl(&client.get(&path, &[]).await?);
         if let Some(owner) = live.owner {

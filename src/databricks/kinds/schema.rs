@@ -8,11 +8,11 @@ use serde_json::Value;
 
 use super::catalog::patch_body;
 use super::normalize::kept;
-use super::{Desired, KindAdapter, LiveObject, found, gone, named_object};
+use super::{Desired, KindAdapter, KindSpec, LiveObject, found, gone, named_object};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct SchemaAdapter;
 
@@ -39,7 +39,7 @@ fn live_object(s: Value) -> Option<LiveObject> {
     Some(named_object(full_name(&s)?, s))
 }
 
-impl KindAdapter for SchemaAdapter {
+impl KindSpec for SchemaAdapter {
     fn kind(&self) -> Kind {
         Kind::Schema
     }
@@ -49,6 +49,16 @@ impl KindAdapter for SchemaAdapter {
         full_name(spec)
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        kept(live, FIELDS)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        kept(spec, FIELDS)
+    }
+}
+
+impl KindAdapter for SchemaAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -122,13 +132,5 @@ impl KindAdapter for SchemaAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move { gone(client.delete(&format!("{BASE}/{id}"), &[]).await) })
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        kept(live, FIELDS)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        kept(spec, FIELDS)
     }
 }

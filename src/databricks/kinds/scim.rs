@@ -9,11 +9,13 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
-use super::{Desired, KindAdapter, LiveObject, created_id, found, gone, id_string, str_field};
+use super::{
+    Desired, KindAdapter, KindSpec, LiveObject, created_id, found, gone, id_string, str_field,
+};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_scim;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 /// One SCIM resource type. Display names are unique, so they name objects.
 pub struct ScimAdapter {
@@ -24,6 +26,9 @@ pub struct ScimAdapter {
     pub schema: &'static str,
     /// Single-valued attributes Mortar manages, replaced when they differ.
     pub scalars: &'static [&'static str],
+    /// The attribute holding the id the server assigns on create and other
+    /// objects name the principal by (`applicationId`), if any.
+    pub application_id: Option<&'static str>,
 }
 
 const BASE: &str = "/api/2.0/preview/scim/v2";
@@ -181,7 +186,20 @@ async fn delete(client: &Client, resource: &str, id: &str) -> Result<(), Error> 
     gone(client.delete(&path(resource, Some(id)), &[]).await)
 }
 
-impl KindAdapter for ScimAdapter {
+impl KindSpec for ScimAdapter {
+    /// SCIM resources are identities: ACLs, grants and memberships name them.
+    fn is_principal(&self) -> bool {
+        true
+    }
+
+    fn application_id(&self, live: &Value) -> Option<String> {
+        str_field(live, self.application_id?)
+    }
+
+    fn reads_back_ids_after_create(&self) -> bool {
+        self.application_id.is_some()
+    }
+
     fn kind(&self) -> Kind {
         self.kind
     }
@@ -190,6 +208,16 @@ impl KindAdapter for ScimAdapter {
         str_field(spec, "displayName")
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live, self.scalars)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec, self.scalars)
+    }
+}
+
+impl KindAdapter for ScimAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -231,14 +259,6 @@ impl KindAdapter for ScimAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(delete(client, self.resource, id))
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        canonical(live, self.scalars)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec, self.scalars)
     }
 }
 

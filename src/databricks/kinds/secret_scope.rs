@@ -1,5 +1,7 @@
 //! Secret scopes (API 2.0): unique names, immutable once created; their ACLs
-//! (`MANAGE`/`WRITE`/`READ`) are the secrets ACL API, not the permissions API.
+//! (`MANAGE`/`WRITE`/`READ`) are the secrets ACL API, not the permissions API;
+//! the secrets they hold are listed by key and put one by one (values are
+//! never read back).
 
 use std::collections::BTreeSet;
 
@@ -8,12 +10,13 @@ use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty};
 use super::{
-    Acl, Desired, KindAdapter, LiveObject, gone, looks_like_uuid, named_object, spec_str,
+    Acl, Desired, KindAdapter, KindSpec, LiveObject, gone, looks_like_uuid, named_object, spec_str,
     str_field, take_array,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
-use crate::manifest::{Kind, PermissionEntry, Principal};
+use crate::databricks::secret::Secret;
+use crate::model::{Kind, PermissionEntry, Principal};
 
 pub struct SecretScopeAdapter;
 
@@ -72,7 +75,21 @@ fn canonical(v: &Value, from_live: bool) -> Value {
     Value::Object(m)
 }
 
-impl KindAdapter for SecretScopeAdapter {
+impl KindSpec for SecretScopeAdapter {
+    /// The secrets ACL API, not the permissions API.
+    fn has_acl(&self) -> bool {
+        true
+    }
+
+    /// The creator's own `MANAGE` is implicit, not a declared owner.
+    fn owner_in_acl(&self) -> bool {
+        false
+    }
+
+    fn holds_secrets(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> Kind {
         Kind::SecretScope
     }
@@ -81,6 +98,16 @@ impl KindAdapter for SecretScopeAdapter {
         str_field(spec, "scope")
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live, true)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec, false)
+    }
+}
+
+impl KindAdapter for SecretScopeAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -140,12 +167,38 @@ impl KindAdapter for SecretScopeAdapter {
         })
     }
 
-    fn normalize(&self, live: &Value) -> Value {
-        canonical(live, true)
+    fn secret_keys<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<BTreeSet<String>, Error>> {
+        Box::pin(async move {
+            let resp = client
+                .get("/api/2.0/secrets/list", &[("scope", id)])
+                .await?;
+            Ok(take_array(resp, "secrets")
+                .iter()
+                .filter_map(|s| str_field(s, "key"))
+                .collect())
+        })
     }
 
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec, false)
+    fn put_secret<'a>(
+        &'a self,
+        client: &'a Client,
+        id: &'a str,
+        key: &'a str,
+        value: &'a Secret,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            client
+                .post(
+                    "/api/2.0/secrets/put",
+                    &json!({"scope": id, "key": key, "string_value": value.expose()}),
+                )
+                .await?;
+            Ok(())
+        })
     }
 
     fn read_permissions<'a>(

@@ -3,11 +3,12 @@
 //! and not compared; entitlements and roles patched value by value.
 
 use super::scim::ScimAdapter;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub const ADAPTER: ScimAdapter = ScimAdapter {
     kind: Kind::ServicePrincipal,
     resource: "ServicePrincipals",
     schema: "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal",
     scalars: &["displayName", "externalId", "active"],
+    application_id: Some("applicationId"),
 };

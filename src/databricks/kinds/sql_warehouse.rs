@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
 use super::{
-    APP_TAG, Desired, KEY_TAG, KindAdapter, LiveObject, Ownership, created_id, found, gone,
-    id_string, owned_or_named, str_field,
+    APP_TAG, Desired, KEY_TAG, KindAdapter, KindSpec, LiveObject, Ownership, created_id, found,
+    gone, id_string, owned_or_named, str_field,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct SqlWarehouseAdapter;
 
@@ -110,7 +110,11 @@ fn live_object(w: Value) -> Option<LiveObject> {
     })
 }
 
-impl KindAdapter for SqlWarehouseAdapter {
+impl KindSpec for SqlWarehouseAdapter {
+    fn carries_tags(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> Kind {
         Kind::SqlWarehouse
     }
@@ -123,6 +127,20 @@ impl KindAdapter for SqlWarehouseAdapter {
         false
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some("warehouses")
+    }
+}
+
+impl KindAdapter for SqlWarehouseAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -176,18 +194,6 @@ impl KindAdapter for SqlWarehouseAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move { gone(client.delete(&format!("{BASE}/{id}"), &[]).await) })
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
-    }
-
-    fn permissions_type(&self) -> Option<&'static str> {
-        Some("warehouses")
     }
 }
 

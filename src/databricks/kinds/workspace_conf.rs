@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{Desired, KindAdapter, LiveObject, found, named_object};
+use super::{Desired, KindAdapter, KindSpec, LiveObject, found, named_object};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub struct WorkspaceConfAdapter;
 
@@ -49,7 +49,12 @@ async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
     Ok(named_object(id.to_string(), raw))
 }
 
-impl KindAdapter for WorkspaceConfAdapter {
+impl KindSpec for WorkspaceConfAdapter {
+    /// Settings always exist: nothing to create or own, only to take over.
+    fn adopt_always(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> Kind {
         Kind::WorkspaceConf
     }
@@ -58,6 +63,16 @@ impl KindAdapter for WorkspaceConfAdapter {
         keys_id(spec)
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        canonical(spec)
+    }
+}
+
+impl KindAdapter for WorkspaceConfAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -108,13 +123,5 @@ impl KindAdapter for WorkspaceConfAdapter {
 
     fn delete<'a>(&'a self, _client: &'a Client, _id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move { Ok(()) })
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        canonical(live)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        canonical(spec)
     }
 }

@@ -2,7 +2,7 @@
 //! `content`, `format: AUTO` by default); read back with `export`.
 
 use super::workspace_objects::ImportedAdapter;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 pub const ADAPTER: ImportedAdapter = ImportedAdapter {
     kind: Kind::WorkspaceFile,

@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in};
 use super::{
-    Desired, KindAdapter, LiveObject, found, gone, id_string, named_object, read_each, spec_str,
-    str_field,
+    Desired, KindAdapter, KindSpec, LiveObject, found, gone, id_string, named_object, read_each,
+    spec_str, str_field,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
-use crate::manifest::Kind;
+use crate::model::Kind;
 
 /// A workspace object made by `workspace/import` (notebooks, files): the
 /// spec is an import body with base64 `content`; read back with
@@ -35,6 +35,17 @@ pub struct ImportedAdapter {
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The path a spec puts a workspace object at, without the `/Workspace`
+/// prefix or a trailing `/`.
+pub fn object_path(spec: &Value) -> Option<String> {
+    let p = spec.get("path")?.as_str()?;
+    let p = p
+        .strip_prefix("/Workspace")
+        .filter(|r| r.starts_with('/'))
+        .unwrap_or(p);
+    Some(p.trim_end_matches('/').to_string())
+}
 
 /// `get-status` of a path; `None` when it does not exist.
 async fn status(client: &Client, path: &str) -> Result<Option<Value>, Error> {
@@ -171,7 +182,11 @@ impl ImportedAdapter {
     }
 }
 
-impl KindAdapter for ImportedAdapter {
+impl KindSpec for ImportedAdapter {
+    fn workspace_path(&self, spec: &Value) -> Option<String> {
+        object_path(spec)
+    }
+
     fn kind(&self) -> Kind {
         self.kind
     }
@@ -180,6 +195,20 @@ impl KindAdapter for ImportedAdapter {
         str_field(spec, "path")
     }
 
+    fn normalize(&self, live: &Value) -> Value {
+        self.canonical(live)
+    }
+
+    fn normalize_spec(&self, spec: &Value) -> Value {
+        self.canonical(spec)
+    }
+
+    fn permissions_type(&self) -> Option<&'static str> {
+        Some(self.permissions_type)
+    }
+}
+
+impl KindAdapter for ImportedAdapter {
     fn list<'a>(
         &'a self,
         client: &'a Client,
@@ -221,18 +250,6 @@ impl KindAdapter for ImportedAdapter {
 
     fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(delete(client, id))
-    }
-
-    fn normalize(&self, live: &Value) -> Value {
-        self.canonical(live)
-    }
-
-    fn normalize_spec(&self, spec: &Value) -> Value {
-        self.canonical(spec)
-    }
-
-    fn permissions_type(&self) -> Option<&'static str> {
-        Some(self.permissions_type)
     }
 
     fn permissions_id<'a>(
@@ -281,5 +298,28 @@ pub fn strip_workspace_prefix(obj: &mut serde_json::Map<String, Value>) {
         } else {
             rest.to_string()
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::databricks::kinds::spec;
+
+    #[test]
+    fn objects_nest_by_path_with_or_without_the_workspace_prefix() {
+        let at = |kind: Kind, path: &str| spec(kind)?.workspace_path(&json!({ "path": path }));
+        let dir = at(Kind::Directory, "/Workspace/Shared/etl/").expect("a folder path");
+        assert_eq!(dir, "/Shared/etl");
+        let notebook = at(Kind::Notebook, "/Shared/etl/ingest").expect("a path");
+        assert!(notebook.starts_with(&format!("{dir}/")));
+        // `/Workspaces` is not the `/Workspace` prefix.
+        assert_eq!(
+            at(Kind::WorkspaceFile, "/Workspaces/x").as_deref(),
+            Some("/Workspaces/x")
+        );
+        assert_eq!(at(Kind::Job, "/Shared/etl/x"), None);
+        assert!(spec(Kind::Directory).is_some_and(|k| k.is_folder()));
+        assert!(!spec(Kind::Notebook).is_some_and(|k| k.is_folder()));
     }
 }
