@@ -1,14 +1,18 @@
 //! The executor: runs an app tree's plan as a dependency graph.
 //!
-//! Every action waits for the actions it depends on (`after` in its app's
-//! plan, and the creates of groups and service principals other apps make
-//! in its workspace: ACLs, grants and `run_as` name them). Actions run
-//! concurrently, at most `concurrency` at once per workspace. Each API call is preceded by an audit intent and followed by
-//! an audit outcome; the app's inventory is saved after every action. An
-//! app whose plan has a violation or a conflict applies nothing; an app
-//! stops at its first hard failure (what depends on the failed action, in
-//! any app, is skipped) while the other apps go on. Once `cancel` fires no
-//! action starts; those in flight finish and their outcomes are recorded.
+//! What may start when is decided by `schedule::Schedule`, a pure state
+//! machine: every action waits for the actions it depends on (`after` in
+//! its app's plan, and the creates of groups and service principals other
+//! apps make in its workspace: ACLs, grants and `run_as` name them), at
+//! most `concurrency` actions run at once per workspace, an app whose plan
+//! has a violation or a conflict applies nothing, an app stops at its first
+//! hard failure (what depends on the failed action, in any app, is
+//! skipped) while the other apps go on, and once `cancel` fires no action
+//! starts (those in flight finish and their outcomes are recorded).
+//! [`execute`] is the I/O loop around it: it spawns what the schedule
+//! starts, feeds each outcome back and forwards the progress events. Each
+//! API call is preceded by an audit intent and followed by an audit
+//! outcome; the app's inventory is saved after every action.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
