@@ -124,17 +124,8 @@ pub(super) async fn run(
         .ok_or_else(|| ActionError::UnknownWorkspace {
             workspace: key.workspace.clone(),
         })?;
-    // Waiting for a slot may outlast a cancellation: an action that has
-    // not started by then does not start.
-    let _slot = match ctx.slots.get(&key.workspace) {
-        Some(s) => Some(
-            s.clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| ActionError::Cancelled)?,
-        ),
-        None => None,
-    };
+    // The schedule started this action with a free slot in its workspace;
+    // a cancellation since then still stops it before any call.
     if ctx.cancel.is_cancelled() {
         return Err(ActionError::Cancelled);
     }

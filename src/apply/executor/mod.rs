@@ -1,24 +1,28 @@
 //! The executor: runs an app tree's plan as a dependency graph.
 //!
-//! Every action waits for the actions it depends on (`after` in its app's
-//! plan, and the creates of groups and service principals other apps make
-//! in its workspace: ACLs, grants and `run_as` name them). Actions run
-//! concurrently, at most `concurrency` at once per workspace. Each API call is preceded by an audit intent and followed by
-//! an audit outcome; the app's inventory is saved after every action. An
-//! app whose plan has a violation or a conflict applies nothing; an app
-//! stops at its first hard failure (what depends on the failed action, in
-//! any app, is skipped) while the other apps go on. Once `cancel` fires no
-//! action starts; those in flight finish and their outcomes are recorded.
+//! What may start when is decided by `schedule::Schedule`, a pure state
+//! machine: every action waits for the actions it depends on (`after` in
+//! its app's plan, and the creates of groups and service principals other
+//! apps make in its workspace: ACLs, grants and `run_as` name them), at
+//! most `concurrency` actions run at once per workspace, an app whose plan
+//! has a violation or a conflict applies nothing, an app stops at its first
+//! hard failure (what depends on the failed action, in any app, is
+//! skipped) while the other apps go on, and once `cancel` fires no action
+//! starts (those in flight finish and their outcomes are recorded).
+//! [`execute`] is the I/O loop around it: it spawns what the schedule
+//! starts, feeds each outcome back and forwards the progress events. Each
+//! API call is preceded by an audit intent and followed by an audit
+//! outcome; the app's inventory is saved after every action.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 mod actions;
 mod error;
+mod schedule;
 
 pub use error::ActionError;
 
@@ -28,8 +32,9 @@ use super::resolve::Known;
 use crate::audit::{AuditSink, Trigger};
 use crate::config::{ControllerCredentials, SecretsConfig};
 use crate::databricks::Client;
-use crate::model::{Kind, ResourceKey};
-use crate::plan::{ActionKind, PlannedAction};
+use crate::model::ResourceKey;
+use crate::plan::ActionKind;
+use schedule::{NodeId, Outcome, Schedule};
 
 /// Default actions in flight per workspace.
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -98,20 +103,6 @@ impl ApplyReport {
     }
 }
 
-struct Node {
-    app: usize,
-    action: PlannedAction,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Pending,
-    Running,
-    Done,
-    Failed,
-    Skipped,
-}
-
 pub(super) struct Ctx {
     pub(super) apps: Vec<PreparedApp>,
     pub(super) clients: BTreeMap<String, Client>,
@@ -120,13 +111,7 @@ pub(super) struct Ctx {
     pub(super) opts: ExecOptions,
     pub(super) known: Mutex<Known>,
     pub(super) inventories: Vec<Mutex<Inventory>>,
-    pub(super) slots: BTreeMap<String, Arc<Semaphore>>,
     pub(super) cancel: CancellationToken,
-}
-
-fn needs_node(action: &PlannedAction) -> bool {
-    action.action.changes_workspace()
-        || matches!(action.action, ActionKind::Release | ActionKind::Forget)
 }
 
 /// Applies `prepared`. Never returns early: failures are in the report.
@@ -142,125 +127,13 @@ pub async fn execute(
     let Prepared {
         plan, apps, known, ..
     } = prepared;
-    let mut reports: Vec<AppReport> = apps
-        .iter()
-        .map(|a| AppReport {
-            app: a.name.clone(),
-            ..Default::default()
-        })
-        .collect();
-    let mut nodes: Vec<Node> = Vec::new();
-    for (i, app_plan) in plan.apps.iter().enumerate() {
-        let blocked = if app_plan.is_blocked() {
-            Some(format!(
-                "blocked by {} violation(s) of project rules or manifest error(s); nothing of this app was applied: {}",
-                app_plan.violations.len(),
-                app_plan
-                    .violations
-                    .iter()
-                    .map(|v| v.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
-        } else {
-            let conflicts: Vec<String> = app_plan
-                .actions
-                .iter()
-                .filter(|a| a.action == ActionKind::Conflict)
-                .map(|a| {
-                    format!(
-                        "{}: {}",
-                        a.address,
-                        a.reason.as_deref().unwrap_or("conflict")
-                    )
-                })
-                .collect();
-            (!conflicts.is_empty()).then(|| {
-                format!(
-                    "{} conflict(s); nothing of this app was applied: {}",
-                    conflicts.len(),
-                    conflicts.join("; ")
-                )
-            })
-        };
-        if let Some(reason) = blocked {
-            reports[i].skipped = app_plan.actions.iter().filter(|a| needs_node(a)).count();
-            reports[i].failure = Some(reason);
-            continue;
-        }
-        for action in app_plan.actions.iter().filter(|a| needs_node(a)) {
-            nodes.push(Node {
-                app: i,
-                action: action.clone(),
-            });
-        }
-    }
-
-    // Dependencies.
-    let index: BTreeMap<(usize, &ResourceKey), usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(n, node)| ((node.app, &node.action.key), n))
-        .collect();
-    // Principals first: everything else in a workspace (ACLs, grants, run_as
-    // and group members name them) waits for the groups and service
-    // principals other apps create there.
-    let principal_creates: BTreeMap<&str, Vec<usize>> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| {
-            n.action.action == ActionKind::Create
-                && matches!(n.action.key.kind, Kind::Group | Kind::ServicePrincipal)
-        })
-        .fold(BTreeMap::new(), |mut m, (i, n)| {
-            m.entry(n.action.key.workspace.as_str())
-                .or_insert_with(Vec::new)
-                .push(i);
-            m
-        });
-    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
-    for (n, node) in nodes.iter().enumerate() {
-        for key in &node.action.after {
-            if let Some(&d) = index.get(&(node.app, key)) {
-                deps[n].insert(d);
-            }
-        }
-        let principal = matches!(node.action.key.kind, Kind::Group | Kind::ServicePrincipal);
-        if node.action.action.changes_workspace()
-            && node.action.action != ActionKind::Delete
-            && !principal
-        {
-            for &d in principal_creates
-                .get(node.action.key.workspace.as_str())
-                .into_iter()
-                .flatten()
-            {
-                if nodes[d].app != node.app {
-                    deps[n].insert(d);
-                }
-            }
-        }
-    }
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    for (n, ds) in deps.iter().enumerate() {
-        for &d in ds {
-            dependents[d].push(n);
-        }
-    }
-    let mut waiting: Vec<usize> = deps.iter().map(BTreeSet::len).collect();
-
-    let slots = clients
-        .keys()
-        .map(|ws| {
-            let n = opts
-                .concurrency
-                .get(ws)
-                .copied()
-                .unwrap_or(DEFAULT_CONCURRENCY)
-                .max(1);
-            (ws.clone(), Arc::new(Semaphore::new(n)))
-        })
-        .collect();
+    let mut schedule = Schedule::new(&plan, |ws| {
+        opts.concurrency
+            .get(ws)
+            .copied()
+            .unwrap_or(DEFAULT_CONCURRENCY)
+    });
+    drop(plan);
     let ctx = Arc::new(Ctx {
         inventories: apps
             .iter()
@@ -272,168 +145,77 @@ pub async fn execute(
         audit,
         opts,
         known: Mutex::new(known),
-        slots,
         cancel: cancel.clone(),
     });
 
-    let mut state = vec![State::Pending; nodes.len()];
-    let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|n| waiting[*n] == 0).collect();
-    let mut set: JoinSet<(usize, Result<Option<String>, ActionError>)> = JoinSet::new();
-    let nodes = Arc::new(nodes);
+    let mut set: JoinSet<Result<Option<String>, ActionError>> = JoinSet::new();
+    let mut tasks: HashMap<tokio::task::Id, NodeId> = HashMap::new();
     loop {
-        while let Some(n) = ready.pop_front() {
-            if state[n] != State::Pending {
-                continue;
-            }
-            let app = nodes[n].app;
-            if cancel.is_cancelled() {
-                skip(
-                    n,
-                    "not attempted: the apply was cancelled",
-                    &nodes,
-                    &dependents,
-                    &mut state,
-                    &mut reports,
-                    &*progress,
-                );
-                continue;
-            }
-            if let Some(reason) = &reports[app].failure {
-                let reason = format!("not attempted: app stopped ({reason})");
-                skip(
-                    n,
-                    &reason,
-                    &nodes,
-                    &dependents,
-                    &mut state,
-                    &mut reports,
-                    &*progress,
-                );
-                continue;
-            }
-            state[n] = State::Running;
-            progress(Progress::Started {
-                app: reports[app].app.clone(),
-                action: nodes[n].action.action,
-                key: nodes[n].action.key.clone(),
-            });
-            let ctx = ctx.clone();
-            let nodes = nodes.clone();
-            set.spawn(async move {
-                let node = &nodes[n];
-                (n, actions::run(&ctx, node.app, &node.action).await)
-            });
+        if cancel.is_cancelled() {
+            schedule.cancel();
         }
-        let Some(joined) = set.join_next().await else {
+        while let Some(id) = schedule.start_next() {
+            for event in schedule.take_events() {
+                progress(event);
+            }
+            let ctx = ctx.clone();
+            let app = schedule.app(id);
+            let action = schedule.action(id).clone();
+            let handle = set.spawn(async move { actions::run(&ctx, app, &action).await });
+            tasks.insert(handle.id(), id);
+        }
+        for event in schedule.take_events() {
+            progress(event);
+        }
+        if schedule.is_done() {
+            break;
+        }
+        // Wake on a cancellation too, so what will now never start is
+        // reported at once rather than when the next action finishes.
+        let joined = if schedule.is_cancelled() {
+            set.join_next_with_id().await
+        } else {
+            tokio::select! {
+                joined = set.join_next_with_id() => joined,
+                () = cancel.cancelled() => continue,
+            }
+        };
+        let Some(joined) = joined else {
+            // Nothing runs, yet the schedule is not done: cannot happen
+            // (it settles what can never start); stop rather than spin.
+            tracing::error!("the apply schedule stalled with no action running");
             break;
         };
-        let (n, result) = match joined {
-            Ok(r) => r,
+        let (task, result) = match joined {
+            Ok((task, result)) => (task, Ok(result)),
+            Err(err) => (err.id(), Err(err)),
+        };
+        let Some(id) = tasks.remove(&task) else {
+            continue;
+        };
+        let outcome = match result {
+            Ok(Ok(id)) => Outcome::Done { id },
+            Ok(Err(ActionError::Cancelled)) => Outcome::NotStarted,
+            Ok(Err(error)) => Outcome::Failed {
+                error: error.chain(),
+            },
             Err(err) => {
-                // A panicking action: find nothing to attribute it to
-                // beyond the running set; treat as a failure of none.
-                tracing::error!(error = %err, "an apply task failed to complete");
-                continue;
+                // The panic's message is not repeated: it may quote data.
+                let what = if err.is_panic() {
+                    "panicked"
+                } else {
+                    "was cancelled"
+                };
+                tracing::error!(key = %schedule.action(id).key, "an apply task {what}");
+                Outcome::Failed {
+                    error: format!("the action's task {what} before it completed"),
+                }
             }
         };
-        let node = &nodes[n];
-        let app = node.app;
-        match result {
-            Ok(id) => {
-                state[n] = State::Done;
-                reports[app].done += 1;
-                *reports[app]
-                    .by_action
-                    .entry(node.action.action.as_str())
-                    .or_default() += 1;
-                progress(Progress::Finished {
-                    app: reports[app].app.clone(),
-                    action: node.action.action,
-                    key: node.action.key.clone(),
-                    id,
-                    error: None,
-                });
-                for &d in &dependents[n] {
-                    waiting[d] = waiting[d].saturating_sub(1);
-                    if waiting[d] == 0 && state[d] == State::Pending {
-                        ready.push_back(d);
-                    }
-                }
-            }
-            Err(ActionError::Cancelled) => {
-                state[n] = State::Pending;
-                skip(
-                    n,
-                    "not attempted: the apply was cancelled",
-                    &nodes,
-                    &dependents,
-                    &mut state,
-                    &mut reports,
-                    &*progress,
-                );
-            }
-            Err(error) => {
-                let error = error.chain();
-                state[n] = State::Failed;
-                progress(Progress::Finished {
-                    app: reports[app].app.clone(),
-                    action: node.action.action,
-                    key: node.action.key.clone(),
-                    id: node.action.id.clone(),
-                    error: Some(error.clone()),
-                });
-                if reports[app].failure.is_none() {
-                    reports[app].failure = Some(format!("{}: {error}", node.action.address));
-                }
-                let reason = format!("depends on {}, which failed", node.action.address);
-                for d in dependents[n].clone() {
-                    skip(
-                        d,
-                        &reason,
-                        &nodes,
-                        &dependents,
-                        &mut state,
-                        &mut reports,
-                        &*progress,
-                    );
-                }
-            }
-        }
+        schedule.finished(id, outcome);
     }
-    ApplyReport { apps: reports }
-}
-
-/// Skips node `n` and everything that depends on it; a skipped node in
-/// another app stops that app too.
-fn skip(
-    n: usize,
-    reason: &str,
-    nodes: &[Node],
-    dependents: &[Vec<usize>],
-    state: &mut [State],
-    reports: &mut [AppReport],
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) {
-    let mut stack = vec![(n, reason.to_string())];
-    while let Some((n, reason)) = stack.pop() {
-        if state[n] != State::Pending {
-            continue;
-        }
-        state[n] = State::Skipped;
-        let node = &nodes[n];
-        let report = &mut reports[node.app];
-        report.skipped += 1;
-        if report.failure.is_none() {
-            report.failure = Some(format!("{}: {reason}", node.action.address));
-        }
-        progress(Progress::Skipped {
-            app: report.app.clone(),
-            key: node.action.key.clone(),
-            reason: reason.clone(),
-        });
-        let next = format!("depends on {}, which was not applied", node.action.address);
-        for &d in &dependents[n] {
-            stack.push((d, next.clone()));
-        }
+    for event in schedule.take_events() {
+        progress(event);
     }
+    schedule.into_report()
 }
