@@ -78,16 +78,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line. Many messages already quote their
-/// cause; a cause whose text is already there is not repeated.
+/// The error and its causes on one line (no error's text repeats its
+/// cause's: each is printed once, here).
 fn error_chain(err: &anyhow::Error) -> String {
     let mut out = err.to_string();
     for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
     }
     out
 }

@@ -21,14 +21,14 @@ pub const INVENTORY_VERSION: u32 = 1;
 /// What can go wrong reading or writing the inventory.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
-    #[error("inventory {}: {source}", path.display())]
+    #[error("inventory {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error(
-        "inventory file {} is corrupt: {source}; restore it from a backup or move it aside \
+        "inventory file {} is corrupt; restore it from a backup or move it aside \
          (Mortar then treats the app's objects as unmanaged and reports them as conflicts)",
         path.display()
     )]
@@ -47,12 +47,26 @@ pub enum InventoryError {
     },
     #[error("`{app}` cannot name an inventory file: use letters, digits, `-`, `_` and `.`")]
     BadAppName { app: String },
-    #[error("cannot serialize the inventory of app `{app}`: {source}")]
+    #[error("cannot serialize the inventory of app `{app}`")]
     Serialize {
         app: String,
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl InventoryError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            InventoryError::Io { .. } => "io",
+            InventoryError::Corrupt { .. } => "corrupt",
+            InventoryError::Version { .. } => "version",
+            InventoryError::WrongApp { .. } => "wrong_app",
+            InventoryError::BadAppName { .. } => "bad_app_name",
+            InventoryError::Serialize { .. } => "serialize",
+        }
+    }
 }
 
 pub use crate::model::Inventory;

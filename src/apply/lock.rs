@@ -104,7 +104,7 @@ pub struct LockOptions {
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("lock file {}: {source}", path.display())]
+    #[error("lock file {}", path.display())]
     Io {
         path: PathBuf,
         #[source]

@@ -39,6 +39,19 @@ pub enum ApplyError {
     Recovery(#[from] recovery::RecoveryError),
 }
 
+impl ApplyError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ApplyError::Tree(e) => e.metric_label(),
+            ApplyError::Inventory(e) => e.metric_label(),
+            ApplyError::Observe(e) => e.metric_label(),
+            ApplyError::Audit(e) => e.metric_label(),
+            ApplyError::Recovery(e) => e.metric_label(),
+        }
+    }
+}
+
 impl From<crate::observe::ObserveError> for ApplyError {
     fn from(e: crate::observe::ObserveError) -> Self {
         ApplyError::Observe(Box::new(e))

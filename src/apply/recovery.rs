@@ -35,7 +35,7 @@ const INDEX_VERSION: u32 = 1;
 /// Why the dangling creates could not be worked out.
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
-    #[error("crash recovery: {0}")]
+    #[error("crash recovery")]
     Audit(#[from] AuditError),
 }
 

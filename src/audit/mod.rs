@@ -30,13 +30,13 @@ pub use verify::{Problem, Verified, VerifyFailure, verify_file, verify_file_anch
 /// What can go wrong writing or reading the audit trail.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("audit log {}: {source}", path.display())]
+    #[error("audit log {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot serialize an audit record: {0}")]
+    #[error("cannot serialize an audit record")]
     Serialize(#[source] serde_json::Error),
     #[error("the audit log does not verify: {0}")]
     Broken(VerifyFailure),
@@ -57,7 +57,7 @@ pub enum AuditError {
     AlreadyOpen { path: PathBuf },
     #[error("audit log {}: an earlier write failed and could not be rolled back; reopen the log", path.display())]
     NeedsReopen { path: PathBuf },
-    #[error("audit sink `{sink}`: {source}")]
+    #[error("audit sink `{sink}`")]
     Sink {
         sink: String,
         #[source]

@@ -29,7 +29,7 @@ pub use validate::{check_url, is_loopback_host};
 /// Why a config file (or the environment) could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {file}: {source}")]
+    #[error("cannot read {file}")]
     Read {
         file: PathBuf,
         #[source]
@@ -45,6 +45,18 @@ pub enum ConfigError {
     },
     #[error("environment: {0}")]
     Env(String),
+}
+
+impl ConfigError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ConfigError::Read { .. } => "read",
+            ConfigError::Parse { .. } => "parse",
+            ConfigError::Invalid { .. } => "invalid",
+            ConfigError::Env(..) => "env",
+        }
+    }
 }
 
 impl Config {

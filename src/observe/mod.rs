@@ -33,20 +33,31 @@ pub enum ObserveError {
         "workspace `{workspace}` is not configured in the config file's `workspaces:` section (needed by {key})"
     )]
     UnknownWorkspace { workspace: String, key: String },
-    #[error("workspace `{workspace}`: listing {kind} objects: {source}")]
+    #[error("workspace `{workspace}`: listing {kind} objects")]
     List {
         workspace: String,
         kind: Kind,
         #[source]
         source: crate::databricks::Error,
     },
-    #[error("{key}: reading {what}: {source}")]
+    #[error("{key}: reading {what}")]
     Read {
         key: ResourceKey,
         what: &'static str,
         #[source]
         source: crate::databricks::Error,
     },
+}
+
+impl ObserveError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ObserveError::UnknownWorkspace { .. } => "unknown_workspace",
+            ObserveError::List { .. } => "list",
+            ObserveError::Read { .. } => "read",
+        }
+    }
 }
 
 /// What observing found.

@@ -47,6 +47,18 @@ pub enum PlanError {
     Cycle { keys: Vec<ResourceKey> },
 }
 
+impl PlanError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            PlanError::InvalidPointer { .. } => "invalid_pointer",
+            PlanError::IgnoreRule { .. } => "ignore_rule",
+            PlanError::DuplicateKey { .. } => "duplicate_key",
+            PlanError::Cycle { .. } => "cycle",
+        }
+    }
+}
+
 fn cycle_text(keys: &[ResourceKey]) -> String {
     keys.iter()
         .map(ToString::to_string)

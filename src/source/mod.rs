@@ -59,6 +59,22 @@ pub enum OpenError {
     Git { repo: PathBuf, reason: String },
 }
 
+impl OpenError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            OpenError::DirNotFound { .. } => "dir_not_found",
+            OpenError::NotADirectory { .. } => "not_a_directory",
+            OpenError::NotARepository { .. } => "not_a_repository",
+            OpenError::UnknownRevision { .. } => "unknown_revision",
+            OpenError::AmbiguousRevision { .. } => "ambiguous_revision",
+            OpenError::InvalidRevision { .. } => "invalid_revision",
+            OpenError::NotACommit { .. } => "not_a_commit",
+            OpenError::Git { .. } => "git",
+        }
+    }
+}
+
 /// An opened source: a directory or a Git tree at one commit.
 /// `Send + Sync`, so it can be shared with blocking tasks of async code.
 #[derive(Debug)]

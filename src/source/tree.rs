@@ -43,6 +43,21 @@ pub enum SourceError {
     Io { path: String, reason: String },
 }
 
+impl SourceError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            SourceError::NotFound(..) => "not_found",
+            SourceError::NotADirectory(..) => "not_a_directory",
+            SourceError::NotAFile(..) => "not_a_file",
+            SourceError::TooLarge { .. } => "too_large",
+            SourceError::Escapes { .. } => "escapes",
+            SourceError::NotUtf8 { .. } => "not_utf8",
+            SourceError::Io { .. } => "io",
+        }
+    }
+}
+
 /// A read-only tree of files: a directory on disk, or a Git tree at a commit.
 /// Implementations do not follow symlinks themselves; [`resolve`] does, so
 /// the rules are the same for every implementation.

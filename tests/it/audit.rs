@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::harness::{Out, run_blocking};
+use super::harness::{Out, error_chain, run_blocking};
 use mortar::audit::{
     AuditAction, AuditError, AuditEvent, AuditLog, AuditRecord, ChangeSummary, Outcome, Trigger,
 };
@@ -553,7 +553,7 @@ fn a_forged_record_is_not_laundered_by_reopening_the_log() {
         assert_fails_at(&path, 5, 5, "beyond the head");
         let read = mortar::apply::recovery::dangling_creates(&path).unwrap_err();
         assert!(
-            read.to_string().contains("not what a crash"),
+            error_chain(&read).contains("not what a crash"),
             "{what}: {read}"
         );
     }
@@ -701,7 +701,10 @@ fn dangling_creates_are_read_from_the_kept_position_and_only_new_records_are_rea
     l[0] = l[0].replace("platform", "platfoRm");
     write_lines(&path, &l);
     let err = lookup(&path).unwrap_err();
-    assert!(err.to_string().contains("does not match its hash"), "{err}");
+    assert!(
+        error_chain(&err).contains("does not match its hash"),
+        "{err}"
+    );
 
     // An unreadable index is only a cache miss.
     let dir = tempfile::tempdir().unwrap();

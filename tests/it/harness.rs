@@ -58,3 +58,15 @@ pub fn run_blocking(args: &[&str]) -> Out {
         .expect("mortar runs")
         .into()
 }
+
+/// An error and its causes on one line, as the CLI prints them.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
