@@ -30,6 +30,21 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The key of the resource a manifest declares this principal as, in
+    /// `workspace`: a Group or a ServicePrincipal (users are not declared).
+    pub fn key_in(&self, workspace: &str) -> Option<ResourceKey> {
+        let kind = match self {
+            Principal::GroupName(_) => Kind::Group,
+            Principal::ServicePrincipalName(_) => Kind::ServicePrincipal,
+            Principal::UserName(_) => return None,
+        };
+        Some(ResourceKey {
+            workspace: workspace.to_string(),
+            kind,
+            name: self.name().to_string(),
+        })
+    }
+
     /// The name, whatever the principal's type.
     pub fn name(&self) -> &str {
         match self {

@@ -5,27 +5,13 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use super::PlanError;
+use crate::databricks::kinds;
 use crate::model::{Kind, ResourceKey};
 
-/// The kind's place in apply order: principals first, then what clusters
-/// and catalogs build on, then clusters and schemas, then jobs and grants.
+/// The kind's place in apply order, as the kind declares it (Mortar's own
+/// kinds are never applied and go last).
 pub fn kind_rank(kind: Kind) -> u8 {
-    match kind {
-        Kind::Workspace | Kind::WorkspaceConf => 0,
-        Kind::Group | Kind::ServicePrincipal => 1,
-        Kind::ClusterPolicy
-        | Kind::InstancePool
-        | Kind::SecretScope
-        | Kind::Directory
-        | Kind::Catalog => 2,
-        Kind::Cluster
-        | Kind::SqlWarehouse
-        | Kind::Notebook
-        | Kind::WorkspaceFile
-        | Kind::Schema => 3,
-        Kind::Job | Kind::Grants => 4,
-        Kind::Application | Kind::ApplicationSet | Kind::Project => 5,
-    }
+    kinds::spec(kind).map_or(u8::MAX, |k| k.apply_rank())
 }
 
 /// Orders `nodes` (each with the keys it depends on) so every dependency

@@ -17,7 +17,7 @@ use super::pointer::Pattern;
 use crate::model::DesiredResource;
 use crate::model::mask;
 use crate::model::reference;
-use crate::model::{Kind, PermissionEntry, Principal, ResourceKey};
+use crate::model::{Kind, PermissionEntry, ResourceKey};
 
 /// Everything the planner needs for one app. Borrowed, so callers keep
 /// ownership of their (possibly large) maps.
@@ -212,18 +212,11 @@ fn spec_deps(
         .into_iter()
         .map(|r| r.key_in(&key.workspace))
         .collect();
-    for entry in permissions {
-        let (kind, name) = match &entry.principal {
-            Principal::GroupName(n) => (Kind::Group, n),
-            Principal::ServicePrincipalName(n) => (Kind::ServicePrincipal, n),
-            Principal::UserName(_) => continue,
-        };
-        deps.insert(ResourceKey {
-            workspace: key.workspace.clone(),
-            kind,
-            name: name.clone(),
-        });
-    }
+    deps.extend(
+        permissions
+            .iter()
+            .filter_map(|entry| entry.principal.key_in(&key.workspace)),
+    );
     deps.remove(key);
     deps
 }

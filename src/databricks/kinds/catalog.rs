@@ -45,6 +45,11 @@ pub(super) fn patch_body(spec: &Value, mutable: &[&str]) -> Value {
 }
 
 impl KindSpec for CatalogAdapter {
+    /// Before its schemas.
+    fn apply_rank(&self) -> u8 {
+        2
+    }
+
     fn kind(&self) -> Kind {
         Kind::Catalog
     }

@@ -68,6 +68,11 @@ fn body(spec: &Value) -> Value {
 }
 
 impl KindSpec for ClusterPolicyAdapter {
+    /// Before the clusters that use it.
+    fn apply_rank(&self) -> u8 {
+        2
+    }
+
     fn kind(&self) -> Kind {
         Kind::ClusterPolicy
     }

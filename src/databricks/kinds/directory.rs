@@ -25,6 +25,11 @@ fn canonical(v: &Value) -> Value {
 }
 
 impl KindSpec for DirectoryAdapter {
+    /// Before the notebooks and files inside it.
+    fn apply_rank(&self) -> u8 {
+        2
+    }
+
     fn workspace_path(&self, spec: &Value) -> Option<String> {
         ws::object_path(spec)
     }

@@ -135,6 +135,11 @@ async fn apply(client: &Client, id: &str, want: &Grants) -> Result<(), Error> {
 }
 
 impl KindSpec for GrantsAdapter {
+    /// After the securables it grants on.
+    fn apply_rank(&self) -> u8 {
+        4
+    }
+
     fn kind(&self) -> Kind {
         Kind::Grants
     }

@@ -72,6 +72,11 @@ fn live_object(p: Value) -> Option<LiveObject> {
 }
 
 impl KindSpec for InstancePoolAdapter {
+    /// Before the clusters that draw from it.
+    fn apply_rank(&self) -> u8 {
+        2
+    }
+
     fn carries_tags(&self) -> bool {
         true
     }

@@ -179,6 +179,11 @@ fn run_as_from(job: &Value) -> Option<Value> {
 }
 
 impl KindSpec for JobAdapter {
+    /// After the clusters, notebooks and scopes it uses.
+    fn apply_rank(&self) -> u8 {
+        4
+    }
+
     fn carries_tags(&self) -> bool {
         true
     }

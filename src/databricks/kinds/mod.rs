@@ -170,6 +170,14 @@ pub trait KindSpec: Send + Sync {
         false
     }
 
+    /// The kind's place in apply order where dependencies leave a choice
+    /// (lower first): settings 0, principals 1, what clusters and catalogs
+    /// build on 2, clusters, warehouses, notebooks and schemas 3, jobs and
+    /// grants 4. Deletes run in reverse.
+    fn apply_rank(&self) -> u8 {
+        3
+    }
+
     /// True for principals (groups, service principals): other objects name
     /// them, so their creates run before everything else in a workspace.
     fn is_principal(&self) -> bool {

@@ -187,6 +187,11 @@ async fn delete(client: &Client, resource: &str, id: &str) -> Result<(), Error> 
 }
 
 impl KindSpec for ScimAdapter {
+    /// Identities before what names them.
+    fn apply_rank(&self) -> u8 {
+        1
+    }
+
     /// SCIM resources are identities: ACLs, grants and memberships name them.
     fn is_principal(&self) -> bool {
         true

@@ -76,6 +76,11 @@ fn canonical(v: &Value, from_live: bool) -> Value {
 }
 
 impl KindSpec for SecretScopeAdapter {
+    /// Before the jobs and clusters that read from it.
+    fn apply_rank(&self) -> u8 {
+        2
+    }
+
     /// The secrets ACL API, not the permissions API.
     fn has_acl(&self) -> bool {
         true

@@ -50,6 +50,11 @@ async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
 }
 
 impl KindSpec for WorkspaceConfAdapter {
+    /// Settings first: everything else runs in the workspace they shape.
+    fn apply_rank(&self) -> u8 {
+        0
+    }
+
     /// Settings always exist: nothing to create or own, only to take over.
     fn adopt_always(&self) -> bool {
         true
