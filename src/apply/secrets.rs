@@ -7,7 +7,7 @@
 use crate::config::{ControllerCredentials, SecretAllowance};
 use crate::databricks::Secret;
 use crate::databricks::local_file::{self, MAX_SECRET_VALUE_BYTES};
-use crate::manifest::{SecretRef, SecretSource};
+use crate::manifest::{ScopeSecret, SecretSource};
 
 /// Why a secret value could not be read or put.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +63,7 @@ pub struct SecretPolicy<'a> {
 /// Reads a secret's value from a source the app's project may read. The
 /// plan's guard has already refused other sources; this checks again, and
 /// follows links only as far as the project's directory.
-pub fn read_value(secret: &SecretRef, policy: SecretPolicy<'_>) -> Result<Secret, SecretError> {
+pub fn read_value(secret: &ScopeSecret, policy: SecretPolicy<'_>) -> Result<Secret, SecretError> {
     let origin = format!("{}:{}", secret.origin.file, secret.origin.line);
     let not_allowed = |source_name: String| SecretError::NotAllowed {
         key: secret.key.clone(),

@@ -21,5 +21,5 @@ pub mod secret;
 pub use auth::AuthError;
 pub use client::{Call, Client};
 pub use error::{ApiError, Error};
-pub use kinds::{Acl, Desired, KindAdapter, LiveObject, Ownership, adapter};
+pub use kinds::{Acl, Desired, KindAdapter, ListedObject, OwnershipTags, adapter};
 pub use secret::Secret;

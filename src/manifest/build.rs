@@ -33,7 +33,7 @@ pub enum SecretSource {
 
 /// One secret a SecretScope declares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SecretRef {
+pub struct ScopeSecret {
     pub scope: ResourceKey,
     pub key: String,
     pub source: SecretSource,
@@ -44,7 +44,7 @@ pub struct SecretRef {
 pub struct Built {
     pub resource: DesiredResource,
     pub references: Vec<ReferenceSite>,
-    pub secrets: Vec<SecretRef>,
+    pub secrets: Vec<ScopeSecret>,
 }
 
 /// The app a resource is built for.
@@ -183,8 +183,8 @@ fn read_secrets(
     file: &str,
     node: &Node,
     scope: &ResourceKey,
-) -> Vec<SecretRef> {
-    let mut out: Vec<SecretRef> = Vec::new();
+) -> Vec<ScopeSecret> {
+    let mut out: Vec<ScopeSecret> = Vec::new();
     let Some(items) = node.as_seq() else {
         diags.error(
             At::new(file, node.line, node.column, "secrets"),
@@ -251,7 +251,7 @@ fn read_secrets(
             );
             continue;
         }
-        out.push(SecretRef {
+        out.push(ScopeSecret {
             scope: scope.clone(),
             key,
             source,

@@ -22,6 +22,6 @@ pub mod render;
 pub mod vars;
 
 pub use app::{AppSource, Automated, IgnoreDifference, Project, Retry, SyncPolicy, WorkspaceDef};
-pub use build::{SecretRef, SecretSource};
+pub use build::{ScopeSecret, SecretSource};
 pub use render::{BlockedApp, RenderOptions, Rendered, RenderedApp, render, render_dir};
 pub use yaml::Limits;

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::Kind;
 use super::app::{self, AppSource, AppSpec, IgnoreDifference, Project, SyncPolicy, WorkspaceDef};
-use super::build::{self, AppScope, SecretRef};
+use super::build::{self, AppScope, ScopeSecret};
 use super::diag::{At, Diagnostic, Diagnostics, suggest};
 use super::document::{self, Document};
 use super::resource::{DesiredResource, Origin};
@@ -77,7 +77,7 @@ pub struct RenderedApp {
     /// The ApplicationSet that generated it.
     pub generated_by: Option<String>,
     pub resources: Vec<DesiredResource>,
-    pub secrets: Vec<SecretRef>,
+    pub secrets: Vec<ScopeSecret>,
 }
 
 /// A valid repository, rendered.
@@ -236,7 +236,7 @@ type ReadTopLevel<T> = fn(&mut Diagnostics, &str, &str, &super::yaml::Node, Orig
 #[derive(Default)]
 struct AppContents {
     resources: Vec<DesiredResource>,
-    secrets: Vec<SecretRef>,
+    secrets: Vec<ScopeSecret>,
     references: Vec<IndexedRef>,
     children: Vec<Pending>,
 }

@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::wants::Wanted;
-use crate::databricks::LiveObject as Listed;
+use crate::databricks::ListedObject;
 use crate::model::{Kind, ResourceKey};
 
 /// The outcome of matching one kind in one workspace.
 #[derive(Debug, Default)]
 pub struct Matched {
-    pub objects: BTreeMap<ResourceKey, Listed>,
+    pub objects: BTreeMap<ResourceKey, ListedObject>,
     /// Inventory keys (with their id) the list did not return.
     pub missing_ids: Vec<(ResourceKey, String)>,
 }
@@ -28,10 +28,15 @@ pub fn parse_key(s: &str) -> Option<ResourceKey> {
     })
 }
 
-pub fn match_objects(workspace: &str, kind: Kind, wanted: &Wanted, listed: Vec<Listed>) -> Matched {
+pub fn match_objects(
+    workspace: &str,
+    kind: Kind,
+    wanted: &Wanted,
+    listed: Vec<ListedObject>,
+) -> Matched {
     let mut out = Matched::default();
     let mut claimed: BTreeSet<usize> = BTreeSet::new();
-    let tag_of = |o: &Listed| o.owner.as_ref().map(|w| w.key.clone());
+    let tag_of = |o: &ListedObject| o.owner.as_ref().map(|w| w.key.clone());
     // 1. Ownership tags.
     for (i, obj) in listed.iter().enumerate() {
         let Some(tag) = tag_of(obj) else { continue };
@@ -109,7 +114,7 @@ pub fn match_objects(workspace: &str, kind: Kind, wanted: &Wanted, listed: Vec<L
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::databricks::Ownership;
+    use crate::databricks::OwnershipTags;
     use crate::observe::wants::KeyHint;
 
     fn key(name: &str) -> ResourceKey {
@@ -120,11 +125,11 @@ mod tests {
         }
     }
 
-    fn job(id: &str, name: &str, tag: Option<(&str, &str)>) -> Listed {
-        Listed {
+    fn job(id: &str, name: &str, tag: Option<(&str, &str)>) -> ListedObject {
+        ListedObject {
             id: id.into(),
             name: name.into(),
-            owner: tag.map(|(app, key)| Ownership {
+            owner: tag.map(|(app, key)| OwnershipTags {
                 app: app.into(),
                 key: key.into(),
             }),

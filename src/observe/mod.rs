@@ -155,7 +155,7 @@ async fn observe_kind(
         .filter(|(key, _)| wanted.keys.get(*key).is_some_and(|h| h.full_read))
         .map(|(key, obj)| (key.clone(), obj.id.clone()))
         .collect();
-    let whole: Vec<(ResourceKey, Option<crate::databricks::LiveObject>)> = stream::iter(full)
+    let whole: Vec<(ResourceKey, Option<crate::databricks::ListedObject>)> = stream::iter(full)
         .map(|(key, id)| async move {
             stats.gets.fetch_add(1, Ordering::Relaxed);
             let obj = adapter

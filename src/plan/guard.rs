@@ -6,13 +6,13 @@
 //! violation stops the whole app: nothing of it is applied.
 
 use crate::config::SecretAllowance;
-use crate::manifest::{Project, SecretRef, SecretSource};
+use crate::manifest::{Project, ScopeSecret, SecretSource};
 use crate::plan::{AppPlan, Violation};
 
 /// The violations of an app's secret sources against what the platform
 /// allows its project to read (`secrets.projects` in `mortar.yaml`).
 pub fn check_secrets(
-    secrets: &[SecretRef],
+    secrets: &[ScopeSecret],
     project: &str,
     allowance: Option<&SecretAllowance>,
 ) -> Vec<Violation> {
@@ -96,8 +96,8 @@ mod tests {
     use super::*;
     use crate::model::Origin;
 
-    fn secret(key: &str, source: SecretSource) -> SecretRef {
-        SecretRef {
+    fn secret(key: &str, source: SecretSource) -> ScopeSecret {
+        ScopeSecret {
             scope: ResourceKey {
                 workspace: "dev".into(),
                 kind: Kind::SecretScope,

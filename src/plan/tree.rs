@@ -14,7 +14,7 @@ use super::guard;
 use super::resolve::{self, Known, Mode};
 use crate::config::SecretsConfig;
 use crate::databricks::{adapter, kinds};
-use crate::manifest::{BlockedApp, Project, Rendered, RenderedApp, SecretRef, SecretSource};
+use crate::manifest::{BlockedApp, Project, Rendered, RenderedApp, ScopeSecret, SecretSource};
 use crate::model::{
     ActionKind, DesiredResource, FieldChange, Inventory, Kind, LiveState, ManagedResource,
     Ownership, ResourceKey,
@@ -80,7 +80,7 @@ pub struct PreparedApp {
     pub inventory: Inventory,
     /// Crash recovery added entries to `inventory` (apply saves it).
     pub recovered: bool,
-    pub secrets: Vec<SecretRef>,
+    pub secrets: Vec<ScopeSecret>,
     pub options: AppOptions,
 }
 
@@ -505,7 +505,7 @@ fn add_secrets(plan: &mut AppPlan, app: &RenderedApp, snapshot: &Snapshot, inven
 
 /// The change that puts one secret: its key and where its value is read
 /// from, never the value.
-fn secret_change(secret: &SecretRef, drift: bool) -> FieldChange {
+fn secret_change(secret: &ScopeSecret, drift: bool) -> FieldChange {
     let from = match &secret.source {
         SecretSource::FromEnv(name) => format!("env {name}"),
         SecretSource::FromFile(path) => format!("file {path}"),

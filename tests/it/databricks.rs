@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use mortar::config::{AuthConfig, ValueRef};
-use mortar::databricks::kinds::{Acl, Desired, Ownership, adapter};
+use mortar::databricks::kinds::{Acl, Desired, OwnershipTags, adapter};
 use mortar::databricks::{Client, Error};
 use mortar::manifest::{Kind, PermissionEntry, Principal, ResourceKey};
 use mortar_emulator::{EmulatorConfig, FaultKind, FaultSettings, OAuthClient, Secret};
@@ -208,7 +208,7 @@ async fn round_trip(client: &Client, case: &Case) {
     if !a.unique_names() {
         assert_eq!(
             found[0].owner,
-            Some(Ownership {
+            Some(OwnershipTags {
                 app: APP.into(),
                 key: k.to_string()
             }),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::normalize::{fields_in, kept};
 use super::{
-    Desired, KindAdapter, KindSpec, LiveObject, found, gone, named_object, spec_str, str_field,
+    Desired, KindAdapter, KindSpec, ListedObject, found, gone, named_object, spec_str, str_field,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -32,7 +32,7 @@ const FIELDS: &[&str] = &[
 /// Fields `PATCH` may change.
 const MUTABLE: &[&str] = &["comment", "properties", "options", "owner"];
 
-fn live_object(c: Value) -> Option<LiveObject> {
+fn live_object(c: Value) -> Option<ListedObject> {
     Some(named_object(str_field(&c, "name")?, c))
 }
 
@@ -72,7 +72,7 @@ impl KindAdapter for CatalogAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             if names.is_empty() {
                 return Ok(Vec::new());
@@ -90,7 +90,7 @@ impl KindAdapter for CatalogAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move {
             Ok(found(client.get(&format!("{BASE}/{id}"), &[]).await)?.and_then(live_object))
         })

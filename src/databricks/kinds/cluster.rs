@@ -14,7 +14,7 @@ use super::normalize::{
     strip_ownership,
 };
 use super::{
-    Desired, KindAdapter, KindSpec, LiveObject, id_string, owned_or_named, ownership_from_tags,
+    Desired, KindAdapter, KindSpec, ListedObject, id_string, owned_or_named, ownership_from_tags,
     str_field, with_ownership_tags,
 };
 use crate::databricks::client::Client;
@@ -132,8 +132,8 @@ const API: Endpoints = Endpoints {
 };
 const TAGS: &str = "custom_tags";
 
-fn live_object(cluster: Value) -> Option<LiveObject> {
-    Some(LiveObject {
+fn live_object(cluster: Value) -> Option<ListedObject> {
+    Some(ListedObject {
         id: id_string(cluster.get("cluster_id"))?,
         name: str_field(&cluster, "cluster_name").unwrap_or_default(),
         owner: ownership_from_tags(cluster.get(TAGS)),
@@ -141,7 +141,7 @@ fn live_object(cluster: Value) -> Option<LiveObject> {
     })
 }
 
-async fn get_cluster(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
+async fn get_cluster(client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
     Ok(API.get(client, id).await?.and_then(live_object))
 }
 
@@ -192,7 +192,7 @@ impl KindAdapter for ClusterAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             let clusters = list_token_paged(
                 client,
@@ -220,7 +220,7 @@ impl KindAdapter for ClusterAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(get_cluster(client, id))
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
 use super::normalize::{canonical_json_string, drop_default, drop_empty, fields, fields_in};
-use super::{Desired, KindAdapter, KindSpec, LiveObject, id_string, str_field, take_array};
+use super::{Desired, KindAdapter, KindSpec, ListedObject, id_string, str_field, take_array};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::model::Kind;
@@ -33,8 +33,8 @@ const API: Endpoints = Endpoints {
     id_field: "policy_id",
 };
 
-fn live_object(p: Value) -> Option<LiveObject> {
-    Some(LiveObject {
+fn live_object(p: Value) -> Option<ListedObject> {
+    Some(ListedObject {
         id: id_string(p.get("policy_id"))?,
         name: str_field(&p, "name")?,
         owner: None,
@@ -99,7 +99,7 @@ impl KindAdapter for ClusterPolicyAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             let resp = client.get("/api/2.0/policies/clusters/list", &[]).await?;
             Ok(take_array(resp, "policies")
@@ -114,7 +114,7 @@ impl KindAdapter for ClusterPolicyAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move { Ok(API.get(client, id).await?.and_then(live_object)) })
     }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::normalize::fields_in;
 use super::workspace_objects as ws;
-use super::{Desired, KindAdapter, KindSpec, LiveObject, spec_str, str_field};
+use super::{Desired, KindAdapter, KindSpec, ListedObject, spec_str, str_field};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::model::Kind;
@@ -65,7 +65,7 @@ impl KindAdapter for DirectoryAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(ws::list(client, names, OBJECT_TYPE, None))
     }
 
@@ -73,7 +73,7 @@ impl KindAdapter for DirectoryAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(ws::read(client, id, OBJECT_TYPE, None))
     }
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::{Desired, KindAdapter, KindSpec, LiveObject, found, named_object, read_each};
+use super::{Desired, KindAdapter, KindSpec, ListedObject, found, named_object, read_each};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
@@ -99,7 +99,7 @@ pub fn changes(live: &Grants, want: &Grants) -> Vec<Value> {
     out
 }
 
-async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
+async fn read(client: &Client, id: &str) -> Result<ListedObject, Error> {
     let (t, name) = split_id(id)?;
     let assignments = list_token_paged(
         client,
@@ -114,7 +114,7 @@ async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
 
 /// The grants on a securable; `None` when it has no direct grants (or does
 /// not exist).
-async fn existing(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
+async fn existing(client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
     Ok(found(read(client, id).await)?.filter(|o| !grants_of(&o.raw).is_empty()))
 }
 
@@ -167,7 +167,7 @@ impl KindAdapter for GrantsAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(read_each(names, |id| existing(client, id)))
     }
 
@@ -175,7 +175,7 @@ impl KindAdapter for GrantsAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(existing(client, id))
     }
 

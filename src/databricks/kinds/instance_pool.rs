@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::endpoints::Endpoints;
 use super::normalize::{drop_auto_zone, drop_default, drop_empty, fields_in, strip_ownership};
 use super::{
-    Desired, KindAdapter, KindSpec, LiveObject, id_string, owned_or_named, ownership_from_tags,
+    Desired, KindAdapter, KindSpec, ListedObject, id_string, owned_or_named, ownership_from_tags,
     str_field, take_array, with_ownership_tags,
 };
 use crate::databricks::client::Client;
@@ -62,8 +62,8 @@ fn canonical(v: &Value) -> Value {
     Value::Object(p)
 }
 
-fn live_object(p: Value) -> Option<LiveObject> {
-    Some(LiveObject {
+fn live_object(p: Value) -> Option<ListedObject> {
+    Some(ListedObject {
         id: id_string(p.get("instance_pool_id"))?,
         name: str_field(&p, "instance_pool_name").unwrap_or_default(),
         owner: ownership_from_tags(p.get(TAGS)),
@@ -111,7 +111,7 @@ impl KindAdapter for InstancePoolAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
             Ok(owned_or_named(take_array(resp, "instance_pools"), names, live_object).collect())
@@ -122,7 +122,7 @@ impl KindAdapter for InstancePoolAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move { Ok(API.get(client, id).await?.and_then(live_object)) })
     }
 

@@ -11,7 +11,7 @@ use super::normalize::{
     drop_default, drop_empty, fields, fill_default, sort_by_field, sort_field_by, strip_ownership,
 };
 use super::{
-    Desired, KindAdapter, KindSpec, LiveObject, created_id, found, gone, id_string,
+    Desired, KindAdapter, KindSpec, ListedObject, created_id, found, gone, id_string,
     looks_like_uuid, owned_or_named, ownership_from_tags, str_field, with_ownership_tags,
 };
 use crate::databricks::client::Client;
@@ -23,9 +23,9 @@ pub struct JobAdapter;
 
 const TAGS: &str = "tags";
 
-fn live_object(job: Value) -> Option<LiveObject> {
+fn live_object(job: Value) -> Option<ListedObject> {
     let settings = job.get("settings");
-    Some(LiveObject {
+    Some(ListedObject {
         id: id_string(job.get("job_id"))?,
         name: settings
             .and_then(|s| str_field(s, "name"))
@@ -43,7 +43,7 @@ fn job_id(id: &str) -> Value {
 }
 
 /// The full job `id`; `None` when it does not exist.
-async fn read_job(client: &Client, id: &str) -> Result<Option<LiveObject>, Error> {
+async fn read_job(client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
     Ok(found(get_job(client, id).await)?.and_then(live_object))
 }
 
@@ -235,7 +235,7 @@ impl KindAdapter for JobAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             let jobs = list_token_paged(
                 client,
@@ -263,7 +263,7 @@ impl KindAdapter for JobAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(read_job(client, id))
     }
 
@@ -273,7 +273,7 @@ impl KindAdapter for JobAdapter {
         &'a self,
         client: &'a Client,
         desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move {
             let Some(name) = self.name_of(desired.spec) else {
                 return Ok(None);

@@ -55,7 +55,7 @@ pub const KEY_TAG: &str = "mortar.dev/key";
 
 /// Who owns an object, read from (or written to) its tags.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Ownership {
+pub struct OwnershipTags {
     pub app: String,
     pub key: String,
 }
@@ -70,8 +70,8 @@ pub struct Desired<'a> {
 }
 
 impl Desired<'_> {
-    pub fn ownership(&self) -> Ownership {
-        Ownership {
+    pub fn ownership(&self) -> OwnershipTags {
+        OwnershipTags {
             app: self.app.to_string(),
             key: self.key.to_string(),
         }
@@ -80,13 +80,13 @@ impl Desired<'_> {
 
 /// An object as read from a workspace.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LiveObject {
+pub struct ListedObject {
     /// The Databricks id (job id, cluster id, SCIM id, path, full name, …).
     pub id: String,
     /// The unique or display name, as a manifest's spec names it.
     pub name: String,
-    /// Ownership tags, for kinds that carry tags.
-    pub owner: Option<Ownership>,
+    /// OwnershipTags tags, for kinds that carry tags.
+    pub owner: Option<OwnershipTags>,
     /// The object as the API returned it; feed it to [`KindSpec::normalize`].
     pub raw: Value,
 }
@@ -240,14 +240,14 @@ pub trait KindAdapter: KindSpec {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>>;
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>>;
 
     /// One object by id; `None` when it does not exist.
     fn get<'a>(
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>>;
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>>;
 
     /// One create call; returns the new object's id. Prefer [`KindAdapter::create`].
     fn create_once<'a>(
@@ -354,7 +354,7 @@ pub trait KindAdapter: KindSpec {
         &'a self,
         client: &'a Client,
         desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move {
             let name = self.name_of(desired.spec);
             let names: BTreeSet<String> = name.iter().cloned().collect();
@@ -470,18 +470,18 @@ pub fn spec(kind: Kind) -> Option<&'static dyn KindSpec> {
 }
 
 /// Reads ownership from a tag map (`{"mortar.dev/app": …, "mortar.dev/key": …}`).
-pub fn ownership_from_tags(tags: Option<&Value>) -> Option<Ownership> {
+pub fn ownership_from_tags(tags: Option<&Value>) -> Option<OwnershipTags> {
     let tags = tags?;
     let app = tags.get(APP_TAG)?.as_str()?;
     let key = tags.get(KEY_TAG)?.as_str()?;
-    Some(Ownership {
+    Some(OwnershipTags {
         app: app.to_string(),
         key: key.to_string(),
     })
 }
 
 /// Sets the ownership tags in the tag map at `field` of `spec`.
-pub fn with_ownership_tags(spec: &Value, field: &str, owner: &Ownership) -> Value {
+pub fn with_ownership_tags(spec: &Value, field: &str, owner: &OwnershipTags) -> Value {
     let mut spec = spec.clone();
     if let Some(obj) = spec.as_object_mut() {
         let tags = obj
@@ -503,8 +503,8 @@ pub fn with_ownership_tags(spec: &Value, field: &str, owner: &Ownership) -> Valu
 pub fn owned_or_named(
     items: Vec<Value>,
     names: &BTreeSet<String>,
-    live_object: fn(Value) -> Option<LiveObject>,
-) -> impl Iterator<Item = LiveObject> + '_ {
+    live_object: fn(Value) -> Option<ListedObject>,
+) -> impl Iterator<Item = ListedObject> + '_ {
     items
         .into_iter()
         .filter_map(live_object)
@@ -522,8 +522,8 @@ pub fn id_string(v: Option<&Value>) -> Option<String> {
 
 /// A live object whose id is also its name, with no ownership tags (kinds
 /// named by a unique name or path).
-pub fn named_object(id: String, raw: Value) -> LiveObject {
-    LiveObject {
+pub fn named_object(id: String, raw: Value) -> ListedObject {
+    ListedObject {
         name: id.clone(),
         id,
         owner: None,
@@ -557,10 +557,10 @@ pub fn created_id(resp: &Value, field: &str, path: &str) -> Result<String, Error
 pub async fn read_each<'a, F, Fut>(
     names: &'a BTreeSet<String>,
     read: F,
-) -> Result<Vec<LiveObject>, Error>
+) -> Result<Vec<ListedObject>, Error>
 where
     F: Fn(&'a str) -> Fut,
-    Fut: Future<Output = Result<Option<LiveObject>, Error>>,
+    Fut: Future<Output = Result<Option<ListedObject>, Error>>,
 {
     let mut out = Vec::new();
     for name in names {
@@ -626,7 +626,7 @@ mod tests {
 
     #[test]
     fn ownership_tags_round_trip() {
-        let owner = Ownership {
+        let owner = OwnershipTags {
             app: "analytics".into(),
             key: "prod/Job/nightly".into(),
         };

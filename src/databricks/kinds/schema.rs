@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::catalog::patch_body;
 use super::normalize::kept;
-use super::{Desired, KindAdapter, KindSpec, LiveObject, found, gone, named_object};
+use super::{Desired, KindAdapter, KindSpec, ListedObject, found, gone, named_object};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::databricks::pagination::list_token_paged;
@@ -35,7 +35,7 @@ fn full_name(v: &Value) -> Option<String> {
     Some(format!("{catalog}.{name}"))
 }
 
-fn live_object(s: Value) -> Option<LiveObject> {
+fn live_object(s: Value) -> Option<ListedObject> {
     Some(named_object(full_name(&s)?, s))
 }
 
@@ -63,7 +63,7 @@ impl KindAdapter for SchemaAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             let catalogs: BTreeSet<&str> = names
                 .iter()
@@ -97,7 +97,7 @@ impl KindAdapter for SchemaAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move {
             Ok(found(client.get(&format!("{BASE}/{id}"), &[]).await)?.and_then(live_object))
         })

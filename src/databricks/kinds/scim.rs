@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
 use super::{
-    Desired, KindAdapter, KindSpec, LiveObject, created_id, found, gone, id_string, str_field,
+    Desired, KindAdapter, KindSpec, ListedObject, created_id, found, gone, id_string, str_field,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -44,8 +44,8 @@ fn path(resource: &str, id: Option<&str>) -> String {
     }
 }
 
-fn live_object(r: Value) -> Option<LiveObject> {
-    Some(LiveObject {
+fn live_object(r: Value) -> Option<ListedObject> {
+    Some(ListedObject {
         id: id_string(r.get("id"))?,
         name: str_field(&r, "displayName").unwrap_or_default(),
         owner: None,
@@ -88,7 +88,7 @@ async fn list(
     client: &Client,
     resource: &str,
     names: &BTreeSet<String>,
-) -> Result<Vec<LiveObject>, Error> {
+) -> Result<Vec<ListedObject>, Error> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
@@ -110,7 +110,7 @@ async fn list(
         .collect())
 }
 
-async fn get(client: &Client, resource: &str, id: &str) -> Result<Option<LiveObject>, Error> {
+async fn get(client: &Client, resource: &str, id: &str) -> Result<Option<ListedObject>, Error> {
     Ok(found(client.get(&path(resource, Some(id)), &[]).await)?.and_then(live_object))
 }
 
@@ -227,7 +227,7 @@ impl KindAdapter for ScimAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(list(client, self.resource, names))
     }
 
@@ -235,7 +235,7 @@ impl KindAdapter for ScimAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(get(client, self.resource, id))
     }
 

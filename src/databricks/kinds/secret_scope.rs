@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty};
 use super::{
-    Acl, Desired, KindAdapter, KindSpec, LiveObject, gone, looks_like_uuid, named_object, spec_str,
-    str_field, take_array,
+    Acl, Desired, KindAdapter, KindSpec, ListedObject, gone, looks_like_uuid, named_object,
+    spec_str, str_field, take_array,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -20,12 +20,12 @@ use crate::model::{Kind, PermissionEntry, Principal};
 
 pub struct SecretScopeAdapter;
 
-fn live_object(s: Value) -> Option<LiveObject> {
+fn live_object(s: Value) -> Option<ListedObject> {
     Some(named_object(str_field(&s, "name")?, s))
 }
 
 /// Every scope: the API has no call reading one.
-async fn all_scopes(client: &Client) -> Result<Vec<LiveObject>, Error> {
+async fn all_scopes(client: &Client) -> Result<Vec<ListedObject>, Error> {
     let resp = client.get("/api/2.0/secrets/scopes/list", &[]).await?;
     Ok(take_array(resp, "scopes")
         .into_iter()
@@ -117,7 +117,7 @@ impl KindAdapter for SecretScopeAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             Ok(all_scopes(client)
                 .await?
@@ -131,7 +131,7 @@ impl KindAdapter for SecretScopeAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move { Ok(all_scopes(client).await?.into_iter().find(|o| o.id == id)) })
     }
 

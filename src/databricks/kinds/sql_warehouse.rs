@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
 use super::{
-    APP_TAG, Desired, KEY_TAG, KindAdapter, KindSpec, LiveObject, Ownership, created_id, found,
-    gone, id_string, owned_or_named, str_field,
+    APP_TAG, Desired, KEY_TAG, KindAdapter, KindSpec, ListedObject, OwnershipTags, created_id,
+    found, gone, id_string, owned_or_named, str_field,
 };
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
@@ -63,15 +63,15 @@ fn user_tags(v: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn ownership(v: &Value) -> Option<Ownership> {
+fn ownership(v: &Value) -> Option<OwnershipTags> {
     let tags = custom_tags(v);
-    Some(Ownership {
+    Some(OwnershipTags {
         app: tag(tags, APP_TAG)?.to_string(),
         key: tag(tags, KEY_TAG)?.to_string(),
     })
 }
 
-fn with_ownership(spec: &Value, owner: &Ownership) -> Value {
+fn with_ownership(spec: &Value, owner: &OwnershipTags) -> Value {
     let mut tags = user_tags(spec);
     tags.push(json!({"key": APP_TAG, "value": owner.app}));
     tags.push(json!({"key": KEY_TAG, "value": owner.key}));
@@ -101,8 +101,8 @@ fn canonical(v: &Value) -> Value {
     Value::Object(w)
 }
 
-fn live_object(w: Value) -> Option<LiveObject> {
-    Some(LiveObject {
+fn live_object(w: Value) -> Option<ListedObject> {
+    Some(ListedObject {
         id: id_string(w.get("id"))?,
         name: str_field(&w, "name").unwrap_or_default(),
         owner: ownership(&w),
@@ -145,7 +145,7 @@ impl KindAdapter for SqlWarehouseAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
             Ok(owned_or_named(all, names, live_object)
@@ -158,7 +158,7 @@ impl KindAdapter for SqlWarehouseAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move {
             let path = format!("{BASE}/{id}");
             Ok(found(client.get(&path, &[]).await)?
@@ -198,7 +198,7 @@ impl KindAdapter for SqlWarehouseAdapter {
 }
 
 /// A warehouse being deleted, or deleted: list and get both treat it as gone.
-fn is_going(o: &LiveObject) -> bool {
+fn is_going(o: &ListedObject) -> bool {
     matches!(
         o.raw.get("state").and_then(Value::as_str),
         Some("DELETED" | "DELETING")
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn ownership_lives_in_the_custom_tag_list() {
-        let owner = Ownership {
+        let owner = OwnershipTags {
             app: "a".into(),
             key: "w/SqlWarehouse/bi".into(),
         };

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::{Desired, KindAdapter, KindSpec, LiveObject, found, named_object};
+use super::{Desired, KindAdapter, KindSpec, ListedObject, found, named_object};
 use crate::databricks::client::Client;
 use crate::databricks::error::Error;
 use crate::model::Kind;
@@ -39,7 +39,7 @@ fn keys_id(spec: &Value) -> Option<String> {
     Some(keys.into_iter().cloned().collect::<Vec<_>>().join(","))
 }
 
-async fn read(client: &Client, id: &str) -> Result<LiveObject, Error> {
+async fn read(client: &Client, id: &str) -> Result<ListedObject, Error> {
     let raw = client.get(PATH, &[("keys", id)]).await?;
     let raw = if raw.is_null() {
         Value::Object(Map::new())
@@ -82,7 +82,7 @@ impl KindAdapter for WorkspaceConfAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(async move {
             let mut out = Vec::new();
             for id in names {
@@ -96,7 +96,7 @@ impl KindAdapter for WorkspaceConfAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(async move { found(read(client, id).await) })
     }
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in};
 use super::{
-    Desired, KindAdapter, KindSpec, LiveObject, found, gone, id_string, named_object, read_each,
+    Desired, KindAdapter, KindSpec, ListedObject, found, gone, id_string, named_object, read_each,
     spec_str, str_field,
 };
 use crate::databricks::client::Client;
@@ -63,7 +63,7 @@ pub async fn read(
     path: &str,
     object_type: &str,
     format: Option<&str>,
-) -> Result<Option<LiveObject>, Error> {
+) -> Result<Option<ListedObject>, Error> {
     let Some(mut st) = status(client, path).await? else {
         return Ok(None);
     };
@@ -96,7 +96,7 @@ pub async fn list(
     paths: &BTreeSet<String>,
     object_type: &str,
     format: Option<&str>,
-) -> Result<Vec<LiveObject>, Error> {
+) -> Result<Vec<ListedObject>, Error> {
     read_each(paths, |path| read(client, path, object_type, format)).await
 }
 
@@ -213,7 +213,7 @@ impl KindAdapter for ImportedAdapter {
         &'a self,
         client: &'a Client,
         names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
         Box::pin(list(client, names, self.object_type, Some(self.format)))
     }
 
@@ -221,7 +221,7 @@ impl KindAdapter for ImportedAdapter {
         &'a self,
         client: &'a Client,
         id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LiveObject>, Error>> {
+    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
         Box::pin(read(client, id, self.object_type, Some(self.format)))
     }
 
