@@ -74,15 +74,7 @@ impl<'a> Fields<'a> {
             Some(entry) => match &entry.value.value {
                 Value::String(s) => Some(s.clone()),
                 _ => {
-                    diags.error(
-                        At::new(
-                            self.file,
-                            entry.value.line,
-                            entry.value.column,
-                            &self.field_path(key),
-                        ),
-                        format!("expected a string, found {}", entry.value.type_name()),
-                    );
+                    self.wrong_type(diags, key, entry, "a string");
                     None
                 }
             },
@@ -95,15 +87,7 @@ impl<'a> Fields<'a> {
         match entry.value.value {
             Value::Bool(b) => Some(b),
             _ => {
-                diags.error(
-                    At::new(
-                        self.file,
-                        entry.value.line,
-                        entry.value.column,
-                        &self.field_path(key),
-                    ),
-                    format!("expected true or false, found {}", entry.value.type_name()),
-                );
+                self.wrong_type(diags, key, entry, "true or false");
                 None
             }
         }
@@ -115,18 +99,7 @@ impl<'a> Fields<'a> {
         match &entry.value.value {
             Value::Number(n) if n.is_u64() => n.as_u64(),
             _ => {
-                diags.error(
-                    At::new(
-                        self.file,
-                        entry.value.line,
-                        entry.value.column,
-                        &self.field_path(key),
-                    ),
-                    format!(
-                        "expected a non-negative integer, found {}",
-                        entry.value.type_name()
-                    ),
-                );
+                self.wrong_type(diags, key, entry, "a non-negative integer");
                 None
             }
         }
@@ -136,18 +109,7 @@ impl<'a> Fields<'a> {
     pub fn strings(&self, diags: &mut Diagnostics, key: &str) -> Option<Vec<(String, &'a Node)>> {
         let entry = self.entry(key)?;
         let Some(items) = entry.value.as_seq() else {
-            diags.error(
-                At::new(
-                    self.file,
-                    entry.value.line,
-                    entry.value.column,
-                    &self.field_path(key),
-                ),
-                format!(
-                    "expected a list of strings, found {}",
-                    entry.value.type_name()
-                ),
-            );
+            self.wrong_type(diags, key, entry, "a list of strings");
             return None;
         };
         let mut out = Vec::new();
@@ -166,6 +128,21 @@ impl<'a> Fields<'a> {
             }
         }
         Some(out)
+    }
+}
+
+impl Fields<'_> {
+    /// Reports that `key` holds something other than `expected`.
+    fn wrong_type(&self, diags: &mut Diagnostics, key: &str, entry: &Entry, expected: &str) {
+        diags.error(
+            At::new(
+                self.file,
+                entry.value.line,
+                entry.value.column,
+                &self.field_path(key),
+            ),
+            format!("expected {expected}, found {}", entry.value.type_name()),
+        );
     }
 }
 

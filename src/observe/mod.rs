@@ -23,8 +23,9 @@ use crate::model::{Kind, LiveObject, LiveState, PermissionEntry, ResourceKey};
 
 pub use wants::{Wanted, Wants};
 
-/// ACL reads in flight at once per workspace (the client bounds requests too).
-const ACL_READS_IN_FLIGHT: usize = 16;
+/// Reads (single objects, ACLs) in flight at once per workspace and kind
+/// (the client bounds requests too).
+const READS_IN_FLIGHT: usize = 16;
 
 /// Why live state could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -155,22 +156,11 @@ async fn observe_kind(
         .filter(|(key, _)| wanted.keys.get(*key).is_some_and(|h| h.full_read))
         .map(|(key, obj)| (key.clone(), obj.id.clone()))
         .collect();
-    let whole: Vec<(ResourceKey, Option<crate::databricks::ListedObject>)> = stream::iter(full)
-        .map(|(key, id)| async move {
-            stats.gets.fetch_add(1, Ordering::Relaxed);
-            let obj = adapter
-                .get(client, &id)
-                .await
-                .map_err(|source| ObserveError::Read {
-                    key: key.clone(),
-                    what: "the object",
-                    source,
-                })?;
-            Ok::<_, ObserveError>((key, obj))
-        })
-        .buffer_unordered(ACL_READS_IN_FLIGHT)
-        .try_collect()
-        .await?;
+    let whole = read_each(full, "the object", |id| async move {
+        stats.gets.fetch_add(1, Ordering::Relaxed);
+        adapter.get(client, &id).await
+    })
+    .await?;
     for (key, obj) in whole {
         match obj {
             Some(o) => {
@@ -190,17 +180,10 @@ async fn observe_kind(
         .filter(|(key, _)| with_acl && wanted.acl_keys.contains(*key))
         .map(|(key, obj)| (key.clone(), obj.id.clone()))
         .collect();
-    let acls: BTreeMap<ResourceKey, Vec<PermissionEntry>> = stream::iter(acl_keys)
-        .map(|(key, id)| async move {
+    let acls: BTreeMap<ResourceKey, Vec<PermissionEntry>> =
+        read_each(acl_keys, "permissions", |id| async move {
             stats.acl_reads.fetch_add(1, Ordering::Relaxed);
-            let acl = adapter
-                .read_permissions(client, &id)
-                .await
-                .map_err(|source| ObserveError::Read {
-                    key: key.clone(),
-                    what: "permissions",
-                    source,
-                })?;
+            let acl = adapter.read_permissions(client, &id).await?;
             let mut entries = acl.entries;
             if let Some(owner) = acl.owner.filter(|_| owner_in_acl) {
                 entries.push(PermissionEntry {
@@ -209,11 +192,11 @@ async fn observe_kind(
                 });
                 entries.sort();
             }
-            Ok::<_, ObserveError>((key, entries))
+            Ok(entries)
         })
-        .buffer_unordered(ACL_READS_IN_FLIGHT)
-        .try_collect()
-        .await?;
+        .await?
+        .into_iter()
+        .collect();
     for (key, obj) in matched.objects {
         if let Some(app_id) = adapter.application_id(&obj.raw) {
             out.application_ids.insert(key.clone(), app_id);
@@ -227,4 +210,29 @@ async fn observe_kind(
         out.live.insert(key, live);
     }
     Ok(out)
+}
+
+/// Runs `read` for each `(key, id)`, a bounded number at once; the first
+/// failure names its key and `what` was being read.
+async fn read_each<T, F, Fut>(
+    items: Vec<(ResourceKey, String)>,
+    what: &'static str,
+    read: F,
+) -> Result<Vec<(ResourceKey, T)>, ObserveError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::databricks::Error>>,
+{
+    stream::iter(items)
+        .map(|(key, id)| {
+            let call = read(id);
+            async move {
+                call.await
+                    .map(|value| (key.clone(), value))
+                    .map_err(|source| ObserveError::Read { key, what, source })
+            }
+        })
+        .buffer_unordered(READS_IN_FLIGHT)
+        .try_collect()
+        .await
 }
