@@ -149,4 +149,34 @@ async fn a_cancelled_apply_finishes_the_calls_in_flight_and_starts_no_more() {
     // The manual app was never in scope.
     let planned = engine.plan(&tree, &Scope::app("manual")).await.unwrap();
     assert_eq!(planned.plan().summary.create, 1);
+
+    // A change made by hand: a drift-only scope holds the app it touched
+    // and leaves out the one that merely has creates pending.
+    let http = reqwest::Client::new();
+    let jobs: Value = http
+        .get(format!("{}/api/2.2/jobs/list?name=job-3", emu.base_url()))
+        .bearer_auth(emu.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = jobs["jobs"][0]["job_id"].clone();
+    let changed = http
+        .post(format!("{}/api/2.2/jobs/update", emu.base_url()))
+        .bearer_auth(emu.token())
+        .json(&serde_json::json!({"job_id": id, "new_settings": {"name": "renamed-by-hand"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(changed.status().is_success());
+    let drift_only = Scope {
+        drift_only: true,
+        ..Scope::default()
+    };
+    let planned = engine.plan(&tree, &drift_only).await.unwrap();
+    let names: Vec<&str> = planned.plan().apps.iter().map(|a| a.app.as_str()).collect();
+    assert_eq!(names, ["team"]);
+    assert_eq!(planned.plan().summary.update, 1);
 }
