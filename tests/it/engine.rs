@@ -2,21 +2,19 @@
 //! `Engine::open` → `render` → `plan` → `apply`, against an emulated
 //! workspace over real HTTP.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mortar::apply::Progress;
 use mortar::audit::Trigger;
-use mortar::config::{
-    AuthConfig, Config, LimitsConfig, SecretRef, SourceConfig, StateConfig, WorkspaceConfig,
-};
-use mortar::engine::{AppFilter, Engine, Scope};
+use mortar::config::LimitsConfig;
+use mortar::engine::{AppFilter, Scope};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::databricks_support::emulator;
+use super::harness::engine;
 use mortar_emulator::EmulatorConfig;
 
 fn write_repo(root: &Path, jobs: usize) {
@@ -40,35 +38,6 @@ fn write_repo(root: &Path, jobs: usize) {
     }
 }
 
-fn engine(dir: &Path, host: &str, token: &str) -> Engine {
-    let token_file = dir.join("pat");
-    std::fs::write(&token_file, token).unwrap();
-    let ws = WorkspaceConfig {
-        host: host.to_string(),
-        auth: AuthConfig::Pat {
-            token: SecretRef::File(token_file),
-        },
-        allow_insecure_http: false,
-        limits: LimitsConfig {
-            max_concurrency: 2,
-            ..LimitsConfig::default()
-        },
-        retry: Default::default(),
-    };
-    let config = Config {
-        workspaces: BTreeMap::from([("dev".to_string(), ws)]),
-        source: Some(SourceConfig {
-            dir: Some(dir.join("repo")),
-            ..SourceConfig::default()
-        }),
-        state: StateConfig {
-            dir: dir.join("state"),
-        },
-        ..Config::default()
-    };
-    Engine::open(config, &dir.join("mortar.yaml")).unwrap()
-}
-
 fn audit_records(dir: &Path) -> Vec<Value> {
     std::fs::read_to_string(dir.join("state/audit.jsonl"))
         .unwrap_or_default()
@@ -86,7 +55,16 @@ async fn a_cancelled_apply_finishes_the_calls_in_flight_and_starts_no_more() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     write_repo(&dir.path().join("repo"), 12);
-    let engine = engine(dir.path(), emu.base_url(), &emu.token());
+    let engine = engine(
+        dir.path(),
+        emu.base_url(),
+        &emu.token(),
+        LimitsConfig {
+            max_concurrency: 2,
+            ..LimitsConfig::default()
+        },
+        Default::default(),
+    );
     let tree = engine.render(None).unwrap();
 
     // A scope of the automated apps alone leaves the manual one out.

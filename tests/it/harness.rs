@@ -70,3 +70,69 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// The repository's top directory (the example manifests, fixtures, scripts).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Writes `(relative path, text)` files under `root`, making directories.
+pub fn write_files(root: &Path, files: &[(&str, &str)]) {
+    for (file, text) in files {
+        let path = root.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// The engine on a config naming one workspace, `dev`, reached at `host`
+/// with the PAT `token` (kept in `dir/pat`), the manifests in `dir/repo` and
+/// the state in `dir/state`.
+pub fn engine(
+    dir: &Path,
+    host: &str,
+    token: &str,
+    limits: mortar::config::LimitsConfig,
+    retry: mortar::config::RetryConfig,
+) -> mortar::engine::Engine {
+    use mortar::config::{
+        AuthConfig, Config, SecretRef, SourceConfig, StateConfig, WorkspaceConfig,
+    };
+    let token_file = dir.join("pat");
+    std::fs::write(&token_file, token).unwrap();
+    let ws = WorkspaceConfig {
+        host: host.to_string(),
+        auth: AuthConfig::Pat {
+            token: SecretRef::File(token_file),
+        },
+        allow_insecure_http: false,
+        limits,
+        retry,
+    };
+    let config = Config {
+        workspaces: std::collections::BTreeMap::from([("dev".to_string(), ws)]),
+        source: Some(SourceConfig {
+            dir: Some(dir.join("repo")),
+            ..SourceConfig::default()
+        }),
+        state: StateConfig {
+            dir: dir.join("state"),
+        },
+        ..Config::default()
+    };
+    mortar::engine::Engine::open(config, &dir.join("mortar.yaml")).unwrap()
+}

@@ -2,13 +2,12 @@
 //! workspace over real HTTP: a job's ACL rides in its create call, while a
 //! kind whose create call takes no ACL gets it written separately.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use mortar::apply::Progress;
 use mortar::audit::Trigger;
-use mortar::config::{AuthConfig, Config, SecretRef, SourceConfig, StateConfig, WorkspaceConfig};
 use mortar::databricks::kinds::adapter;
 use mortar::engine::{Engine, Scope};
 use mortar::manifest::{Kind, PermissionEntry, Principal};
@@ -17,6 +16,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::databricks_support::{CountingProxy, emulator, pat_client, test_limits};
+use super::harness::{self, write_files};
 
 const REPO: &str = "\
 apiVersion: mortar.dev/v1alpha1
@@ -61,35 +61,12 @@ permissions:
 
 /// An engine for a one-app repository whose workspace is reached at `host`.
 fn engine(dir: &Path, host: &str, token: &str) -> Engine {
-    for (file, text) in [("repo/top.yaml", REPO), ("repo/team/all.yaml", TEAM)] {
-        let path = dir.join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    let token_file = dir.join("pat");
-    std::fs::write(&token_file, token).unwrap();
+    write_files(
+        &dir.join("repo"),
+        &[("top.yaml", REPO), ("team/all.yaml", TEAM)],
+    );
     let (limits, retry) = test_limits();
-    let ws = WorkspaceConfig {
-        host: host.to_string(),
-        auth: AuthConfig::Pat {
-            token: SecretRef::File(token_file),
-        },
-        allow_insecure_http: false,
-        limits,
-        retry,
-    };
-    let config = Config {
-        workspaces: BTreeMap::from([("dev".to_string(), ws)]),
-        source: Some(SourceConfig {
-            dir: Some(dir.join("repo")),
-            ..SourceConfig::default()
-        }),
-        state: StateConfig {
-            dir: dir.join("state"),
-        },
-        ..Config::default()
-    };
-    Engine::open(config, &dir.join("mortar.yaml")).unwrap()
+    harness::engine(dir, host, token, limits, retry)
 }
 
 fn audit_events(dir: &Path) -> Vec<Value> {

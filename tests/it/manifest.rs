@@ -8,25 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::harness::run_blocking;
+use super::harness::{copy_dir, repo_root};
 use mortar::manifest::{self, Kind, RenderOptions};
 use mortar::source::{DirEntry, EntryKind, SourceError, SourceTree};
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// A private copy of `manifests/`.
 struct Copy {

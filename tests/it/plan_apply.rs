@@ -11,28 +11,11 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::databricks_support::emulator;
-use super::harness::{Out, command, run};
+use super::harness::{Out, command, copy_dir, repo_root, run};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
 
 const DB_PASSWORD: &str = "pw-0f3a9c1e-never-logged";
 const PARTNER_TOKEN: &str = "partner-7d1b2e-never-logged";
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// Two emulated workspaces and a config directory holding `mortar.yaml`,
 /// a copy of the example repository (`manifests/`), and `state/`.

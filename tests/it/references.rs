@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::databricks_support::emulator;
-use super::harness::{command, run};
+use super::harness::{command, run, write_files};
 use mortar_emulator::EmulatorConfig;
 
 const TOP: &str = "apiVersion: mortar.dev/v1alpha1
@@ -89,16 +89,14 @@ print(json.dumps(out))
 async fn escaped_literals_apply_unchanged_and_job_references_are_sent_as_numbers() {
     let emu = emulator(EmulatorConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    for (file, text) in [
-        ("top.yaml", TOP),
-        ("apps/team.yaml", APP),
-        ("team/jobs.yaml", JOBS),
-    ] {
-        let path = root.join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    write_files(
+        &dir.path().join("repo"),
+        &[
+            ("top.yaml", TOP),
+            ("apps/team.yaml", APP),
+            ("team/jobs.yaml", JOBS),
+        ],
+    );
     std::fs::write(dir.path().join("pat"), emu.token()).unwrap();
     std::fs::write(
         dir.path().join("mortar.yaml"),

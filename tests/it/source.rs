@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::harness::copy_dir;
 use mortar::manifest::{self, RenderOptions};
 use mortar::source::tree::{self as source, DirEntry, DirTree, EntryKind, SourceError, SourceTree};
 use mortar::source::{GitTree, OpenError, Source, SourceSpec};
@@ -441,19 +442,6 @@ fn submodules_are_not_read_as_files() {
         tree.read("vendor/sub", 1024).unwrap_err(),
         SourceError::NotAFile("vendor/sub".into())
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// A fresh repository holding a copy of the example `manifests/`, committed.

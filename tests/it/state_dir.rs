@@ -14,26 +14,13 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::databricks_support::emulator;
-use super::harness::{Out, command, run};
+use super::harness::{Out, command, copy_dir, run};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
 
 struct Env {
     dir: tempfile::TempDir,
     dev: RunningEmulator,
     prod: RunningEmulator,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 impl Env {
