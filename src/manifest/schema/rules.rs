@@ -335,14 +335,16 @@ fn check_job(ctx: &mut Ctx<'_>, spec: &Node) {
             .collect();
         // A misspelled task type is already reported as an unknown field
         // with its suggestion; saying "no task type" as well is noise.
-        let misspelled_type = task.as_map().is_some_and(|entries| {
-            entries.iter().any(|e| {
-                !task_types.contains(&e.key.as_str())
-                    && suggest(&e.key, task_types.iter().copied()).is_some()
+        let misspelled_type = || {
+            task.as_map().is_some_and(|entries| {
+                entries.iter().any(|e| {
+                    !task_types.contains(&e.key.as_str())
+                        && suggest(&e.key, task_types.iter().copied()).is_some()
+                })
             })
-        });
+        };
         match types.len() {
-            0 if misspelled_type => {}
+            0 if misspelled_type() => {}
             0 => ctx.error(
                 task.line,
                 task.column,
