@@ -12,12 +12,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::{AppState, Ctx};
-use crate::auth;
 use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultSettings;
 use crate::http::{JsonBody, ok};
-use crate::state::Workspace;
+use crate::model::Workspace;
 
 /// Admin routes (nested under `/_emulator`).
 pub fn routes() -> Router<AppState> {
@@ -39,7 +38,7 @@ pub fn seeded_workspace(config: &EmulatorConfig, mut ws: Workspace) -> Workspace
 }
 
 fn admin_only(ctx: &Ctx, headers: &HeaderMap) -> ApiResult<()> {
-    auth::authenticate(ctx, headers)?.require_admin()
+    ctx.authenticate(headers)?.require_admin()
 }
 
 /// Empties the workspace and seeds the configured identities again.

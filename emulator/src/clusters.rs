@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
@@ -16,55 +15,8 @@ use crate::auth::Caller;
 use crate::clusters_catalog as catalog;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
+use crate::model::{Cluster, Workspace};
 use crate::permissions;
-use crate::state::Workspace;
-
-/// A stored cluster.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Cluster {
-    pub cluster_id: String,
-    /// The user-specified settings of the last create/edit.
-    pub spec: Map<String, Value>,
-    pub creator_user_name: String,
-    pub state: String,
-    pub state_message: String,
-    /// When a PENDING/RESTARTING cluster becomes RUNNING (epoch ms).
-    #[serde(default)]
-    pub running_at: Option<i64>,
-    pub start_time: i64,
-    #[serde(default)]
-    pub terminated_time: Option<i64>,
-    #[serde(default)]
-    pub last_restarted_time: Option<i64>,
-    #[serde(default)]
-    pub pinned: bool,
-    /// The create request's `idempotency_token`, if any.
-    #[serde(default)]
-    pub idempotency_token: Option<String>,
-}
-
-impl Cluster {
-    /// The state as of `now` (transitions complete lazily).
-    pub fn state_at(&self, now: i64) -> &str {
-        match self.running_at {
-            Some(at)
-                if at <= now
-                    && matches!(self.state.as_str(), "PENDING" | "RESTARTING" | "RESIZING") =>
-            {
-                "RUNNING"
-            }
-            _ => &self.state,
-        }
-    }
-
-    fn settle(&mut self, now: i64) {
-        if self.state_at(now) == "RUNNING" && self.state != "RUNNING" {
-            self.state = "RUNNING".into();
-            self.state_message = String::new();
-            self.running_at = None;
-        }
-    }
-}
 
 /// Routes under 2.0 and 2.1.
 pub fn routes() -> Router<AppState> {
@@ -751,7 +703,7 @@ async fn change_owner(
     let id = req_str(&body, "cluster_id")?.to_owned();
     let owner = req_str(&body, "owner_username")?.to_owned();
     ctx.store.write(|ws| {
-        if !crate::scim::principal_exists(ws, &owner) {
+        if !ws.principal_exists(&owner) {
             return Err(ApiError::invalid(format!("User {owner} does not exist")));
         }
         with_cluster(ws, &id, &caller, "CAN_MANAGE", |cluster, _| {

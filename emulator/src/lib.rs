@@ -16,6 +16,7 @@ pub mod federation;
 pub mod http;
 pub mod jobs;
 pub mod limits;
+pub mod model;
 pub mod oidc;
 pub mod permissions;
 pub mod policies;

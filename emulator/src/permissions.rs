@@ -6,22 +6,13 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
-use crate::auth::{Caller, PrincipalKind};
+use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, ok};
-use crate::state::Workspace;
-
-/// One direct ACL entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ace {
-    pub kind: PrincipalKind,
-    pub name: String,
-    pub level: String,
-}
+use crate::model::{Ace, PrincipalKind, Workspace};
 
 /// How one object type behaves.
 pub struct TypeInfo {
@@ -219,7 +210,7 @@ fn rank(info: &TypeInfo, level: &str) -> Option<usize> {
 
 /// Groups (by name) a principal belongs to directly, plus `users`.
 pub fn groups_of(ws: &Workspace, caller: &Caller) -> Vec<String> {
-    let Some(id) = crate::scim::principal_id(ws, &caller.name, caller.kind) else {
+    let Some(id) = ws.principal_id(&caller.name, caller.kind) else {
         return Vec::new();
     };
     ws.groups
@@ -433,7 +424,7 @@ pub fn parse_entries(ws: &Workspace, info: &TypeInfo, list: &[Value]) -> ApiResu
                     .join(", ")
             )));
         }
-        if crate::scim::principal_id(ws, name, *kind).is_none() {
+        if ws.principal_id(name, *kind).is_none() {
             let label = match kind {
                 PrincipalKind::User => "UserName",
                 PrincipalKind::Group => "GroupName",
@@ -582,7 +573,7 @@ pub fn render(ws: &Workspace, info: &TypeInfo, id: &str) -> Value {
         .map(|(kind, name, perms)| {
             let mut map = Map::new();
             map.insert(kind.acl_field().to_owned(), json!(name));
-            if let Some(display) = crate::scim::display_name(ws, &name, kind) {
+            if let Some(display) = ws.display_name(&name, kind) {
                 map.insert("display_name".into(), json!(display));
             }
             map.insert("all_permissions".into(), Value::Array(perms));

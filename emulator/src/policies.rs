@@ -11,8 +11,8 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
+use crate::model::Workspace;
 use crate::permissions;
-use crate::state::Workspace;
 
 /// Routes.
 pub fn routes() -> Router<AppState> {

@@ -11,8 +11,8 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, ok, ok_empty, opt_int, req_str};
+use crate::model::Workspace;
 use crate::permissions;
-use crate::state::Workspace;
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -143,7 +143,9 @@ async fn create(
     validate(&body)?;
     let id = ctx.store.write(|ws| {
         let id = new_pool_id(ws);
-        let creator = crate::scim::principal_id(ws, &caller.name, caller.kind).unwrap_or_default();
+        let creator = ws
+            .principal_id(&caller.name, caller.kind)
+            .unwrap_or_default();
         let mut pool: Map<String, Value> = body
             .iter()
             .filter(|(k, _)| CREATE_FIELDS.contains(&k.as_str()))

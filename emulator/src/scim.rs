@@ -2,8 +2,6 @@
 //! filters, `startIndex`/`count` paging, PUT replace and PATCH operations
 //! (including group members). Also seeds the configured identities.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,12 +10,12 @@ use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
-use crate::auth::{Caller, PrincipalKind};
+use crate::auth::Caller;
 use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, json_response};
+use crate::model::{PrincipalKind, Workspace};
 use crate::scim_filter::{self, parse_filter, project, tokenize, values_at};
-use crate::state::Workspace;
 
 const BASE: &str = "/api/2.0/preview/scim/v2";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -231,49 +229,6 @@ pub fn seed_identities(ws: &mut Workspace, config: &EmulatorConfig) {
     }
 }
 
-/// The SCIM id of a principal named in an ACL.
-pub fn principal_id(ws: &Workspace, name: &str, kind: PrincipalKind) -> Option<String> {
-    match kind {
-        PrincipalKind::User => ws.index.user_ids.get(&name.to_lowercase()).cloned(),
-        PrincipalKind::ServicePrincipal => ws.index.sp_ids.get(name).cloned(),
-        PrincipalKind::Group => ws.index.group_ids.get(name).cloned(),
-    }
-}
-
-/// Display name of a principal for ACL listings.
-pub fn display_name(ws: &Workspace, name: &str, kind: PrincipalKind) -> Option<String> {
-    let id = principal_id(ws, name, kind)?;
-    let map = match kind {
-        PrincipalKind::User => &ws.users,
-        PrincipalKind::ServicePrincipal => &ws.service_principals,
-        PrincipalKind::Group => &ws.groups,
-    };
-    map.get(&id)
-        .and_then(|v| text(v, "displayName"))
-        .map(str::to_owned)
-}
-
-/// Whether a principal is a member of `admins`.
-pub fn is_admin(ws: &Workspace, name: &str, kind: PrincipalKind) -> bool {
-    let Some(id) = principal_id(ws, name, kind) else {
-        return false;
-    };
-    ws.index
-        .group_ids
-        .get("admins")
-        .and_then(|gid| ws.groups.get(gid))
-        .and_then(|g| g.get("members"))
-        .and_then(Value::as_array)
-        .is_some_and(|members| members.iter().any(|m| text(m, "value") == Some(&id)))
-}
-
-/// Whether any principal of this name exists (users, SPs or groups).
-pub fn principal_exists(ws: &Workspace, name: &str) -> bool {
-    ws.index.user_ids.contains_key(&name.to_lowercase())
-        || ws.index.sp_ids.contains_key(name)
-        || ws.index.group_ids.contains_key(name)
-}
-
 /// A resource as returned to clients: schemas, `meta`, and for users and
 /// service principals their direct group memberships.
 fn render(ws: &Workspace, kind: Kind, resource: &Value) -> Value {
@@ -329,7 +284,7 @@ async fn me(State(ctx): State<AppState>, Extension(caller): Extension<Caller>) -
             PrincipalKind::ServicePrincipal => Kind::ServicePrincipals,
             _ => Kind::Users,
         };
-        let id = principal_id(ws, &caller.name, caller.kind)?;
+        let id = ws.principal_id(&caller.name, caller.kind)?;
         let resource = kind.map(ws).get(&id)?;
         let mut out = render(ws, Kind::Users, resource);
         if kind == Kind::ServicePrincipals
@@ -877,14 +832,6 @@ async fn delete(
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// User names by SCIM id, for callers that need to resolve many at once.
-pub fn user_names(ws: &Workspace) -> HashMap<String, String> {
-    ws.users
-        .iter()
-        .filter_map(|(id, u)| Some((id.clone(), text(u, "userName")?.to_owned())))
-        .collect()
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
 use crate::app::{AppState, Ctx};
-use crate::auth;
 use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, EmulatorError};
 use crate::faults::Fault;
-use crate::state::{Store, Workspace};
+use crate::model::Workspace;
+use crate::state::Store;
 use crate::{
     admin, clusters, jobs, oidc, permissions, policies, pools, scim, secrets, tokens,
     unity_catalog, warehouses, workspace, workspace_conf,
@@ -148,7 +148,7 @@ async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next)
     if let Err(retry_after) = ctx.limits.check(request.method(), request.uri().path()) {
         return ApiError::throttled(retry_after).into_response();
     }
-    let caller = match auth::authenticate(&ctx, request.headers()) {
+    let caller = match ctx.authenticate(request.headers()) {
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };

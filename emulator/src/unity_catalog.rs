@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
-use crate::state::Workspace;
+use crate::model::Workspace;
 
 const UC: &str = "/api/2.1/unity-catalog";
 const METASTORE_ID: &str = "11111111-2222-4333-8444-metastore0001";
@@ -325,7 +325,7 @@ fn apply_common(
         object.insert("comment".into(), json!(comment));
     }
     if let Some(owner) = opt_str(body, "owner")? {
-        if !crate::scim::principal_exists(ws, owner) {
+        if !ws.principal_exists(owner) {
             return Err(ApiError::invalid(format!(
                 "Could not find principal with name {owner}"
             )));
@@ -687,7 +687,7 @@ async fn update_grants(
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| ApiError::invalid("Each change needs a principal"))?;
-            if !crate::scim::principal_exists(ws, principal) {
+            if !ws.principal_exists(principal) {
                 return Err(ApiError::invalid(format!(
                     "Could not find principal with name {principal}"
                 )));

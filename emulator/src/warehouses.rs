@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
@@ -14,8 +13,8 @@ use crate::errors::{ApiError, ApiResult};
 use crate::http::{
     JsonBody, Params, first_page, list_body, now_ms, ok, ok_empty, opt_int, opt_str,
 };
+use crate::model::{Warehouse, Workspace};
 use crate::permissions;
-use crate::state::Workspace;
 
 const SIZES: &[&str] = &[
     "2X-Small", "X-Small", "Small", "Medium", "Large", "X-Large", "2X-Large", "3X-Large",
@@ -38,28 +37,6 @@ const FIELDS: &[&str] = &[
     "max_dbu",
 ];
 const CONFIG_KEY: &str = "__sql_warehouse_config";
-
-/// A stored warehouse.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Warehouse {
-    pub id: String,
-    /// User settings with defaults applied.
-    pub settings: Map<String, Value>,
-    pub creator_name: String,
-    pub state: String,
-    /// When a STARTING warehouse becomes RUNNING (epoch ms).
-    #[serde(default)]
-    pub running_at: Option<i64>,
-}
-
-impl Warehouse {
-    fn state_at(&self, now: i64) -> &str {
-        match self.running_at {
-            Some(at) if at <= now && self.state == "STARTING" => "RUNNING",
-            _ => &self.state,
-        }
-    }
-}
 
 /// Routes.
 pub fn routes() -> Router<AppState> {

@@ -11,52 +11,19 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
-use crate::auth::{Caller, PrincipalKind};
+use crate::auth::Caller;
 use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{
     JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, parse_object, req_str,
 };
-use crate::permissions::{self, Ace};
-use crate::state::Workspace;
+use crate::model::{Ace, PrincipalKind, Workspace, WsObject};
+use crate::permissions;
 
 const MAX_CONTENT: usize = 10 * 1024 * 1024;
-
-/// A workspace object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WsObject {
-    pub object_id: i64,
-    /// NOTEBOOK, DIRECTORY, FILE.
-    pub object_type: String,
-    #[serde(default)]
-    pub language: Option<String>,
-    pub created_at: i64,
-    pub modified_at: i64,
-    /// Base64 content (notebooks and files).
-    #[serde(default)]
-    pub content: String,
-    #[serde(default)]
-    pub size: usize,
-}
-
-impl WsObject {
-    /// The permissions API type of this object.
-    pub fn permission_type(&self) -> &'static str {
-        match self.object_type.as_str() {
-            "NOTEBOOK" => "notebooks",
-            "DIRECTORY" => "directories",
-            _ => "files",
-        }
-    }
-
-    fn is_dir(&self) -> bool {
-        self.object_type == "DIRECTORY"
-    }
-}
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
