@@ -12,11 +12,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::{AppState, Ctx};
-use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultSettings;
 use crate::http::{JsonBody, ok};
 use crate::model::Workspace;
+use crate::seed::seeded_workspace;
 
 /// Admin routes (nested under `/_emulator`).
 pub fn routes() -> Router<AppState> {
@@ -27,14 +27,6 @@ pub fn routes() -> Router<AppState> {
         .route("/rate-limit", get(get_rate_limit).put(put_rate_limit))
         .route("/snapshot", get(snapshot).put(put_snapshot))
         .route("/reset", post(reset_handler))
-}
-
-/// A fresh workspace seeded with the configured identities.
-pub fn seeded_workspace(config: &EmulatorConfig, mut ws: Workspace) -> Workspace {
-    crate::scim::seed_identities(&mut ws, config);
-    crate::workspace::seed_tree(&mut ws, config);
-    ws.reindex();
-    ws
 }
 
 fn admin_only(ctx: &Ctx, headers: &HeaderMap) -> ApiResult<()> {

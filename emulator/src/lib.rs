@@ -24,6 +24,7 @@ pub mod pools;
 pub mod scim;
 pub mod scim_filter;
 pub mod secrets;
+pub mod seed;
 pub mod server;
 pub mod state;
 pub mod tokens;

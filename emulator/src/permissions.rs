@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, ok};
+use crate::model::acl::acl_key;
 use crate::model::{Ace, PrincipalKind, Workspace};
 
 /// How one object type behaves.
@@ -139,11 +140,6 @@ pub fn type_info(request_type: &str) -> Option<&'static TypeInfo> {
 
 fn info(key: &str) -> &'static TypeInfo {
     type_info(key).unwrap_or(&TYPES[0])
-}
-
-/// Storage key of an object's ACL.
-pub fn acl_key(type_key: &str, id: &str) -> String {
-    format!("{type_key}/{id}")
 }
 
 /// Routes.

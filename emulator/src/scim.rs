@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, json_response};
+use crate::model::identity::{array_field, member_entry, text};
 use crate::model::{PrincipalKind, Workspace};
 use crate::scim_filter::{self, parse_filter, project, tokenize, values_at};
 
@@ -85,148 +85,10 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
-fn new_scim_id(ws: &mut Workspace) -> String {
-    format!("{}", 7_100_000_000_000_000u64 + ws.next_id())
-}
-
 /// A deterministic UUID-shaped application id.
 fn new_application_id(ws: &mut Workspace) -> String {
     let n = ws.next_id();
     format!("00000000-0000-4000-8000-{n:012x}")
-}
-
-fn ensure_group(ws: &mut Workspace, name: &str) -> String {
-    if let Some(id) = ws.index.group_ids.get(name) {
-        return id.clone();
-    }
-    let id = new_scim_id(ws);
-    ws.groups.insert(
-        id.clone(),
-        json!({"id": id, "displayName": name, "members": [], "entitlements": [], "roles": [], "groups": []}),
-    );
-    ws.index.group_ids.insert(name.to_owned(), id.clone());
-    id
-}
-
-fn add_member(ws: &mut Workspace, group_id: &str, member_id: &str) {
-    let display = member_display(ws, member_id);
-    let Some(group) = ws.groups.get_mut(group_id) else {
-        return;
-    };
-    if let Some(members) = array_field(group, "members")
-        && !members.iter().any(|m| text(m, "value") == Some(member_id))
-    {
-        members.push(member_entry(member_id, display));
-    }
-}
-
-fn member_entry(id: &str, (display, reference): (String, String)) -> Value {
-    json!({"value": id, "display": display, "$ref": reference})
-}
-
-fn member_display(ws: &Workspace, id: &str) -> (String, String) {
-    if let Some(user) = ws.users.get(id) {
-        let name = text(user, "displayName")
-            .or_else(|| text(user, "userName"))
-            .unwrap_or(id);
-        return (name.to_owned(), format!("Users/{id}"));
-    }
-    if let Some(sp) = ws.service_principals.get(id) {
-        let name = text(sp, "displayName").unwrap_or(id);
-        return (name.to_owned(), format!("ServicePrincipals/{id}"));
-    }
-    if let Some(group) = ws.groups.get(id) {
-        let name = text(group, "displayName").unwrap_or(id);
-        return (name.to_owned(), format!("Groups/{id}"));
-    }
-    (id.to_owned(), String::new())
-}
-
-/// The array under `key` of a resource object, created when absent (a
-/// non-object resource has none).
-fn array_field<'a>(object: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
-    let map = object.as_object_mut()?;
-    let entry = map
-        .entry(key.to_owned())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if !entry.is_array() {
-        *entry = Value::Array(Vec::new());
-    }
-    entry.as_array_mut()
-}
-
-/// Creates the `admins`/`users` groups and the configured identities.
-pub fn seed_identities(ws: &mut Workspace, config: &EmulatorConfig) {
-    ws.reindex_identities();
-    let admins = ensure_group(ws, "admins");
-    let users = ensure_group(ws, "users");
-    let mut people: Vec<(String, bool)> = vec![(config.admin_user.clone(), true)];
-    people.extend(config.users.iter().map(|u| (u.user_name.clone(), u.admin)));
-    for (name, admin) in people {
-        let id = match ws.index.user_ids.get(&name.to_lowercase()) {
-            Some(id) => id.clone(),
-            None => {
-                let id = new_scim_id(ws);
-                ws.users.insert(
-                    id.clone(),
-                    json!({
-                        "id": id, "userName": name, "displayName": name, "active": true,
-                        "emails": [{"value": name, "type": "work", "primary": true}],
-                        "entitlements": [], "roles": [],
-                    }),
-                );
-                ws.index.user_ids.insert(name.to_lowercase(), id.clone());
-                id
-            }
-        };
-        add_member(ws, &users, &id);
-        if admin {
-            add_member(ws, &admins, &id);
-        }
-    }
-    let mut sps: Vec<(String, String, bool)> = config
-        .oauth_clients
-        .iter()
-        .map(|c| {
-            let display = c
-                .service_principal
-                .clone()
-                .unwrap_or_else(|| c.client_id.clone());
-            (c.client_id.clone(), display, c.admin)
-        })
-        .collect();
-    for policy in &config.federation_policies {
-        if let Some(app) = &policy.service_principal
-            && !sps.iter().any(|(id, _, _)| id == app)
-        {
-            sps.push((app.clone(), app.clone(), true));
-        }
-    }
-    for (app, display, admin) in sps {
-        let id = match ws.index.sp_ids.get(&app) {
-            Some(id) => id.clone(),
-            None => {
-                let id = new_scim_id(ws);
-                ws.service_principals.insert(
-                    id.clone(),
-                    json!({
-                        "id": id, "applicationId": app, "displayName": display, "active": true,
-                        "entitlements": [], "roles": [],
-                    }),
-                );
-                ws.index.sp_ids.insert(app.clone(), id.clone());
-                id
-            }
-        };
-        add_member(ws, &users, &id);
-        if admin {
-            add_member(ws, &admins, &id);
-        }
-    }
 }
 
 /// A resource as returned to clients: schemas, `meta`, and for users and
@@ -519,7 +381,7 @@ fn finish(ws: &mut Workspace, kind: Kind, id: &str, mut fields: Map<String, Valu
                 .map(|ms| {
                     ms.iter()
                         .filter_map(|m| text(m, "value"))
-                        .map(|mid| member_entry(mid, member_display(ws, mid)))
+                        .map(|mid| member_entry(mid, ws.member_display(mid)))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -543,14 +405,14 @@ async fn create(
     let fields = settable(kind, &body);
     let created = ctx.store.write(|ws| {
         validate_resource(ws, kind, &fields, None)?;
-        let id = new_scim_id(ws);
+        let id = ws.new_scim_id();
         let resource = finish(ws, kind, &id, fields);
         kind.map_mut(ws).insert(id.clone(), resource);
         ws.reindex_identities();
         if kind != Kind::Groups
             && let Some(users) = ws.index.group_ids.get("users").cloned()
         {
-            add_member(ws, &users, &id);
+            ws.add_member(&users, &id);
         }
         Ok(render(ws, kind, &kind.map(ws)[&id]))
     })?;
@@ -653,7 +515,7 @@ fn apply_op(
                     members.retain(|m| text(m, "value") != Some(id));
                 }
             } else {
-                add_member(ws, &gid, id);
+                ws.add_member(&gid, id);
             }
         }
         return Ok(());
@@ -672,7 +534,7 @@ fn apply_op(
                     format!("Member with id {mid} not found."),
                 ));
             }
-            let display = member_display(ws, &mid);
+            let display = ws.member_display(&mid);
             out.push(member_entry(&mid, display));
         }
         out

@@ -65,7 +65,7 @@ pub async fn bind(config: EmulatorConfig) -> Result<(TcpListener, AppState), Emu
         None => (Store::memory(Workspace::default()), Workspace::default()),
     };
     let store = Arc::new(store);
-    store.replace(admin::seeded_workspace(&config, ws));
+    store.replace(crate::seed::seeded_workspace(&config, ws));
     if let Some(path) = &config.state_file {
         // Fail at start, not on the first write, when the file is not writable.
         let bytes = serde_json::to_vec(&store.snapshot()).unwrap_or_default();

@@ -1,8 +1,8 @@
 //! Workspace objects (`/api/2.0/workspace/*`): mkdirs, import (JSON with
 //! base64 content, or multipart as the SDK's `upload` sends), export (JSON or
 //! `direct_download` raw bytes), get-status, list and delete. Paths may carry
-//! the `/Workspace` prefix; it is stripped. Seeds `/Users/<user>` homes and
-//! `/Shared`.
+//! the `/Workspace` prefix; it is stripped. The seeded tree (`/Users/<user>`
+//! homes, `/Shared`) comes from `seed`.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -15,12 +15,12 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{
     JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, parse_object, req_str,
 };
-use crate::model::{Ace, PrincipalKind, Workspace, WsObject};
+use crate::model::tree::parent_of;
+use crate::model::{Workspace, WsObject};
 use crate::permissions;
 
 const MAX_CONTENT: usize = 10 * 1024 * 1024;
@@ -63,119 +63,19 @@ pub fn normalize(path: &str) -> ApiResult<String> {
     })
 }
 
-fn parent_of(path: &str) -> Option<String> {
-    if path == "/" {
-        return None;
-    }
-    let (parent, _) = path.rsplit_once('/')?;
-    Some(if parent.is_empty() {
-        "/".to_owned()
-    } else {
-        parent.to_owned()
+/// Creates `path` and its missing parents as directories.
+fn mkdirs_in(ws: &mut Workspace, path: &str) -> ApiResult<()> {
+    ws.mkdirs(path).map_err(|err| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "RESOURCE_ALREADY_EXISTS",
+            err.to_string(),
+        )
     })
 }
 
 fn missing(path: &str) -> ApiError {
     ApiError::not_found(format!("Path ({path}) doesn't exist."))
-}
-
-fn insert(
-    ws: &mut Workspace,
-    path: &str,
-    object_type: &str,
-    language: Option<String>,
-    content: String,
-    size: usize,
-) -> i64 {
-    let now = now_ms();
-    let id = i64::try_from(ws.next_id()).unwrap_or(i64::MAX) + 2_000_000_000_000;
-    ws.objects.insert(
-        path.to_owned(),
-        WsObject {
-            object_id: id,
-            object_type: object_type.to_owned(),
-            language,
-            created_at: now,
-            modified_at: now,
-            content,
-            size,
-        },
-    );
-    ws.index.object_paths.insert(id, path.to_owned());
-    id
-}
-
-fn mkdirs_in(ws: &mut Workspace, path: &str) -> ApiResult<()> {
-    let mut missing_dirs = Vec::new();
-    let mut current = Some(path.to_owned());
-    while let Some(p) = current {
-        match ws.objects.get(&p) {
-            Some(o) if o.is_dir() => break,
-            Some(_) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "RESOURCE_ALREADY_EXISTS",
-                    format!("Node named '{p}' already exists"),
-                ));
-            }
-            None => {
-                current = parent_of(&p);
-                missing_dirs.push(p);
-            }
-        }
-    }
-    for dir in missing_dirs.into_iter().rev() {
-        insert(ws, &dir, "DIRECTORY", None, String::new(), 0);
-    }
-    Ok(())
-}
-
-/// Creates `/`, `/Users`, `/Shared` and a home per configured identity.
-pub fn seed_tree(ws: &mut Workspace, config: &EmulatorConfig) {
-    let mut homes: Vec<(String, PrincipalKind)> =
-        vec![(config.admin_user.clone(), PrincipalKind::User)];
-    homes.extend(
-        config
-            .users
-            .iter()
-            .map(|u| (u.user_name.clone(), PrincipalKind::User)),
-    );
-    homes.extend(
-        config
-            .oauth_clients
-            .iter()
-            .map(|c| (c.client_id.clone(), PrincipalKind::ServicePrincipal)),
-    );
-    let _ = mkdirs_in(ws, "/Shared");
-    let shared = ws.objects.get("/Shared").map(|o| o.object_id);
-    if let Some(id) = shared {
-        ws.acls
-            .entry(permissions::acl_key("directories", &id.to_string()))
-            .or_insert_with(|| {
-                vec![Ace {
-                    kind: PrincipalKind::Group,
-                    name: "users".into(),
-                    level: "CAN_MANAGE".into(),
-                }]
-            });
-    }
-    for (name, kind) in homes {
-        let home = format!("/Users/{name}");
-        if mkdirs_in(ws, &home).is_err() {
-            continue;
-        }
-        if let Some(id) = ws.objects.get(&home).map(|o| o.object_id) {
-            ws.acls
-                .entry(permissions::acl_key("directories", &id.to_string()))
-                .or_insert_with(|| {
-                    vec![Ace {
-                        kind,
-                        name: name.clone(),
-                        level: "CAN_MANAGE".into(),
-                    }]
-                });
-        }
-    }
 }
 
 fn info(path: &str, object: &WsObject) -> Value {
@@ -412,14 +312,7 @@ async fn import(
             existing.modified_at = now_ms();
             return Ok(());
         }
-        insert(
-            ws,
-            &path,
-            object_type,
-            language.clone(),
-            encoded.clone(),
-            size,
-        );
+        ws.insert_object(&path, object_type, language.clone(), encoded.clone(), size);
         Ok(())
     })?;
     ok_empty()

@@ -11,3 +11,8 @@ pub struct Ace {
     pub name: String,
     pub level: String,
 }
+
+/// Storage key of an object's ACL.
+pub fn acl_key(type_key: &str, id: &str) -> String {
+    format!("{type_key}/{id}")
+}

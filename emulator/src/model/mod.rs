@@ -11,6 +11,7 @@ pub mod object;
 pub mod principal;
 pub mod secret;
 pub mod token;
+pub mod tree;
 pub mod warehouse;
 pub mod workspace;
 
