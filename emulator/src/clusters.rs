@@ -10,13 +10,13 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clusters_catalog as catalog;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
 use crate::model::{Cluster, Workspace};
-use crate::permissions;
 
 /// Routes under 2.0 and 2.1.
 pub fn routes() -> Router<AppState> {
@@ -351,7 +351,7 @@ async fn create(
                 idempotency_token: token.clone(),
             },
         );
-        permissions::init_creator(ws, "clusters", &id, &caller);
+        acl::init_creator(ws, "clusters", &id, &caller);
         Ok(id)
     })?;
     ok(json!({"cluster_id": id}))
@@ -365,7 +365,7 @@ fn cluster_for<'a>(
     level: &str,
 ) -> ApiResult<&'a Cluster> {
     let cluster = ws.clusters.get(id).ok_or_else(|| not_exist(id))?;
-    permissions::require(ws, "clusters", id, caller, level)?;
+    acl::require(ws, "clusters", id, caller, level)?;
     Ok(cluster)
 }
 
@@ -507,7 +507,7 @@ async fn list(
     let descending = params.get("sort_by.direction") == Some("DESC");
     let now = now_ms();
     let (clusters, next, prev) = ctx.store.read(|ws| {
-        let visibility = permissions::Visibility::new(ws, "clusters", &caller, "CAN_ATTACH_TO");
+        let visibility = acl::Visibility::new(ws, "clusters", &caller, "CAN_ATTACH_TO");
         let mut selected: Vec<&Cluster> = ws
             .clusters
             .values()
@@ -586,7 +586,7 @@ async fn permanent_delete(
             )));
         }
         ws.clusters.remove(&id);
-        permissions::forget(ws, "clusters", &id);
+        acl::forget(ws, "clusters", &id);
         Ok(())
     })?;
     ok_empty()

@@ -11,13 +11,13 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, first_page, json_bytes, now_ms, ok, ok_empty, req_id};
 use crate::model::job::{Arrays, PAGE};
 use crate::model::{Job, PrincipalKind, Workspace};
-use crate::permissions;
 
 const MAX_TASKS: usize = 1000;
 
@@ -295,15 +295,15 @@ async fn create(
             now_ms(),
             &settings,
         );
-        permissions::init_creator(ws, "jobs", &job_id.to_string(), &caller);
+        acl::init_creator(ws, "jobs", &job_id.to_string(), &caller);
         let name = job.name_key();
         // The job must exist for the ACL checks; roll back on error.
         ws.jobs.insert(job_id, job);
         if let Some(Value::Array(list)) = &acl {
             let key = job_id.to_string();
-            if let Err(err) = permissions::put_acl(ws, "jobs", &key, list, &caller) {
+            if let Err(err) = acl::put_acl(ws, "jobs", &key, list, &caller) {
                 ws.jobs.remove(&job_id);
-                permissions::forget(ws, "jobs", &key);
+                acl::forget(ws, "jobs", &key);
                 return Err(err);
             }
         }
@@ -397,7 +397,7 @@ async fn read(
     };
     let body = ctx.store.read(|ws| {
         let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
-        permissions::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
+        acl::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
         Ok::<_, ApiError>(json_bytes(get_body(job, page)))
     })?;
     Ok(body)
@@ -428,7 +428,7 @@ async fn list(
     let name = params.get("name").map(str::to_lowercase);
     let body = ctx.store.read(|ws| {
         let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let visibility = permissions::Visibility::new(ws, "jobs", &caller, "CAN_VIEW");
+        let visibility = acl::Visibility::new(ws, "jobs", &caller, "CAN_VIEW");
         let visible = |job: &&Job| visibility.allows(job.job_id);
         let (page, more) = match &name {
             Some(name) => {
@@ -474,7 +474,7 @@ async fn list(
 /// The job to change, when the caller may manage it.
 fn manageable<'a>(ws: &'a Workspace, job_id: i64, caller: &Caller) -> ApiResult<&'a Job> {
     let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
-    permissions::require(ws, "jobs", &job_id.to_string(), caller, "CAN_MANAGE")?;
+    acl::require(ws, "jobs", &job_id.to_string(), caller, "CAN_MANAGE")?;
     Ok(job)
 }
 
@@ -635,7 +635,7 @@ async fn delete(
                 }
             }
         }
-        permissions::forget(ws, "jobs", &job_id.to_string());
+        acl::forget(ws, "jobs", &job_id.to_string());
         Ok(())
     })?;
     ok_empty()

@@ -4,6 +4,7 @@
 //! Start it in-process with [`Emulator::start`] (port 0 picks a free port) or
 //! from the command line with `mortar emulator`. See `docs/emulator.md`.
 
+pub mod acl;
 pub mod admin;
 pub mod app;
 pub mod auth;

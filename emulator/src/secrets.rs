@@ -86,7 +86,7 @@ fn scope_for<'a>(
         return Ok(s);
     }
     let rank = |l: &str| LEVELS.iter().position(|x| *x == l);
-    let groups = crate::permissions::groups_of(ws, caller);
+    let groups = crate::acl::groups_of(ws, caller);
     let have = s
         .acls
         .iter()

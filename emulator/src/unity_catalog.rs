@@ -124,9 +124,7 @@ fn is_owner(ws: &Workspace, object: &Value, caller: &Caller) -> bool {
         .and_then(Value::as_str)
         .unwrap_or_default();
     owner.eq_ignore_ascii_case(&caller.name)
-        || crate::permissions::groups_of(ws, caller)
-            .iter()
-            .any(|g| g == owner)
+        || crate::acl::groups_of(ws, caller).iter().any(|g| g == owner)
 }
 
 /// Fails with 403 unless the caller owns `object`, the `kind` named `key`.
@@ -587,7 +585,7 @@ fn allowed(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 fn has_privilege(ws: &Workspace, kind: &str, name: &str, caller: &Caller, privilege: &str) -> bool {
-    let groups = crate::permissions::groups_of(ws, caller);
+    let groups = crate::acl::groups_of(ws, caller);
     ws.grants.get(&format!("{kind}/{name}")).is_some_and(|g| {
         g.iter().any(|(p, privs)| {
             (p.eq_ignore_ascii_case(&caller.name) || groups.contains(p))

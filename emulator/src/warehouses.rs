@@ -7,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
@@ -14,7 +15,6 @@ use crate::http::{
     JsonBody, Params, first_page, list_body, now_ms, ok, ok_empty, opt_int, opt_str,
 };
 use crate::model::{Warehouse, Workspace};
-use crate::permissions;
 
 const SIZES: &[&str] = &[
     "2X-Small", "X-Small", "Small", "Medium", "Large", "X-Large", "2X-Large", "3X-Large",
@@ -205,7 +205,7 @@ async fn create(
                 running_at: Some(now_ms() + delay),
             },
         );
-        permissions::init_creator(ws, "warehouses", &id, &caller);
+        acl::init_creator(ws, "warehouses", &id, &caller);
         Ok(id)
     })?;
     ok(json!({"id": id}))
@@ -219,7 +219,7 @@ fn warehouse_for<'a>(
     level: &str,
 ) -> ApiResult<&'a Warehouse> {
     let warehouse = ws.warehouses.get(id).ok_or_else(|| not_exist(id))?;
-    permissions::require(ws, "warehouses", id, caller, level)?;
+    acl::require(ws, "warehouses", id, caller, level)?;
     Ok(warehouse)
 }
 
@@ -258,7 +258,7 @@ async fn list(
         .map(str::to_owned);
     let now = now_ms();
     let (items, next) = ctx.store.read(|ws| {
-        let visibility = permissions::Visibility::new(ws, "warehouses", &caller, "CAN_VIEW");
+        let visibility = acl::Visibility::new(ws, "warehouses", &caller, "CAN_VIEW");
         let lower = after
             .clone()
             .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
@@ -347,7 +347,7 @@ async fn delete(
     ctx.store.write(|ws| {
         warehouse_for(ws, &id, &caller, "CAN_MANAGE")?;
         ws.warehouses.remove(&id);
-        permissions::forget(ws, "warehouses", &id);
+        acl::forget(ws, "warehouses", &id);
         Ok(())
     })?;
     ok_empty()

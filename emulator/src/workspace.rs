@@ -13,6 +13,7 @@ use axum::{Extension, Router};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
@@ -21,7 +22,6 @@ use crate::http::{
 };
 use crate::model::tree::parent_of;
 use crate::model::{Workspace, WsObject};
-use crate::permissions;
 
 const MAX_CONTENT: usize = 10 * 1024 * 1024;
 
@@ -107,7 +107,7 @@ fn require(ws: &Workspace, path: &str, caller: &Caller, level: &str) -> ApiResul
     let mut current = Some(path.to_owned());
     while let Some(p) = current {
         if let Some(o) = ws.objects.get(&p) {
-            return permissions::require(
+            return acl::require(
                 ws,
                 o.permission_type(),
                 &o.object_id.to_string(),
@@ -454,7 +454,7 @@ async fn delete(
         for p in doomed {
             if let Some(o) = ws.objects.remove(&p) {
                 ws.index.object_paths.remove(&o.object_id);
-                permissions::forget(ws, o.permission_type(), &o.object_id.to_string());
+                acl::forget(ws, o.permission_type(), &o.object_id.to_string());
             }
         }
         Ok(())
