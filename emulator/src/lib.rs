@@ -3,6 +3,17 @@
 //!
 //! Start it in-process with [`Emulator::start`] (port 0 picks a free port) or
 //! from the command line with `mortar emulator`. See `docs/emulator.md`.
+//!
+//! Modules import one way, bottom to top:
+//! 1. `errors` (the API error and its response body);
+//! 2. `http`, `config` and small helpers (`scim_filter`, `clusters_catalog`);
+//! 3. `model`: the stored records and the [`model::Workspace`] (the state
+//!    file's format) with its indexes — no HTTP, no handlers;
+//! 4. services: `state` (the store), `auth`, `federation`, `faults`, `limits`,
+//!    `acl` (access rules) and `seed`;
+//! 5. `app`: the shared context every handler gets;
+//! 6. handlers, one module per endpoint family, never importing each other;
+//! 7. `server` (routes, accept loop) and this file.
 
 pub mod acl;
 pub mod admin;
