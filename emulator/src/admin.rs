@@ -12,12 +12,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::app::{AppState, Ctx};
-use crate::auth;
-use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::FaultSettings;
 use crate::http::{JsonBody, ok};
-use crate::state::Workspace;
+use crate::model::Workspace;
+use crate::seed::seeded_workspace;
 
 /// Admin routes (nested under `/_emulator`).
 pub fn routes() -> Router<AppState> {
@@ -30,16 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/reset", post(reset_handler))
 }
 
-/// A fresh workspace seeded with the configured identities.
-pub fn seeded_workspace(config: &EmulatorConfig, mut ws: Workspace) -> Workspace {
-    crate::scim::seed_identities(&mut ws, config);
-    crate::workspace::seed_tree(&mut ws, config);
-    ws.reindex();
-    ws
-}
-
 fn admin_only(ctx: &Ctx, headers: &HeaderMap) -> ApiResult<()> {
-    auth::authenticate(ctx, headers)?.require_admin()
+    ctx.authenticate(headers)?.require_admin()
 }
 
 /// Empties the workspace and seeds the configured identities again.

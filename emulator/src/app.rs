@@ -1,14 +1,19 @@
 //! The context every handler shares: the start configuration, the workspace
 //! model, accepted tokens, fault injection, rate limits and federation keys.
-//! Handler modules depend on this module; the server (routing, accept loop)
-//! depends on the handlers and builds the context, never the other way round.
+//! It sits above the shared services it holds (`auth`, `faults`,
+//! `federation`, `limits`, `state`) and the model, and below the handler
+//! modules; the server (routing, accept loop) depends on the handlers and
+//! builds the context, never the other way round.
 
 use std::sync::Arc;
 
-use crate::auth::Tokens;
+use axum::http::HeaderMap;
+
+use crate::auth::{self, Caller, Tokens};
 use crate::config::EmulatorConfig;
+use crate::errors::ApiError;
 use crate::faults::Faults;
-use crate::federation::KeyCache;
+use crate::federation::{self, KeyCache, Verified};
 use crate::limits::Limits;
 use crate::state::Store;
 
@@ -50,5 +55,19 @@ impl Ctx {
     /// How long a cluster or warehouse takes to reach RUNNING, in ms.
     pub fn transition_delay_ms(&self) -> i64 {
         i64::try_from(self.config.transition_delay.as_millis()).unwrap_or(0)
+    }
+
+    /// Resolves the bearer token of a request to its caller.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        auth::authenticate(&self.tokens, &self.store, headers)
+    }
+
+    /// Verifies an external token against the federation policies.
+    pub async fn verify_federated(
+        &self,
+        token: &str,
+        client_id: Option<&str>,
+    ) -> Result<Verified, ApiError> {
+        federation::verify(&self.keys, &self.config, token, client_id).await
     }
 }

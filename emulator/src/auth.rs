@@ -7,33 +7,13 @@ use std::sync::RwLock;
 
 use axum::http::{HeaderMap, header};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::app::Ctx;
 use crate::config::EmulatorConfig;
 use crate::errors::ApiError;
 use crate::http::now_ms;
-
-/// What kind of principal a name denotes in an ACL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PrincipalKind {
-    User,
-    ServicePrincipal,
-    Group,
-}
-
-impl PrincipalKind {
-    /// The ACL field naming this kind of principal.
-    pub fn acl_field(self) -> &'static str {
-        match self {
-            PrincipalKind::User => "user_name",
-            PrincipalKind::ServicePrincipal => "service_principal_name",
-            PrincipalKind::Group => "group_name",
-        }
-    }
-}
+use crate::model::{Grant, PrincipalKind};
+use crate::state::Store;
 
 /// The authenticated principal of a request.
 #[derive(Debug, Clone)]
@@ -58,15 +38,6 @@ impl Caller {
             )))
         }
     }
-}
-
-/// Who a token acts as and until when.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    pub name: String,
-    pub kind: PrincipalKind,
-    /// Expiry in epoch milliseconds; `None` never expires.
-    pub expires_at_ms: Option<i64>,
 }
 
 /// Accepted tokens that are not stored in the workspace state.
@@ -140,7 +111,11 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// Resolves the bearer token of a request to its caller.
-pub fn authenticate(ctx: &Ctx, headers: &HeaderMap) -> Result<Caller, ApiError> {
+pub fn authenticate(
+    tokens: &Tokens,
+    store: &Store,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -160,11 +135,11 @@ pub fn authenticate(ctx: &Ctx, headers: &HeaderMap) -> Result<Caller, ApiError> 
             )
         })?;
     let now = now_ms();
-    let grant = match ctx.tokens.lookup(token) {
+    let grant = match tokens.lookup(token) {
         Some(grant) => grant,
         None => {
             let hash = token_hash(token);
-            ctx.store
+            store
                 .read(|ws| {
                     let id = ws.index.token_hashes.get(&hash)?;
                     let record = ws.tokens.get(id)?;
@@ -176,9 +151,7 @@ pub fn authenticate(ctx: &Ctx, headers: &HeaderMap) -> Result<Caller, ApiError> 
     if grant.expires_at_ms.is_some_and(|exp| exp <= now) {
         return Err(ApiError::unauthenticated("Token is expired."));
     }
-    let admin = ctx
-        .store
-        .read(|ws| crate::scim::is_admin(ws, &grant.name, grant.kind));
+    let admin = store.read(|ws| ws.is_admin(&grant.name, grant.kind));
     Ok(Caller {
         name: grant.name,
         kind: grant.kind,

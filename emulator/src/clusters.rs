@@ -8,63 +8,15 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::clusters_catalog as catalog;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, req_str};
-use crate::permissions;
-use crate::state::Workspace;
-
-/// A stored cluster.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Cluster {
-    pub cluster_id: String,
-    /// The user-specified settings of the last create/edit.
-    pub spec: Map<String, Value>,
-    pub creator_user_name: String,
-    pub state: String,
-    pub state_message: String,
-    /// When a PENDING/RESTARTING cluster becomes RUNNING (epoch ms).
-    #[serde(default)]
-    pub running_at: Option<i64>,
-    pub start_time: i64,
-    #[serde(default)]
-    pub terminated_time: Option<i64>,
-    #[serde(default)]
-    pub last_restarted_time: Option<i64>,
-    #[serde(default)]
-    pub pinned: bool,
-    /// The create request's `idempotency_token`, if any.
-    #[serde(default)]
-    pub idempotency_token: Option<String>,
-}
-
-impl Cluster {
-    /// The state as of `now` (transitions complete lazily).
-    pub fn state_at(&self, now: i64) -> &str {
-        match self.running_at {
-            Some(at)
-                if at <= now
-                    && matches!(self.state.as_str(), "PENDING" | "RESTARTING" | "RESIZING") =>
-            {
-                "RUNNING"
-            }
-            _ => &self.state,
-        }
-    }
-
-    fn settle(&mut self, now: i64) {
-        if self.state_at(now) == "RUNNING" && self.state != "RUNNING" {
-            self.state = "RUNNING".into();
-            self.state_message = String::new();
-            self.running_at = None;
-        }
-    }
-}
+use crate::model::{Cluster, Workspace};
 
 /// Routes under 2.0 and 2.1.
 pub fn routes() -> Router<AppState> {
@@ -399,7 +351,7 @@ async fn create(
                 idempotency_token: token.clone(),
             },
         );
-        permissions::init_creator(ws, "clusters", &id, &caller);
+        acl::init_creator(ws, "clusters", &id, &caller);
         Ok(id)
     })?;
     ok(json!({"cluster_id": id}))
@@ -413,7 +365,7 @@ fn cluster_for<'a>(
     level: &str,
 ) -> ApiResult<&'a Cluster> {
     let cluster = ws.clusters.get(id).ok_or_else(|| not_exist(id))?;
-    permissions::require(ws, "clusters", id, caller, level)?;
+    acl::require(ws, "clusters", id, caller, level)?;
     Ok(cluster)
 }
 
@@ -555,7 +507,7 @@ async fn list(
     let descending = params.get("sort_by.direction") == Some("DESC");
     let now = now_ms();
     let (clusters, next, prev) = ctx.store.read(|ws| {
-        let visibility = permissions::Visibility::new(ws, "clusters", &caller, "CAN_ATTACH_TO");
+        let visibility = acl::Visibility::new(ws, "clusters", &caller, "CAN_ATTACH_TO");
         let mut selected: Vec<&Cluster> = ws
             .clusters
             .values()
@@ -634,7 +586,7 @@ async fn permanent_delete(
             )));
         }
         ws.clusters.remove(&id);
-        permissions::forget(ws, "clusters", &id);
+        acl::forget(ws, "clusters", &id);
         Ok(())
     })?;
     ok_empty()
@@ -751,7 +703,7 @@ async fn change_owner(
     let id = req_str(&body, "cluster_id")?.to_owned();
     let owner = req_str(&body, "owner_username")?.to_owned();
     ctx.store.write(|ws| {
-        if !crate::scim::principal_exists(ws, &owner) {
+        if !ws.principal_exists(&owner) {
             return Err(ApiError::invalid(format!("User {owner} does not exist")));
         }
         with_cluster(ws, &id, &caller, "CAN_MANAGE", |cluster, _| {

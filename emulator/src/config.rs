@@ -1,17 +1,18 @@
 //! Emulator configuration: the Rust struct used in-process and the YAML file
 //! (`mortar emulator --config FILE`) that declares identities, OAuth clients
-//! and token-federation policies.
+//! and token-federation policies, with the fault kinds and JWKS shape it
+//! validates. Imports only `errors`: the services are built from it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use jsonwebtoken::jwk::JwkSet;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::errors::EmulatorError;
-use crate::faults::FaultKind;
 
 /// The token accepted when none is configured.
 pub const DEFAULT_TOKEN: &str = "dapi-mortar-emulator";
@@ -306,7 +307,7 @@ impl EmulatorConfig {
                 );
             }
             if let Some(jwks) = &policy.jwks
-                && crate::federation::parse_jwks(jwks).is_err()
+                && parse_jwks(jwks).is_err()
             {
                 return bad(
                     format!("federation_policies[{i}].jwks"),
@@ -339,4 +340,42 @@ impl EmulatorConfig {
             self.tokens.clone()
         }
     }
+}
+
+/// A kind of injected fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 500 `INTERNAL_ERROR`.
+    #[serde(rename = "error_500")]
+    Error500,
+    /// 503 `TEMPORARILY_UNAVAILABLE` with `Retry-After: 1`.
+    #[serde(rename = "error_503")]
+    Error503,
+    /// 429 `REQUEST_LIMIT_EXCEEDED` with `Retry-After: 1`.
+    Throttle,
+    /// The socket is closed without a response.
+    Drop,
+    /// The answer is delayed by `slow_ms` before it is computed.
+    Slow,
+}
+
+impl FaultKind {
+    /// All kinds, in the order used to draw one.
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::Error500,
+        FaultKind::Error503,
+        FaultKind::Throttle,
+        FaultKind::Drop,
+        FaultKind::Slow,
+    ];
+}
+
+/// Parses a JWKS given as a JSON object or as a JSON string.
+pub fn parse_jwks(value: &Value) -> Result<JwkSet, String> {
+    let parsed = match value {
+        Value::String(text) => serde_json::from_str::<JwkSet>(text),
+        other => serde_json::from_value::<JwkSet>(other.clone()),
+    };
+    parsed.map_err(|err| err.to_string())
 }

@@ -1,9 +1,11 @@
 //! Error types: the API errors the emulator answers with (standard Databricks
 //! error body, SCIM error body, OAuth error body) and the errors that stop the
-//! emulator itself from starting or persisting.
+//! emulator itself from starting or persisting. The bottom of the crate:
+//! it renders its own JSON error bodies and imports no other module.
 
 use std::path::PathBuf;
 
+use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -191,7 +193,13 @@ impl IntoResponse for ApiError {
             }),
             Style::OAuth => json!({"error": self.code, "error_description": self.message}),
         };
-        let mut response = crate::http::json_response(self.status, &body);
+        let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = Response::new(Body::from(bytes));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(secs) = self.retry_after
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {

@@ -13,36 +13,8 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::config::EmulatorConfig;
+pub use crate::config::FaultKind;
 use crate::errors::ApiError;
-
-/// A kind of injected fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultKind {
-    /// 500 `INTERNAL_ERROR`.
-    #[serde(rename = "error_500")]
-    Error500,
-    /// 503 `TEMPORARILY_UNAVAILABLE` with `Retry-After: 1`.
-    #[serde(rename = "error_503")]
-    Error503,
-    /// 429 `REQUEST_LIMIT_EXCEEDED` with `Retry-After: 1`.
-    Throttle,
-    /// The socket is closed without a response.
-    Drop,
-    /// The answer is delayed by `slow_ms` before it is computed.
-    Slow,
-}
-
-impl FaultKind {
-    /// All kinds, in the order used to draw one.
-    pub const ALL: [FaultKind; 5] = [
-        FaultKind::Error500,
-        FaultKind::Error503,
-        FaultKind::Throttle,
-        FaultKind::Drop,
-        FaultKind::Slow,
-    ];
-}
 
 /// Run-time adjustable latency and fault settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

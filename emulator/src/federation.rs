@@ -13,10 +13,9 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::app::Ctx;
-use crate::auth::PrincipalKind;
-use crate::config::FederationPolicy;
+use crate::config::{EmulatorConfig, FederationPolicy, parse_jwks};
 use crate::errors::ApiError;
+use crate::model::PrincipalKind;
 
 /// The identity an accepted external token maps to.
 #[derive(Debug, Clone)]
@@ -26,15 +25,6 @@ pub struct Verified {
     pub kind: PrincipalKind,
     /// The external token's expiry (epoch ms).
     pub expires_at_ms: i64,
-}
-
-/// Parses a JWKS given as a JSON object or as a JSON string.
-pub fn parse_jwks(value: &Value) -> Result<JwkSet, String> {
-    let parsed = match value {
-        Value::String(text) => serde_json::from_str::<JwkSet>(text),
-        other => serde_json::from_value::<JwkSet>(other.clone()),
-    };
-    parsed.map_err(|err| err.to_string())
 }
 
 /// Keys fetched from issuers, cached by issuer URL.
@@ -133,7 +123,12 @@ impl KeyCache {
 
 /// Verifies `token` and maps it to a principal. `client_id` selects a
 /// service-principal policy; without it only account-wide policies apply.
-pub async fn verify(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<Verified, ApiError> {
+pub async fn verify(
+    keys: &KeyCache,
+    config: &EmulatorConfig,
+    token: &str,
+    client_id: Option<&str>,
+) -> Result<Verified, ApiError> {
     let header = jsonwebtoken::decode_header(token)
         .map_err(|err| denied(format!("subject_token is not a JWT: {err}")))?;
     if header.alg != Algorithm::RS256 && header.alg != Algorithm::ES256 {
@@ -148,8 +143,7 @@ pub async fn verify(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<V
         .get("iss")
         .and_then(Value::as_str)
         .ok_or_else(|| denied("subject_token has no iss claim"))?;
-    let candidates: Vec<&FederationPolicy> = ctx
-        .config
+    let candidates: Vec<&FederationPolicy> = config
         .federation_policies
         .iter()
         .filter(|p| p.issuer.trim_end_matches('/') == issuer.trim_end_matches('/'))
@@ -166,7 +160,7 @@ pub async fn verify(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<V
     }
     let mut last = denied("no federation policy accepted the token");
     for policy in candidates {
-        match check(ctx, policy, token, &header).await {
+        match check(keys, config, policy, token, &header).await {
             Ok(verified) => return Ok(verified),
             Err(err) => last = err,
         }
@@ -175,12 +169,13 @@ pub async fn verify(ctx: &Ctx, token: &str, client_id: Option<&str>) -> Result<V
 }
 
 async fn check(
-    ctx: &Ctx,
+    keys: &KeyCache,
+    config: &EmulatorConfig,
     policy: &FederationPolicy,
     token: &str,
     header: &jsonwebtoken::Header,
 ) -> Result<Verified, ApiError> {
-    let set = ctx.keys.keys_for(policy, header.kid.as_deref()).await?;
+    let set = keys.keys_for(policy, header.kid.as_deref()).await?;
     let keys: Vec<_> = match header.kid.as_deref() {
         Some(kid) => set.find(kid).into_iter().collect(),
         None => set.keys.iter().collect(),
@@ -193,7 +188,7 @@ async fn check(
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[policy.issuer.as_str(), policy.issuer.trim_end_matches('/')]);
     let audiences = if policy.audiences.is_empty() {
-        vec![ctx.config.account_id.clone()]
+        vec![config.account_id.clone()]
     } else {
         policy.audiences.clone()
     };

@@ -3,145 +3,23 @@
 //! (arrays merged by key, `fields_to_remove`) and delete, with the server-side
 //! defaults and reorderings the real service applies.
 
-use std::borrow::Cow;
 use std::ops::Bound;
 
 use axum::extract::State;
 use axum::http::Uri;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
-use crate::auth::{Caller, PrincipalKind};
+use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, first_page, json_bytes, now_ms, ok, ok_empty, req_id};
-use crate::permissions;
-use crate::state::Workspace;
+use crate::model::job::{Arrays, PAGE};
+use crate::model::{Job, PrincipalKind, Workspace};
 
-/// Arrays that `jobs/get` 2.2 pages by 100.
-const PAGED_ARRAYS: [&str; 4] = ["tasks", "job_clusters", "parameters", "environments"];
-const PAGE: usize = 100;
 const MAX_TASKS: usize = 1000;
-
-/// A stored job. Settings (with server defaults applied) are kept as
-/// compact JSON text: reads copy bytes instead of walking maps, and a job
-/// costs a fraction of the memory of a parsed map.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Job {
-    pub job_id: i64,
-    pub creator_user_name: String,
-    pub run_as_user_name: String,
-    /// The configured `run_as` (not returned by reads).
-    #[serde(default)]
-    pub run_as: Option<Value>,
-    pub created_time: i64,
-    /// Settings as JSON text (state files may also hold them as an object).
-    #[serde(deserialize_with = "settings_text")]
-    pub settings: String,
-    /// Derived from `settings`; rebuilt by [`Job::refresh`].
-    #[serde(skip)]
-    derived: Derived,
-}
-
-/// What reads need without parsing the settings.
-#[derive(Debug, Clone, Default)]
-struct Derived {
-    /// Lower-cased name, the key of the name index.
-    name_key: String,
-    /// Settings without the paged arrays (the `jobs/list` view), as JSON.
-    summary: String,
-    /// Lengths of `tasks`, `job_clusters`, `parameters`, `environments`.
-    lens: [usize; 4],
-    /// Whether `parameters` or `environments` is present (the expanded list
-    /// view leaves them out).
-    has_extra_arrays: bool,
-}
-
-fn settings_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match Value::deserialize(d)? {
-        Value::String(text) => Ok(text),
-        object @ Value::Object(_) => Ok(object.to_string()),
-        _ => Err(serde::de::Error::custom("job settings must be an object")),
-    }
-}
-
-impl Job {
-    /// A job from parsed settings.
-    fn build(
-        job_id: i64,
-        creator_user_name: String,
-        run_as_user_name: String,
-        run_as: Option<Value>,
-        created_time: i64,
-        settings: &Map<String, Value>,
-    ) -> Job {
-        let mut job = Job {
-            job_id,
-            creator_user_name,
-            run_as_user_name,
-            run_as,
-            created_time,
-            settings: serde_json::to_string(settings).unwrap_or_else(|_| "{}".to_owned()),
-            derived: Derived::default(),
-        };
-        job.derive(settings);
-        job
-    }
-
-    /// The settings as a map.
-    fn settings_map(&self) -> Map<String, Value> {
-        serde_json::from_str(&self.settings).unwrap_or_default()
-    }
-
-    /// Replaces the settings.
-    fn set_settings(&mut self, settings: &Map<String, Value>) {
-        self.settings = serde_json::to_string(settings).unwrap_or_else(|_| "{}".to_owned());
-        self.derive(settings);
-    }
-
-    /// Recomputes the derived fields from the stored text (after loading).
-    pub fn refresh(&mut self) {
-        let settings = self.settings_map();
-        self.derive(&settings);
-    }
-
-    fn derive(&mut self, settings: &Map<String, Value>) {
-        let len = |k: &str| {
-            settings
-                .get(k)
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len)
-        };
-        self.derived = Derived {
-            name_key: settings
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("Untitled")
-                .to_lowercase(),
-            summary: serde_json::to_string(&SettingsView {
-                settings,
-                arrays: Arrays::Omit,
-            })
-            .unwrap_or_else(|_| "{}".to_owned()),
-            lens: [
-                len("tasks"),
-                len("job_clusters"),
-                len("parameters"),
-                len("environments"),
-            ],
-            has_extra_arrays: settings.contains_key("parameters")
-                || settings.contains_key("environments"),
-        };
-    }
-
-    /// Lower-cased name, the key of the name index.
-    pub fn name_key(&self) -> String {
-        self.derived.name_key.clone()
-    }
-}
 
 /// Jobs routes, served under 2.0, 2.1 and 2.2.
 pub fn routes() -> Router<AppState> {
@@ -367,7 +245,7 @@ fn run_as_name(run_as: &Value) -> ApiResult<(PrincipalKind, String)> {
 
 fn check_run_as(ws: &Workspace, run_as: &Value) -> ApiResult<String> {
     let (kind, name) = run_as_name(run_as)?;
-    if crate::scim::principal_id(ws, &name, kind).is_none() {
+    if ws.principal_id(&name, kind).is_none() {
         return Err(ApiError::invalid(format!(
             "Principal {name} does not exist"
         )));
@@ -417,15 +295,15 @@ async fn create(
             now_ms(),
             &settings,
         );
-        permissions::init_creator(ws, "jobs", &job_id.to_string(), &caller);
+        acl::init_creator(ws, "jobs", &job_id.to_string(), &caller);
         let name = job.name_key();
         // The job must exist for the ACL checks; roll back on error.
         ws.jobs.insert(job_id, job);
         if let Some(Value::Array(list)) = &acl {
             let key = job_id.to_string();
-            if let Err(err) = permissions::put_acl(ws, "jobs", &key, list, &caller) {
+            if let Err(err) = acl::put_acl(ws, "jobs", &key, list, &caller) {
                 ws.jobs.remove(&job_id);
-                permissions::forget(ws, "jobs", &key);
+                acl::forget(ws, "jobs", &key);
                 return Err(err);
             }
         }
@@ -433,59 +311,6 @@ async fn create(
         Ok(job_id)
     })?;
     ok(json!({"job_id": job_id}))
-}
-
-/// How the paged arrays (`tasks`, `job_clusters`, `parameters`,
-/// `environments`) of a job are shown.
-#[derive(Debug, Clone, Copy)]
-enum Arrays {
-    /// Every element (2.0/2.1 `get`).
-    All,
-    /// The 100-element window starting at the offset (2.2 `get`).
-    Window(usize),
-    /// Left out (`list` without `expand_tasks`).
-    Omit,
-    /// First 100 `tasks`/`job_clusters` (`list` with `expand_tasks`).
-    Expand,
-}
-
-/// A job's settings serialized straight from the store, without copying.
-struct SettingsView<'a> {
-    settings: &'a Map<String, Value>,
-    arrays: Arrays,
-}
-
-impl Serialize for SettingsView<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for (key, value) in self.settings {
-            if !PAGED_ARRAYS.contains(&key.as_str()) {
-                map.serialize_entry(key, value)?;
-                continue;
-            }
-            let Value::Array(items) = value else {
-                map.serialize_entry(key, value)?;
-                continue;
-            };
-            match self.arrays {
-                Arrays::All => map.serialize_entry(key, items)?,
-                Arrays::Window(offset) => {
-                    let rest = items.get(offset..).unwrap_or(&[]);
-                    let window = &rest[..rest.len().min(PAGE)];
-                    if offset == 0 || !window.is_empty() {
-                        map.serialize_entry(key, window)?;
-                    }
-                }
-                Arrays::Omit => {}
-                Arrays::Expand => {
-                    if key == "tasks" || key == "job_clusters" {
-                        map.serialize_entry(key, &items[..items.len().min(PAGE)])?;
-                    }
-                }
-            }
-        }
-        map.end()
-    }
 }
 
 /// Writes a job object as `get` or `list` returns it around `settings`
@@ -523,42 +348,12 @@ fn write_job(
     out.push(b'}');
 }
 
-/// The settings text of a view: the stored text (or summary) when it already
-/// is that view, else re-serialized from the parsed settings.
-fn view_text(job: &Job, arrays: Arrays) -> Cow<'_, str> {
-    let [tasks, clusters, _, _] = job.derived.lens;
-    let stored = match arrays {
-        Arrays::All => Some(job.settings.as_str()),
-        Arrays::Omit => Some(job.derived.summary.as_str()),
-        Arrays::Window(0) if job.derived.lens.iter().all(|l| *l <= PAGE) => {
-            Some(job.settings.as_str())
-        }
-        Arrays::Expand if tasks <= PAGE && clusters <= PAGE && !job.derived.has_extra_arrays => {
-            Some(job.settings.as_str())
-        }
-        _ => None,
-    };
-    match stored {
-        Some(text) => Cow::Borrowed(text),
-        None => {
-            let settings = job.settings_map();
-            Cow::Owned(
-                serde_json::to_string(&SettingsView {
-                    settings: &settings,
-                    arrays,
-                })
-                .unwrap_or_else(|_| "{}".to_owned()),
-            )
-        }
-    }
-}
-
 /// The `jobs/get` body; `page` selects the 100-element window of arrays
 /// (2.2), `None` returns every element (2.0/2.1).
 fn get_body(job: &Job, page: Option<usize>) -> Vec<u8> {
     let (arrays, has_more, next) = match page {
         Some(offset) => {
-            let more = job.derived.lens.iter().any(|l| *l > offset + PAGE);
+            let more = job.array_lens().iter().any(|l| *l > offset + PAGE);
             (
                 Arrays::Window(offset),
                 Some(more),
@@ -567,7 +362,7 @@ fn get_body(job: &Job, page: Option<usize>) -> Vec<u8> {
         }
         None => (Arrays::All, None, None),
     };
-    let text = view_text(job, arrays);
+    let text = job.view_text(arrays);
     let mut out = Vec::with_capacity(text.len() + 160);
     write_job(&mut out, job, true, &text, has_more, next);
     out
@@ -575,13 +370,13 @@ fn get_body(job: &Job, page: Option<usize>) -> Vec<u8> {
 
 /// Appends one `jobs/list` entry.
 fn write_list_entry(out: &mut Vec<u8>, job: &Job, expand: bool) {
-    let [tasks, clusters, _, _] = job.derived.lens;
+    let [tasks, clusters, _, _] = job.array_lens();
     let (arrays, has_more) = if expand {
         (Arrays::Expand, Some(tasks > PAGE || clusters > PAGE))
     } else {
         (Arrays::Omit, None)
     };
-    let text = view_text(job, arrays);
+    let text = job.view_text(arrays);
     write_job(out, job, false, &text, has_more, None);
 }
 
@@ -602,7 +397,7 @@ async fn read(
     };
     let body = ctx.store.read(|ws| {
         let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
-        permissions::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
+        acl::require(ws, "jobs", &job_id.to_string(), &caller, "CAN_VIEW")?;
         Ok::<_, ApiError>(json_bytes(get_body(job, page)))
     })?;
     Ok(body)
@@ -633,7 +428,7 @@ async fn list(
     let name = params.get("name").map(str::to_lowercase);
     let body = ctx.store.read(|ws| {
         let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let visibility = permissions::Visibility::new(ws, "jobs", &caller, "CAN_VIEW");
+        let visibility = acl::Visibility::new(ws, "jobs", &caller, "CAN_VIEW");
         let visible = |job: &&Job| visibility.allows(job.job_id);
         let (page, more) = match &name {
             Some(name) => {
@@ -679,7 +474,7 @@ async fn list(
 /// The job to change, when the caller may manage it.
 fn manageable<'a>(ws: &'a Workspace, job_id: i64, caller: &Caller) -> ApiResult<&'a Job> {
     let job = ws.jobs.get(&job_id).ok_or_else(|| not_exist(job_id))?;
-    permissions::require(ws, "jobs", &job_id.to_string(), caller, "CAN_MANAGE")?;
+    acl::require(ws, "jobs", &job_id.to_string(), caller, "CAN_MANAGE")?;
     Ok(job)
 }
 
@@ -840,7 +635,7 @@ async fn delete(
                 }
             }
         }
-        permissions::forget(ws, "jobs", &job_id.to_string());
+        acl::forget(ws, "jobs", &job_id.to_string());
         Ok(())
     })?;
     ok_empty()

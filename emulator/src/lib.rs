@@ -3,7 +3,19 @@
 //!
 //! Start it in-process with [`Emulator::start`] (port 0 picks a free port) or
 //! from the command line with `mortar emulator`. See `docs/emulator.md`.
+//!
+//! Modules import one way, bottom to top:
+//! 1. `errors` (the API error and its response body);
+//! 2. `http`, `config` and small helpers (`scim_filter`, `clusters_catalog`);
+//! 3. `model`: the stored records and the [`model::Workspace`] (the state
+//!    file's format) with its indexes — no HTTP, no handlers;
+//! 4. services: `state` (the store), `auth`, `federation`, `faults`, `limits`,
+//!    `acl` (access rules) and `seed`;
+//! 5. `app`: the shared context every handler gets;
+//! 6. handlers, one module per endpoint family, never importing each other;
+//! 7. `server` (routes, accept loop) and this file.
 
+pub mod acl;
 pub mod admin;
 pub mod app;
 pub mod auth;
@@ -16,6 +28,7 @@ pub mod federation;
 pub mod http;
 pub mod jobs;
 pub mod limits;
+pub mod model;
 pub mod oidc;
 pub mod permissions;
 pub mod policies;
@@ -23,6 +36,7 @@ pub mod pools;
 pub mod scim;
 pub mod scim_filter;
 pub mod secrets;
+pub mod seed;
 pub mod server;
 pub mod state;
 pub mod tokens;

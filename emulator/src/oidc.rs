@@ -11,9 +11,9 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::{Grant, PrincipalKind};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{Params, now_ms, ok, request_base};
+use crate::model::{Grant, PrincipalKind};
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
@@ -115,8 +115,9 @@ async fn token(State(ctx): State<AppState>, headers: HeaderMap, body: Bytes) -> 
                     format!("unsupported subject_token_type '{token_type}'"),
                 ));
             }
-            let verified =
-                crate::federation::verify(&ctx, subject_token, form.get("client_id")).await?;
+            let verified = ctx
+                .verify_federated(subject_token, form.get("client_id"))
+                .await?;
             let remaining = verified.expires_at_ms - now_ms();
             let lifetime = remaining.min(ttl_ms).max(1000);
             let grant = Grant {

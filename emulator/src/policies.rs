@@ -7,12 +7,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
-use crate::permissions;
-use crate::state::Workspace;
+use crate::model::Workspace;
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -109,7 +109,7 @@ async fn create(
         policy.insert("creator_user_name".into(), json!(caller.name));
         policy.insert("is_default".into(), json!(false));
         ws.policies.insert(id.clone(), Value::Object(policy));
-        permissions::init_creator(ws, "cluster-policies", &id, &caller);
+        acl::init_creator(ws, "cluster-policies", &id, &caller);
         Ok(id)
     })?;
     ok(json!({"policy_id": id}))
@@ -186,7 +186,7 @@ async fn delete(
     let id = req_str(&body, "policy_id")?.to_owned();
     ctx.store.write(|ws| {
         ws.policies.remove(&id).ok_or_else(|| not_exist(&id))?;
-        permissions::forget(ws, "cluster-policies", &id);
+        acl::forget(ws, "cluster-policies", &id);
         Ok(())
     })?;
     ok_empty()

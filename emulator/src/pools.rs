@@ -7,12 +7,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, list_body, ok, ok_empty, opt_int, req_str};
-use crate::permissions;
-use crate::state::Workspace;
+use crate::model::Workspace;
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -126,7 +126,7 @@ fn creator_of(pool: &Value) -> String {
 /// The pool, when the caller may manage it.
 fn managed_pool<'a>(ws: &'a Workspace, id: &str, caller: &Caller) -> ApiResult<&'a Value> {
     let pool = ws.pools.get(id).ok_or_else(|| not_exist(id))?;
-    permissions::require(ws, "instance-pools", id, caller, "CAN_MANAGE")?;
+    acl::require(ws, "instance-pools", id, caller, "CAN_MANAGE")?;
     Ok(pool)
 }
 
@@ -143,7 +143,9 @@ async fn create(
     validate(&body)?;
     let id = ctx.store.write(|ws| {
         let id = new_pool_id(ws);
-        let creator = crate::scim::principal_id(ws, &caller.name, caller.kind).unwrap_or_default();
+        let creator = ws
+            .principal_id(&caller.name, caller.kind)
+            .unwrap_or_default();
         let mut pool: Map<String, Value> = body
             .iter()
             .filter(|(k, _)| CREATE_FIELDS.contains(&k.as_str()))
@@ -152,7 +154,7 @@ async fn create(
         pool.insert("instance_pool_id".into(), json!(id));
         pool.insert("creator_id".into(), json!(creator));
         ws.pools.insert(id.clone(), Value::Object(pool));
-        permissions::init_creator(ws, "instance-pools", &id, &caller);
+        acl::init_creator(ws, "instance-pools", &id, &caller);
         Ok(id)
     })?;
     ok(json!({"instance_pool_id": id}))
@@ -228,7 +230,7 @@ async fn delete(
     ctx.store.write(|ws| {
         managed_pool(ws, &id, &caller)?;
         ws.pools.remove(&id);
-        permissions::forget(ws, "instance-pools", &id);
+        acl::forget(ws, "instance-pools", &id);
         Ok(())
     })?;
     ok_empty()

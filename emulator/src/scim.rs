@@ -2,8 +2,6 @@
 //! filters, `startIndex`/`count` paging, PUT replace and PATCH operations
 //! (including group members). Also seeds the configured identities.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,12 +10,12 @@ use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
-use crate::auth::{Caller, PrincipalKind};
-use crate::config::EmulatorConfig;
+use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, json_response};
+use crate::model::identity::{array_field, member_entry, text};
+use crate::model::{PrincipalKind, Workspace};
 use crate::scim_filter::{self, parse_filter, project, tokenize, values_at};
-use crate::state::Workspace;
 
 const BASE: &str = "/api/2.0/preview/scim/v2";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -87,191 +85,10 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
-fn new_scim_id(ws: &mut Workspace) -> String {
-    format!("{}", 7_100_000_000_000_000u64 + ws.next_id())
-}
-
 /// A deterministic UUID-shaped application id.
 fn new_application_id(ws: &mut Workspace) -> String {
     let n = ws.next_id();
     format!("00000000-0000-4000-8000-{n:012x}")
-}
-
-fn ensure_group(ws: &mut Workspace, name: &str) -> String {
-    if let Some(id) = ws.index.group_ids.get(name) {
-        return id.clone();
-    }
-    let id = new_scim_id(ws);
-    ws.groups.insert(
-        id.clone(),
-        json!({"id": id, "displayName": name, "members": [], "entitlements": [], "roles": [], "groups": []}),
-    );
-    ws.index.group_ids.insert(name.to_owned(), id.clone());
-    id
-}
-
-fn add_member(ws: &mut Workspace, group_id: &str, member_id: &str) {
-    let display = member_display(ws, member_id);
-    let Some(group) = ws.groups.get_mut(group_id) else {
-        return;
-    };
-    if let Some(members) = array_field(group, "members")
-        && !members.iter().any(|m| text(m, "value") == Some(member_id))
-    {
-        members.push(member_entry(member_id, display));
-    }
-}
-
-fn member_entry(id: &str, (display, reference): (String, String)) -> Value {
-    json!({"value": id, "display": display, "$ref": reference})
-}
-
-fn member_display(ws: &Workspace, id: &str) -> (String, String) {
-    if let Some(user) = ws.users.get(id) {
-        let name = text(user, "displayName")
-            .or_else(|| text(user, "userName"))
-            .unwrap_or(id);
-        return (name.to_owned(), format!("Users/{id}"));
-    }
-    if let Some(sp) = ws.service_principals.get(id) {
-        let name = text(sp, "displayName").unwrap_or(id);
-        return (name.to_owned(), format!("ServicePrincipals/{id}"));
-    }
-    if let Some(group) = ws.groups.get(id) {
-        let name = text(group, "displayName").unwrap_or(id);
-        return (name.to_owned(), format!("Groups/{id}"));
-    }
-    (id.to_owned(), String::new())
-}
-
-/// The array under `key` of a resource object, created when absent (a
-/// non-object resource has none).
-fn array_field<'a>(object: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
-    let map = object.as_object_mut()?;
-    let entry = map
-        .entry(key.to_owned())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if !entry.is_array() {
-        *entry = Value::Array(Vec::new());
-    }
-    entry.as_array_mut()
-}
-
-/// Creates the `admins`/`users` groups and the configured identities.
-pub fn seed_identities(ws: &mut Workspace, config: &EmulatorConfig) {
-    ws.reindex_identities();
-    let admins = ensure_group(ws, "admins");
-    let users = ensure_group(ws, "users");
-    let mut people: Vec<(String, bool)> = vec![(config.admin_user.clone(), true)];
-    people.extend(config.users.iter().map(|u| (u.user_name.clone(), u.admin)));
-    for (name, admin) in people {
-        let id = match ws.index.user_ids.get(&name.to_lowercase()) {
-            Some(id) => id.clone(),
-            None => {
-                let id = new_scim_id(ws);
-                ws.users.insert(
-                    id.clone(),
-                    json!({
-                        "id": id, "userName": name, "displayName": name, "active": true,
-                        "emails": [{"value": name, "type": "work", "primary": true}],
-                        "entitlements": [], "roles": [],
-                    }),
-                );
-                ws.index.user_ids.insert(name.to_lowercase(), id.clone());
-                id
-            }
-        };
-        add_member(ws, &users, &id);
-        if admin {
-            add_member(ws, &admins, &id);
-        }
-    }
-    let mut sps: Vec<(String, String, bool)> = config
-        .oauth_clients
-        .iter()
-        .map(|c| {
-            let display = c
-                .service_principal
-                .clone()
-                .unwrap_or_else(|| c.client_id.clone());
-            (c.client_id.clone(), display, c.admin)
-        })
-        .collect();
-    for policy in &config.federation_policies {
-        if let Some(app) = &policy.service_principal
-            && !sps.iter().any(|(id, _, _)| id == app)
-        {
-            sps.push((app.clone(), app.clone(), true));
-        }
-    }
-    for (app, display, admin) in sps {
-        let id = match ws.index.sp_ids.get(&app) {
-            Some(id) => id.clone(),
-            None => {
-                let id = new_scim_id(ws);
-                ws.service_principals.insert(
-                    id.clone(),
-                    json!({
-                        "id": id, "applicationId": app, "displayName": display, "active": true,
-                        "entitlements": [], "roles": [],
-                    }),
-                );
-                ws.index.sp_ids.insert(app.clone(), id.clone());
-                id
-            }
-        };
-        add_member(ws, &users, &id);
-        if admin {
-            add_member(ws, &admins, &id);
-        }
-    }
-}
-
-/// The SCIM id of a principal named in an ACL.
-pub fn principal_id(ws: &Workspace, name: &str, kind: PrincipalKind) -> Option<String> {
-    match kind {
-        PrincipalKind::User => ws.index.user_ids.get(&name.to_lowercase()).cloned(),
-        PrincipalKind::ServicePrincipal => ws.index.sp_ids.get(name).cloned(),
-        PrincipalKind::Group => ws.index.group_ids.get(name).cloned(),
-    }
-}
-
-/// Display name of a principal for ACL listings.
-pub fn display_name(ws: &Workspace, name: &str, kind: PrincipalKind) -> Option<String> {
-    let id = principal_id(ws, name, kind)?;
-    let map = match kind {
-        PrincipalKind::User => &ws.users,
-        PrincipalKind::ServicePrincipal => &ws.service_principals,
-        PrincipalKind::Group => &ws.groups,
-    };
-    map.get(&id)
-        .and_then(|v| text(v, "displayName"))
-        .map(str::to_owned)
-}
-
-/// Whether a principal is a member of `admins`.
-pub fn is_admin(ws: &Workspace, name: &str, kind: PrincipalKind) -> bool {
-    let Some(id) = principal_id(ws, name, kind) else {
-        return false;
-    };
-    ws.index
-        .group_ids
-        .get("admins")
-        .and_then(|gid| ws.groups.get(gid))
-        .and_then(|g| g.get("members"))
-        .and_then(Value::as_array)
-        .is_some_and(|members| members.iter().any(|m| text(m, "value") == Some(&id)))
-}
-
-/// Whether any principal of this name exists (users, SPs or groups).
-pub fn principal_exists(ws: &Workspace, name: &str) -> bool {
-    ws.index.user_ids.contains_key(&name.to_lowercase())
-        || ws.index.sp_ids.contains_key(name)
-        || ws.index.group_ids.contains_key(name)
 }
 
 /// A resource as returned to clients: schemas, `meta`, and for users and
@@ -329,7 +146,7 @@ async fn me(State(ctx): State<AppState>, Extension(caller): Extension<Caller>) -
             PrincipalKind::ServicePrincipal => Kind::ServicePrincipals,
             _ => Kind::Users,
         };
-        let id = principal_id(ws, &caller.name, caller.kind)?;
+        let id = ws.principal_id(&caller.name, caller.kind)?;
         let resource = kind.map(ws).get(&id)?;
         let mut out = render(ws, Kind::Users, resource);
         if kind == Kind::ServicePrincipals
@@ -564,7 +381,7 @@ fn finish(ws: &mut Workspace, kind: Kind, id: &str, mut fields: Map<String, Valu
                 .map(|ms| {
                     ms.iter()
                         .filter_map(|m| text(m, "value"))
-                        .map(|mid| member_entry(mid, member_display(ws, mid)))
+                        .map(|mid| member_entry(mid, ws.member_display(mid)))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -588,14 +405,14 @@ async fn create(
     let fields = settable(kind, &body);
     let created = ctx.store.write(|ws| {
         validate_resource(ws, kind, &fields, None)?;
-        let id = new_scim_id(ws);
+        let id = ws.new_scim_id();
         let resource = finish(ws, kind, &id, fields);
         kind.map_mut(ws).insert(id.clone(), resource);
         ws.reindex_identities();
         if kind != Kind::Groups
             && let Some(users) = ws.index.group_ids.get("users").cloned()
         {
-            add_member(ws, &users, &id);
+            ws.add_member(&users, &id);
         }
         Ok(render(ws, kind, &kind.map(ws)[&id]))
     })?;
@@ -698,7 +515,7 @@ fn apply_op(
                     members.retain(|m| text(m, "value") != Some(id));
                 }
             } else {
-                add_member(ws, &gid, id);
+                ws.add_member(&gid, id);
             }
         }
         return Ok(());
@@ -717,7 +534,7 @@ fn apply_op(
                     format!("Member with id {mid} not found."),
                 ));
             }
-            let display = member_display(ws, &mid);
+            let display = ws.member_display(&mid);
             out.push(member_entry(&mid, display));
         }
         out
@@ -877,14 +694,6 @@ async fn delete(
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// User names by SCIM id, for callers that need to resolve many at once.
-pub fn user_names(ws: &Workspace) -> HashMap<String, String> {
-    ws.users
-        .iter()
-        .filter_map(|(id, u)| Some((id.clone(), text(u, "userName")?.to_owned())))
-        .collect()
 }
 
 #[cfg(test)]

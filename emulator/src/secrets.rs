@@ -8,49 +8,17 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
-use crate::state::Workspace;
+use crate::model::{Scope, Secret, SecretValue, Workspace};
 
 const MAX_VALUE: usize = 128 * 1024;
 const MAX_SECRETS: usize = 1000;
 const LEVELS: [&str; 3] = ["READ", "WRITE", "MANAGE"];
-
-/// A secret value (base64); never printed by `Debug`.
-#[derive(Clone, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SecretValue(String);
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// A stored secret.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Secret {
-    pub value: SecretValue,
-    pub last_updated_timestamp: i64,
-}
-
-/// A secret scope.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Scope {
-    pub backend_type: String,
-    #[serde(default)]
-    pub keyvault_metadata: Option<Value>,
-    #[serde(default)]
-    pub secrets: BTreeMap<String, Secret>,
-    /// Principal → READ/WRITE/MANAGE.
-    #[serde(default)]
-    pub acls: BTreeMap<String, String>,
-}
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -118,7 +86,7 @@ fn scope_for<'a>(
         return Ok(s);
     }
     let rank = |l: &str| LEVELS.iter().position(|x| *x == l);
-    let groups = crate::permissions::groups_of(ws, caller);
+    let groups = crate::acl::groups_of(ws, caller);
     let have = s
         .acls
         .iter()
@@ -261,7 +229,7 @@ async fn put_secret(
         s.secrets.insert(
             key.clone(),
             Secret {
-                value: SecretValue(encoded.clone()),
+                value: SecretValue::new(encoded.clone()),
                 last_updated_timestamp: now_ms(),
             },
         );
@@ -316,7 +284,7 @@ async fn get_secret(
         let s = scope_for(ws, &scope, &caller, "READ")?;
         s.secrets
             .get(&key)
-            .map(|s| s.value.0.clone())
+            .map(|s| s.value.expose().to_owned())
             .ok_or_else(|| no_secret(&key, &scope))
     })?;
     ok(json!({"key": key, "value": value}))
@@ -337,7 +305,7 @@ async fn put_acl(
     }
     ctx.store.write(|ws| {
         scope_for(ws, &scope, &caller, "MANAGE")?;
-        if !crate::scim::principal_exists(ws, &principal) {
+        if !ws.principal_exists(&principal) {
             return Err(ApiError::not_found(format!(
                 "Principal {principal} does not exist"
             )));

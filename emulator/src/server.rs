@@ -20,11 +20,11 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
 use crate::app::{AppState, Ctx};
-use crate::auth;
 use crate::config::EmulatorConfig;
 use crate::errors::{ApiError, EmulatorError};
 use crate::faults::Fault;
-use crate::state::{Store, Workspace};
+use crate::model::Workspace;
+use crate::state::Store;
 use crate::{
     admin, clusters, jobs, oidc, permissions, policies, pools, scim, secrets, tokens,
     unity_catalog, warehouses, workspace, workspace_conf,
@@ -65,7 +65,7 @@ pub async fn bind(config: EmulatorConfig) -> Result<(TcpListener, AppState), Emu
         None => (Store::memory(Workspace::default()), Workspace::default()),
     };
     let store = Arc::new(store);
-    store.replace(admin::seeded_workspace(&config, ws));
+    store.replace(crate::seed::seeded_workspace(&config, ws));
     if let Some(path) = &config.state_file {
         // Fail at start, not on the first write, when the file is not writable.
         let bytes = serde_json::to_vec(&store.snapshot()).unwrap_or_default();
@@ -148,7 +148,7 @@ async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next)
     if let Err(retry_after) = ctx.limits.check(request.method(), request.uri().path()) {
         return ApiError::throttled(retry_after).into_response();
     }
-    let caller = match auth::authenticate(&ctx, request.headers()) {
+    let caller = match ctx.authenticate(request.headers()) {
         Ok(caller) => caller,
         Err(err) => return err.into_response(),
     };

@@ -5,65 +5,16 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::auth::{Caller, Grant, PrincipalKind, random_hex, token_hash};
+use crate::auth::{Caller, random_hex, token_hash};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_int, opt_str, req_str};
-use crate::state::Workspace;
+use crate::model::{PatRecord, PrincipalKind, Workspace};
 
 /// Default lifetime of a PAT created without `lifetime_seconds`: two years.
 const DEFAULT_LIFETIME_SECS: i64 = 2 * 365 * 24 * 3600;
-
-/// A stored token (hash only).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PatRecord {
-    pub token_id: String,
-    pub hash: String,
-    pub owner: String,
-    pub owner_kind: PrincipalKind,
-    pub owner_id: String,
-    pub created_by_username: String,
-    pub created_by_id: String,
-    pub comment: String,
-    pub creation_time: i64,
-    /// Epoch ms; -1 never expires.
-    pub expiry_time: i64,
-}
-
-impl PatRecord {
-    /// Who the token acts as.
-    pub fn grant(&self) -> Grant {
-        Grant {
-            name: self.owner.clone(),
-            kind: self.owner_kind,
-            expires_at_ms: (self.expiry_time >= 0).then_some(self.expiry_time),
-        }
-    }
-
-    fn public_info(&self) -> Value {
-        json!({
-            "token_id": self.token_id,
-            "creation_time": self.creation_time,
-            "expiry_time": self.expiry_time,
-            "comment": self.comment,
-        })
-    }
-
-    fn admin_info(&self) -> Value {
-        json!({
-            "token_id": self.token_id,
-            "creation_time": self.creation_time,
-            "expiry_time": self.expiry_time,
-            "comment": self.comment,
-            "created_by_id": self.created_by_id.parse::<i64>().unwrap_or_default(),
-            "created_by_username": self.created_by_username,
-            "owner_id": self.owner_id.parse::<i64>().unwrap_or_default(),
-        })
-    }
-}
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -92,8 +43,10 @@ fn mint(
     let value = format!("dapi{}", random_hex(16));
     let now = now_ms();
     let lifetime = lifetime.filter(|l| *l > 0).unwrap_or(DEFAULT_LIFETIME_SECS);
-    let owner_id = crate::scim::principal_id(ws, owner.0, owner.1).unwrap_or_default();
-    let creator_id = crate::scim::principal_id(ws, &creator.name, creator.kind).unwrap_or_default();
+    let owner_id = ws.principal_id(owner.0, owner.1).unwrap_or_default();
+    let creator_id = ws
+        .principal_id(&creator.name, creator.kind)
+        .unwrap_or_default();
     let record = PatRecord {
         token_id: random_hex(32),
         hash: token_hash(&value),

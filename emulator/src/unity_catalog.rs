@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{JsonBody, Params, now_ms, ok, ok_empty, opt_str, req_str};
-use crate::state::Workspace;
+use crate::model::Workspace;
 
 const UC: &str = "/api/2.1/unity-catalog";
 const METASTORE_ID: &str = "11111111-2222-4333-8444-metastore0001";
@@ -124,9 +124,7 @@ fn is_owner(ws: &Workspace, object: &Value, caller: &Caller) -> bool {
         .and_then(Value::as_str)
         .unwrap_or_default();
     owner.eq_ignore_ascii_case(&caller.name)
-        || crate::permissions::groups_of(ws, caller)
-            .iter()
-            .any(|g| g == owner)
+        || crate::acl::groups_of(ws, caller).iter().any(|g| g == owner)
 }
 
 /// Fails with 403 unless the caller owns `object`, the `kind` named `key`.
@@ -325,7 +323,7 @@ fn apply_common(
         object.insert("comment".into(), json!(comment));
     }
     if let Some(owner) = opt_str(body, "owner")? {
-        if !crate::scim::principal_exists(ws, owner) {
+        if !ws.principal_exists(owner) {
             return Err(ApiError::invalid(format!(
                 "Could not find principal with name {owner}"
             )));
@@ -587,7 +585,7 @@ fn allowed(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 fn has_privilege(ws: &Workspace, kind: &str, name: &str, caller: &Caller, privilege: &str) -> bool {
-    let groups = crate::permissions::groups_of(ws, caller);
+    let groups = crate::acl::groups_of(ws, caller);
     ws.grants.get(&format!("{kind}/{name}")).is_some_and(|g| {
         g.iter().any(|(p, privs)| {
             (p.eq_ignore_ascii_case(&caller.name) || groups.contains(p))
@@ -687,7 +685,7 @@ async fn update_grants(
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
                 .ok_or_else(|| ApiError::invalid("Each change needs a principal"))?;
-            if !crate::scim::principal_exists(ws, principal) {
+            if !ws.principal_exists(principal) {
                 return Err(ApiError::invalid(format!(
                     "Could not find principal with name {principal}"
                 )));

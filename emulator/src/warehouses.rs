@@ -5,17 +5,16 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{
     JsonBody, Params, first_page, list_body, now_ms, ok, ok_empty, opt_int, opt_str,
 };
-use crate::permissions;
-use crate::state::Workspace;
+use crate::model::{Warehouse, Workspace};
 
 const SIZES: &[&str] = &[
     "2X-Small", "X-Small", "Small", "Medium", "Large", "X-Large", "2X-Large", "3X-Large",
@@ -38,28 +37,6 @@ const FIELDS: &[&str] = &[
     "max_dbu",
 ];
 const CONFIG_KEY: &str = "__sql_warehouse_config";
-
-/// A stored warehouse.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Warehouse {
-    pub id: String,
-    /// User settings with defaults applied.
-    pub settings: Map<String, Value>,
-    pub creator_name: String,
-    pub state: String,
-    /// When a STARTING warehouse becomes RUNNING (epoch ms).
-    #[serde(default)]
-    pub running_at: Option<i64>,
-}
-
-impl Warehouse {
-    fn state_at(&self, now: i64) -> &str {
-        match self.running_at {
-            Some(at) if at <= now && self.state == "STARTING" => "RUNNING",
-            _ => &self.state,
-        }
-    }
-}
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -228,7 +205,7 @@ async fn create(
                 running_at: Some(now_ms() + delay),
             },
         );
-        permissions::init_creator(ws, "warehouses", &id, &caller);
+        acl::init_creator(ws, "warehouses", &id, &caller);
         Ok(id)
     })?;
     ok(json!({"id": id}))
@@ -242,7 +219,7 @@ fn warehouse_for<'a>(
     level: &str,
 ) -> ApiResult<&'a Warehouse> {
     let warehouse = ws.warehouses.get(id).ok_or_else(|| not_exist(id))?;
-    permissions::require(ws, "warehouses", id, caller, level)?;
+    acl::require(ws, "warehouses", id, caller, level)?;
     Ok(warehouse)
 }
 
@@ -281,7 +258,7 @@ async fn list(
         .map(str::to_owned);
     let now = now_ms();
     let (items, next) = ctx.store.read(|ws| {
-        let visibility = permissions::Visibility::new(ws, "warehouses", &caller, "CAN_VIEW");
+        let visibility = acl::Visibility::new(ws, "warehouses", &caller, "CAN_VIEW");
         let lower = after
             .clone()
             .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
@@ -370,7 +347,7 @@ async fn delete(
     ctx.store.write(|ws| {
         warehouse_for(ws, &id, &caller, "CAN_MANAGE")?;
         ws.warehouses.remove(&id);
-        permissions::forget(ws, "warehouses", &id);
+        acl::forget(ws, "warehouses", &id);
         Ok(())
     })?;
     ok_empty()

@@ -1,8 +1,8 @@
 //! Workspace objects (`/api/2.0/workspace/*`): mkdirs, import (JSON with
 //! base64 content, or multipart as the SDK's `upload` sends), export (JSON or
 //! `direct_download` raw bytes), get-status, list and delete. Paths may carry
-//! the `/Workspace` prefix; it is stripped. Seeds `/Users/<user>` homes and
-//! `/Shared`.
+//! the `/Workspace` prefix; it is stripped. The seeded tree (`/Users/<user>`
+//! homes, `/Shared`) comes from `seed`.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -11,52 +11,19 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::acl;
 use crate::app::AppState;
-use crate::auth::{Caller, PrincipalKind};
-use crate::config::EmulatorConfig;
+use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{
     JsonBody, Params, list_body, now_ms, ok, ok_empty, opt_str, parse_object, req_str,
 };
-use crate::permissions::{self, Ace};
-use crate::state::Workspace;
+use crate::model::tree::parent_of;
+use crate::model::{Workspace, WsObject};
 
 const MAX_CONTENT: usize = 10 * 1024 * 1024;
-
-/// A workspace object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WsObject {
-    pub object_id: i64,
-    /// NOTEBOOK, DIRECTORY, FILE.
-    pub object_type: String,
-    #[serde(default)]
-    pub language: Option<String>,
-    pub created_at: i64,
-    pub modified_at: i64,
-    /// Base64 content (notebooks and files).
-    #[serde(default)]
-    pub content: String,
-    #[serde(default)]
-    pub size: usize,
-}
-
-impl WsObject {
-    /// The permissions API type of this object.
-    pub fn permission_type(&self) -> &'static str {
-        match self.object_type.as_str() {
-            "NOTEBOOK" => "notebooks",
-            "DIRECTORY" => "directories",
-            _ => "files",
-        }
-    }
-
-    fn is_dir(&self) -> bool {
-        self.object_type == "DIRECTORY"
-    }
-}
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -96,119 +63,19 @@ pub fn normalize(path: &str) -> ApiResult<String> {
     })
 }
 
-fn parent_of(path: &str) -> Option<String> {
-    if path == "/" {
-        return None;
-    }
-    let (parent, _) = path.rsplit_once('/')?;
-    Some(if parent.is_empty() {
-        "/".to_owned()
-    } else {
-        parent.to_owned()
+/// Creates `path` and its missing parents as directories.
+fn mkdirs_in(ws: &mut Workspace, path: &str) -> ApiResult<()> {
+    ws.mkdirs(path).map_err(|err| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "RESOURCE_ALREADY_EXISTS",
+            err.to_string(),
+        )
     })
 }
 
 fn missing(path: &str) -> ApiError {
     ApiError::not_found(format!("Path ({path}) doesn't exist."))
-}
-
-fn insert(
-    ws: &mut Workspace,
-    path: &str,
-    object_type: &str,
-    language: Option<String>,
-    content: String,
-    size: usize,
-) -> i64 {
-    let now = now_ms();
-    let id = i64::try_from(ws.next_id()).unwrap_or(i64::MAX) + 2_000_000_000_000;
-    ws.objects.insert(
-        path.to_owned(),
-        WsObject {
-            object_id: id,
-            object_type: object_type.to_owned(),
-            language,
-            created_at: now,
-            modified_at: now,
-            content,
-            size,
-        },
-    );
-    ws.index.object_paths.insert(id, path.to_owned());
-    id
-}
-
-fn mkdirs_in(ws: &mut Workspace, path: &str) -> ApiResult<()> {
-    let mut missing_dirs = Vec::new();
-    let mut current = Some(path.to_owned());
-    while let Some(p) = current {
-        match ws.objects.get(&p) {
-            Some(o) if o.is_dir() => break,
-            Some(_) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "RESOURCE_ALREADY_EXISTS",
-                    format!("Node named '{p}' already exists"),
-                ));
-            }
-            None => {
-                current = parent_of(&p);
-                missing_dirs.push(p);
-            }
-        }
-    }
-    for dir in missing_dirs.into_iter().rev() {
-        insert(ws, &dir, "DIRECTORY", None, String::new(), 0);
-    }
-    Ok(())
-}
-
-/// Creates `/`, `/Users`, `/Shared` and a home per configured identity.
-pub fn seed_tree(ws: &mut Workspace, config: &EmulatorConfig) {
-    let mut homes: Vec<(String, PrincipalKind)> =
-        vec![(config.admin_user.clone(), PrincipalKind::User)];
-    homes.extend(
-        config
-            .users
-            .iter()
-            .map(|u| (u.user_name.clone(), PrincipalKind::User)),
-    );
-    homes.extend(
-        config
-            .oauth_clients
-            .iter()
-            .map(|c| (c.client_id.clone(), PrincipalKind::ServicePrincipal)),
-    );
-    let _ = mkdirs_in(ws, "/Shared");
-    let shared = ws.objects.get("/Shared").map(|o| o.object_id);
-    if let Some(id) = shared {
-        ws.acls
-            .entry(permissions::acl_key("directories", &id.to_string()))
-            .or_insert_with(|| {
-                vec![Ace {
-                    kind: PrincipalKind::Group,
-                    name: "users".into(),
-                    level: "CAN_MANAGE".into(),
-                }]
-            });
-    }
-    for (name, kind) in homes {
-        let home = format!("/Users/{name}");
-        if mkdirs_in(ws, &home).is_err() {
-            continue;
-        }
-        if let Some(id) = ws.objects.get(&home).map(|o| o.object_id) {
-            ws.acls
-                .entry(permissions::acl_key("directories", &id.to_string()))
-                .or_insert_with(|| {
-                    vec![Ace {
-                        kind,
-                        name: name.clone(),
-                        level: "CAN_MANAGE".into(),
-                    }]
-                });
-        }
-    }
 }
 
 fn info(path: &str, object: &WsObject) -> Value {
@@ -240,7 +107,7 @@ fn require(ws: &Workspace, path: &str, caller: &Caller, level: &str) -> ApiResul
     let mut current = Some(path.to_owned());
     while let Some(p) = current {
         if let Some(o) = ws.objects.get(&p) {
-            return permissions::require(
+            return acl::require(
                 ws,
                 o.permission_type(),
                 &o.object_id.to_string(),
@@ -445,14 +312,7 @@ async fn import(
             existing.modified_at = now_ms();
             return Ok(());
         }
-        insert(
-            ws,
-            &path,
-            object_type,
-            language.clone(),
-            encoded.clone(),
-            size,
-        );
+        ws.insert_object(&path, object_type, language.clone(), encoded.clone(), size);
         Ok(())
     })?;
     ok_empty()
@@ -594,7 +454,7 @@ async fn delete(
         for p in doomed {
             if let Some(o) = ws.objects.remove(&p) {
                 ws.index.object_paths.remove(&o.object_id);
-                permissions::forget(ws, o.permission_type(), &o.object_id.to_string());
+                acl::forget(ws, o.permission_type(), &o.object_id.to_string());
             }
         }
         Ok(())
