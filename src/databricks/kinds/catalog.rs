@@ -2,9 +2,9 @@
 //! `PATCH` for updates, delete (never forced: a catalog holding schemas
 //! Mortar does not manage is not dropped).
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::normalize::{fields_in, kept};
@@ -67,61 +67,41 @@ impl KindSpec for CatalogAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for CatalogAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            if names.is_empty() {
-                return Ok(Vec::new());
-            }
-            let all = list_token_paged(client, BASE, &[("max_results", "0")], "catalogs").await?;
-            Ok(all
-                .into_iter()
-                .filter_map(live_object)
-                .filter(|o| names.contains(&o.name))
-                .collect())
-        })
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = list_token_paged(client, BASE, &[("max_results", "0")], "catalogs").await?;
+        Ok(all
+            .into_iter()
+            .filter_map(live_object)
+            .filter(|o| names.contains(&o.name))
+            .collect())
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move {
-            Ok(found(client.get(&format!("{BASE}/{id}"), &[]).await)?.and_then(live_object))
-        })
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        Ok(found(client.get(&format!("{BASE}/{id}"), &[]).await)?.and_then(live_object))
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let name = spec_str(desired.spec, "name", Kind::Catalog)?.to_string();
-            client.post_create(BASE, desired.spec).await?;
-            Ok(name)
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let name = spec_str(desired.spec, "name", Kind::Catalog)?.to_string();
+        client.post_create(BASE, desired.spec).await?;
+        Ok(name)
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let body = patch_body(desired.spec, MUTABLE);
-            client.patch(&format!("{BASE}/{id}"), &body).await?;
-            Ok(())
-        })
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        let body = patch_body(desired.spec, MUTABLE);
+        client.patch(&format!("{BASE}/{id}"), &body).await?;
+        Ok(())
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { gone(client.delete(&format!("{BASE}/{id}"), &[]).await) })
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        gone(client.delete(&format!("{BASE}/{id}"), &[]).await)
     }
 }

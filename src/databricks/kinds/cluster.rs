@@ -2,10 +2,10 @@
 //! `spec` is the user's last settings), `create`, `edit` for updates,
 //! `permanent-delete`; ownership in `custom_tags`.
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
@@ -187,90 +187,72 @@ impl KindSpec for ClusterAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for ClusterAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            let clusters = list_token_paged(
-                client,
-                "/api/2.1/clusters/list",
-                &[("page_size", "100")],
-                "clusters",
-            )
-            .await?;
-            let mut out = Vec::new();
-            for obj in owned_or_named(clusters, names, live_object) {
-                // Jobs' clusters are not Mortar's to manage.
-                if obj.raw.get("cluster_source").and_then(Value::as_str) == Some("JOB") {
-                    continue;
-                }
-                // The list omits `spec`; read each wanted cluster whole.
-                if let Some(full) = get_cluster(client, &obj.id).await? {
-                    out.push(full);
-                }
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        let clusters = list_token_paged(
+            client,
+            "/api/2.1/clusters/list",
+            &[("page_size", "100")],
+            "clusters",
+        )
+        .await?;
+        let mut out = Vec::new();
+        for obj in owned_or_named(clusters, names, live_object) {
+            // Jobs' clusters are not Mortar's to manage.
+            if obj.raw.get("cluster_source").and_then(Value::as_str) == Some("JOB") {
+                continue;
             }
-            Ok(out)
-        })
+            // The list omits `spec`; read each wanted cluster whole.
+            if let Some(full) = get_cluster(client, &obj.id).await? {
+                out.push(full);
+            }
+        }
+        Ok(out)
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(get_cluster(client, id))
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        get_cluster(client, id).await
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
-            API.create(client, &body).await
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+        API.create(client, &body).await
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
-            // `edit` is refused while the cluster is starting or restarting
-            // (perhaps because an earlier edit, whose answer was lost, took
-            // effect): wait, unless the cluster already has the settings.
-            let want = normalize_cluster_spec(&body);
-            let mut waited = Duration::ZERO;
-            loop {
-                match API.edit(client, id, &body).await {
-                    Err(Error::InvalidState(api)) => {
-                        if let Some(live) = get_cluster(client, id).await?
-                            && holds(&self.normalize(&live.raw), &want)
-                        {
-                            return Ok(());
-                        }
-                        if waited >= Duration::from_secs(600) {
-                            return Err(Error::InvalidState(api));
-                        }
-                        let step = Duration::from_millis(500);
-                        tokio::time::sleep(step).await;
-                        waited += step;
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+        // `edit` is refused while the cluster is starting or restarting
+        // (perhaps because an earlier edit, whose answer was lost, took
+        // effect): wait, unless the cluster already has the settings.
+        let want = normalize_cluster_spec(&body);
+        let mut waited = Duration::ZERO;
+        loop {
+            match API.edit(client, id, &body).await {
+                Err(Error::InvalidState(api)) => {
+                    if let Some(live) = get_cluster(client, id).await?
+                        && holds(&self.normalize(&live.raw), &want)
+                    {
+                        return Ok(());
                     }
-                    other => return other,
+                    if waited >= Duration::from_secs(600) {
+                        return Err(Error::InvalidState(api));
+                    }
+                    let step = Duration::from_millis(500);
+                    tokio::time::sleep(step).await;
+                    waited += step;
                 }
+                other => return other,
             }
-        })
+        }
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(API.delete(client, id))
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        API.delete(client, id).await
     }
 }
 

@@ -1,9 +1,9 @@
 //! Cluster policies (API 2.0): unique names, `definition` a JSON string;
 //! `list` (not paged), `get`, `create`, `edit`, `delete`.
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
@@ -94,49 +94,35 @@ impl KindSpec for ClusterPolicyAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for ClusterPolicyAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            let resp = client.get("/api/2.0/policies/clusters/list", &[]).await?;
-            Ok(take_array(resp, "policies")
-                .into_iter()
-                .filter_map(live_object)
-                .filter(|o| names.contains(&o.name))
-                .collect())
-        })
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        let resp = client.get("/api/2.0/policies/clusters/list", &[]).await?;
+        Ok(take_array(resp, "policies")
+            .into_iter()
+            .filter_map(live_object)
+            .filter(|o| names.contains(&o.name))
+            .collect())
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move { Ok(API.get(client, id).await?.and_then(live_object)) })
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        Ok(API.get(client, id).await?.and_then(live_object))
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move { API.create(client, &body(desired.spec)).await })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        API.create(client, &body(desired.spec)).await
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { API.edit(client, id, &body(desired.spec)).await })
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        API.edit(client, id, &body(desired.spec)).await
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(API.delete(client, id))
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        API.delete(client, id).await
     }
 }
 

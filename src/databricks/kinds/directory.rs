@@ -2,9 +2,9 @@
 //! `get-status`, non-recursive delete (a directory holding objects Mortar
 //! does not manage is never emptied).
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::normalize::fields_in;
@@ -60,55 +60,35 @@ impl KindSpec for DirectoryAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for DirectoryAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(ws::list(client, names, OBJECT_TYPE, None))
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        ws::list(client, names, OBJECT_TYPE, None).await
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(ws::read(client, id, OBJECT_TYPE, None))
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        ws::read(client, id, OBJECT_TYPE, None).await
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let path = spec_str(desired.spec, "path", Kind::Directory)?;
-            ws::mkdirs(client, path).await?;
-            Ok(path.to_string())
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let path = spec_str(desired.spec, "path", Kind::Directory)?;
+        ws::mkdirs(client, path).await?;
+        Ok(path.to_string())
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        _id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            ws::mkdirs(client, spec_str(desired.spec, "path", Kind::Directory)?).await
-        })
+    async fn update(&self, client: &Client, _id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        ws::mkdirs(client, spec_str(desired.spec, "path", Kind::Directory)?).await
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(ws::delete(client, id))
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        ws::delete(client, id).await
     }
 
-    fn permissions_id<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(ws::object_id(client, id))
+    async fn permissions_id(&self, client: &Client, id: &str) -> Result<String, Error> {
+        ws::object_id(client, id).await
     }
 }

@@ -4,9 +4,9 @@
 //! computed from the live grants. Creating and updating are the same
 //! (idempotent) operation; deleting revokes every direct grant.
 
+use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::{Desired, KindAdapter, KindSpec, ListedObject, found, named_object, read_each};
@@ -162,53 +162,37 @@ impl KindSpec for GrantsAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for GrantsAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(read_each(names, |id| existing(client, id)))
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        read_each(names, |id| existing(client, id)).await
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(existing(client, id))
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        existing(client, id).await
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let id = id_of(desired.spec).ok_or_else(|| {
-                Error::Unsupported("Grants spec needs `securable_type` and `full_name`".into())
-            })?;
-            apply(client, &id, &grants_of(desired.spec)).await?;
-            Ok(id)
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let id = id_of(desired.spec).ok_or_else(|| {
+            Error::Unsupported("Grants spec needs `securable_type` and `full_name`".into())
+        })?;
+        apply(client, &id, &grants_of(desired.spec)).await?;
+        Ok(id)
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { apply(client, id, &grants_of(desired.spec)).await })
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        apply(client, id, &grants_of(desired.spec)).await
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            match apply(client, id, &Grants::new()).await {
-                Err(e) if e.is_not_found() => Ok(()),
-                other => other,
-            }
-        })
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        match apply(client, id, &Grants::new()).await {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
     }
 }
 

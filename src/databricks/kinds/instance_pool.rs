@@ -1,9 +1,9 @@
 //! Instance pools (API 2.0): `list` (not paged), `get`, `create`, `edit`
 //! (name and node type must be re-sent), `delete`; ownership in `custom_tags`.
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::endpoints::Endpoints;
@@ -106,50 +106,32 @@ impl KindSpec for InstancePoolAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for InstancePoolAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
-            Ok(owned_or_named(take_array(resp, "instance_pools"), names, live_object).collect())
-        })
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
+        Ok(owned_or_named(take_array(resp, "instance_pools"), names, live_object).collect())
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move { Ok(API.get(client, id).await?.and_then(live_object)) })
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        Ok(API.get(client, id).await?.and_then(live_object))
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
-            API.create(client, &body).await
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+        API.create(client, &body).await
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
-            API.edit(client, id, &body).await
-        })
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+        API.edit(client, id, &body).await
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(API.delete(client, id))
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        API.delete(client, id).await
     }
 }

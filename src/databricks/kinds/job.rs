@@ -1,9 +1,9 @@
 //! Jobs (API 2.2): `jobs/list` (expanded, paged), `jobs/get` (array paging),
 //! `create`, `reset` for updates, `delete`; ownership in `tags`.
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use super::cluster::normalize_cluster_spec;
@@ -230,111 +230,89 @@ impl KindSpec for JobAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for JobAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            let jobs = list_token_paged(
-                client,
-                "/api/2.2/jobs/list",
-                &[("limit", "100"), ("expand_tasks", "true")],
-                "jobs",
-            )
-            .await?;
-            let mut out = Vec::new();
-            for obj in owned_or_named(jobs, names, live_object) {
-                // A job with more tasks than the list holds is read whole.
-                if obj.raw.get("has_more").and_then(Value::as_bool) == Some(true) {
-                    if let Some(full) = read_job(client, &obj.id).await? {
-                        out.push(full);
-                    }
-                } else {
-                    out.push(obj);
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        let jobs = list_token_paged(
+            client,
+            "/api/2.2/jobs/list",
+            &[("limit", "100"), ("expand_tasks", "true")],
+            "jobs",
+        )
+        .await?;
+        let mut out = Vec::new();
+        for obj in owned_or_named(jobs, names, live_object) {
+            // A job with more tasks than the list holds is read whole.
+            if obj.raw.get("has_more").and_then(Value::as_bool) == Some(true) {
+                if let Some(full) = read_job(client, &obj.id).await? {
+                    out.push(full);
                 }
+            } else {
+                out.push(obj);
             }
-            Ok(out)
-        })
+        }
+        Ok(out)
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(read_job(client, id))
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        read_job(client, id).await
     }
 
     /// Looks only at the jobs with the desired name (`jobs/list?name=`),
     /// and takes the one carrying the desired ownership key.
-    fn find<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move {
-            let Some(name) = self.name_of(desired.spec) else {
-                return Ok(None);
-            };
-            let jobs = list_token_paged(
-                client,
-                "/api/2.2/jobs/list",
-                &[("limit", "100"), ("name", &name)],
-                "jobs",
+    async fn find(
+        &self,
+        client: &Client,
+        desired: Desired<'_>,
+    ) -> Result<Option<ListedObject>, Error> {
+        let Some(name) = self.name_of(desired.spec) else {
+            return Ok(None);
+        };
+        let jobs = list_token_paged(
+            client,
+            "/api/2.2/jobs/list",
+            &[("limit", "100"), ("name", &name)],
+            "jobs",
+        )
+        .await?;
+        let key = desired.key.to_string();
+        let Some(obj) = jobs
+            .into_iter()
+            .filter_map(live_object)
+            .find(|o| o.owner.as_ref().is_some_and(|w| w.key == key))
+        else {
+            return Ok(None);
+        };
+        read_job(client, &obj.id).await
+    }
+
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+        let resp = client.post_create("/api/2.2/jobs/create", &body).await?;
+        created_id(&resp, "job_id", "/api/2.2/jobs/create")
+    }
+
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        let settings = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+        client
+            .post(
+                "/api/2.2/jobs/reset",
+                &json!({"job_id": job_id(id), "new_settings": settings}),
             )
             .await?;
-            let key = desired.key.to_string();
-            let Some(obj) = jobs
-                .into_iter()
-                .filter_map(live_object)
-                .find(|o| o.owner.as_ref().is_some_and(|w| w.key == key))
-            else {
-                return Ok(None);
-            };
-            read_job(client, &obj.id).await
-        })
+        Ok(())
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
-            let resp = client.post_create("/api/2.2/jobs/create", &body).await?;
-            created_id(&resp, "job_id", "/api/2.2/jobs/create")
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let settings = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        gone(
             client
-                .post(
-                    "/api/2.2/jobs/reset",
-                    &json!({"job_id": job_id(id), "new_settings": settings}),
-                )
-                .await?;
-            Ok(())
-        })
-    }
-
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            gone(
-                client
-                    .post("/api/2.2/jobs/delete", &json!({"job_id": job_id(id)}))
-                    .await,
-            )
-        })
+                .post("/api/2.2/jobs/delete", &json!({"job_id": job_id(id)}))
+                .await,
+        )
     }
 }
 

@@ -16,6 +16,7 @@
 //! file holding a const of that family's adapter ([`scim::ScimAdapter`],
 //! [`workspace_objects::ImportedAdapter`]).
 
+use async_trait::async_trait;
 pub mod catalog;
 pub mod cluster;
 pub mod cluster_policy;
@@ -39,7 +40,6 @@ pub mod workspace_objects;
 
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::client::Client;
@@ -232,209 +232,170 @@ pub trait KindSpec: Send + Sync {
 /// The operations Mortar needs on one kind of Databricks object: its
 /// endpoints. What the kind's fields mean is its [`KindSpec`].
 ///
-/// Futures are boxed so that adapters live behind `&dyn KindAdapter`.
+/// Its async methods box their futures (`async_trait`) so that adapters live
+/// behind `&dyn KindAdapter`.
+#[async_trait]
 pub trait KindAdapter: KindSpec {
     /// Every object of this kind that Mortar owns (by ownership tag) or whose
     /// name is in `names`, reading all pages.
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>>;
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error>;
 
     /// One object by id; `None` when it does not exist.
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>>;
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error>;
 
     /// One create call; returns the new object's id. Prefer [`KindAdapter::create`].
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>>;
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error>;
 
     /// Replaces the object's settings with the desired spec (the kind's own
     /// verb: jobs `reset`, clusters `edit`, SCIM `PATCH`, …).
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>>;
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error>;
 
     /// Deletes the object; an object already gone is not an error.
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error>;
 
     /// The keys of the secrets the object holds (values are never read),
     /// for kinds that [hold secrets](KindSpec::holds_secrets).
-    fn secret_keys<'a>(
-        &'a self,
-        _client: &'a Client,
-        _id: &'a str,
-    ) -> BoxFuture<'a, Result<BTreeSet<String>, Error>> {
-        Box::pin(async move {
-            Err(Error::Unsupported(format!(
-                "{} objects hold no secrets",
-                self.kind()
-            )))
-        })
+    async fn secret_keys(&self, _client: &Client, _id: &str) -> Result<BTreeSet<String>, Error> {
+        Err(Error::Unsupported(format!(
+            "{} objects hold no secrets",
+            self.kind()
+        )))
     }
 
     /// Puts one secret value into the object, for kinds that
     /// [hold secrets](KindSpec::holds_secrets).
-    fn put_secret<'a>(
-        &'a self,
-        _client: &'a Client,
-        _id: &'a str,
-        _key: &'a str,
-        _value: &'a Secret,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            Err(Error::Unsupported(format!(
-                "{} objects hold no secrets",
-                self.kind()
-            )))
-        })
+    async fn put_secret(
+        &self,
+        _client: &Client,
+        _id: &str,
+        _key: &str,
+        _value: &Secret,
+    ) -> Result<(), Error> {
+        Err(Error::Unsupported(format!(
+            "{} objects hold no secrets",
+            self.kind()
+        )))
     }
 
     /// The id the permissions API uses for the object (a workspace object's
     /// numeric id rather than its path, for instance).
-    fn permissions_id<'a>(
-        &'a self,
-        _client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move { Ok(id.to_string()) })
+    async fn permissions_id(&self, _client: &Client, id: &str) -> Result<String, Error> {
+        Ok(id.to_string())
     }
 
     /// The object's direct ACL.
-    fn read_permissions<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Acl, Error>> {
-        Box::pin(async move {
-            let Some(object_type) = self.permissions_type() else {
-                return Ok(Acl::default());
-            };
-            let object_id = self.permissions_id(client, id).await?;
-            permissions::read_acl(client, object_type, &object_id).await
-        })
+    async fn read_permissions(&self, client: &Client, id: &str) -> Result<Acl, Error> {
+        let Some(object_type) = self.permissions_type() else {
+            return Ok(Acl::default());
+        };
+        let object_id = self.permissions_id(client, id).await?;
+        permissions::read_acl(client, object_type, &object_id).await
     }
 
     /// Makes `entries` the object's whole direct ACL (authoritative `PUT`;
     /// the current owner is kept when `entries` names none).
-    fn write_permissions<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        entries: &'a [PermissionEntry],
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let Some(object_type) = self.permissions_type() else {
-                if entries.is_empty() {
-                    return Ok(());
-                }
-                return Err(Error::Unsupported(format!(
-                    "{} objects have no permissions; use a Grants resource or group membership",
-                    self.kind()
-                )));
-            };
-            let object_id = self.permissions_id(client, id).await?;
-            permissions::write_acl(client, object_type, &object_id, entries).await
-        })
+    async fn write_permissions(
+        &self,
+        client: &Client,
+        id: &str,
+        entries: &[PermissionEntry],
+    ) -> Result<(), Error> {
+        let Some(object_type) = self.permissions_type() else {
+            if entries.is_empty() {
+                return Ok(());
+            }
+            return Err(Error::Unsupported(format!(
+                "{} objects have no permissions; use a Grants resource or group membership",
+                self.kind()
+            )));
+        };
+        let object_id = self.permissions_id(client, id).await?;
+        permissions::write_acl(client, object_type, &object_id, entries).await
     }
 
     /// Looks up the object a desired spec describes: the one carrying its
     /// ownership key, else (for kinds whose names are unique) the one with its name.
-    fn find<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move {
-            let name = self.name_of(desired.spec);
-            let names: BTreeSet<String> = name.iter().cloned().collect();
-            let found = self.list(client, &names).await?;
-            let key = desired.key.to_string();
-            if let Some(obj) = found
-                .iter()
-                .find(|o| o.owner.as_ref().is_some_and(|w| w.key == key))
-            {
-                return Ok(Some(obj.clone()));
-            }
-            if self.unique_names() {
-                return Ok(found.into_iter().find(|o| Some(&o.name) == name.as_ref()));
-            }
-            Ok(None)
-        })
+    async fn find(
+        &self,
+        client: &Client,
+        desired: Desired<'_>,
+    ) -> Result<Option<ListedObject>, Error> {
+        let name = self.name_of(desired.spec);
+        let names: BTreeSet<String> = name.iter().cloned().collect();
+        let found = self.list(client, &names).await?;
+        let key = desired.key.to_string();
+        if let Some(obj) = found
+            .iter()
+            .find(|o| o.owner.as_ref().is_some_and(|w| w.key == key))
+        {
+            return Ok(Some(obj.clone()));
+        }
+        if self.unique_names() {
+            return Ok(found.into_iter().find(|o| Some(&o.name) == name.as_ref()));
+        }
+        Ok(None)
     }
 
     /// Creates the object without ever creating it twice: after a failure
     /// that leaves the outcome unknown (timeout, dropped connection, 5xx),
     /// the object is looked up by ownership tag or unique name before another
     /// attempt is made.
-    fn create<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let policy: &RetryPolicy = client.retry_policy();
-            let mut uncertain: Option<Error> = None;
-            for attempt in 1..=CREATE_ATTEMPTS {
-                if let Some(previous) = &uncertain {
-                    match self.find(client, desired).await {
-                        Ok(Some(obj)) => {
-                            tracing::info!(
-                                workspace = client.name(),
-                                kind = %self.kind(),
-                                key = %desired.key,
-                                id = %obj.id,
-                                "create had succeeded despite: {previous}"
-                            );
-                            return Ok(obj.id);
-                        }
-                        Ok(None) => {}
-                        Err(err) => {
-                            tracing::warn!(workspace = client.name(), key = %desired.key, error = %err, "lookup after an uncertain create failed");
-                            tokio::time::sleep(policy.delay(attempt, None)).await;
-                            continue;
-                        }
+    async fn create(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let policy: &RetryPolicy = client.retry_policy();
+        let mut uncertain: Option<Error> = None;
+        for attempt in 1..=CREATE_ATTEMPTS {
+            if let Some(previous) = &uncertain {
+                match self.find(client, desired).await {
+                    Ok(Some(obj)) => {
+                        tracing::info!(
+                            workspace = client.name(),
+                            kind = %self.kind(),
+                            key = %desired.key,
+                            id = %obj.id,
+                            "create had succeeded despite: {previous}"
+                        );
+                        return Ok(obj.id);
                     }
-                }
-                match self.create_once(client, desired).await {
-                    Ok(id) => return Ok(id),
-                    Err(err) if err.is_ambiguous() => {
-                        tracing::warn!(workspace = client.name(), key = %desired.key, error = %err, "create outcome unknown; will look it up");
-                        // After a timeout the server may still be working on
-                        // the request: give it as long again before looking.
-                        let settle = match err {
-                            Error::Timeout { .. } => client.request_timeout(),
-                            _ => policy.delay(attempt, None),
-                        };
-                        uncertain = Some(err);
-                        tokio::time::sleep(settle).await;
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(workspace = client.name(), key = %desired.key, error = %err, "lookup after an uncertain create failed");
+                        tokio::time::sleep(policy.delay(attempt, None)).await;
+                        continue;
                     }
-                    Err(Error::AlreadyExists(api)) if uncertain.is_some() => {
-                        // The earlier attempt did create it, after all.
-                        return match self.find(client, desired).await? {
-                            Some(obj) => Ok(obj.id),
-                            None => Err(Error::AlreadyExists(api)),
-                        };
-                    }
-                    Err(err) => return Err(err),
                 }
             }
-            Err(Error::Ambiguous(format!(
-                "creating {} gave no clear answer after {CREATE_ATTEMPTS} attempts (last: {}); nothing with its ownership tag or name exists",
-                desired.key,
-                uncertain.map(|e| e.to_string()).unwrap_or_default()
-            )))
-        })
+            match self.create_once(client, desired).await {
+                Ok(id) => return Ok(id),
+                Err(err) if err.is_ambiguous() => {
+                    tracing::warn!(workspace = client.name(), key = %desired.key, error = %err, "create outcome unknown; will look it up");
+                    // After a timeout the server may still be working on
+                    // the request: give it as long again before looking.
+                    let settle = match err {
+                        Error::Timeout { .. } => client.request_timeout(),
+                        _ => policy.delay(attempt, None),
+                    };
+                    uncertain = Some(err);
+                    tokio::time::sleep(settle).await;
+                }
+                Err(Error::AlreadyExists(api)) if uncertain.is_some() => {
+                    // The earlier attempt did create it, after all.
+                    return match self.find(client, desired).await? {
+                        Some(obj) => Ok(obj.id),
+                        None => Err(Error::AlreadyExists(api)),
+                    };
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Err(Error::Ambiguous(format!(
+            "creating {} gave no clear answer after {CREATE_ATTEMPTS} attempts (last: {}); nothing with its ownership tag or name exists",
+            desired.key,
+            uncertain.map(|e| e.to_string()).unwrap_or_default()
+        )))
     }
 }
 

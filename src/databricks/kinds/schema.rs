@@ -1,9 +1,9 @@
 //! Unity Catalog schemas (API 2.1): identified by `catalog.schema`; listed
 //! per catalog (paged), get, create, `PATCH`, delete (never forced).
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::catalog::patch_body;
@@ -58,79 +58,59 @@ impl KindSpec for SchemaAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for SchemaAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            let catalogs: BTreeSet<&str> = names
-                .iter()
-                .filter_map(|n| n.split_once('.').map(|(c, _)| c))
-                .collect();
-            let mut out = Vec::new();
-            for catalog in catalogs {
-                let page = list_token_paged(
-                    client,
-                    BASE,
-                    &[("catalog_name", catalog), ("max_results", "0")],
-                    "schemas",
-                )
-                .await;
-                // A catalog that does not exist yet holds no schemas.
-                let Some(schemas) = found(page)? else {
-                    continue;
-                };
-                out.extend(
-                    schemas
-                        .into_iter()
-                        .filter_map(live_object)
-                        .filter(|o| names.contains(&o.name)),
-                );
-            }
-            Ok(out)
-        })
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        let catalogs: BTreeSet<&str> = names
+            .iter()
+            .filter_map(|n| n.split_once('.').map(|(c, _)| c))
+            .collect();
+        let mut out = Vec::new();
+        for catalog in catalogs {
+            let page = list_token_paged(
+                client,
+                BASE,
+                &[("catalog_name", catalog), ("max_results", "0")],
+                "schemas",
+            )
+            .await;
+            // A catalog that does not exist yet holds no schemas.
+            let Some(schemas) = found(page)? else {
+                continue;
+            };
+            out.extend(
+                schemas
+                    .into_iter()
+                    .filter_map(live_object)
+                    .filter(|o| names.contains(&o.name)),
+            );
+        }
+        Ok(out)
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move {
-            Ok(found(client.get(&format!("{BASE}/{id}"), &[]).await)?.and_then(live_object))
-        })
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        Ok(found(client.get(&format!("{BASE}/{id}"), &[]).await)?.and_then(live_object))
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let full = full_name(desired.spec).ok_or_else(|| {
-                Error::Unsupported("Schema spec needs `name` and `catalog_name`".into())
-            })?;
-            client.post_create(BASE, desired.spec).await?;
-            Ok(full)
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let full = full_name(desired.spec).ok_or_else(|| {
+            Error::Unsupported("Schema spec needs `name` and `catalog_name`".into())
+        })?;
+        client.post_create(BASE, desired.spec).await?;
+        Ok(full)
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let body = patch_body(desired.spec, MUTABLE);
-            client.patch(&format!("{BASE}/{id}"), &body).await?;
-            Ok(())
-        })
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        let body = patch_body(desired.spec, MUTABLE);
+        client.patch(&format!("{BASE}/{id}"), &body).await?;
+        Ok(())
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { gone(client.delete(&format!("{BASE}/{id}"), &[]).await) })
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        gone(client.delete(&format!("{BASE}/{id}"), &[]).await)
     }
 }

@@ -3,9 +3,9 @@
 //! create, `PATCH` computed from the live resource, delete, and the
 //! canonical form of multi-valued attributes (`[{value}]`, sorted).
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
@@ -222,48 +222,30 @@ impl KindSpec for ScimAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for ScimAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(list(client, self.resource, names))
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        list(client, self.resource, names).await
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(get(client, self.resource, id))
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        get(client, self.resource, id).await
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(create(client, self.resource, self.schema, desired.spec))
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        create(client, self.resource, self.schema, desired.spec).await
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(update(
-            client,
-            self.resource,
-            id,
-            desired.spec,
-            self.scalars,
-        ))
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        update(client, self.resource, id, desired.spec, self.scalars).await
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(delete(client, self.resource, id))
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        delete(client, self.resource, id).await
     }
 }
 

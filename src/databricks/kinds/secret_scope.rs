@@ -3,9 +3,9 @@
 //! the secrets they hold are listed by key and put one by one (values are
 //! never read back).
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use super::normalize::{drop_default, drop_empty};
@@ -112,172 +112,136 @@ impl KindSpec for SecretScopeAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for SecretScopeAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            Ok(all_scopes(client)
-                .await?
-                .into_iter()
-                .filter(|o| names.contains(&o.name))
-                .collect())
-        })
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        Ok(all_scopes(client)
+            .await?
+            .into_iter()
+            .filter(|o| names.contains(&o.name))
+            .collect())
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move { Ok(all_scopes(client).await?.into_iter().find(|o| o.id == id)) })
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        Ok(all_scopes(client).await?.into_iter().find(|o| o.id == id))
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let name = spec_str(desired.spec, "scope", Kind::SecretScope)?.to_string();
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let name = spec_str(desired.spec, "scope", Kind::SecretScope)?.to_string();
+        client
+            .post_create("/api/2.0/secrets/scopes/create", desired.spec)
+            .await?;
+        Ok(name)
+    }
+
+    async fn update(&self, _client: &Client, id: &str, _desired: Desired<'_>) -> Result<(), Error> {
+        Err(Error::Unsupported(format!(
+            "secret scope {id} cannot be changed in place; its backend is fixed at creation (delete and recreate it)"
+        )))
+    }
+
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        gone(
             client
-                .post_create("/api/2.0/secrets/scopes/create", desired.spec)
-                .await?;
-            Ok(name)
-        })
+                .post("/api/2.0/secrets/scopes/delete", &json!({"scope": id}))
+                .await,
+        )
     }
 
-    fn update<'a>(
-        &'a self,
-        _client: &'a Client,
-        id: &'a str,
-        _desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            Err(Error::Unsupported(format!(
-                "secret scope {id} cannot be changed in place; its backend is fixed at creation (delete and recreate it)"
-            )))
-        })
+    async fn secret_keys(&self, client: &Client, id: &str) -> Result<BTreeSet<String>, Error> {
+        let resp = client
+            .get("/api/2.0/secrets/list", &[("scope", id)])
+            .await?;
+        Ok(take_array(resp, "secrets")
+            .iter()
+            .filter_map(|s| str_field(s, "key"))
+            .collect())
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            gone(
-                client
-                    .post("/api/2.0/secrets/scopes/delete", &json!({"scope": id}))
-                    .await,
+    async fn put_secret(
+        &self,
+        client: &Client,
+        id: &str,
+        key: &str,
+        value: &Secret,
+    ) -> Result<(), Error> {
+        client
+            .post(
+                "/api/2.0/secrets/put",
+                &json!({"scope": id, "key": key, "string_value": value.expose()}),
             )
-        })
+            .await?;
+        Ok(())
     }
 
-    fn secret_keys<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<BTreeSet<String>, Error>> {
-        Box::pin(async move {
-            let resp = client
-                .get("/api/2.0/secrets/list", &[("scope", id)])
-                .await?;
-            Ok(take_array(resp, "secrets")
-                .iter()
-                .filter_map(|s| str_field(s, "key"))
-                .collect())
-        })
+    async fn read_permissions(&self, client: &Client, id: &str) -> Result<Acl, Error> {
+        let me = caller(client).await?;
+        let resp = client
+            .get("/api/2.0/secrets/acls/list", &[("scope", id)])
+            .await?;
+        let mut acl = Acl::default();
+        for item in resp
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(p), Some(level)) = (
+                item.get("principal").and_then(Value::as_str),
+                item.get("permission").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if Some(p) == me.as_deref() && level == "MANAGE" {
+                // The creator's own MANAGE: kept, like an owner.
+                acl.owner = Some(principal(p));
+                continue;
+            }
+            acl.entries.push(PermissionEntry {
+                principal: principal(p),
+                permission_level: level.to_string(),
+            });
+        }
+        acl.entries.sort();
+        Ok(acl)
     }
 
-    fn put_secret<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        key: &'a str,
-        value: &'a Secret,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
+    async fn write_permissions(
+        &self,
+        client: &Client,
+        id: &str,
+        entries: &[PermissionEntry],
+    ) -> Result<(), Error> {
+        let live = self.read_permissions(client, id).await?;
+        let wanted: BTreeSet<&str> = entries.iter().map(|e| e.principal.name()).collect();
+        for e in entries {
+            if live.entries.contains(e) {
+                continue;
+            }
             client
                 .post(
-                    "/api/2.0/secrets/put",
-                    &json!({"scope": id, "key": key, "string_value": value.expose()}),
+                    "/api/2.0/secrets/acls/put",
+                    &json!({"scope": id, "principal": e.principal.name(), "permission": e.permission_level}),
                 )
                 .await?;
-            Ok(())
-        })
-    }
-
-    fn read_permissions<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Acl, Error>> {
-        Box::pin(async move {
-            let me = caller(client).await?;
-            let resp = client
-                .get("/api/2.0/secrets/acls/list", &[("scope", id)])
-                .await?;
-            let mut acl = Acl::default();
-            for item in resp
-                .get("items")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let (Some(p), Some(level)) = (
-                    item.get("principal").and_then(Value::as_str),
-                    item.get("permission").and_then(Value::as_str),
-                ) else {
-                    continue;
-                };
-                if Some(p) == me.as_deref() && level == "MANAGE" {
-                    // The creator's own MANAGE: kept, like an owner.
-                    acl.owner = Some(principal(p));
-                    continue;
-                }
-                acl.entries.push(PermissionEntry {
-                    principal: principal(p),
-                    permission_level: level.to_string(),
-                });
+        }
+        for e in &live.entries {
+            let name = e.principal.name();
+            if !wanted.contains(name) {
+                gone(
+                    client
+                        .post(
+                            "/api/2.0/secrets/acls/delete",
+                            &json!({"scope": id, "principal": name}),
+                        )
+                        .await,
+                )?;
             }
-            acl.entries.sort();
-            Ok(acl)
-        })
-    }
-
-    fn write_permissions<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        entries: &'a [PermissionEntry],
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let live = self.read_permissions(client, id).await?;
-            let wanted: BTreeSet<&str> = entries.iter().map(|e| e.principal.name()).collect();
-            for e in entries {
-                if live.entries.contains(e) {
-                    continue;
-                }
-                client
-                    .post(
-                        "/api/2.0/secrets/acls/put",
-                        &json!({"scope": id, "principal": e.principal.name(), "permission": e.permission_level}),
-                    )
-                    .await?;
-            }
-            for e in &live.entries {
-                let name = e.principal.name();
-                if !wanted.contains(name) {
-                    gone(
-                        client
-                            .post(
-                                "/api/2.0/secrets/acls/delete",
-                                &json!({"scope": id, "principal": name}),
-                            )
-                            .await,
-                    )?;
-                }
-            }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 }

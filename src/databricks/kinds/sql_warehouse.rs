@@ -1,9 +1,9 @@
 //! SQL warehouses (API 2.0): paged list, get, create, `edit`, delete;
 //! ownership in `tags.custom_tags` (a list of `{key, value}`).
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in, sort_by_field};
@@ -140,60 +140,40 @@ impl KindSpec for SqlWarehouseAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for SqlWarehouseAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
-            Ok(owned_or_named(all, names, live_object)
-                .filter(|o| !is_going(o))
-                .collect())
-        })
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
+        Ok(owned_or_named(all, names, live_object)
+            .filter(|o| !is_going(o))
+            .collect())
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move {
-            let path = format!("{BASE}/{id}");
-            Ok(found(client.get(&path, &[]).await)?
-                .and_then(live_object)
-                .filter(|o| !is_going(o)))
-        })
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        let path = format!("{BASE}/{id}");
+        Ok(found(client.get(&path, &[]).await)?
+            .and_then(live_object)
+            .filter(|o| !is_going(o)))
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let body = with_ownership(desired.spec, &desired.ownership());
-            let resp = client.post_create(BASE, &body).await?;
-            created_id(&resp, "id", BASE)
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let body = with_ownership(desired.spec, &desired.ownership());
+        let resp = client.post_create(BASE, &body).await?;
+        created_id(&resp, "id", BASE)
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let body = with_ownership(desired.spec, &desired.ownership());
-            client.post(&format!("{BASE}/{id}/edit"), &body).await?;
-            Ok(())
-        })
+    async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        let body = with_ownership(desired.spec, &desired.ownership());
+        client.post(&format!("{BASE}/{id}/edit"), &body).await?;
+        Ok(())
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { gone(client.delete(&format!("{BASE}/{id}"), &[]).await) })
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        gone(client.delete(&format!("{BASE}/{id}"), &[]).await)
     }
 }
 

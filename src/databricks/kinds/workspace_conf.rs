@@ -3,9 +3,9 @@
 //! read knows which settings to ask for. Settings cannot be deleted:
 //! deleting the resource stops managing them and leaves their values.
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
-use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::{Desired, KindAdapter, KindSpec, ListedObject, found, named_object};
@@ -77,56 +77,38 @@ impl KindSpec for WorkspaceConfAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for WorkspaceConfAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(async move {
-            let mut out = Vec::new();
-            for id in names {
-                out.push(read(client, id).await?);
-            }
-            Ok(out)
-        })
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        let mut out = Vec::new();
+        for id in names {
+            out.push(read(client, id).await?);
+        }
+        Ok(out)
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(async move { found(read(client, id).await) })
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        found(read(client, id).await)
     }
 
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let id = keys_id(desired.spec).ok_or_else(|| {
-                Error::Unsupported("WorkspaceConf spec needs at least one setting".into())
-            })?;
-            client.patch(PATH, &canonical(desired.spec)).await?;
-            Ok(id)
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let id = keys_id(desired.spec).ok_or_else(|| {
+            Error::Unsupported("WorkspaceConf spec needs at least one setting".into())
+        })?;
+        client.patch(PATH, &canonical(desired.spec)).await?;
+        Ok(id)
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        _id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            client.patch(PATH, &canonical(desired.spec)).await?;
-            Ok(())
-        })
+    async fn update(&self, client: &Client, _id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        client.patch(PATH, &canonical(desired.spec)).await?;
+        Ok(())
     }
 
-    fn delete<'a>(&'a self, _client: &'a Client, _id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { Ok(()) })
+    async fn delete(&self, _client: &Client, _id: &str) -> Result<(), Error> {
+        Ok(())
     }
 }

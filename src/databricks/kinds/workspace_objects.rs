@@ -3,10 +3,10 @@
 //! after decoding), and the adapter for imported objects, which differ
 //! only in the data an [`ImportedAdapter`] holds.
 
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
 use base64::Engine;
-use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::normalize::{drop_default, drop_empty, fields, fields_in};
@@ -208,56 +208,38 @@ impl KindSpec for ImportedAdapter {
     }
 }
 
+#[async_trait]
 impl KindAdapter for ImportedAdapter {
-    fn list<'a>(
-        &'a self,
-        client: &'a Client,
-        names: &'a BTreeSet<String>,
-    ) -> BoxFuture<'a, Result<Vec<ListedObject>, Error>> {
-        Box::pin(list(client, names, self.object_type, Some(self.format)))
+    async fn list(
+        &self,
+        client: &Client,
+        names: &BTreeSet<String>,
+    ) -> Result<Vec<ListedObject>, Error> {
+        list(client, names, self.object_type, Some(self.format)).await
     }
 
-    fn get<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<ListedObject>, Error>> {
-        Box::pin(read(client, id, self.object_type, Some(self.format)))
+    async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
+        read(client, id, self.object_type, Some(self.format)).await
     }
 
     /// Creates the parent directory, then imports without overwrite.
-    fn create_once<'a>(
-        &'a self,
-        client: &'a Client,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(async move {
-            let path = spec_str(desired.spec, "path", self.kind)?.to_string();
-            mkdirs_parent(client, &path).await?;
-            import(client, &self.import_body(desired.spec), false).await?;
-            Ok(path)
-        })
+    async fn create_once(&self, client: &Client, desired: Desired<'_>) -> Result<String, Error> {
+        let path = spec_str(desired.spec, "path", self.kind)?.to_string();
+        mkdirs_parent(client, &path).await?;
+        import(client, &self.import_body(desired.spec), false).await?;
+        Ok(path)
     }
 
-    fn update<'a>(
-        &'a self,
-        client: &'a Client,
-        _id: &'a str,
-        desired: Desired<'a>,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move { import(client, &self.import_body(desired.spec), true).await })
+    async fn update(&self, client: &Client, _id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        import(client, &self.import_body(desired.spec), true).await
     }
 
-    fn delete<'a>(&'a self, client: &'a Client, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(delete(client, id))
+    async fn delete(&self, client: &Client, id: &str) -> Result<(), Error> {
+        delete(client, id).await
     }
 
-    fn permissions_id<'a>(
-        &'a self,
-        client: &'a Client,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<String, Error>> {
-        Box::pin(object_id(client, id))
+    async fn permissions_id(&self, client: &Client, id: &str) -> Result<String, Error> {
+        object_id(client, id).await
     }
 }
 
