@@ -118,6 +118,31 @@ fn signal(pid: u32, sig: &str) {
     assert!(status.success(), "kill {sig} {pid}");
 }
 
+/// Waits until every thread of `pid` has stopped: a thread inside a write
+/// when the signal came finishes that write first.
+async fn wait_stopped(pid: u32) {
+    let stopped = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|tasks| {
+                tasks.filter_map(Result::ok).all(|t| {
+                    std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| {
+                        // The state follows the parenthesized command name.
+                        stat.rsplit_once(") ")
+                            .is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+                    })
+                })
+            })
+            .unwrap_or(false)
+    };
+    for _ in 0..2_000 {
+        if stopped() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("process {pid} did not stop");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_apply_is_refused_naming_the_holder_and_a_killed_holder_blocks_no_one() {
     let env = Env::start(Duration::from_millis(30)).await;
@@ -136,6 +161,7 @@ async fn a_second_apply_is_refused_naming_the_holder_and_a_killed_holder_blocks_
     // Freeze it, so that anything that changes from here on was written by
     // the second process.
     signal(pid, "-STOP");
+    wait_stopped(pid).await;
     let before = env.state_snapshot();
     assert!(before.contains_key("mortar.lock"), "{:?}", before.keys());
 
