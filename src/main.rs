@@ -72,19 +72,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("mortar: {}", error_chain(&err));
+            // The error and its causes on one line; no error's text repeats
+            // its cause's, so each is printed once.
+            eprintln!("mortar: {err:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes on one line (no error's text repeats its
-/// cause's: each is printed once, here).
-fn error_chain(err: &anyhow::Error) -> String {
-    let mut out = err.to_string();
-    for cause in err.chain().skip(1) {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-    }
-    out
 }

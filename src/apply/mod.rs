@@ -17,9 +17,6 @@ pub mod prepare;
 pub mod recovery;
 pub mod secrets;
 
-/// Reference resolution is planning's; the executor resolves with it too.
-pub use crate::plan::resolve;
-
 pub use executor::{AppReport, ApplyReport, ExecOptions, Progress, execute};
 pub use prepare::{AppFilter, PrepareOptions, Prepared, PreparedApp, prepare};
 

@@ -11,7 +11,7 @@ use super::inventory::InventoryStore;
 use super::recovery;
 use crate::databricks::{Client, adapter, kinds};
 use crate::manifest::{DesiredResource, Rendered};
-use crate::observe::{self, Stats, Wants};
+use crate::observe::{self, Wants};
 use crate::plan::resolve::{self, Known, Mode};
 use crate::plan::tree::{self, Snapshot, TreeOptions};
 
@@ -36,9 +36,8 @@ pub async fn prepare(
     clients: &BTreeMap<String, Client>,
     store: &InventoryStore,
     options: &PrepareOptions,
-    stats: &Stats,
 ) -> Result<Prepared, ApplyError> {
-    let snapshot = gather(rendered, clients, store, options, stats).await?;
+    let snapshot = gather(rendered, clients, store, options).await?;
     let prepared = tree::plan_all(rendered, &snapshot, &options.tree)?;
     if options.save_recovered {
         for app in prepared.apps.iter().filter(|a| a.recovered) {
@@ -54,7 +53,6 @@ pub async fn gather(
     clients: &BTreeMap<String, Client>,
     store: &InventoryStore,
     options: &PrepareOptions,
-    stats: &Stats,
 ) -> Result<Snapshot, ApplyError> {
     let options_tree = &options.tree;
     let (selected, blocked) = tree::select(rendered, &options_tree.apps)?;
@@ -104,7 +102,7 @@ pub async fn gather(
             }
         }
     }
-    let mut observed = observe::observe(clients, &wants, stats).await?;
+    let mut observed = observe::observe(clients, &wants).await?;
     if !unresolved_names.is_empty() {
         let mut known_now = inventory_ids.clone();
         known_now.add_live(&observed.live);
@@ -117,7 +115,7 @@ pub async fn gather(
             again.add_desired(app, &resolved);
         }
         if !again.by_workspace.is_empty() {
-            let more = observe::observe(clients, &again, stats).await?;
+            let more = observe::observe(clients, &again).await?;
             for (key, live) in more.live {
                 observed.live.entry(key.clone()).or_insert(live);
             }

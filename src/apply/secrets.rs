@@ -114,3 +114,54 @@ pub fn read_value(secret: &ScopeSecret, policy: SecretPolicy<'_>) -> Result<Secr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, Origin, ResourceKey};
+
+    fn secret(path: &str) -> ScopeSecret {
+        ScopeSecret {
+            scope: ResourceKey {
+                workspace: "dev".into(),
+                kind: Kind::SecretScope,
+                name: "etl".into(),
+            },
+            key: "api".into(),
+            source: SecretSource::FromFile(path.into()),
+            origin: Origin {
+                file: "team/secrets.yaml".into(),
+                line: 3,
+                column: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn a_credential_configured_through_a_link_is_still_a_credential() {
+        let root = tempfile::tempdir().unwrap();
+        let team = root.path().join("team");
+        std::fs::create_dir(&team).unwrap();
+        std::fs::write(team.join("token"), "dapi-controller-token").unwrap();
+        std::fs::write(team.join("api"), "team-api-key").unwrap();
+        // The config names the controller's token through another path.
+        std::os::unix::fs::symlink(&team, root.path().join("creds")).unwrap();
+        let credentials = ControllerCredentials {
+            env: Default::default(),
+            files: [root.path().join("creds/token")].into(),
+        };
+        let allowance = SecretAllowance {
+            env: Vec::new(),
+            dir: Some(team.clone()),
+        };
+        let policy = SecretPolicy {
+            project: "team",
+            allowance: Some(&allowance),
+            credentials: &credentials,
+        };
+        let value = read_value(&secret("api"), policy).unwrap();
+        assert_eq!(value.expose(), "team-api-key");
+        let err = read_value(&secret("token"), policy).unwrap_err();
+        assert!(matches!(err, SecretError::NotAllowed { .. }), "{err}");
+    }
+}

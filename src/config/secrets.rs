@@ -74,9 +74,12 @@ pub struct ControllerCredentials {
 }
 
 impl ControllerCredentials {
-    /// Whether `path` is (or, lexically, lies under) one of the files.
+    /// Whether `path` (links resolved) is one of the files, as written or
+    /// with its own links resolved.
     pub fn is_credential_file(&self, path: &Path) -> bool {
-        self.files.iter().any(|f| f == path)
+        self.files
+            .iter()
+            .any(|f| f == path || f.canonicalize().is_ok_and(|real| real == path))
     }
 }
 

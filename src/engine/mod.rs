@@ -32,7 +32,6 @@ use crate::apply::{self, ApplyReport, ExecOptions, PrepareOptions, Prepared, Pro
 use crate::audit::{AuditSink, Trigger};
 use crate::config::Config;
 use crate::databricks::Client;
-use crate::observe::Stats;
 use crate::plan::Plan;
 use crate::plan::tree::TreeOptions;
 use crate::source::Revision;
@@ -57,13 +56,12 @@ impl Planned {
     /// True when applying would call a workspace or change an inventory.
     pub fn has_work(&self) -> bool {
         self.plan().has_changes
-            || self.plan().apps.iter().flat_map(|a| &a.actions).any(|a| {
-                a.action.changes_workspace()
-                    || matches!(
-                        a.action,
-                        crate::plan::ActionKind::Release | crate::plan::ActionKind::Forget
-                    )
-            })
+            || self
+                .plan()
+                .apps
+                .iter()
+                .flat_map(|a| &a.actions)
+                .any(|a| a.action.is_applied())
     }
 }
 
@@ -168,14 +166,8 @@ impl Engine {
             audit_file: Some(self.config.audit_file()),
             save_recovered,
         };
-        let mut prepared = apply::prepare(
-            &tree.rendered,
-            &self.clients,
-            &self.store,
-            &options,
-            &Stats::default(),
-        )
-        .await?;
+        let mut prepared =
+            apply::prepare(&tree.rendered, &self.clients, &self.store, &options).await?;
         if scope.drift_only {
             prepared.keep_apps(|plan| plan.actions.iter().any(|a| a.drift));
         }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::schema::{self, Ty, TypeDef};
 use crate::model::Kind;
-use crate::model::reference::{self, Segment};
+use crate::model::reference;
 
 /// JSON pointers (RFC 6901) into `spec` of whole references in numeric fields.
 pub fn numeric_references(kind: Kind, spec: &Value) -> Vec<String> {
@@ -46,19 +46,12 @@ fn walk_object(value: &Value, def: &TypeDef, pointer: &mut String, out: &mut Vec
 
 fn walk_value(value: &Value, ty: Ty, pointer: &mut String, out: &mut Vec<String>) {
     match (ty, value) {
-        (Ty::Int | Ty::Float, Value::String(s)) if is_whole_reference(s) => {
+        (Ty::Int | Ty::Float, Value::String(s)) if reference::is_whole(s) => {
             out.push(pointer.clone());
         }
         (Ty::Obj(def), _) => walk_object(value, def, pointer, out),
         _ => {}
     }
-}
-
-fn is_whole_reference(s: &str) -> bool {
-    matches!(
-        reference::segments(s.trim()).as_slice(),
-        [Segment::Reference { parts: Some(_), .. }]
-    )
 }
 
 #[cfg(test)]

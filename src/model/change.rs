@@ -83,6 +83,12 @@ impl ActionKind {
         )
     }
 
+    /// True when applying the action is a step of its own: a call to the
+    /// workspace, or an inventory change (release, forget).
+    pub fn is_applied(self) -> bool {
+        self.changes_workspace() || matches!(self, ActionKind::Release | ActionKind::Forget)
+    }
+
     /// The word used in text output and the summary.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -148,6 +148,15 @@ fn parts(body: &str) -> Option<Parts<'_>> {
         })
 }
 
+/// True when `s` is exactly one well-formed reference, nothing around it
+/// (it then takes the type its field needs once resolved).
+pub fn is_whole(s: &str) -> bool {
+    matches!(
+        segments(s).as_slice(),
+        [Segment::Reference { parts: Some(_), .. }]
+    )
+}
+
 /// The well-formed references in one string.
 pub fn in_str(s: &str) -> Vec<Reference> {
     if !s.contains(OPEN) {

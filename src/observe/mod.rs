@@ -14,7 +14,6 @@ mod matching;
 mod wants;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -70,19 +69,10 @@ pub struct Observed {
     pub application_ids: BTreeMap<ResourceKey, String>,
 }
 
-/// Counters for one observation (for progress lines and benchmarks).
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub lists: AtomicU64,
-    pub acl_reads: AtomicU64,
-    pub gets: AtomicU64,
-}
-
 /// Observes every workspace named in `wants` with the client of that name.
 pub async fn observe(
     clients: &BTreeMap<String, Client>,
     wants: &Wants,
-    stats: &Stats,
 ) -> Result<Observed, ObserveError> {
     for (workspace, kinds) in &wants.by_workspace {
         if !clients.contains_key(workspace) {
@@ -102,7 +92,7 @@ pub async fn observe(
         kinds.iter().filter_map(move |(kind, wanted)| {
             let client = clients.get(workspace)?;
             let adapter = adapter(*kind)?;
-            Some(observe_kind(client, adapter, wanted, stats))
+            Some(observe_kind(client, adapter, wanted))
         })
     });
     let parts: Vec<Observed> = stream::iter(jobs)
@@ -121,10 +111,8 @@ async fn observe_kind(
     client: &Client,
     adapter: &'static dyn KindAdapter,
     wanted: &Wanted,
-    stats: &Stats,
 ) -> Result<Observed, ObserveError> {
     let kind = adapter.kind();
-    stats.lists.fetch_add(1, Ordering::Relaxed);
     let listed = adapter
         .list(client, &wanted.names)
         .await
@@ -137,7 +125,6 @@ async fn observe_kind(
     // Inventory entries the list did not return (renamed by hand, or a kind
     // listed by name only): one GET each.
     for (key, id) in &matched.missing_ids {
-        stats.gets.fetch_add(1, Ordering::Relaxed);
         let found = adapter
             .get(client, id)
             .await
@@ -157,7 +144,6 @@ async fn observe_kind(
         .map(|(key, obj)| (key.clone(), obj.id.clone()))
         .collect();
     let whole = read_each(full, "the object", |id| async move {
-        stats.gets.fetch_add(1, Ordering::Relaxed);
         adapter.get(client, &id).await
     })
     .await?;
@@ -182,7 +168,6 @@ async fn observe_kind(
         .collect();
     let acls: BTreeMap<ResourceKey, Vec<PermissionEntry>> =
         read_each(acl_keys, "permissions", |id| async move {
-            stats.acl_reads.fetch_add(1, Ordering::Relaxed);
             let acl = adapter.read_permissions(client, &id).await?;
             let mut entries = acl.entries;
             if let Some(owner) = acl.owner.filter(|_| owner_in_acl) {

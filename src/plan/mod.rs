@@ -20,10 +20,12 @@ mod tests;
 pub mod tree;
 
 pub use crate::model::mask;
+pub use crate::model::{
+    ActionKind, FieldChange, LastApplied, LiveObject, LiveState, ManagedResource, Ownership,
+    PermissionChange,
+};
 pub use model::{
-    ActionKind, AppOptions, AppPlan, FORMAT_VERSION, FieldChange, IgnoreRule, LastApplied,
-    LiveObject, LiveState, ManagedResource, Ownership, PermissionChange, Plan, PlannedAction,
-    Summary, Violation,
+    AppOptions, AppPlan, FORMAT_VERSION, IgnoreRule, Plan, PlannedAction, Summary, Violation,
 };
 pub use planner::{AppInput, plan_app};
 

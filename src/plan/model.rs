@@ -7,11 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::{
-    ActionKind, FieldChange, LastApplied, LiveObject, LiveState, ManagedResource, Ownership,
-    PermissionChange,
-};
-use crate::model::{Kind, ResourceKey};
+use crate::model::{ActionKind, FieldChange, Kind, PermissionChange, ResourceKey};
 
 /// The version of the plan's JSON document; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;

@@ -5,11 +5,10 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::model::{
-    ActionKind, AppPlan, FieldChange, PermissionChange, Plan, PlannedAction, Summary,
-};
+use super::model::{AppPlan, Plan, PlannedAction, Summary};
 use crate::manifest::diag::printable;
 use crate::model::Principal;
+use crate::model::{ActionKind, FieldChange, PermissionChange};
 
 /// How the text rendering looks.
 #[derive(Debug, Clone, Copy, Default)]

@@ -8,15 +8,16 @@ use serde_json::Value;
 
 use super::PlanError;
 use super::diff::{self, DiffContext, RawChange};
-use super::model::{
-    ActionKind, AppOptions, AppPlan, FieldChange, IgnoreRule, LastApplied, LiveObject, LiveState,
-    ManagedResource, Ownership, PermissionChange, PlannedAction, Summary,
-};
+use super::model::{AppOptions, AppPlan, IgnoreRule, PlannedAction, Summary};
 use super::order;
 use super::pointer::Pattern;
 use crate::model::DesiredResource;
 use crate::model::mask;
 use crate::model::reference;
+use crate::model::{
+    ActionKind, FieldChange, LastApplied, LiveObject, LiveState, ManagedResource, Ownership,
+    PermissionChange,
+};
 use crate::model::{Kind, PermissionEntry, ResourceKey};
 
 /// Everything the planner needs for one app. Borrowed, so callers keep

@@ -96,15 +96,13 @@ pub struct Prepared {
 impl Prepared {
     /// Keeps only the apps whose plan `keep` accepts.
     pub fn keep_apps(&mut self, keep: impl Fn(&AppPlan) -> bool) {
-        let kept: Vec<bool> = self.plan.apps.iter().map(&keep).collect();
-        let mut flags = kept.iter();
-        self.apps.retain(|_| flags.next().copied().unwrap_or(false));
-        let apps = std::mem::take(&mut self.plan.apps)
+        let (plans, apps): (Vec<AppPlan>, Vec<PreparedApp>) = std::mem::take(&mut self.plan.apps)
             .into_iter()
-            .zip(&kept)
-            .filter_map(|(a, k)| k.then_some(a))
-            .collect();
-        self.plan = Plan::new(self.plan.revision.take(), apps);
+            .zip(std::mem::take(&mut self.apps))
+            .filter(|(plan, _)| keep(plan))
+            .unzip();
+        self.apps = apps;
+        self.plan = Plan::new(self.plan.revision.take(), plans);
     }
 }
 

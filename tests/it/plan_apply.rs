@@ -875,8 +875,8 @@ async fn a_team_reads_only_the_secret_sources_the_platform_allows_it() {
     let out = env.mortar(&["apply", "--auto-approve"]).await;
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(secret_keys(&env, "dev", "etl-dev").await, None);
-    // The other apps were applied.
     assert!(env.jobs_named("dev", "nightly-etl-dev").await.is_empty());
+    // The other apps were applied.
     assert!(
         !env.api("dev", "GET", "/api/2.0/preview/scim/v2/Groups", None)
             .await["Resources"]

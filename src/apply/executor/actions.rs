@@ -9,12 +9,12 @@ use super::Ctx;
 use super::error::{ActionError, api};
 use crate::apply::inventory::Inventory;
 use crate::apply::prepare::PreparedApp;
-use crate::apply::resolve;
 use crate::apply::secrets;
 use crate::audit::{AuditAction, AuditEvent, ChangeSummary, Outcome};
 use crate::databricks::kinds::permissions::with_create_acl;
 use crate::databricks::{Client, Desired, KindAdapter, Secret, adapter};
 use crate::model::{PermissionEntry, ResourceKey};
+use crate::plan::resolve;
 use crate::plan::{ActionKind, ManagedResource, Ownership, PlannedAction, mask};
 
 impl Ctx {

@@ -28,12 +28,12 @@ pub use error::ActionError;
 
 use super::inventory::{Inventory, InventoryStore};
 use super::prepare::{Prepared, PreparedApp};
-use super::resolve::Known;
 use crate::audit::{AuditSink, Trigger};
 use crate::config::{ControllerCredentials, SecretsConfig};
 use crate::databricks::Client;
 use crate::model::ResourceKey;
 use crate::plan::ActionKind;
+use crate::plan::resolve::Known;
 use schedule::{NodeId, Outcome, Schedule};
 
 /// Default actions in flight per workspace.

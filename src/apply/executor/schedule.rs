@@ -85,13 +85,6 @@ pub struct Schedule {
     unsettled: usize,
 }
 
-/// Whether applying the action is a step of its own: a call to the
-/// workspace, or an inventory change.
-pub fn needs_node(action: &PlannedAction) -> bool {
-    action.action.changes_workspace()
-        || matches!(action.action, ActionKind::Release | ActionKind::Forget)
-}
-
 fn is_principal(kind: Kind) -> bool {
     crate::databricks::kinds::spec(kind).is_some_and(|k| k.is_principal())
 }
@@ -146,10 +139,14 @@ impl Schedule {
             };
             let mut mine = Vec::new();
             if let Some(reason) = blocked_reason(app_plan) {
-                report.skipped = app_plan.actions.iter().filter(|a| needs_node(a)).count();
+                report.skipped = app_plan
+                    .actions
+                    .iter()
+                    .filter(|a| a.action.is_applied())
+                    .count();
                 report.failure = Some(reason);
             } else {
-                for action in app_plan.actions.iter().filter(|a| needs_node(a)) {
+                for action in app_plan.actions.iter().filter(|a| a.action.is_applied()) {
                     let ws = &action.key.workspace;
                     let workspace = match workspace_index.get(ws) {
                         Some(&w) => w,

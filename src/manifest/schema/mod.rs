@@ -114,12 +114,6 @@ impl Ctx<'_> {
     }
 }
 
-/// True when `text` is exactly one `${resources.…}` reference, which apply
-/// replaces with an id of whatever type the field needs.
-fn is_reference(text: &str) -> bool {
-    text.starts_with("${resources.") && text.ends_with('}') && text.matches("${").count() == 1
-}
-
 /// Checks `node` (the value at `path`) against an object type.
 pub fn check_object(ctx: &mut Ctx<'_>, node: &Node, def: &TypeDef, path: &str) {
     let Some(entries) = node.as_map() else {
@@ -195,7 +189,7 @@ fn check_field(ctx: &mut Ctx<'_>, node: &Node, field: &FieldDef, path: &str) {
 
 /// Checks one value against a type.
 pub fn check_value(ctx: &mut Ctx<'_>, node: &Node, ty: Ty, path: &str) {
-    let reference = node.as_str().is_some_and(is_reference);
+    let reference = node.as_str().is_some_and(crate::model::reference::is_whole);
     let expected = match (ty, &node.value) {
         (Ty::Any, _) => return,
         (Ty::Str, Value::String(_)) => return,
