@@ -13,6 +13,7 @@ pub mod live;
 pub mod mask;
 pub mod reference;
 pub mod resource;
+pub mod status;
 
 pub use change::{ActionKind, FieldChange, PermissionChange};
 pub use inventory::Inventory;
@@ -20,3 +21,4 @@ pub use kind::Kind;
 pub use live::{LastApplied, LiveObject, LiveState, ManagedResource, Ownership};
 pub use reference::{Attribute, Reference};
 pub use resource::{DesiredResource, Origin, PermissionEntry, Principal, ResourceKey};
+pub use status::{AppStatus, ControllerStatus, Health, SyncStatus};
