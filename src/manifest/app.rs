@@ -88,6 +88,8 @@ pub struct AppSpec {
     pub spots: BTreeMap<&'static str, (usize, usize)>,
     /// The ApplicationSet that generated it, if any.
     pub generated_by: Option<String>,
+    /// Apps that must be synced (and their last apply succeeded) before this one syncs.
+    pub depends_on: Vec<String>,
 }
 
 /// A Project: guardrails for the apps that name it.
@@ -345,6 +347,7 @@ pub fn read_app(
             "ignoreDifferences",
             "adopt",
             "variables",
+            "dependsOn",
         ],
     )?;
     let mut spots = BTreeMap::new();
@@ -583,6 +586,21 @@ pub fn read_app(
         )?,
     };
 
+    let mut depends_on: Vec<String> = Vec::new();
+    if let Some(items) = f.strings(diags, "dependsOn") {
+        spots.insert("dependsOn", f.at("dependsOn"));
+        for (dep, node) in items {
+            if dep == name {
+                diags.error(
+                    At::new(file, node.line, node.column, &f.field_path("dependsOn")),
+                    format!("app `{name}` cannot depend on itself"),
+                );
+            } else if !depends_on.contains(&dep) {
+                depends_on.push(dep);
+            }
+        }
+    }
+
     Some(AppSpec {
         name: name.to_string(),
         project,
@@ -595,6 +613,7 @@ pub fn read_app(
         origin,
         spots,
         generated_by: None,
+        depends_on,
     })
 }
 

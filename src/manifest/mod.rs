@@ -13,6 +13,7 @@ pub use diag::{Diagnostic, Diagnostics, Severity};
 pub mod app;
 mod appset;
 pub mod build;
+mod depends;
 pub mod document;
 mod fields;
 mod graph;

@@ -76,6 +76,8 @@ pub struct RenderedApp {
     pub origin: Origin,
     /// The ApplicationSet that generated it.
     pub generated_by: Option<String>,
+    /// Apps that must be synced, their last apply a success, before this one syncs.
+    pub depends_on: Vec<String>,
     pub resources: Vec<DesiredResource>,
     pub secrets: Vec<ScopeSecret>,
 }
@@ -242,7 +244,7 @@ struct AppContents {
 }
 
 /// Where a field of an app's spec was written (its document's start if unknown).
-fn spot(spec: &AppSpec, key: &str) -> (usize, usize) {
+pub(super) fn spot(spec: &AppSpec, key: &str) -> (usize, usize) {
     spec.spots
         .get(key)
         .copied()
@@ -428,6 +430,7 @@ impl Renderer<'_> {
         }
         self.check_keys(&apps);
         self.check_references(&mut apps, &refs);
+        self.check_app_dependencies(&apps);
         Rendered {
             apps,
             blocked: Vec::new(),
@@ -558,6 +561,7 @@ impl Renderer<'_> {
                 variables,
                 origin: spec.origin.clone(),
                 generated_by: spec.generated_by.clone(),
+                depends_on: spec.depends_on.clone(),
                 resources: read.resources,
                 secrets: read.secrets,
             },
