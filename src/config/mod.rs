@@ -11,12 +11,14 @@
 
 use std::path::{Path, PathBuf};
 
+mod controller;
 mod endpoint_key;
 mod environment;
 mod schema;
 mod secrets;
 mod validate;
 
+pub use controller::{ControllerConfig, duration_text, parse_duration, show_duration};
 pub use endpoint_key::EndpointKey;
 pub use environment::{ENV_WORKSPACE, workspace_from_env};
 pub use schema::{

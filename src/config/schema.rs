@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::SecretsConfig;
+use super::{ControllerConfig, SecretsConfig};
 
 /// The whole controller config file. New sections are added as fields here.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -30,6 +30,9 @@ pub struct Config {
     /// Which secret sources each project's secret scopes may read.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// How the daemon paces itself (`mortar run`).
+    #[serde(default)]
+    pub controller: ControllerConfig,
 }
 
 /// The manifest source: a directory, or a local Git repository at a

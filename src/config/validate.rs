@@ -84,6 +84,9 @@ impl Config {
         self.validate_sections(file)?;
         self.validate_secrets()
             .map_err(|(field, message)| invalid(field, message))?;
+        self.controller
+            .check()
+            .map_err(|(field, message)| invalid(field, message))?;
         for (name, ws) in &self.workspaces {
             let at = format!("workspaces.{name}");
             if !valid_name(name) {
