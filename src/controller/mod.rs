@@ -1,0 +1,18 @@
+//! The daemon, `mortar run`: keeps every workspace equal to Git.
+//!
+//! ```text
+//! triggers (poll, webhook, drift timers, retries, requests)
+//!   → tracker.rs   what is due, what dependsOn holds, what a plan means   (pure)
+//!   → runner.rs    fetch, render, plan, apply through the engine           (I/O)
+//!   → status, audit, metrics, notifications
+//! ```
+//!
+//! Decisions are pure functions over plain data (`policy`, `pacing`,
+//! `tracker`); `runner` is the thin shell that performs them.
+
+pub mod pacing;
+pub mod policy;
+pub mod tracker;
+
+pub use policy::Cause;
+pub use tracker::{AppView, Tracker};
