@@ -41,6 +41,8 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Change the workspaces to match Git.
     Apply(cmd::apply::Args),
+    /// Run the controller: keep every workspace equal to Git.
+    Run(cmd::run::Args),
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => cmd::plan::run(args).await,
             Command::Apply(args) => cmd::apply::run(args).await,
             Command::Audit(command) => cmd::audit::run(command).await,
+            Command::Run(args) => cmd::run::run(args).await,
         }
     });
     match result {

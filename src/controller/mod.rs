@@ -10,9 +10,13 @@
 //! Decisions are pure functions over plain data (`policy`, `pacing`,
 //! `tracker`); `runner` is the thin shell that performs them.
 
+pub mod daemon;
 pub mod pacing;
 pub mod policy;
+pub mod runner;
 pub mod tracker;
 
+pub use daemon::{Daemon, DaemonError, DaemonHandle, DaemonOptions};
 pub use policy::Cause;
+pub use runner::Nudge;
 pub use tracker::{AppView, Tracker};

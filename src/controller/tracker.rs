@@ -531,6 +531,21 @@ impl Tracker {
         status.last_sync = Some(run);
     }
 
+    /// The app could not be planned or applied (a workspace unreachable,
+    /// the state locked): it is in error and looked at again soon.
+    pub fn unreachable(&mut self, app: &str, message: &str, now: Timestamp) {
+        let again = self.pace.drift_interval.min(Duration::from_secs(30));
+        if let Some(m) = self.memory.get_mut(app) {
+            m.wanted = None;
+            m.retry_at = Some(now + again);
+        }
+        if let Some(status) = self.app_mut(app) {
+            status.health = Health::Error;
+            status.sync = SyncStatus::Unknown;
+            set_condition(status, ConditionKind::SyncFailed, message, now);
+        }
+    }
+
     /// Records the requests an app's drift check took.
     pub fn measured(&mut self, app: &str, requests: f64) {
         if let Some(m) = self.memory.get_mut(app) {

@@ -53,6 +53,16 @@ impl Planned {
         &self.prepared.plan
     }
 
+    /// Keeps only the apps `keep` accepts (by their plans).
+    pub fn keep_apps(&mut self, keep: impl Fn(&crate::plan::AppPlan) -> bool) {
+        self.prepared.keep_apps(keep);
+    }
+
+    /// The commit the plan was made at.
+    pub fn revision(&self) -> Option<&Revision> {
+        self.revision.as_ref()
+    }
+
     /// True when applying would call a workspace or change an inventory.
     pub fn has_work(&self) -> bool {
         self.plan().has_changes
@@ -249,6 +259,18 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// An error and its sources as one line, `outer: inner: cause`.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(source) = next {
+        out.push_str(": ");
+        out.push_str(&source.to_string());
+        next = source.source();
+    }
+    out
 }
 
 /// How an audit record names the identity behind a SCIM `Me` answer.

@@ -2,6 +2,7 @@
 //! repositories, a real OIDC provider. One module per area.
 
 mod audit;
+mod daemon;
 mod databricks;
 mod databricks_auth;
 mod databricks_support;

@@ -1,0 +1,480 @@
+//! The daemon's loop: the thin I/O shell around the tracker. It waits for
+//! a trigger (a poll tick, a webhook, a due drift check or retry, a
+//! request), renders the source when it may have moved, and then runs
+//! rounds — what is due, gated by `dependsOn`, planned and applied through
+//! the engine — until nothing more can go now. Every round's outcome goes
+//! to the status (published and saved), the logs, metrics and
+//! notifications.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::policy::{Cause, Verdict};
+use super::tracker::{self, AppView, Pace, Tracker};
+use crate::apply::AppFilter;
+use crate::audit::Trigger;
+use crate::engine::{Engine, RenderedTree, Scope};
+use crate::model::ControllerStatus;
+use crate::model::status::{ConditionKind, SyncResult, SyncRun};
+
+/// Something that asks the controller to look now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nudge {
+    /// The source may have moved (a webhook).
+    Source,
+    /// Sync one app now, whatever its policy says.
+    Sync { app: String },
+    /// Compare one app with its workspace now.
+    Refresh { app: String },
+}
+
+/// Where the controller publishes what it knows.
+pub struct Outlets {
+    pub status: watch::Sender<Arc<ControllerStatus>>,
+    /// Flipped to true once the first render is done.
+    pub ready: watch::Sender<bool>,
+}
+
+/// How one run goes.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The poll interval for the source.
+    pub poll_interval: Duration,
+    /// Stop after the first full reconcile (for `demo --exit-after-sync`
+    /// and one-shot use).
+    pub once: bool,
+}
+
+/// Why the controller could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error("cannot save the status to {file}")]
+    SaveStatus {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the saved status {file}: {message}")]
+    LoadStatus { file: PathBuf, message: String },
+}
+
+impl ControllerError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ControllerError::SaveStatus { .. } => "save_status",
+            ControllerError::LoadStatus { .. } => "load_status",
+        }
+    }
+}
+
+/// The daemon's state between triggers.
+pub struct Runner {
+    engine: Arc<Engine>,
+    tracker: Tracker,
+    tree: Option<Arc<RenderedTree>>,
+    /// The head commit of the tree held (None for a directory source).
+    head: Option<String>,
+    /// Apps left the tree since the last round: plan the whole tree once.
+    orphans_pending: bool,
+    outlets: Outlets,
+    status_file: PathBuf,
+    options: RunOptions,
+    cancel: CancellationToken,
+    rounds: u64,
+}
+
+impl Runner {
+    /// Opens the runner on an engine, restoring the saved status.
+    pub fn new(
+        engine: Arc<Engine>,
+        outlets: Outlets,
+        options: RunOptions,
+        cancel: CancellationToken,
+    ) -> Result<Runner, ControllerError> {
+        let config = engine.config();
+        let status_file = config.state.dir.join("status.json");
+        let restored = load_status(&status_file)?;
+        let pace = Pace {
+            drift_interval: config.controller.drift_interval,
+            drift_budget: config.controller.drift_budget,
+            requests_per_second: config
+                .workspaces
+                .iter()
+                .map(|(n, w)| (n.clone(), w.limits.requests_per_second))
+                .collect(),
+        };
+        Ok(Runner {
+            tracker: Tracker::new(restored, pace),
+            engine,
+            tree: None,
+            head: None,
+            orphans_pending: false,
+            outlets,
+            status_file,
+            options,
+            cancel,
+            rounds: 0,
+        })
+    }
+
+    pub fn status(&self) -> &ControllerStatus {
+        self.tracker.status()
+    }
+
+    /// Runs until `cancel` fires (or, with `once`, after the first full
+    /// reconcile). Returns whether every app ended Synced and Healthy.
+    pub async fn run(mut self, mut nudges: mpsc::Receiver<Nudge>) -> Result<bool, ControllerError> {
+        self.refresh(Cause::Startup).await;
+        let _ = self.outlets.ready.send(true);
+        self.reconcile().await;
+        self.publish()?;
+        if self.options.once {
+            return Ok(self.all_synced());
+        }
+        let mut next_poll = tokio::time::Instant::now() + self.poll_delay();
+        loop {
+            let due = self
+                .tracker
+                .next_due()
+                .map(until)
+                .unwrap_or(Duration::from_secs(3600));
+            let cause = tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                _ = tokio::time::sleep_until(next_poll) => {
+                    next_poll = tokio::time::Instant::now() + self.poll_delay();
+                    Some(Cause::Poll)
+                }
+                nudge = nudges.recv() => {
+                    match nudge {
+                        None => { std::future::pending::<()>().await; None }
+                        Some(first) => {
+                            // Coalesce a burst into one look.
+                            let mut all = vec![first];
+                            while let Ok(more) = nudges.try_recv() {
+                                all.push(more);
+                            }
+                            self.take_nudges(&all)
+                        }
+                    }
+                }
+                _ = tokio::time::sleep(due) => None,
+            };
+            if let Some(cause) = cause {
+                self.refresh(cause).await;
+            }
+            self.reconcile().await;
+            self.publish()?;
+        }
+        self.publish()?;
+        Ok(self.all_synced())
+    }
+
+    fn take_nudges(&mut self, nudges: &[Nudge]) -> Option<Cause> {
+        let mut source = None;
+        for nudge in nudges {
+            match nudge {
+                Nudge::Source => source = Some(Cause::Webhook),
+                Nudge::Sync { app } => self.tracker.want(app, Cause::Manual),
+                Nudge::Refresh { app } => self.tracker.want(app, Cause::Drift),
+            }
+        }
+        source
+    }
+
+    fn poll_delay(&self) -> Duration {
+        super::pacing::jittered(self.options.poll_interval, rand::random::<f64>())
+    }
+
+    fn all_synced(&self) -> bool {
+        let status = self.tracker.status();
+        !status.apps.is_empty()
+            && status.apps.iter().all(|a| {
+                a.sync == crate::model::SyncStatus::Synced
+                    && a.health == crate::model::Health::Healthy
+            })
+    }
+
+    /// Renders the source and takes in the tree when it moved.
+    async fn refresh(&mut self, cause: Cause) {
+        let engine = self.engine.clone();
+        let started = std::time::Instant::now();
+        let rendered = tokio::task::spawn_blocking(move || engine.render(None)).await;
+        let now = Timestamp::now();
+        let tree = match rendered {
+            Ok(Ok(tree)) => tree,
+            Ok(Err(err)) => {
+                let message = crate::engine::error_chain(&err);
+                tracing::warn!(trigger = cause.label(), error = %message, "the source cannot be rendered; keeping the last good revision");
+                self.tracker
+                    .source_problem(ConditionKind::SourceUnavailable, &message, now);
+                return;
+            }
+            Err(join) => {
+                tracing::error!(error = %join, "rendering stopped unexpectedly");
+                return;
+            }
+        };
+        self.tracker.source_ok();
+        let head = tree.revision.as_ref().map(|r| r.commit.clone());
+        {
+            let source = &mut self.tracker.status_mut().source;
+            source.repository = tree.described.clone();
+            source.head = head.clone();
+            source.last_fetch = Some(now);
+        }
+        if self.tree.is_some() && head.is_some() && head == self.head {
+            return;
+        }
+        tracing::info!(
+            trigger = cause.label(),
+            revision = head.as_deref().unwrap_or("-"),
+            apps = tree.rendered.apps.len(),
+            blocked = tree.rendered.blocked.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "rendered the source"
+        );
+        let views = AppView::of_tree(&tree.rendered);
+        let pins = self.engine.config().controller.pins.clone();
+        let gone = self
+            .tracker
+            .set_tree(views, head.as_deref(), &pins, cause, now);
+        if !gone.is_empty() {
+            tracing::info!(apps = ?gone, "apps left the tree");
+            self.orphans_pending = true;
+        }
+        self.tree = Some(Arc::new(tree));
+        self.head = head;
+    }
+
+    /// Runs rounds until nothing more can go now.
+    async fn reconcile(&mut self) {
+        let Some(tree) = self.tree.clone() else {
+            return;
+        };
+        if self.orphans_pending && !self.cancel.is_cancelled() {
+            self.orphans_pending = false;
+            self.round(&tree, AppFilter::All, BTreeMap::new()).await;
+        }
+        let mut tried: BTreeSet<String> = BTreeSet::new();
+        while !self.cancel.is_cancelled() {
+            let now = Timestamp::now();
+            let due: Vec<(String, Cause)> = self
+                .tracker
+                .due(now)
+                .into_iter()
+                .filter(|(app, _)| !tried.contains(app))
+                .collect();
+            if due.is_empty() {
+                break;
+            }
+            let (ready, held) = self.tracker.gate(due, now);
+            for h in &held {
+                tracing::info!(app = %h.app, waiting_for = %h.waiting_for, "held by dependsOn");
+            }
+            if ready.is_empty() {
+                break;
+            }
+            tried.extend(ready.iter().map(|(a, _)| a.clone()));
+            let causes: BTreeMap<String, Cause> = ready.into_iter().collect();
+            let names = causes.keys().cloned().collect();
+            self.round(&tree, AppFilter::Named(names), causes).await;
+        }
+    }
+
+    /// Plans the apps `filter` selects and applies those whose verdict says so.
+    async fn round(
+        &mut self,
+        tree: &Arc<RenderedTree>,
+        filter: AppFilter,
+        causes: BTreeMap<String, Cause>,
+    ) {
+        self.rounds += 1;
+        let span = tracing::info_span!(
+            "reconcile",
+            id = self.rounds,
+            revision = self.head.as_deref().unwrap_or("-")
+        );
+        async {
+            let scope = Scope {
+                apps: filter,
+                prune: false,
+                drift_only: false,
+            };
+            let started = Timestamp::now();
+            let mut planned = match self.engine.plan_to_apply(tree, &scope).await {
+                Ok(planned) => planned,
+                Err(err) => {
+                    let message = crate::engine::error_chain(&err);
+                    tracing::warn!(error = %message, "planning failed");
+                    for app in causes.keys() {
+                        self.tracker.unreachable(app, &message, started);
+                    }
+                    return;
+                }
+            };
+            let now = Timestamp::now();
+            let mut to_apply: BTreeMap<String, Cause> = BTreeMap::new();
+            for plan in &planned.plan().apps {
+                let cause = causes.get(&plan.app).copied().unwrap_or(Cause::Poll);
+                let verdict = self.tracker.planned(plan, cause, now);
+                tracing::info!(
+                    app = %plan.app,
+                    trigger = cause.label(),
+                    changes = plan.summary.has_changes(),
+                    drift = plan.summary.drift,
+                    verdict = ?verdict,
+                    "planned"
+                );
+                if verdict == Verdict::Apply {
+                    to_apply.insert(plan.app.clone(), cause);
+                }
+            }
+            // An app with nothing to plan (no resources, no inventory) is in sync.
+            for (app, cause) in &causes {
+                if !planned.plan().apps.iter().any(|p| &p.app == app) {
+                    let empty = crate::plan::AppPlan {
+                        app: app.clone(),
+                        actions: Vec::new(),
+                        violations: Vec::new(),
+                        summary: Default::default(),
+                    };
+                    self.tracker.planned(&empty, *cause, now);
+                }
+            }
+            if to_apply.is_empty() {
+                return;
+            }
+            planned.keep_apps(|p| to_apply.contains_key(&p.app));
+            let revision = planned.revision().cloned();
+            let progress: Arc<dyn Fn(crate::apply::Progress) + Send + Sync> =
+                Arc::new(log_progress);
+            let report = match self
+                .engine
+                .apply(
+                    planned,
+                    Trigger::Controller,
+                    progress,
+                    self.cancel.child_token(),
+                )
+                .await
+            {
+                Ok(report) => report,
+                Err(err) => {
+                    let message = crate::engine::error_chain(&err);
+                    tracing::error!(error = %message, "apply could not start");
+                    for app in to_apply.keys() {
+                        self.tracker.unreachable(app, &message, now);
+                    }
+                    return;
+                }
+            };
+            let finished = Timestamp::now();
+            for app in report.apps {
+                let cause = to_apply.get(&app.app).copied().unwrap_or(Cause::Poll);
+                let result = match (&app.failure, self.cancel.is_cancelled()) {
+                    (None, _) => SyncResult::Succeeded,
+                    (Some(_), true) => SyncResult::Cancelled,
+                    (Some(_), false) => SyncResult::Failed,
+                };
+                let failed = usize::from(app.failure.is_some());
+                tracing::info!(
+                    app = %app.app,
+                    trigger = cause.label(),
+                    result = result.label(),
+                    done = app.done,
+                    skipped = app.skipped,
+                    "synced"
+                );
+                let run = SyncRun {
+                    started,
+                    finished,
+                    trigger: cause.label().to_string(),
+                    revision: self
+                        .tracker
+                        .app(&app.app)
+                        .and_then(|s| s.pinned.clone())
+                        .or_else(|| revision.as_ref().map(|r| r.commit.clone())),
+                    author: revision.as_ref().map(|r| r.author.clone()),
+                    result,
+                    counts: tracker::counts(&app.by_action, failed, app.skipped),
+                    message: app.failure.clone(),
+                };
+                self.tracker.synced(&app.app, run, finished);
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    /// Publishes the status to readers and saves it.
+    fn publish(&mut self) -> Result<(), ControllerError> {
+        self.tracker.status_mut().updated = Some(Timestamp::now());
+        let status = Arc::new(self.tracker.status().clone());
+        self.outlets.status.send_replace(status.clone());
+        save_status(&self.status_file, &status)
+    }
+}
+
+fn log_progress(p: crate::apply::Progress) {
+    if let crate::apply::Progress::Finished {
+        app,
+        action,
+        key,
+        error,
+        ..
+    } = p
+    {
+        match error {
+            None => tracing::info!(%app, action = action.as_str(), %key, "applied"),
+            Some(error) => {
+                tracing::warn!(%app, action = action.as_str(), %key, %error, "action failed")
+            }
+        }
+    }
+}
+
+/// Time from now until `at` (zero when past).
+fn until(at: Timestamp) -> Duration {
+    let left = at.as_millisecond() - Timestamp::now().as_millisecond();
+    Duration::from_millis(left.max(0) as u64)
+}
+
+fn load_status(file: &std::path::Path) -> Result<Option<ControllerStatus>, ControllerError> {
+    match std::fs::read(file) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| ControllerError::LoadStatus {
+                    file: file.to_path_buf(),
+                    message: e.to_string(),
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ControllerError::LoadStatus {
+            file: file.to_path_buf(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn save_status(file: &std::path::Path, status: &ControllerStatus) -> Result<(), ControllerError> {
+    let err = |source| ControllerError::SaveStatus {
+        file: file.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = file.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(status).map_err(|e| err(std::io::Error::other(e)))?;
+    std::fs::write(&tmp, text).map_err(err)?;
+    std::fs::rename(&tmp, file).map_err(err)
+}

@@ -1,0 +1,378 @@
+//! The daemon over a real Git repository (made with the `git` CLI) and an
+//! emulated workspace over real HTTP: the first sync with `dependsOn`
+//! ordering, a commit applied after a nudge with its author in the audit
+//! trail, drift healed at the next drift check, a broken commit that blocks
+//! only its app, and a graceful stop on SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mortar::controller::{Daemon, DaemonHandle, DaemonOptions, Nudge};
+use mortar::model::status::{ConditionKind, SyncResult};
+use mortar::model::{ControllerStatus, Health, SyncStatus};
+use mortar_emulator::{EmulatorConfig, RunningEmulator};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::databricks_support::emulator;
+use super::harness::command;
+
+const ROOT: &str = "apiVersion: mortar.dev/v1alpha1
+kind: Application
+metadata: { name: root }
+spec:
+  source: { path: apps }
+---
+apiVersion: mortar.dev/v1alpha1
+kind: Workspace
+metadata: { name: dev }
+spec: { host: https://dbc-dev.cloud.databricks.com }
+";
+
+const APPS: &str = "apiVersion: mortar.dev/v1alpha1
+kind: Application
+metadata: { name: base }
+spec:
+  source: { path: base }
+  destination: { workspace: dev }
+  syncPolicy: { automated: { prune: true, selfHeal: true } }
+---
+apiVersion: mortar.dev/v1alpha1
+kind: Application
+metadata: { name: team }
+spec:
+  source: { path: team }
+  destination: { workspace: dev }
+  dependsOn: [base]
+  syncPolicy: { automated: { prune: true, selfHeal: true } }
+";
+
+const GROUP: &str = "apiVersion: mortar.dev/v1alpha1
+kind: Group
+metadata: { name: analysts }
+spec: { displayName: analysts }
+";
+
+fn job(max_runs: u32) -> String {
+    format!(
+        "apiVersion: mortar.dev/v1alpha1
+kind: Job
+metadata: {{ name: nightly }}
+spec:
+  name: nightly
+  max_concurrent_runs: {max_runs}
+  tasks:
+    - task_key: main
+      notebook_task: {{ notebook_path: /Shared/nightly }}
+"
+    )
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    dev: RunningEmulator,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let dev = emulator(EmulatorConfig::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { dir, dev };
+        git(&env.repo_init(), &["init", "-q", "-b", "main"]);
+        env.commit(
+            &[
+                ("root.yaml", ROOT),
+                ("apps/apps.yaml", APPS),
+                ("base/group.yaml", GROUP),
+                ("team/job.yaml", &job(1)),
+            ],
+            "first",
+        );
+        std::fs::write(env.path().join("pat"), env.dev.token()).unwrap();
+        let config = format!(
+            "source: {{ git: {{ repo: repo, revision: main }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\ncontroller: {{ drift_interval: 1s, shutdown_grace: 10s }}\n",
+            env.dev.base_url()
+        );
+        std::fs::write(env.path().join("mortar.yaml"), config).unwrap();
+        env
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.path().join("repo")
+    }
+
+    fn repo_init(&self) -> PathBuf {
+        std::fs::create_dir_all(self.repo()).unwrap();
+        self.repo()
+    }
+
+    /// Writes files and commits them as Ana; returns the commit SHA.
+    fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (path, text) in files {
+            let full = self.repo().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        git(&self.repo(), &["add", "-A"]);
+        git(&self.repo(), &["commit", "-q", "-m", message]);
+        git(&self.repo(), &["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    /// The daemon, a handle on it and what stops it. The daemon's future
+    /// runs beside the test's own (joined in one task).
+    fn daemon(
+        &self,
+    ) -> (
+        DaemonHandle,
+        CancellationToken,
+        impl std::future::Future<Output = bool>,
+    ) {
+        let daemon = Daemon::open(&self.path().join("mortar.yaml")).expect("the daemon opens");
+        let handle = daemon.handle();
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let run = async move {
+            daemon
+                .run(DaemonOptions::default(), stop)
+                .await
+                .expect("the daemon runs")
+        };
+        (handle, cancel, run)
+    }
+
+    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.dev.base_url());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = reqwest::Client::new()
+            .request(method, url)
+            .bearer_auth(self.dev.token());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("emulator answers");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn job(&self) -> Value {
+        let list = self
+            .api("GET", "/api/2.2/jobs/list?name=nightly&limit=100", None)
+            .await;
+        let jobs = list["jobs"].as_array().cloned().unwrap_or_default();
+        assert_eq!(jobs.len(), 1, "one job named nightly: {list}");
+        let id = jobs[0]["job_id"].as_i64().unwrap();
+        self.api("GET", &format!("/api/2.2/jobs/get?job_id={id}"), None)
+            .await
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.path().join("state/audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Ana Lopez")
+        .env("GIT_AUTHOR_EMAIL", "ana@example.com")
+        .env("GIT_COMMITTER_NAME", "Ana Lopez")
+        .env("GIT_COMMITTER_EMAIL", "ana@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until the daemon's status satisfies `ok`.
+async fn wait_for(
+    handle: &mut DaemonHandle,
+    what: &str,
+    ok: impl Fn(&ControllerStatus) -> bool,
+) -> Arc<ControllerStatus> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        {
+            let status = handle.status.borrow_and_update().clone();
+            if ok(&status) {
+                return status;
+            }
+        }
+        if tokio::time::timeout_at(deadline, handle.status.changed())
+            .await
+            .is_err()
+        {
+            panic!(
+                "timed out waiting for {what}; status:\n{}",
+                serde_json::to_string_pretty(&**handle.status.borrow()).unwrap()
+            );
+        }
+    }
+}
+
+fn synced_at(status: &ControllerStatus, app: &str, commit: &str) -> bool {
+    status.app(app).is_some_and(|a| {
+        a.sync == SyncStatus::Synced
+            && a.health == Health::Healthy
+            && a.revision_applied.as_deref() == Some(commit)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() {
+    let env = Env::start().await;
+    let first = git(&env.repo(), &["rev-parse", "HEAD"]).trim().to_string();
+    let (mut handle, cancel, daemon) = env.daemon();
+    let test = async {
+        let status = wait_for(&mut handle, "the first sync", |s| {
+            synced_at(s, "base", &first) && synced_at(s, "team", &first)
+        })
+        .await;
+        assert!(*handle.ready.borrow());
+        let base = status.app("base").unwrap().last_sync.clone().unwrap();
+        let team = status.app("team").unwrap().last_sync.clone().unwrap();
+        assert!(
+            base.finished <= team.started,
+            "team (dependsOn base) started before base finished: {base:?} {team:?}"
+        );
+        assert_eq!(team.result, SyncResult::Succeeded);
+        assert_eq!(team.counts.created, 1);
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 1);
+
+        // A commit, announced by a nudge (what a webhook sends).
+        let second = env.commit(&[("team/job.yaml", &job(3))], "raise max runs");
+        handle.nudges.send(Nudge::Source).await.unwrap();
+        let status = wait_for(&mut handle, "the second commit", |s| {
+            synced_at(s, "team", &second)
+        })
+        .await;
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 3);
+        // base did not change: no sync of it, yet it is in sync at the new revision.
+        assert_eq!(status.app("base").unwrap().last_sync.as_ref(), Some(&base));
+        assert_eq!(
+            status.app("base").unwrap().revision_applied.as_deref(),
+            Some(second.as_str())
+        );
+        let update = env
+            .audit()
+            .into_iter()
+            .find(|r| r["event"]["action"] == "update" && r["event"]["phase"] == "outcome")
+            .expect("an update outcome in the audit trail");
+        assert_eq!(update["event"]["revision"], json!(second));
+        assert_eq!(
+            update["event"]["commit_author"],
+            "Ana Lopez <ana@example.com>"
+        );
+
+        // Someone changes the job by hand: healed at the next drift check.
+        let job = env.job().await;
+        let mut settings = job["settings"].clone();
+        settings["max_concurrent_runs"] = json!(9);
+        env.api(
+            "POST",
+            "/api/2.2/jobs/reset",
+            Some(json!({"job_id": job["job_id"], "new_settings": settings})),
+        )
+        .await;
+        wait_for(&mut handle, "the heal", |s| {
+            s.app("team")
+                .and_then(|a| a.last_sync.as_ref())
+                .is_some_and(|r| r.trigger == "drift" && r.result == SyncResult::Succeeded)
+        })
+        .await;
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 3);
+        assert!(
+            env.audit()
+                .iter()
+                .any(|r| r["event"]["action"] == "heal" && r["event"]["phase"] == "outcome"),
+            "the heal is audited"
+        );
+
+        // A broken commit blocks only its app; the other goes on.
+        let third = env.commit(
+            &[
+                ("team/job.yaml", "kind: Job\nmetadata: { name: nightly\n"),
+                ("base/group2.yaml", &GROUP.replace("analysts", "auditors")),
+            ],
+            "break team, add a group",
+        );
+        handle.nudges.send(Nudge::Source).await.unwrap();
+        let status = wait_for(&mut handle, "the broken commit", |s| {
+            synced_at(s, "base", &third)
+                && s.app("team").is_some_and(|a| a.health == Health::Blocked)
+        })
+        .await;
+        let team = status.app("team").unwrap();
+        assert_eq!(team.revision_applied.as_deref(), Some(second.as_str()));
+        assert!(
+            team.condition(ConditionKind::RenderFailed)
+                .unwrap()
+                .message
+                .contains("team/job.yaml"),
+            "{team:?}"
+        );
+
+        cancel.cancel();
+    };
+    let (all_synced, ()) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(daemon, test)
+    })
+    .await
+    .expect("the daemon stops when cancelled");
+    assert!(!all_synced, "team is blocked");
+    // The status survives the daemon.
+    let saved: ControllerStatus =
+        serde_json::from_slice(&std::fs::read(env.path().join("state/status.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved.app("team").unwrap().health, Health::Blocked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mortar_run_stops_gracefully_on_sigterm_and_once_reports_the_result() {
+    let env = Env::start().await;
+    let out = command(env.path(), &["run", "--once"], true)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut child = command(env.path(), &["run"], true).spawn().unwrap();
+    let status_file = env.path().join("state/status.json");
+    let before = std::fs::metadata(&status_file).unwrap().modified().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::fs::metadata(&status_file).unwrap().modified().unwrap() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon never wrote its status"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().unwrap() as i32;
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("the daemon exits within its grace")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
