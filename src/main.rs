@@ -41,6 +41,8 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Change the workspaces to match Git.
     Apply(cmd::apply::Args),
+    /// Try Mortar on two emulated workspaces and the example repository.
+    Demo(cmd::demo::Args),
     /// Run the controller: keep every workspace equal to Git.
     Run(cmd::run::Args),
     /// Inspect the audit trail.
@@ -50,6 +52,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Demo(_))
+        && std::env::var_os(mortar::controller::demo::DEMO_SECRET_ENV).is_none()
+    {
+        // SAFETY: no other thread exists yet (the runtime starts below).
+        // The example's secret scope reads this variable; the demo gives
+        // it a placeholder value.
+        unsafe {
+            std::env::set_var(mortar::controller::demo::DEMO_SECRET_ENV, "demo-only-value");
+        }
+    }
     cmd::init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -70,6 +82,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => cmd::apply::run(args).await,
             Command::Audit(command) => cmd::audit::run(command).await,
             Command::Run(args) => cmd::run::run(args).await,
+            Command::Demo(args) => cmd::demo::run(args).await,
         }
     });
     match result {

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod audit;
 pub mod auth;
+pub mod demo;
 pub mod emulator;
 pub mod plan;
 pub mod run;

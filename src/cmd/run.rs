@@ -31,7 +31,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let grace = daemon.shutdown_grace();
     let cancel = CancellationToken::new();
     tokio::spawn(signals(cancel.clone()));
-    let work = daemon.run(DaemonOptions { once: args.once }, cancel.clone());
+    let work = daemon.run(
+        DaemonOptions {
+            once: args.once,
+            ..DaemonOptions::default()
+        },
+        cancel.clone(),
+    );
     tokio::pin!(work);
     let synced = tokio::select! {
         result = &mut work => result?,

@@ -37,6 +37,7 @@ pub struct Daemon {
     engine: Arc<Engine>,
     status: watch::Sender<Arc<ControllerStatus>>,
     ready: watch::Sender<bool>,
+    passes: watch::Sender<u64>,
     nudges: (mpsc::Sender<Nudge>, mpsc::Receiver<Nudge>),
 }
 
@@ -46,6 +47,8 @@ pub struct Daemon {
 pub struct DaemonHandle {
     pub status: watch::Receiver<Arc<ControllerStatus>>,
     pub ready: watch::Receiver<bool>,
+    /// Full reconciles finished so far.
+    pub passes: watch::Receiver<u64>,
     pub nudges: mpsc::Sender<Nudge>,
 }
 
@@ -54,6 +57,8 @@ pub struct DaemonHandle {
 pub struct DaemonOptions {
     /// Stop after the first full reconcile.
     pub once: bool,
+    /// Poll the source this often instead of what the config says.
+    pub poll_interval: Option<Duration>,
 }
 
 impl Daemon {
@@ -65,6 +70,7 @@ impl Daemon {
             engine: Arc::new(engine),
             status: watch::channel(Arc::new(ControllerStatus::default())).0,
             ready: watch::channel(false).0,
+            passes: watch::channel(0).0,
             nudges: mpsc::channel(64),
         })
     }
@@ -74,6 +80,7 @@ impl Daemon {
         DaemonHandle {
             status: self.status.subscribe(),
             ready: self.ready.subscribe(),
+            passes: self.passes.subscribe(),
             nudges: self.nudges.0.clone(),
         }
     }
@@ -91,18 +98,13 @@ impl Daemon {
         cancel: CancellationToken,
     ) -> Result<bool, DaemonError> {
         let (_, nudge_rx) = self.nudges;
-        let poll_interval = self
-            .engine
-            .config()
-            .source
-            .as_ref()
-            .and_then(|s| s.git.as_ref())
-            .map_or(Duration::from_secs(180), |_| Duration::from_secs(180));
+        let poll_interval = options.poll_interval.unwrap_or(Duration::from_secs(180));
         let runner = Runner::new(
             self.engine.clone(),
             Outlets {
                 status: self.status,
                 ready: self.ready,
+                passes: self.passes,
             },
             RunOptions {
                 poll_interval,

@@ -11,6 +11,7 @@
 //! `tracker`); `runner` is the thin shell that performs them.
 
 pub mod daemon;
+pub mod demo;
 pub mod pacing;
 pub mod policy;
 pub mod runner;

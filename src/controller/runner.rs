@@ -40,6 +40,8 @@ pub struct Outlets {
     pub status: watch::Sender<Arc<ControllerStatus>>,
     /// Flipped to true once the first render is done.
     pub ready: watch::Sender<bool>,
+    /// Full reconciles finished so far.
+    pub passes: watch::Sender<u64>,
 }
 
 /// How one run goes.
@@ -136,6 +138,7 @@ impl Runner {
         let _ = self.outlets.ready.send(true);
         self.reconcile().await;
         self.publish()?;
+        self.outlets.passes.send_modify(|n| *n += 1);
         if self.options.once {
             return Ok(self.all_synced());
         }
@@ -172,6 +175,7 @@ impl Runner {
             }
             self.reconcile().await;
             self.publish()?;
+            self.outlets.passes.send_modify(|n| *n += 1);
         }
         self.publish()?;
         Ok(self.all_synced())
