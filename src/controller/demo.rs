@@ -212,7 +212,11 @@ impl Demo {
             options.metrics_listen
         );
         let _ = writeln!(out, "  mortar status --config {config}");
-        let _ = writeln!(out, "  mortar audit show --config {config}");
+        let _ = writeln!(
+            out,
+            "  mortar audit show {}",
+            self.dir.join("state/audit.jsonl").display()
+        );
         let _ = writeln!(out, "Stop with Ctrl-C.");
         out
     }

@@ -102,7 +102,7 @@ impl Runner {
         cancel: CancellationToken,
     ) -> Result<Runner, ControllerError> {
         let config = engine.config();
-        let status_file = config.state.dir.join("status.json");
+        let status_file = config.state.dir.join("controller").join("status.json");
         let restored = load_status(&status_file)?;
         let pace = Pace {
             drift_interval: config.controller.drift_interval,

@@ -336,9 +336,10 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
     .expect("the daemon stops when cancelled");
     assert!(!all_synced, "team is blocked");
     // The status survives the daemon.
-    let saved: ControllerStatus =
-        serde_json::from_slice(&std::fs::read(env.path().join("state/status.json")).unwrap())
-            .unwrap();
+    let saved: ControllerStatus = serde_json::from_slice(
+        &std::fs::read(env.path().join("state/controller/status.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(saved.app("team").unwrap().health, Health::Blocked);
 }
 
@@ -357,7 +358,7 @@ async fn mortar_run_stops_gracefully_on_sigterm_and_once_reports_the_result() {
     );
 
     let mut child = command(env.path(), &["run"], true).spawn().unwrap();
-    let status_file = env.path().join("state/status.json");
+    let status_file = env.path().join("state/controller/status.json");
     let before = std::fs::metadata(&status_file).unwrap().modified().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while std::fs::metadata(&status_file).unwrap().modified().unwrap() == before {

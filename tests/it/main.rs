@@ -3,6 +3,7 @@
 
 mod audit;
 mod daemon;
+mod daemon_kill;
 mod databricks;
 mod databricks_auth;
 mod databricks_support;
