@@ -15,6 +15,7 @@ mod endpoint_key;
 mod environment;
 mod schema;
 mod secrets;
+mod server;
 mod validate;
 
 pub use endpoint_key::EndpointKey;
@@ -24,6 +25,7 @@ pub use schema::{
     RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,
 };
 pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
+pub use server::{HmacWebhook, ServerConfig, TokenWebhook, WebhooksConfig};
 pub use validate::{check_url, is_loopback_host};
 
 /// Why a config file (or the environment) could not be used.

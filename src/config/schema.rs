@@ -30,6 +30,9 @@ pub struct Config {
     /// Which secret sources each project's secret scopes may read.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// The daemon's HTTP side: webhooks, API, metrics and health.
+    #[serde(default)]
+    pub server: super::ServerConfig,
 }
 
 /// The manifest source: a directory, or a local Git repository at a
