@@ -47,7 +47,21 @@ pub fn parse(headers: &HeaderMap, body: &[u8], secret: &Secret) -> Result<Push, 
             event: event.chars().take(64).collect(),
         });
     }
-    let payload: Payload = json(body)?;
+    // A hook may be set to send `application/x-www-form-urlencoded`: the
+    // signature covers the form, and the JSON is its `payload` field.
+    let form = header(headers, "content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let payload: Payload = if form {
+        let field = url::form_urlencoded::parse(body)
+            .find(|(k, _)| k == "payload")
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(|| WebhookError::Malformed {
+                message: "the form has no `payload` field".into(),
+            })?;
+        json(field.as_bytes())?
+    } else {
+        json(body)?
+    };
     let r = payload.repository;
     let repository_urls = [r.html_url, r.clone_url, r.ssh_url, r.git_url, r.url]
         .into_iter()
@@ -156,6 +170,44 @@ mod tests {
         // A ping with a bad signature is unauthorized too, not a ping.
         let h = headers(&[(SIGNATURE, "sha256=00"), (EVENT, "ping")]);
         assert!(parse(&h, b"{}", &secret).unwrap_err().is_unauthorized());
+    }
+
+    #[test]
+    fn a_form_encoded_push_is_read_from_its_payload_field() {
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", PUSH)
+            .finish();
+        let mut h = signed("push", &form);
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().expect("value"),
+        );
+        let push = parse(&h, form.as_bytes(), &Secret::new(SECRET)).expect("push");
+        assert_eq!(push.reference, "refs/heads/main");
+        // The signature covers the form as sent, not the JSON inside it.
+        let h2 = {
+            let mut h2 = signed("push", PUSH);
+            h2.insert(
+                "content-type",
+                "application/x-www-form-urlencoded".parse().expect("value"),
+            );
+            h2
+        };
+        assert!(
+            parse(&h2, form.as_bytes(), &Secret::new(SECRET))
+                .unwrap_err()
+                .is_unauthorized()
+        );
+        let empty = "other=1";
+        let mut h3 = signed("push", empty);
+        h3.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().expect("value"),
+        );
+        assert!(matches!(
+            parse(&h3, empty.as_bytes(), &Secret::new(SECRET)),
+            Err(WebhookError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -33,6 +33,9 @@ use super::metrics::Metrics;
 use super::{WatchedSource, json_error, json_response};
 use crate::databricks::Secret;
 
+/// How long a sender may take to send its body.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Authenticates and reads one delivery of `provider`: every push it carries.
 pub fn parse(
     provider: Provider,
@@ -124,10 +127,14 @@ async fn handle(
     if declared.is_some_and(|n| n > hooks.max_body as u64) {
         return too_large();
     }
-    let body = match Limited::new(body, hooks.max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
-        Err(_) => {
+    let read = tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        Limited::new(body, hooks.max_body).collect(),
+    );
+    let body = match read.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
+        Ok(Err(_)) | Err(_) => {
             return (
                 DeliveryResult::Malformed,
                 json_error(
