@@ -258,7 +258,10 @@ fn api_router(hooks: Arc<webhook::Webhooks>, status: api::StatusReceiver) -> Rou
         .route("/api/v1/apps", get(api::list_apps))
         .route("/api/v1/apps/{name}", get(api::get_app))
         .with_state(status);
-    webhooks.merge(apps).fallback(not_found)
+    webhooks
+        .merge(apps)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 fn metrics_router(metrics: Arc<Metrics>, ready: watch::Receiver<bool>) -> Router {
@@ -269,7 +272,10 @@ fn metrics_router(metrics: Arc<Metrics>, ready: watch::Receiver<bool>) -> Router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(ready);
-    scrape.merge(probes).fallback(not_found)
+    scrape
+        .merge(probes)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// `GET /metrics`: OpenMetrics when the scraper asks for it, else the
@@ -298,6 +304,14 @@ async fn scrape(State(metrics): State<Arc<Metrics>>, headers: HeaderMap) -> Resp
 
 async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
 }
 
 /// A JSON answer.

@@ -315,7 +315,9 @@ async fn a_flood_of_pushes_coalesces_in_the_channel() {
     let mut fx = Fixture::start(CAPACITY).await;
     let fx_ref = &fx;
     let body = github_push(REPO, "refs/heads/main");
-    let statuses = futures::future::join_all((0..200).map(|i| {
+    // Nobody drains the channel meanwhile: a server that waited for room
+    // would never answer, so the flood has a deadline.
+    let flood = futures::future::join_all((0..200).map(|i| {
         let body = body.clone();
         async move {
             fx_ref
@@ -323,8 +325,10 @@ async fn a_flood_of_pushes_coalesces_in_the_channel() {
                 .await
                 .0
         }
-    }))
-    .await;
+    }));
+    let statuses = tokio::time::timeout(Duration::from_secs(60), flood)
+        .await
+        .expect("every delivery is answered without waiting for the controller");
     assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
     let queued = fx.drain();
     assert!(
@@ -406,6 +410,23 @@ async fn the_api_serves_each_apps_status() {
     assert_eq!(one["health"], "Degraded");
     let back: AppStatus = serde_json::from_value(one).expect("an AppStatus");
     assert_eq!(&back, &status.apps[1]);
+
+    // The API is read-only; every answer is JSON.
+    let resp = fx
+        .http
+        .post(fx.url("/api/v1/apps"))
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status().as_u16(), 405);
+    let body: serde_json::Value = resp.json().await.expect("JSON");
+    assert_eq!(body["error"], "method_not_allowed");
+    let (code, body) = get(fx.url("/api/v1/webhooks/github")).await;
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
 
     let (code, missing) = get(fx.url("/api/v1/apps/nope")).await;
     assert_eq!(code, 404);
