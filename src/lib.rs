@@ -29,4 +29,5 @@ pub mod manifest;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod server;
 pub mod source;

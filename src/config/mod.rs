@@ -16,6 +16,7 @@ mod endpoint_key;
 mod environment;
 mod schema;
 mod secrets;
+mod server;
 mod validate;
 
 pub use controller::{ControllerConfig, duration_text, parse_duration, show_duration};
@@ -26,6 +27,7 @@ pub use schema::{
     RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,
 };
 pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
+pub use server::{HmacWebhook, ServerConfig, TokenWebhook, WebhooksConfig};
 pub use validate::{check_url, is_loopback_host};
 
 /// Why a config file (or the environment) could not be used.

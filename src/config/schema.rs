@@ -33,6 +33,9 @@ pub struct Config {
     /// How the daemon paces itself (`mortar run`).
     #[serde(default)]
     pub controller: ControllerConfig,
+    /// The daemon's HTTP side: webhooks, API, metrics and health.
+    #[serde(default)]
+    pub server: super::ServerConfig,
 }
 
 /// The manifest source: a directory, or a local Git repository at a

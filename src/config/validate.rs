@@ -36,6 +36,7 @@ impl Config {
         }
         fix(&mut self.state.dir);
         self.resolve_secret_paths(dir);
+        self.server.resolve_paths(dir);
         if let Some(f) = &mut self.audit.file {
             fix(f);
         }
@@ -85,6 +86,9 @@ impl Config {
         self.validate_secrets()
             .map_err(|(field, message)| invalid(field, message))?;
         self.controller
+            .check()
+            .map_err(|(field, message)| invalid(field, message))?;
+        self.server
             .check()
             .map_err(|(field, message)| invalid(field, message))?;
         for (name, ws) in &self.workspaces {

@@ -18,6 +18,7 @@ use super::error::{Error, decode_error};
 use super::rate_limit::RateLimits;
 use super::redact::redact;
 use super::retry::{RetryPolicy, should_retry};
+use super::stats::RequestStats;
 use crate::config::{WorkspaceConfig, check_url};
 
 /// How much of an error answer is read: enough for any real error body.
@@ -80,6 +81,8 @@ struct Inner {
     max_pages: usize,
     /// SCIM `Me`, read once: the identity behind a credential does not change.
     me: tokio::sync::OnceCell<Value>,
+    /// Requests sent and rate-limiter waits, for metrics.
+    stats: Arc<RequestStats>,
 }
 
 /// A client for one workspace. Cheap to clone; clones share the token
@@ -141,6 +144,7 @@ impl Client {
                 max_export_body: config.limits.max_export_bytes,
                 max_pages: config.limits.max_pages.max(1),
                 me: tokio::sync::OnceCell::new(),
+                stats: Arc::new(RequestStats::new(name)),
             }),
         })
     }
@@ -193,6 +197,11 @@ impl Client {
     /// How many tokens this client has requested from the token endpoint.
     pub fn token_requests(&self) -> u64 {
         self.inner.credential.token_requests()
+    }
+
+    /// This client's request counters (shared by its clones).
+    pub fn request_stats(&self) -> Arc<RequestStats> {
+        Arc::clone(&self.inner.stats)
     }
 
     /// Resolves a path (or an absolute URL on the workspace) against the
@@ -312,7 +321,9 @@ impl Client {
         let Ok(_permit) = inner.slots.acquire().await else {
             return Err((Error::Refused("the client is shutting down".into()), None));
         };
+        let waiting = tokio::time::Instant::now();
         inner.limits.acquire(method, &call.path).await;
+        inner.stats.waited(&call.path, waiting.elapsed());
         let token = match inner.credential.bearer().await {
             Ok(t) => t,
             Err(e) => return Err((Error::Auth(e), None)),
@@ -332,9 +343,13 @@ impl Client {
         let started = std::time::Instant::now();
         let resp = match req.send().await {
             Ok(resp) => resp,
-            Err(err) => return Err((self.transport_error(call, &err), Some(token))),
+            Err(err) => {
+                inner.stats.record(&call.path, None);
+                return Err((self.transport_error(call, &err), Some(token)));
+            }
         };
         let status = resp.status();
+        inner.stats.record(&call.path, Some(status.as_u16()));
         tracing::debug!(
             workspace = %inner.name,
             method,

@@ -17,6 +17,7 @@ pub mod rate_limit;
 pub mod redact;
 pub mod retry;
 pub mod secret;
+pub mod stats;
 
 pub use auth::AuthError;
 pub use client::{Call, Client};

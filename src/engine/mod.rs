@@ -127,6 +127,11 @@ impl Engine {
         Ok(())
     }
 
+    /// The request counters of every workspace client, for metrics.
+    pub fn request_stats(&self) -> Vec<Arc<crate::databricks::stats::RequestStats>> {
+        self.clients.values().map(Client::request_stats).collect()
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

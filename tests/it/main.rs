@@ -16,5 +16,6 @@ mod kinds;
 mod manifest;
 mod plan_apply;
 mod references;
+mod server;
 mod source;
 mod state_dir;
