@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::runner::{ControllerError, Nudge, Outlets, RunOptions, Runner};
 use crate::engine::{Engine, EngineError};
 use crate::model::ControllerStatus;
+use crate::server::{self, Metrics, ServerError, ServerState, WatchedSource};
 
 /// Why the daemon could not start or went down.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,8 @@ pub enum DaemonError {
     Engine(#[from] EngineError),
     #[error(transparent)]
     Controller(#[from] ControllerError),
+    #[error("the HTTP server")]
+    Server(#[from] ServerError),
 }
 
 impl DaemonError {
@@ -28,6 +31,7 @@ impl DaemonError {
         match self {
             DaemonError::Engine(e) => e.metric_label(),
             DaemonError::Controller(e) => e.metric_label(),
+            DaemonError::Server(e) => e.metric_label(),
         }
     }
 }
@@ -38,7 +42,18 @@ pub struct Daemon {
     status: watch::Sender<Arc<ControllerStatus>>,
     ready: watch::Sender<bool>,
     passes: watch::Sender<u64>,
+    bound: watch::Sender<Option<Addresses>>,
     nudges: (mpsc::Sender<Nudge>, mpsc::Receiver<Nudge>),
+    metrics: Arc<Metrics>,
+}
+
+/// Where the daemon's listeners really are (a port 0 resolved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addresses {
+    /// Webhooks and the API.
+    pub api: std::net::SocketAddr,
+    /// Metrics and health.
+    pub metrics: std::net::SocketAddr,
 }
 
 /// What others hold of a running daemon: its status as it changes, and a
@@ -49,6 +64,8 @@ pub struct DaemonHandle {
     pub ready: watch::Receiver<bool>,
     /// Full reconciles finished so far.
     pub passes: watch::Receiver<u64>,
+    /// The listeners' addresses, once bound.
+    pub bound: watch::Receiver<Option<Addresses>>,
     pub nudges: mpsc::Sender<Nudge>,
 }
 
@@ -71,7 +88,9 @@ impl Daemon {
             status: watch::channel(Arc::new(ControllerStatus::default())).0,
             ready: watch::channel(false).0,
             passes: watch::channel(0).0,
+            bound: watch::channel(None).0,
             nudges: mpsc::channel(64),
+            metrics: Arc::new(Metrics::new()),
         })
     }
 
@@ -81,6 +100,7 @@ impl Daemon {
             status: self.status.subscribe(),
             ready: self.ready.subscribe(),
             passes: self.passes.subscribe(),
+            bound: self.bound.subscribe(),
             nudges: self.nudges.0.clone(),
         }
     }
@@ -97,7 +117,35 @@ impl Daemon {
         options: DaemonOptions,
         cancel: CancellationToken,
     ) -> Result<bool, DaemonError> {
-        let (_, nudge_rx) = self.nudges;
+        let (nudge_tx, nudge_rx) = self.nudges;
+        let config = self.engine.config().clone();
+        self.metrics.set_request_stats(self.engine.request_stats());
+        // Accepted webhook pushes become nudges; a full channel means a
+        // look is pending already, which is how bursts coalesce.
+        let (push_tx, mut push_rx) = mpsc::channel::<server::Push>(16);
+        tokio::spawn(async move {
+            while let Some(push) = push_rx.recv().await {
+                tracing::info!(provider = push.provider.label(), reference = %push.reference, "webhook push");
+                let _ = nudge_tx.try_send(Nudge::Source);
+            }
+        });
+        let bound = server::serve(
+            &config.server,
+            ServerState {
+                status: self.status.subscribe(),
+                pushes: push_tx,
+                ready: self.ready.subscribe(),
+                metrics: self.metrics.clone(),
+                source: watched_source(&config),
+            },
+            cancel.clone(),
+        )
+        .await?;
+        tracing::info!(api = %bound.api, metrics = %bound.metrics, "serving");
+        self.bound.send_replace(Some(Addresses {
+            api: bound.api,
+            metrics: bound.metrics,
+        }));
         let poll_interval = options.poll_interval.unwrap_or(Duration::from_secs(180));
         let runner = Runner::new(
             self.engine.clone(),
@@ -105,13 +153,28 @@ impl Daemon {
                 status: self.status,
                 ready: self.ready,
                 passes: self.passes,
+                metrics: self.metrics,
             },
             RunOptions {
                 poll_interval,
                 once: options.once,
             },
-            cancel,
+            cancel.clone(),
         )?;
-        Ok(runner.run(nudge_rx).await?)
+        let synced = runner.run(nudge_rx).await;
+        cancel.cancel();
+        bound.stopped().await?;
+        Ok(synced?)
+    }
+}
+
+/// The repository and reference webhooks must name.
+fn watched_source(config: &crate::config::Config) -> WatchedSource {
+    let git = config.source.as_ref().and_then(|s| s.git.as_ref());
+    WatchedSource {
+        url: git
+            .map(|g| g.repo.display().to_string())
+            .unwrap_or_default(),
+        reference: git.map_or_else(|| "HEAD".to_string(), |g| g.revision.clone()),
     }
 }

@@ -240,9 +240,14 @@ secrets:
     data-engineering: {{ env: [{DEMO_SECRET_ENV}], dir: secrets }}
 controller:
   drift_interval: {drift}
+server:
+  listen: {listen}
+  metrics_listen: {metrics}
 ",
         dev = dev.base_url(),
         prod = prod.base_url(),
+        listen = options.listen,
+        metrics = options.metrics_listen,
     )
 }
 

@@ -17,7 +17,7 @@ pub mod policy;
 pub mod runner;
 pub mod tracker;
 
-pub use daemon::{Daemon, DaemonError, DaemonHandle, DaemonOptions};
+pub use daemon::{Addresses, Daemon, DaemonError, DaemonHandle, DaemonOptions};
 pub use policy::Cause;
 pub use runner::Nudge;
 pub use tracker::{AppView, Tracker};

@@ -23,6 +23,7 @@ use crate::audit::Trigger;
 use crate::engine::{Engine, RenderedTree, Scope};
 use crate::model::ControllerStatus;
 use crate::model::status::{ConditionKind, SyncResult, SyncRun};
+use crate::server::Metrics;
 
 /// Something that asks the controller to look now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,7 @@ pub struct Outlets {
     pub ready: watch::Sender<bool>,
     /// Full reconciles finished so far.
     pub passes: watch::Sender<u64>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// How one run goes.
@@ -212,9 +214,16 @@ impl Runner {
         let started = std::time::Instant::now();
         let rendered = tokio::task::spawn_blocking(move || engine.render(None)).await;
         let now = Timestamp::now();
+        let seconds = started.elapsed().as_secs_f64();
+        let metrics = &self.outlets.metrics;
+        metrics.observe_stage("all", "render", seconds);
         let tree = match rendered {
-            Ok(Ok(tree)) => tree,
+            Ok(Ok(tree)) => {
+                metrics.git_fetch(seconds, Ok(()));
+                tree
+            }
             Ok(Err(err)) => {
+                metrics.git_fetch(seconds, Err(err.metric_label()));
                 let message = crate::engine::error_chain(&err);
                 tracing::warn!(trigger = cause.label(), error = %message, "the source cannot be rendered; keeping the last good revision");
                 self.tracker
@@ -325,10 +334,23 @@ impl Runner {
                 }
             };
             let now = Timestamp::now();
+            let plan_seconds = seconds_between(started, now);
             let mut to_apply: BTreeMap<String, Cause> = BTreeMap::new();
+            let mut healing: BTreeSet<String> = BTreeSet::new();
             for plan in &planned.plan().apps {
                 let cause = causes.get(&plan.app).copied().unwrap_or(Cause::Poll);
+                self.outlets
+                    .metrics
+                    .observe_stage(&plan.app, "plan", plan_seconds);
                 let verdict = self.tracker.planned(plan, cause, now);
+                if plan.summary.drift > 0 {
+                    self.outlets
+                        .metrics
+                        .drift_detected(&plan.app, plan.summary.drift);
+                    if verdict == Verdict::Apply {
+                        healing.insert(plan.app.clone());
+                    }
+                }
                 tracing::info!(
                     app = %plan.app,
                     trigger = cause.label(),
@@ -411,6 +433,12 @@ impl Runner {
                     counts: tracker::counts(&app.by_action, failed, app.skipped),
                     message: app.failure.clone(),
                 };
+                let metrics = &self.outlets.metrics;
+                metrics.observe_stage(&app.app, "apply", seconds_between(now, finished));
+                metrics.sync_finished(&app.app, cause.label(), result, finished);
+                if result == SyncResult::Succeeded && healing.contains(&app.app) {
+                    metrics.drift_healed(&app.app);
+                }
                 self.tracker.synced(&app.app, run, finished);
             }
         }
@@ -422,6 +450,7 @@ impl Runner {
     fn publish(&mut self) -> Result<(), ControllerError> {
         self.tracker.status_mut().updated = Some(Timestamp::now());
         let status = Arc::new(self.tracker.status().clone());
+        self.outlets.metrics.set_app_states(&status);
         self.outlets.status.send_replace(status.clone());
         save_status(&self.status_file, &status)
     }
@@ -443,6 +472,10 @@ fn log_progress(p: crate::apply::Progress) {
             }
         }
     }
+}
+
+fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
+    (to.as_millisecond() - from.as_millisecond()).max(0) as f64 / 1000.0
 }
 
 /// Time from now until `at` (zero when past).

@@ -69,6 +69,33 @@ spec:
     )
 }
 
+const HOOK_SECRET: &str = "hook-secret-4f9a";
+
+/// Delivers a signed push of `commit` to the daemon's generic webhook.
+async fn push_webhook(api: std::net::SocketAddr, repo: &Path, commit: &str) -> u16 {
+    use hmac::{Hmac, Mac};
+    let body = serde_json::to_vec(&json!({
+        "repository": repo.display().to_string(),
+        "ref": "refs/heads/main",
+        "after": commit,
+    }))
+    .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    reqwest::Client::new()
+        .post(format!("http://{api}/api/v1/webhooks/generic"))
+        .header("X-Mortar-Signature", signature)
+        .header("X-Mortar-Delivery", commit)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("the daemon answers")
+        .status()
+        .as_u16()
+}
+
 struct Env {
     dir: tempfile::TempDir,
     dev: RunningEmulator,
@@ -90,8 +117,9 @@ impl Env {
             "first",
         );
         std::fs::write(env.path().join("pat"), env.dev.token()).unwrap();
+        std::fs::write(env.path().join("hook-secret"), HOOK_SECRET).unwrap();
         let config = format!(
-            "source: {{ git: {{ repo: repo, revision: main }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\ncontroller: {{ drift_interval: 1s, shutdown_grace: 10s }}\n",
+            "source: {{ git: {{ repo: repo, revision: main }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\ncontroller: {{ drift_interval: 1s, shutdown_grace: 10s }}\nserver:\n  listen: '127.0.0.1:0'\n  metrics_listen: '127.0.0.1:0'\n  webhooks: {{ generic: {{ secret: {{ file: hook-secret }} }} }}\n",
             env.dev.base_url()
         );
         std::fs::write(env.path().join("mortar.yaml"), config).unwrap();
@@ -254,9 +282,11 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
         assert_eq!(team.counts.created, 1);
         assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 1);
 
-        // A commit, announced by a nudge (what a webhook sends).
+        // A commit, announced by a signed webhook.
+        let addresses = handle.bound.borrow().expect("the daemon listens");
         let second = env.commit(&[("team/job.yaml", &job(3))], "raise max runs");
-        handle.nudges.send(Nudge::Source).await.unwrap();
+        let repo = env.repo().canonicalize().unwrap();
+        assert_eq!(push_webhook(addresses.api, &repo, &second).await, 202);
         let status = wait_for(&mut handle, "the second commit", |s| {
             synced_at(s, "team", &second)
         })
@@ -278,6 +308,32 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
             update["event"]["commit_author"],
             "Ana Lopez <ana@example.com>"
         );
+
+        // The API and the metrics tell the same.
+        let http = reqwest::Client::new();
+        let app: Value = http
+            .get(format!("http://{}/api/v1/apps/team", addresses.api))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(app["revision_applied"], json!(second));
+        let metrics = http
+            .get(format!("http://{}/metrics", addresses.metrics))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            "mortar_syncs_total{app=\"team\",trigger=\"webhook\",result=\"succeeded\"} 1",
+            "mortar_webhook_deliveries_total{provider=\"generic\",result=\"accepted\"} 1",
+        ] {
+            assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
+        }
 
         // Someone changes the job by hand: healed at the next drift check.
         let job = env.job().await;

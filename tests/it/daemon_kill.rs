@@ -105,7 +105,7 @@ async fn twenty_sigkills_during_faulty_syncs_converge_without_duplicates() {
     std::fs::write(
         dir.path().join("mortar.yaml"),
         format!(
-            "source: {{ git: {{ repo: repo, revision: main }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 10, max_backoff_ms: 100 }}\ncontroller: {{ drift_interval: 1s }}\n",
+            "source: {{ git: {{ repo: repo, revision: main }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 10, max_backoff_ms: 100 }}\ncontroller: {{ drift_interval: 1s }}\nserver: {{ listen: '127.0.0.1:0', metrics_listen: '127.0.0.1:0' }}\n",
             dev.base_url()
         ),
     )
