@@ -262,7 +262,7 @@ impl OpenIntents {
                 }
                 self.closes.push_back((record.seq, closes));
             }
-            Phase::Recovered => {}
+            Phase::Recovered | Phase::Observed => {}
         }
     }
 
@@ -289,6 +289,8 @@ fn not_crash_shaped(record: &AuditRecord, closes_open_intent: bool) -> Option<&'
             Some("it is a create intent carrying an object id")
         }
         Phase::Intent => None,
+        // A standalone record: a crash can leave it beyond the head as is.
+        Phase::Observed => None,
         Phase::Outcome if closes_open_intent => None,
         Phase::Outcome => Some("it is an outcome that closes no open intent"),
     }

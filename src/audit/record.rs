@@ -41,6 +41,9 @@ pub enum Phase {
     /// Written on opening the log: the record named by `accepted_seq` was
     /// left beyond the head by a crash and has been accepted into the chain.
     Recovered,
+    /// Something the controller saw, with no API call of its own: drift
+    /// on an object, a revision it refused. Stands alone (no pair).
+    Observed,
 }
 
 /// What Mortar did (or set out to do) to the object.
@@ -55,6 +58,11 @@ pub enum AuditAction {
     Heal,
     /// Replacing the object's direct ACL.
     SetPermissions,
+    /// The object was changed outside Mortar (an `observed` record).
+    DriftDetected,
+    /// The source's head was refused (unsigned, untrusted): an `observed`
+    /// record about the app, naming the refused revision.
+    RevisionRefused,
 }
 
 impl AuditAction {
@@ -66,6 +74,8 @@ impl AuditAction {
             AuditAction::Adopt => "adopt",
             AuditAction::Heal => "heal",
             AuditAction::SetPermissions => "set_permissions",
+            AuditAction::DriftDetected => "drift_detected",
+            AuditAction::RevisionRefused => "revision_refused",
         }
     }
 }
@@ -217,6 +227,19 @@ impl AuditEvent {
             triggered_by,
             outcome: None,
             accepted_seq: None,
+        }
+    }
+
+    /// An `observed` record: something seen, no call made.
+    pub fn observed(
+        app: &str,
+        key: &ResourceKey,
+        action: AuditAction,
+        triggered_by: Trigger,
+    ) -> AuditEvent {
+        AuditEvent {
+            phase: Phase::Observed,
+            ..AuditEvent::intent(app, key, action, triggered_by)
         }
     }
 

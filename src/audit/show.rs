@@ -79,6 +79,7 @@ pub fn history(records: &[AuditRecord], filter: &ShowFilter) -> Vec<HistoryLine>
                     format!("accepted seq {seq}, left beyond the head by a crash")
                 }
                 (_, _, Some(outcome)) => outcome.to_string(),
+                (Phase::Observed, _, None) => "observed".to_string(),
                 (_, _, None) => "interrupted (no outcome recorded)".to_string(),
             },
             who,
@@ -97,7 +98,7 @@ pub fn history(records: &[AuditRecord], filter: &ShowFilter) -> Vec<HistoryLine>
                 }
                 lines.push(Some(line));
             }
-            Phase::Recovered => lines.push(Some(line)),
+            Phase::Recovered | Phase::Observed => lines.push(Some(line)),
         }
     }
     lines

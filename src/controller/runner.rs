@@ -342,7 +342,15 @@ impl Runner {
                 self.outlets
                     .metrics
                     .observe_stage(&plan.app, "plan", plan_seconds);
+                let drift_before = self.drift_message(&plan.app);
                 let verdict = self.tracker.planned(plan, cause, now);
+                let drift_after = self.drift_message(&plan.app);
+                if drift_after.is_some() && drift_after != drift_before {
+                    // A new episode of drift (or new fields in it): audited once.
+                    if let Err(err) = self.engine.record_drift(plan, planned.revision()) {
+                        tracing::error!(app = %plan.app, error = %crate::engine::error_chain(&err), "cannot audit drift");
+                    }
+                }
                 if plan.summary.drift > 0 {
                     self.outlets
                         .metrics
@@ -444,6 +452,13 @@ impl Runner {
         }
         .instrument(span)
         .await;
+    }
+
+    fn drift_message(&self, app: &str) -> Option<String> {
+        self.tracker
+            .app(app)
+            .and_then(|s| s.condition(ConditionKind::Drift))
+            .map(|c| c.message.clone())
     }
 
     /// Publishes the status to readers and saves it.

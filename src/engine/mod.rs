@@ -239,6 +239,51 @@ impl Engine {
         .await)
     }
 
+    /// Records the drift a plan found, one `observed` record per drifted
+    /// object naming the fields changed outside Mortar.
+    pub fn record_drift(
+        &self,
+        plan: &crate::plan::AppPlan,
+        revision: Option<&Revision>,
+    ) -> Result<usize, EngineError> {
+        use crate::audit::{AuditAction, AuditEvent, ChangeSummary};
+        let drifted: Vec<_> = plan
+            .actions
+            .iter()
+            .filter(|a| a.drift && a.action.changes_workspace())
+            .collect();
+        if drifted.is_empty() {
+            return Ok(0);
+        }
+        let audit = sinks::open(&self.config)?;
+        for action in &drifted {
+            let mut event = AuditEvent::observed(
+                &plan.app,
+                &action.key,
+                AuditAction::DriftDetected,
+                Trigger::Controller,
+            );
+            event.databricks_id = action.id.clone();
+            event.revision = revision.map(|r| r.commit.clone());
+            event.commit_author = revision.map(|r| r.author.clone());
+            event.changes = action
+                .changes
+                .iter()
+                .filter(|c| c.drift)
+                .map(ChangeSummary::from_field)
+                .chain(
+                    action
+                        .permission_changes
+                        .iter()
+                        .filter(|c| c.drift)
+                        .map(ChangeSummary::from_permission),
+                )
+                .collect();
+            audit.record(&event).map_err(EngineError::from)?;
+        }
+        Ok(drifted.len())
+    }
+
     /// The identity Mortar acts as in each workspace, read concurrently
     /// (and remembered by each client for the calls that need it again).
     async fn identities(

@@ -352,11 +352,24 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
         })
         .await;
         assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 3);
+        let audit = env.audit();
         assert!(
-            env.audit()
+            audit
                 .iter()
                 .any(|r| r["event"]["action"] == "heal" && r["event"]["phase"] == "outcome"),
             "the heal is audited"
+        );
+        let detected = audit
+            .iter()
+            .find(|r| r["event"]["action"] == "drift_detected")
+            .expect("the drift is audited");
+        assert_eq!(detected["event"]["phase"], "observed");
+        assert_eq!(detected["event"]["key"], "dev/Job/nightly");
+        let change = &detected["event"]["changes"][0];
+        assert_eq!(
+            (&change["path"], &change["old"], &change["new"]),
+            (&json!("/max_concurrent_runs"), &json!("9"), &json!("3")),
+            "{detected}"
         );
 
         // A broken commit blocks only its app; the other goes on.
