@@ -22,6 +22,7 @@
 pub mod apply;
 pub mod audit;
 pub mod config;
+pub mod controller;
 pub mod databricks;
 pub mod engine;
 pub mod manifest;

@@ -1,0 +1,3 @@
+//! The daemon: triggers, sync policies, the drift loop, status and notifications.
+
+pub mod status_store;
