@@ -44,6 +44,8 @@ enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
+    /// Show each app's status as the controller last saved it.
+    Status(cmd::status::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => cmd::plan::run(args).await,
             Command::Apply(args) => cmd::apply::run(args).await,
             Command::Audit(command) => cmd::audit::run(command).await,
+            Command::Status(args) => cmd::status::run(args).await,
         }
     });
     match result {

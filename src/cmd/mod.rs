@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod emulator;
 pub mod plan;
+pub mod status;
 pub mod target;
 pub mod validate;
 

@@ -16,3 +16,4 @@ mod plan_apply;
 mod references;
 mod source;
 mod state_dir;
+mod status;
