@@ -13,12 +13,16 @@ use std::path::{Path, PathBuf};
 
 mod endpoint_key;
 mod environment;
+mod notifications;
 mod schema;
 mod secrets;
 mod validate;
 
 pub use endpoint_key::EndpointKey;
 pub use environment::{ENV_WORKSPACE, workspace_from_env};
+pub use notifications::{
+    EventKind, NotificationConfig, SlackTarget, WebhookTarget, check_notification_url, glob_match,
+};
 pub use schema::{
     AuditConfig, AuditSinkConfig, AuthConfig, Config, GitSourceConfig, IdpConfig, LimitsConfig,
     RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,

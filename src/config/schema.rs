@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::SecretsConfig;
+use super::{NotificationConfig, SecretsConfig};
 
 /// The whole controller config file. New sections are added as fields here.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -30,6 +30,9 @@ pub struct Config {
     /// Which secret sources each project's secret scopes may read.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// Where app state changes are announced (Slack, signed webhooks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<NotificationConfig>,
 }
 
 /// The manifest source: a directory, or a local Git repository at a

@@ -36,6 +36,7 @@ impl Config {
         }
         fix(&mut self.state.dir);
         self.resolve_secret_paths(dir);
+        self.resolve_notification_paths(dir);
         if let Some(f) = &mut self.audit.file {
             fix(f);
         }
@@ -83,6 +84,8 @@ impl Config {
         };
         self.validate_sections(file)?;
         self.validate_secrets()
+            .map_err(|(field, message)| invalid(field, message))?;
+        self.validate_notifications()
             .map_err(|(field, message)| invalid(field, message))?;
         for (name, ws) in &self.workspaces {
             let at = format!("workspaces.{name}");
