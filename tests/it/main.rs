@@ -12,6 +12,7 @@ mod harness;
 mod hostile;
 mod kinds;
 mod manifest;
+mod notify;
 mod plan_apply;
 mod references;
 mod source;
