@@ -130,3 +130,110 @@ async fn status_prints_the_persisted_tree_and_says_when_there_is_none() {
     assert!(corrupt.stderr.contains("is corrupt"), "{corrupt:?}");
     assert!(!corrupt.stderr.contains("panicked"), "{corrupt:?}");
 }
+
+#[tokio::test]
+async fn audit_history_groups_the_trail_into_syncs() {
+    use mortar::audit::{AuditAction, AuditEvent, AuditLog, Outcome, Trigger};
+    use mortar::manifest::{Kind, ResourceKey};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("mortar.yaml"), "state: { dir: state }\n").unwrap();
+    let empty = run(command(dir.path(), &["audit", "history"], true)).await;
+    assert_eq!(empty.code, 0, "{empty:?}");
+    assert!(empty.stderr.contains("no syncs recorded yet"), "{empty:?}");
+
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    let log = AuditLog::open(&dir.path().join("state/audit.jsonl")).unwrap();
+    let call = |app: &str, name: &str, action, trigger: Trigger, rev: &str, ok: bool| {
+        let key = ResourceKey {
+            workspace: "prod".into(),
+            kind: Kind::Job,
+            name: name.into(),
+        };
+        let mut e = AuditEvent::intent(app, &key, action, trigger);
+        e.revision = Some(rev.repeat(40));
+        e.commit_author = Some("Bob <bob@example.com>".into());
+        e.acting_as = Some("service principal mortar (1234)".into());
+        log.append(&e).unwrap();
+        let outcome = if ok {
+            Outcome::Ok
+        } else {
+            Outcome::error("400 INVALID_PARAMETER_VALUE")
+        };
+        log.append(&e.to_outcome(Some("7".into()), outcome))
+            .unwrap();
+    };
+    let alice = || Trigger::Cli("alice".into());
+    call("analytics", "etl", AuditAction::Create, alice(), "a", true);
+    call("platform", "p", AuditAction::Create, alice(), "a", true);
+    call(
+        "analytics",
+        "report",
+        AuditAction::Create,
+        alice(),
+        "a",
+        true,
+    );
+    call(
+        "analytics",
+        "etl",
+        AuditAction::Update,
+        Trigger::Controller,
+        "b",
+        false,
+    );
+    // The next loop, a retry of the same update.
+    call(
+        "analytics",
+        "etl",
+        AuditAction::Update,
+        Trigger::Controller,
+        "b",
+        true,
+    );
+    drop(log);
+
+    let text = run(command(
+        dir.path(),
+        &["audit", "history", "--app", "analytics"],
+        true,
+    ))
+    .await;
+    assert_eq!(text.code, 0, "{text:?}");
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", text.stdout);
+    assert!(lines[0].contains("  analytics  succeeded  rev bbbbbbbbbbbb  by controller as service principal mortar (1234)  commit by Bob <bob@example.com>  0 created, 1 updated, 0 deleted"), "{}", lines[0]);
+    assert!(
+        lines[1].contains("  analytics  failed  rev bbbbbbbbbbbb  by controller"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].ends_with("0 created, 0 updated, 0 deleted, 1 failed"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("  analytics  succeeded  rev aaaaaaaaaaaa  by cli:alice as service principal mortar (1234)"), "{}", lines[2]);
+    assert!(
+        lines[2].ends_with("2 created, 0 updated, 0 deleted"),
+        "{}",
+        lines[2]
+    );
+
+    let json = run(command(
+        dir.path(),
+        &["audit", "history", "--limit", "1", "--output", "json"],
+        true,
+    ))
+    .await;
+    assert_eq!(json.code, 0, "{json:?}");
+    let entries: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "one per app");
+    assert_eq!(entries[0]["app"], "analytics");
+    assert_eq!(entries[0]["result"], "succeeded");
+    assert_eq!(entries[1]["app"], "platform");
+    assert_eq!(entries[1]["person"], "alice");
+    assert_eq!(entries[1]["trigger"], "cli");
+    assert_eq!(entries[1]["counts"]["created"], 1);
+}
