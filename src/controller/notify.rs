@@ -39,7 +39,7 @@ pub enum NotifyError {
         notification: String,
         field: &'static str,
         #[source]
-        source: AuthError,
+        source: Box<AuthError>,
     },
     #[error("notification `{notification}`: {field}: {message}")]
     Url {
@@ -219,7 +219,7 @@ fn open_target(n: &NotificationConfig) -> Result<(Target, String), NotifyError> 
         read_secret(r, field).map_err(|source| NotifyError::Secret {
             notification: n.name.clone(),
             field,
-            source,
+            source: Box::new(source),
         })
     };
     let url = |v: &ValueRef, field: &'static str| -> Result<(Secret, String), NotifyError> {

@@ -25,10 +25,13 @@ struct Received {
     body: Bytes,
 }
 
+/// Answers a receiver gives: status and `Retry-After`.
+type Answers = Vec<(u16, Option<&'static str>)>;
+
 #[derive(Clone)]
 enum Behaviour {
-    /// These answers (status, `Retry-After`) first, then 200.
-    Script(Arc<Mutex<Vec<(u16, Option<&'static str>)>>>),
+    /// These answers first, then 200.
+    Script(Arc<Mutex<Answers>>),
     /// Never answers.
     Hang,
     /// Answers 200 once a permit is released.
@@ -381,4 +384,68 @@ async fn a_full_queue_drops_the_oldest_events() {
     notifier.send(vec![event(EventKind::SyncFailed, "late")]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(slow.received().len(), 3);
+}
+
+/// Log lines captured in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn giving_up_is_logged_without_the_secret_part_of_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let failing = receiver(script(&[(500, None), (502, None)])).await;
+    std::fs::write(
+        dir.path().join("slack-url"),
+        format!("{}/services/T000/B000/XXXXSECRETPATH", failing.base),
+    )
+    .unwrap();
+    // A port nobody listens on: a connection error, whose text would carry the URL.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    let config = config(
+        dir.path(),
+        &format!(
+            "notifications:\n\
+             - {{ name: team-slack, slack: {{ url: {{ file: slack-url }} }}, on: [sync-failed], max_attempts: 2 }}\n\
+             - {{ name: nobody, webhook: {{ url: \"http://{closed_addr}/hook/SECRETTOKEN2\" }}, on: [sync-failed], max_attempts: 2 }}\n"
+        ),
+    );
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runtime has one thread: the sender task logs to this subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let cancel = CancellationToken::new();
+    let notifier = Notifier::start_tuned(&config.notifications, fast(), cancel.clone()).unwrap();
+    notifier.send(vec![event(EventKind::SyncFailed, "analytics")]);
+    wait_for("the senders to give up", Duration::from_secs(10), || {
+        notifier.stats().failed == 2
+    })
+    .await;
+    assert_eq!(failing.received().len(), 2);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("giving up on a notification"), "{text}");
+    assert!(text.contains("team-slack"), "{text}");
+    assert!(text.contains(&failing.base), "the origin is shown: {text}");
+    assert!(text.contains("502 Bad Gateway"), "{text}");
+    assert!(!text.contains("XXXXSECRETPATH"), "{text}");
+    assert!(!text.contains("/services/"), "{text}");
+    assert!(text.contains("cannot connect"), "{text}");
+    assert!(!text.contains("SECRETTOKEN2"), "{text}");
+    cancel.cancel();
 }

@@ -143,7 +143,7 @@ async fn audit_history_groups_the_trail_into_syncs() {
     assert!(empty.stderr.contains("no syncs recorded yet"), "{empty:?}");
 
     std::fs::create_dir_all(dir.path().join("state")).unwrap();
-    let log = AuditLog::open(&dir.path().join("state/audit.jsonl")).unwrap();
+    let log = AuditLog::open(dir.path().join("state/audit.jsonl")).unwrap();
     let call = |app: &str, name: &str, action, trigger: Trigger, rev: &str, ok: bool| {
         let key = ResourceKey {
             workspace: "prod".into(),
