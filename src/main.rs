@@ -2,7 +2,7 @@
 //!
 //! Exit codes follow the convention CI systems expect: 0 success (or nothing
 //! to do), 1 an error or invalid input, 2 a usage error (or, for `plan`,
-//! changes pending).
+//! changes pending; for `status`, no status saved yet).
 
 mod cmd;
 

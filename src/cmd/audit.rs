@@ -46,7 +46,7 @@ pub enum Command {
         )]
         config: PathBuf,
         /// Only this app.
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         app: Option<String>,
         /// Syncs shown per app, newest first.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
