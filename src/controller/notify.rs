@@ -204,12 +204,29 @@ impl Notifier {
     /// Counts since start, over every channel.
     pub fn stats(&self) -> NotifyStats {
         let mut out = NotifyStats::default();
-        for c in self.channels.iter() {
-            out.delivered += c.delivered.load(Ordering::Relaxed);
-            out.failed += c.failed.load(Ordering::Relaxed);
-            out.dropped += c.dropped.load(Ordering::Relaxed);
+        for (_, s) in self.stats_by_channel() {
+            out.delivered += s.delivered;
+            out.failed += s.failed;
+            out.dropped += s.dropped;
         }
         out
+    }
+
+    /// Counts since start, per channel (by name, in config order).
+    pub fn stats_by_channel(&self) -> Vec<(String, NotifyStats)> {
+        self.channels
+            .iter()
+            .map(|c| {
+                (
+                    c.config.name.clone(),
+                    NotifyStats {
+                        delivered: c.delivered.load(Ordering::Relaxed),
+                        failed: c.failed.load(Ordering::Relaxed),
+                        dropped: c.dropped.load(Ordering::Relaxed),
+                    },
+                )
+            })
+            .collect()
     }
 }
 

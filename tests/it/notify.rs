@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use mortar::config::{Config, EventKind};
-use mortar::controller::notify::{Event, Notifier, NotifierTuning};
+use mortar::controller::notify::{Event, Notifier, NotifierTuning, NotifyStats};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -267,7 +267,25 @@ notifications:
     assert!(got.iter().all(|r| r.body == got[0].body));
     // A 404 is not retried.
     assert_eq!(gone.received().len(), 1);
-    assert_eq!(notifier.stats().failed, 1);
+    assert_eq!(
+        notifier.stats_by_channel(),
+        [
+            (
+                "flaky".to_string(),
+                NotifyStats {
+                    delivered: 1,
+                    ..NotifyStats::default()
+                }
+            ),
+            (
+                "gone".to_string(),
+                NotifyStats {
+                    failed: 1,
+                    ..NotifyStats::default()
+                }
+            ),
+        ]
+    );
     cancel.cancel();
 }
 
