@@ -62,7 +62,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     match args.output {
-        Output::Text => print!("{}", text(&status)),
+        Output::Text => print!("{}", text(&status, Some(jiff::Timestamp::now()))),
         Output::Json => println!("{}", serde_json::to_string_pretty(&status)?),
     }
     Ok(ExitCode::SUCCESS)
@@ -211,8 +211,9 @@ fn app_lines(out: &mut String, app: &AppStatus, depth: usize) {
     }
 }
 
-/// The status as people read it: the source, then each app as a tree.
-fn text(status: &ControllerStatus) -> String {
+/// The status as people read it: the source, then each app as a tree;
+/// with `now`, how old the snapshot is (a stopped controller shows).
+fn text(status: &ControllerStatus, now: Option<jiff::Timestamp>) -> String {
     let mut out = String::new();
     let source = &status.source;
     if !source.repository.is_empty() {
@@ -234,7 +235,18 @@ fn text(status: &ControllerStatus) -> String {
         }
     }
     if let Some(at) = &status.updated {
-        let _ = writeln!(out, "updated {}", time(at));
+        let _ = write!(out, "updated {}", time(at));
+        if let Some(now) = now {
+            let secs = now.duration_since(*at).as_secs().max(0);
+            let age = match secs {
+                0..120 => format!("{secs}s"),
+                120..7200 => format!("{}m", secs / 60),
+                7200..172_800 => format!("{}h", secs / 3600),
+                _ => format!("{}d", secs / 86_400),
+            };
+            let _ = write!(out, " ({age} ago)");
+        }
+        out.push('\n');
     }
     if !out.is_empty() {
         out.push('\n');
@@ -301,7 +313,7 @@ mod tests {
 
     #[test]
     fn text_is_a_tree_with_revisions_last_sync_and_conditions() {
-        let out = text(&tree());
+        let out = text(&tree(), None);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], "platform  Synced  Healthy  rev 0123456789ab");
         assert_eq!(lines[1], "    never synced");
@@ -327,7 +339,7 @@ mod tests {
         let picked = select(tree(), &["analytics".into()]).unwrap();
         let names: Vec<&str> = picked.apps.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["analytics", "analytics-jobs"]);
-        assert!(text(&picked).starts_with("analytics  OutOfSync"));
+        assert!(text(&picked, None).starts_with("analytics  OutOfSync"));
         assert_eq!(
             select(tree(), &["nope".into()]).unwrap_err(),
             vec!["nope".to_string()]
@@ -335,9 +347,25 @@ mod tests {
     }
 
     #[test]
+    fn the_snapshot_age_is_shown() {
+        let mut status = tree();
+        status.updated = Some(at("2026-12-02T10:00:00Z"));
+        let out = text(&status, Some(at("2026-12-02T10:05:30Z")));
+        assert!(
+            out.starts_with("updated 2026-12-02T10:00:00Z (5m ago)\n\n"),
+            "{out}"
+        );
+        let out = text(&status, Some(at("2026-12-05T10:00:00Z")));
+        assert!(
+            out.starts_with("updated 2026-12-02T10:00:00Z (3d ago)\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn control_characters_in_messages_are_escaped() {
         let mut status = tree();
         status.apps[1].conditions[0].message = "bad\u{1b}[2Kthing".into();
-        assert!(text(&status).contains("bad\\u{1b}[2Kthing"));
+        assert!(text(&status, None).contains("bad\\u{1b}[2Kthing"));
     }
 }
