@@ -49,6 +49,8 @@ pub enum NotifyError {
     },
     #[error("cannot build the notifications' HTTP client")]
     Client(#[source] reqwest::Error),
+    #[error("notifications need a Tokio runtime to send from")]
+    NoRuntime(#[source] tokio::runtime::TryCurrentError),
 }
 
 impl NotifyError {
@@ -58,6 +60,7 @@ impl NotifyError {
             NotifyError::Secret { .. } => "secret",
             NotifyError::Url { .. } => "url",
             NotifyError::Client(_) => "client",
+            NotifyError::NoRuntime(_) => "no_runtime",
         }
     }
 }
@@ -150,6 +153,7 @@ impl Notifier {
         tuning: NotifierTuning,
         cancel: CancellationToken,
     ) -> Result<Notifier, NotifyError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(NotifyError::NoRuntime)?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
@@ -176,7 +180,7 @@ impl Notifier {
             let http = http.clone();
             let tuning = tuning.clone();
             let cancel = cancel.clone();
-            tokio::spawn(async move { channel.run(http, tuning, cancel).await });
+            runtime.spawn(async move { channel.run(http, tuning, cancel).await });
         }
         Ok(Notifier {
             channels: Arc::new(channels),
@@ -491,6 +495,12 @@ mod tests {
             backoff(&t, 1, Some(Duration::from_secs(3600))),
             Duration::from_secs(5)
         );
+    }
+
+    #[test]
+    fn starting_outside_a_runtime_is_an_error_not_a_panic() {
+        let err = Notifier::start(&[], CancellationToken::new()).unwrap_err();
+        assert_eq!(err.metric_label(), "no_runtime");
     }
 
     #[test]
