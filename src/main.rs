@@ -2,7 +2,7 @@
 //!
 //! Exit codes follow the convention CI systems expect: 0 success (or nothing
 //! to do), 1 an error or invalid input, 2 a usage error (or, for `plan`,
-//! changes pending).
+//! changes pending; for `status`, no status saved yet).
 
 mod cmd;
 
@@ -48,6 +48,8 @@ enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
+    /// Show each app's status as the controller last saved it.
+    Status(cmd::status::Args),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
             Command::Audit(command) => cmd::audit::run(command).await,
             Command::Run(args) => cmd::run::run(args).await,
             Command::Demo(args) => cmd::demo::run(args).await,
+            Command::Status(args) => cmd::status::run(args).await,
         }
     });
     match result {

@@ -11,6 +11,7 @@
 
 mod crash;
 pub mod head;
+pub mod history;
 pub mod log;
 pub mod reader;
 pub mod record;

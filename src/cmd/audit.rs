@@ -1,11 +1,16 @@
-//! `mortar audit verify FILE` and `mortar audit show FILE [--app NAME] [--since TIME]`.
+//! `mortar audit verify FILE`, `mortar audit show FILE [--app NAME] [--since TIME]`
+//! and `mortar audit history --config FILE [--app NAME] [--limit N] [--output text|json]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use jiff::{Timestamp, Zoned, tz::TimeZone};
-use mortar::audit::{self, AuditError, show};
+use mortar::audit::{self, AuditError, history, show};
+use mortar::config::Config;
+use mortar::manifest::diag::printable;
+
+use super::Output;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -30,6 +35,26 @@ pub enum Command {
         #[arg(long)]
         since: Option<String>,
     },
+    /// Print the last syncs of each app: revision, who, result and counts.
+    History {
+        /// The controller config file (its audit log of record is read).
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "MORTAR_CONFIG",
+            default_value = "mortar.yaml"
+        )]
+        config: PathBuf,
+        /// Only this app.
+        #[arg(long, value_name = "NAME")]
+        app: Option<String>,
+        /// Syncs shown per app, newest first.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -48,6 +73,62 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let since = since.as_deref().map(parse_since).transpose()?;
             show_history(&file, show::ShowFilter { app, since })
         }
+        Command::History {
+            config,
+            app,
+            limit,
+            output,
+        } => {
+            let config = Config::load(&config)?;
+            sync_history(
+                &config.audit_file(),
+                &history::HistoryOptions {
+                    app,
+                    limit: limit as usize,
+                    ..history::HistoryOptions::default()
+                },
+                output,
+            )
+        }
+    }
+}
+
+fn sync_history(
+    file: &std::path::Path,
+    options: &history::HistoryOptions,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let data = match std::fs::read(file) {
+        Ok(data) => data,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("no syncs recorded yet: {} does not exist", file.display());
+            Vec::new()
+        }
+        Err(err) => return Err(err).with_context(|| format!("cannot read {}", file.display())),
+    };
+    let records = show::parse_lenient(&data);
+    let entries = history::history(&records, options);
+    match output {
+        Output::Text => {
+            for entry in &entries {
+                println!("{}", printable(&entry.to_string()));
+            }
+        }
+        Output::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
+    }
+    if data.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    match audit::verify_file(file) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(AuditError::Broken(failure)) => {
+            eprintln!(
+                "warning: {} does not verify, this history may be incomplete or altered: {failure}",
+                file.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(err) => Err(err.into()),
     }
 }
 

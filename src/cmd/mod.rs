@@ -7,6 +7,7 @@ pub mod demo;
 pub mod emulator;
 pub mod plan;
 pub mod run;
+pub mod status;
 pub mod target;
 pub mod validate;
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 mod controller;
 mod endpoint_key;
 mod environment;
+mod notifications;
 mod schema;
 mod secrets;
 mod server;
@@ -22,6 +23,9 @@ mod validate;
 pub use controller::{ControllerConfig, duration_text, parse_duration, show_duration};
 pub use endpoint_key::EndpointKey;
 pub use environment::{ENV_WORKSPACE, workspace_from_env};
+pub use notifications::{
+    EventKind, NotificationConfig, SlackTarget, WebhookTarget, check_notification_url, glob_match,
+};
 pub use schema::{
     AuditConfig, AuditSinkConfig, AuthConfig, Config, GitSourceConfig, IdpConfig, LimitsConfig,
     RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,

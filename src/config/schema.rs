@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{ControllerConfig, SecretsConfig};
+use super::{ControllerConfig, NotificationConfig, SecretsConfig};
 
 /// The whole controller config file. New sections are added as fields here.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -36,6 +36,9 @@ pub struct Config {
     /// The daemon's HTTP side: webhooks, API, metrics and health.
     #[serde(default)]
     pub server: super::ServerConfig,
+    /// Where app state changes are announced (Slack, signed webhooks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<NotificationConfig>,
 }
 
 /// The manifest source: a directory, or a local Git repository at a

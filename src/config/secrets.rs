@@ -85,7 +85,8 @@ impl ControllerCredentials {
 
 impl Config {
     /// Every environment variable and file the controller reads a
-    /// credential from (workspace auth, the IdP, the SDK variables).
+    /// credential from (workspace auth, the IdP, the SDK variables, the
+    /// notification URLs and keys).
     pub fn controller_credentials(&self) -> ControllerCredentials {
         let mut out = ControllerCredentials::default();
         out.env
@@ -121,6 +122,9 @@ impl Config {
                     }
                 }
             }
+        }
+        for r in self.notification_secret_refs() {
+            add(r);
         }
         out
     }

@@ -37,6 +37,7 @@ impl Config {
         fix(&mut self.state.dir);
         self.resolve_secret_paths(dir);
         self.server.resolve_paths(dir);
+        self.resolve_notification_paths(dir);
         if let Some(f) = &mut self.audit.file {
             fix(f);
         }
@@ -90,6 +91,8 @@ impl Config {
             .map_err(|(field, message)| invalid(field, message))?;
         self.server
             .check()
+            .map_err(|(field, message)| invalid(field, message))?;
+        self.validate_notifications()
             .map_err(|(field, message)| invalid(field, message))?;
         for (name, ws) in &self.workspaces {
             let at = format!("workspaces.{name}");

@@ -23,6 +23,8 @@ pub enum DaemonError {
     Controller(#[from] ControllerError),
     #[error("the HTTP server")]
     Server(#[from] ServerError),
+    #[error("notifications")]
+    Notify(#[from] super::notify::NotifyError),
 }
 
 impl DaemonError {
@@ -32,6 +34,7 @@ impl DaemonError {
             DaemonError::Engine(e) => e.metric_label(),
             DaemonError::Controller(e) => e.metric_label(),
             DaemonError::Server(e) => e.metric_label(),
+            DaemonError::Notify(e) => e.metric_label(),
         }
     }
 }
@@ -146,6 +149,7 @@ impl Daemon {
             api: bound.api,
             metrics: bound.metrics,
         }));
+        let notifier = super::notify::Notifier::start(&config.notifications, cancel.clone())?;
         let poll_interval = options.poll_interval.unwrap_or(Duration::from_secs(180));
         let runner = Runner::new(
             self.engine.clone(),
@@ -154,6 +158,7 @@ impl Daemon {
                 ready: self.ready,
                 passes: self.passes,
                 metrics: self.metrics,
+                notifier,
             },
             RunOptions {
                 poll_interval,

@@ -12,9 +12,11 @@
 
 pub mod daemon;
 pub mod demo;
+pub mod notify;
 pub mod pacing;
 pub mod policy;
 pub mod runner;
+pub mod status_store;
 pub mod tracker;
 
 pub use daemon::{Addresses, Daemon, DaemonError, DaemonHandle, DaemonOptions};

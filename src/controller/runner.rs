@@ -7,7 +7,6 @@
 //! notifications.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::notify::{self, Notifier};
 use super::policy::{Cause, Verdict};
+use super::status_store::{StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
 use crate::apply::AppFilter;
 use crate::audit::Trigger;
@@ -44,6 +45,8 @@ pub struct Outlets {
     /// Full reconciles finished so far.
     pub passes: watch::Sender<u64>,
     pub metrics: Arc<Metrics>,
+    /// Where state changes are announced.
+    pub notifier: Notifier,
 }
 
 /// How one run goes.
@@ -59,22 +62,15 @@ pub struct RunOptions {
 /// Why the controller could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ControllerError {
-    #[error("cannot save the status to {file}")]
-    SaveStatus {
-        file: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot read the saved status {file}: {message}")]
-    LoadStatus { file: PathBuf, message: String },
+    #[error("the saved status")]
+    Status(#[from] StatusStoreError),
 }
 
 impl ControllerError {
     /// A bounded label for metrics.
     pub fn metric_label(&self) -> &'static str {
         match self {
-            ControllerError::SaveStatus { .. } => "save_status",
-            ControllerError::LoadStatus { .. } => "load_status",
+            ControllerError::Status(e) => e.metric_label(),
         }
     }
 }
@@ -89,7 +85,9 @@ pub struct Runner {
     /// Apps left the tree since the last round: plan the whole tree once.
     orphans_pending: bool,
     outlets: Outlets,
-    status_file: PathBuf,
+    store: StatusStore,
+    /// The status as last published, for telling changes.
+    published: ControllerStatus,
     options: RunOptions,
     cancel: CancellationToken,
     rounds: u64,
@@ -104,8 +102,8 @@ impl Runner {
         cancel: CancellationToken,
     ) -> Result<Runner, ControllerError> {
         let config = engine.config();
-        let status_file = config.state.dir.join("controller").join("status.json");
-        let restored = load_status(&status_file)?;
+        let store = StatusStore::new(config.state.dir.clone());
+        let restored = store.load()?;
         let pace = Pace {
             drift_interval: config.controller.drift_interval,
             drift_budget: config.controller.drift_budget,
@@ -116,13 +114,14 @@ impl Runner {
                 .collect(),
         };
         Ok(Runner {
+            published: restored.clone().unwrap_or_default(),
             tracker: Tracker::new(restored, pace),
             engine,
             tree: None,
             head: None,
             orphans_pending: false,
             outlets,
-            status_file,
+            store,
             options,
             cancel,
             rounds: 0,
@@ -461,13 +460,22 @@ impl Runner {
             .map(|c| c.message.clone())
     }
 
-    /// Publishes the status to readers and saves it.
+    /// Publishes the status to readers, saves it and announces what changed.
     fn publish(&mut self) -> Result<(), ControllerError> {
         self.tracker.status_mut().updated = Some(Timestamp::now());
         let status = Arc::new(self.tracker.status().clone());
         self.outlets.metrics.set_app_states(&status);
         self.outlets.status.send_replace(status.clone());
-        save_status(&self.status_file, &status)
+        let events: Vec<notify::Event> = status
+            .apps
+            .iter()
+            .flat_map(|after| notify::events(self.published.app(&after.name), after))
+            .collect();
+        if !events.is_empty() {
+            self.outlets.notifier.send(events);
+        }
+        self.published = (*status).clone();
+        Ok(self.store.save(&status)?)
     }
 }
 
@@ -497,36 +505,4 @@ fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
 fn until(at: Timestamp) -> Duration {
     let left = at.as_millisecond() - Timestamp::now().as_millisecond();
     Duration::from_millis(left.max(0) as u64)
-}
-
-fn load_status(file: &std::path::Path) -> Result<Option<ControllerStatus>, ControllerError> {
-    match std::fs::read(file) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| ControllerError::LoadStatus {
-                    file: file.to_path_buf(),
-                    message: e.to_string(),
-                })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ControllerError::LoadStatus {
-            file: file.to_path_buf(),
-            message: e.to_string(),
-        }),
-    }
-}
-
-fn save_status(file: &std::path::Path, status: &ControllerStatus) -> Result<(), ControllerError> {
-    let err = |source| ControllerError::SaveStatus {
-        file: file.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let tmp = file.with_extension("json.tmp");
-    let text = serde_json::to_vec_pretty(status).map_err(|e| err(std::io::Error::other(e)))?;
-    std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::rename(&tmp, file).map_err(err)
 }

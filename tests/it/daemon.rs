@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mortar::controller::status_store::StatusStore;
 use mortar::controller::{Daemon, DaemonHandle, DaemonOptions, Nudge};
 use mortar::model::status::{ConditionKind, SyncResult};
 use mortar::model::{ControllerStatus, Health, SyncStatus};
@@ -99,13 +100,38 @@ async fn push_webhook(api: std::net::SocketAddr, repo: &Path, commit: &str) -> u
 struct Env {
     dir: tempfile::TempDir,
     dev: RunningEmulator,
+    /// Bodies of the notifications received.
+    notes: Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+/// A local receiver of generic notification webhooks.
+async fn receiver(notes: Arc<std::sync::Mutex<Vec<Value>>>) -> std::net::SocketAddr {
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let notes = notes.clone();
+            async move {
+                notes
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap());
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }
 
 impl Env {
     async fn start() -> Env {
         let dev = emulator(EmulatorConfig::default()).await;
         let dir = tempfile::tempdir().unwrap();
-        let env = Env { dir, dev };
+        let notes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let hook = receiver(notes.clone()).await;
+        let env = Env { dir, dev, notes };
         git(&env.repo_init(), &["init", "-q", "-b", "main"]);
         env.commit(
             &[
@@ -119,7 +145,7 @@ impl Env {
         std::fs::write(env.path().join("pat"), env.dev.token()).unwrap();
         std::fs::write(env.path().join("hook-secret"), HOOK_SECRET).unwrap();
         let config = format!(
-            "source: {{ git: {{ repo: repo, revision: main }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\ncontroller: {{ drift_interval: 1s, shutdown_grace: 10s }}\nserver:\n  listen: '127.0.0.1:0'\n  metrics_listen: '127.0.0.1:0'\n  webhooks: {{ generic: {{ secret: {{ file: hook-secret }} }} }}\n",
+            "source: {{ git: {{ repo: repo, revision: main }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\ncontroller: {{ drift_interval: 1s, shutdown_grace: 10s }}\nserver:\n  listen: '127.0.0.1:0'\n  metrics_listen: '127.0.0.1:0'\n  webhooks: {{ generic: {{ secret: {{ file: hook-secret }} }} }}\nnotifications:\n  - name: team-hook\n    webhook: {{ url: 'http://{hook}/hook', secret: {{ file: hook-secret }} }}\n    on: [drift-detected, drift-healed, sync-failed]\n",
             env.dev.base_url()
         );
         std::fs::write(env.path().join("mortar.yaml"), config).unwrap();
@@ -372,6 +398,32 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
             "{detected}"
         );
 
+        // People were told, once each.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let kinds: Vec<String> = env
+                .notes
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|n| n["app"] == "team")
+                .map(|n| n["event"].as_str().unwrap().to_string())
+                .collect();
+            if kinds.contains(&"drift-healed".to_string()) {
+                assert_eq!(
+                    kinds.iter().filter(|k| *k == "drift-detected").count(),
+                    1,
+                    "{kinds:?}"
+                );
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no drift-healed notification: {kinds:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
         // A broken commit blocks only its app; the other goes on.
         let third = env.commit(
             &[
@@ -405,10 +457,10 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
     .expect("the daemon stops when cancelled");
     assert!(!all_synced, "team is blocked");
     // The status survives the daemon.
-    let saved: ControllerStatus = serde_json::from_slice(
-        &std::fs::read(env.path().join("state/controller/status.json")).unwrap(),
-    )
-    .unwrap();
+    let saved = mortar::controller::status_store::StatusStore::new(env.path().join("state"))
+        .load()
+        .unwrap()
+        .expect("a saved status");
     assert_eq!(saved.app("team").unwrap().health, Health::Blocked);
 }
 
@@ -427,7 +479,9 @@ async fn mortar_run_stops_gracefully_on_sigterm_and_once_reports_the_result() {
     );
 
     let mut child = command(env.path(), &["run"], true).spawn().unwrap();
-    let status_file = env.path().join("state/controller/status.json");
+    let status_file = StatusStore::new(env.path().join("state"))
+        .path()
+        .to_path_buf();
     let before = std::fs::metadata(&status_file).unwrap().modified().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while std::fs::metadata(&status_file).unwrap().modified().unwrap() == before {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use mortar::model::{ControllerStatus, Health, SyncStatus};
+use mortar::model::{Health, SyncStatus};
 use mortar_emulator::{EmulatorConfig, FaultSettings};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -190,10 +190,10 @@ async fn twenty_sigkills_during_faulty_syncs_converge_without_duplicates() {
     assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
 
     // The status says what the workspace holds.
-    let status: ControllerStatus = serde_json::from_slice(
-        &std::fs::read(dir.path().join("state/controller/status.json")).unwrap(),
-    )
-    .unwrap();
+    let status = mortar::controller::status_store::StatusStore::new(dir.path().join("state"))
+        .load()
+        .unwrap()
+        .expect("a saved status");
     for app in status.apps.iter().filter(|a| a.name != "root") {
         assert_eq!(
             (app.sync, app.health),
