@@ -20,8 +20,10 @@ mod validate;
 pub use endpoint_key::EndpointKey;
 pub use environment::{ENV_WORKSPACE, workspace_from_env};
 pub use schema::{
-    AuditConfig, AuditSinkConfig, AuthConfig, Config, GitSourceConfig, IdpConfig, LimitsConfig,
-    RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,
+    AuditConfig, AuditSinkConfig, AuthConfig, Config, DEFAULT_GIT_INTERVAL, DEFAULT_GIT_TIMEOUT,
+    GitAuthConfig, GitSourceConfig, GitTransport, GitVerifyConfig, IdpConfig, LimitsConfig,
+    RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig, parse_duration,
+    redact_userinfo,
 };
 pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
 pub use validate::{check_url, is_loopback_host};

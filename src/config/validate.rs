@@ -5,7 +5,10 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{AuditSinkConfig, AuthConfig, Config, ConfigError, EndpointKey, SecretRef, ValueRef};
+use super::{
+    AuditSinkConfig, AuthConfig, Config, ConfigError, EndpointKey, GitSourceConfig, GitTransport,
+    SecretRef, ValueRef, parse_duration,
+};
 
 impl Config {
     /// Makes relative credential file paths relative to `dir` (the config
@@ -31,7 +34,31 @@ impl Config {
                 fix(d);
             }
             if let Some(g) = &mut source.git {
-                fix(&mut g.repo);
+                if g.transport() == GitTransport::Local && Path::new(&g.repo).is_relative() {
+                    g.repo = dir.join(&g.repo).to_string_lossy().into_owned();
+                }
+                if let Some(auth) = &mut g.auth {
+                    if let Some(v) = &mut auth.username {
+                        fix_value(v);
+                    }
+                    if let Some(r) = &mut auth.password {
+                        fix_ref(r);
+                    }
+                    for p in [&mut auth.ssh_key, &mut auth.known_hosts]
+                        .into_iter()
+                        .flatten()
+                    {
+                        fix(p);
+                    }
+                }
+                if let Some(verify) = &mut g.verify {
+                    for p in [&mut verify.ssh_allowed_signers, &mut verify.openpgp_keys]
+                        .into_iter()
+                        .flatten()
+                    {
+                        fix(p);
+                    }
+                }
             }
         }
         fix(&mut self.state.dir);
@@ -238,22 +265,14 @@ impl Config {
                 (None, None) => {
                     return Err(invalid(
                         "source",
-                        "needs `dir` (a directory) or `git` (a local repository: `repo`, `revision`)",
+                        "needs `dir` (a directory) or `git` (a repository: `repo`, `revision`)",
                     ));
                 }
                 (Some(d), None) if d.as_os_str().is_empty() => {
                     return Err(invalid("source.dir", "empty path"));
                 }
                 (None, Some(g)) => {
-                    if g.repo.as_os_str().is_empty() {
-                        return Err(invalid("source.git.repo", "empty path"));
-                    }
-                    if g.revision.trim().is_empty() {
-                        return Err(invalid(
-                            "source.git.revision",
-                            "empty; give a branch, tag, commit or HEAD",
-                        ));
-                    }
+                    check_git_source(g).map_err(|(f, m)| invalid(&f, &m))?;
                     if g.path.as_deref().is_some_and(outside) {
                         return Err(invalid(
                             "source.git.path",
@@ -297,6 +316,123 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Checks `source.git`: the repository's form, the revision, the durations,
+/// the credential fitting the transport and the signature keys.
+fn check_git_source(g: &GitSourceConfig) -> Result<(), (String, String)> {
+    let err = |field: &str, message: String| Err((format!("source.git.{field}"), message));
+    if g.repo.trim().is_empty() {
+        return err("repo", "empty".into());
+    }
+    let transport = GitTransport::of(&g.repo).map_err(|m| ("source.git.repo".to_string(), m))?;
+    match transport {
+        GitTransport::Http | GitTransport::Https | GitTransport::Ssh | GitTransport::File
+            if g.repo.contains("://") =>
+        {
+            let url = url::Url::parse(&g.repo)
+                .map_err(|e| ("source.git.repo".to_string(), format!("not a URL: {e}")))?;
+            if url.password().is_some() {
+                return err(
+                    "repo",
+                    "a password does not belong in the URL; put it in `auth.password`".into(),
+                );
+            }
+            if transport != GitTransport::File && url.host_str().is_none_or(str::is_empty) {
+                return err("repo", format!("`{}` has no host", g.repo));
+            }
+            if transport == GitTransport::Http
+                && !g.allow_insecure_http
+                && !url.host_str().is_some_and(is_loopback_host)
+            {
+                return err(
+                    "repo",
+                    "plain http to a non-loopback host; credentials and manifests would travel unencrypted (use https, or set allow_insecure_http: true)".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    if g.revision.trim().is_empty() {
+        return err(
+            "revision",
+            "empty; give a branch, tag, commit or HEAD".into(),
+        );
+    }
+    parse_duration(&g.interval).map_err(|m| ("source.git.interval".to_string(), m))?;
+    parse_duration(&g.timeout).map_err(|m| ("source.git.timeout".to_string(), m))?;
+    let auth = g.auth.clone().unwrap_or_default();
+    let basic = auth.username.is_some() || auth.password.is_some();
+    let ssh = auth.ssh_key.is_some() || auth.known_hosts.is_some();
+    match transport {
+        GitTransport::Ssh => {
+            if basic {
+                return err(
+                    "auth",
+                    "an ssh repository takes `ssh_key` and `known_hosts`, not `username`/`password`".into(),
+                );
+            }
+            if auth.ssh_key.is_none() || auth.known_hosts.is_none() {
+                return err(
+                    "auth",
+                    "an ssh repository needs both `ssh_key` (a private key file) and `known_hosts` (the server's host keys)".into(),
+                );
+            }
+        }
+        GitTransport::Http | GitTransport::Https => {
+            if ssh {
+                return err(
+                    "auth",
+                    "`ssh_key` and `known_hosts` are for ssh repositories; https takes `username` and `password`".into(),
+                );
+            }
+            if basic && (auth.username.is_none() || auth.password.is_none()) {
+                return err(
+                    "auth",
+                    "give both `username` and `password` (a token goes in `password`)".into(),
+                );
+            }
+        }
+        GitTransport::File | GitTransport::Local => {
+            if basic || ssh {
+                return err(
+                    "auth",
+                    "a local repository takes no credential; remove `auth`".into(),
+                );
+            }
+        }
+    }
+    if let Some(u) = &auth.username {
+        check_value(u, "source.git.auth.username")?;
+    }
+    if let Some(p) = &auth.password {
+        check_ref(p, "source.git.auth.password")?;
+    }
+    for (field, path) in [
+        ("ssh_key", &auth.ssh_key),
+        ("known_hosts", &auth.known_hosts),
+    ] {
+        if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return err(&format!("auth.{field}"), "empty path".into());
+        }
+    }
+    if let Some(v) = &g.verify {
+        if v.ssh_allowed_signers.is_none() && v.openpgp_keys.is_none() {
+            return err(
+                "verify",
+                "name `ssh_allowed_signers` and/or `openpgp_keys`, or remove `verify`".into(),
+            );
+        }
+        for (field, path) in [
+            ("ssh_allowed_signers", &v.ssh_allowed_signers),
+            ("openpgp_keys", &v.openpgp_keys),
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                return err(&format!("verify.{field}"), "empty path".into());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn valid_name(name: &str) -> bool {
