@@ -560,20 +560,26 @@ fn is_full_sha(revision: &str) -> bool {
     revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// libgit2's connect and read timeouts are process-wide: set them once,
-/// from the first remote fetched, so a silent server cannot hold a fetch
-/// past the progress callbacks' reach.
+/// libgit2's connect and read timeouts are process-wide: each fetch sets
+/// them to its own timeout, so a silent server cannot hold a fetch past it
+/// (the progress callbacks only run while data arrives). With several
+/// sources fetching at once, the last one set applies to all.
 fn set_server_timeouts(timeout: Duration) {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: libgit2 reads these integers when it opens a connection;
-        // `Once` makes this the only write, before this module's first fetch.
-        unsafe {
-            let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
-            let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
-        }
-    });
+    static CURRENT: Mutex<i32> = Mutex::new(0);
+    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    let mut current = CURRENT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *current == ms {
+        return;
+    }
+    *current = ms;
+    // SAFETY: these write two integers libgit2 reads when it opens a
+    // connection; the mutex keeps writers from racing one another.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
+        let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+    }
 }
 
 /// The ssh port `url` names (22 by default, and for scp-style locations).
