@@ -502,3 +502,160 @@ pub fn check_url(raw: &str, allow_insecure_http: bool, path_allowed: bool) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use crate::config::{Config, ConfigError, GitTransport, SecretRef, ValueRef};
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("mortar.yaml"))
+    }
+
+    fn field_error(text: &str) -> (String, String) {
+        match parse(text) {
+            Err(ConfigError::Invalid { field, message, .. }) => (field, message),
+            other => panic!("{text}: expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn remote_git_sources_with_credentials_durations_and_signers() {
+        let config = parse(
+            r#"
+source:
+  git:
+    repo: https://git.example.com/platform/manifests.git
+    revision: main
+    interval: 30s
+    timeout: 2m
+    auth: { username: deploy-bot, password: { env: GIT_TOKEN } }
+    verify: { ssh_allowed_signers: /etc/mortar/allowed_signers, openpgp_keys: keys.asc }
+"#,
+        )
+        .unwrap();
+        let git = config.source.unwrap().git.unwrap();
+        assert_eq!(git.transport(), GitTransport::Https);
+        assert_eq!(git.poll_interval(), Duration::from_secs(30));
+        assert_eq!(git.fetch_timeout(), Duration::from_secs(120));
+        let auth = git.auth.unwrap();
+        assert_eq!(auth.username, Some(ValueRef::Literal("deploy-bot".into())));
+        assert_eq!(auth.password, Some(SecretRef::Env("GIT_TOKEN".into())));
+
+        let git = parse("source: { git: { repo: git@github.com:org/repo.git, auth: { ssh_key: id, known_hosts: kh } } }\n")
+            .unwrap()
+            .source
+            .unwrap()
+            .git
+            .unwrap();
+        assert_eq!(git.transport(), GitTransport::Ssh);
+        assert_eq!(git.poll_interval(), Duration::from_secs(180));
+        assert_eq!(git.fetch_timeout(), Duration::from_secs(60));
+        assert_eq!(git.revision, "HEAD");
+        for (repo, transport) in [
+            ("ssh://git@host:2222/org/r.git", GitTransport::Ssh),
+            ("file:///srv/r.git", GitTransport::File),
+            ("../platform.git", GitTransport::Local),
+            ("/srv/r.git", GitTransport::Local),
+            ("http://127.0.0.1:8080/r.git", GitTransport::Http),
+        ] {
+            assert_eq!(GitTransport::of(repo), Ok(transport), "{repo}");
+        }
+    }
+
+    #[test]
+    fn bad_git_sources_name_the_field() {
+        for (text, field, message) in [
+            (
+                "source: { git: { repo: r, interval: soon } }\n",
+                "source.git.interval",
+                "not a duration",
+            ),
+            (
+                "source: { git: { repo: r, timeout: 0s } }\n",
+                "source.git.timeout",
+                "positive",
+            ),
+            (
+                "source: { git: { repo: \"http://git.example.com/r.git\" } }\n",
+                "source.git.repo",
+                "plain http",
+            ),
+            (
+                "source: { git: { repo: \"https://bot:tok@git.example.com/r.git\" } }\n",
+                "source.git.repo",
+                "auth.password",
+            ),
+            (
+                "source: { git: { repo: \"git://git.example.com/r.git\" } }\n",
+                "source.git.repo",
+                "not supported",
+            ),
+            (
+                "source: { git: { repo: \"ssh://git@host/r.git\", auth: { ssh_key: id } } }\n",
+                "source.git.auth",
+                "known_hosts",
+            ),
+            (
+                "source: { git: { repo: \"ssh://git@host/r.git\" } }\n",
+                "source.git.auth",
+                "ssh_key",
+            ),
+            (
+                "source: { git: { repo: \"https://h/r.git\", auth: { username: u } } }\n",
+                "source.git.auth",
+                "password",
+            ),
+            (
+                "source: { git: { repo: \"https://h/r.git\", auth: { ssh_key: k, known_hosts: h } } }\n",
+                "source.git.auth",
+                "ssh repositories",
+            ),
+            (
+                "source: { git: { repo: \"https://h/r.git\", verify: {} } }\n",
+                "source.git.verify",
+                "ssh_allowed_signers",
+            ),
+        ] {
+            let (f, m) = field_error(text);
+            assert_eq!(f, field, "{text}");
+            assert!(m.contains(message), "{text}: {m}");
+        }
+        // Plain http is fine to loopback, or when allowed.
+        assert!(parse("source: { git: { repo: \"http://127.0.0.1:9/r.git\" } }\n").is_ok());
+        assert!(
+            parse(
+                "source: { git: { repo: \"http://git.lan/r.git\", allow_insecure_http: true } }\n"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn local_paths_and_key_files_are_relative_to_the_config_file() {
+        let mut config = parse(
+            "source: { git: { repo: ../platform.git, verify: { openpgp_keys: keys.asc } } }\n",
+        )
+        .unwrap();
+        config.resolve_paths(Path::new("/etc/mortar"));
+        let git = config.source.unwrap().git.unwrap();
+        assert_eq!(git.repo, "/etc/mortar/../platform.git");
+        assert_eq!(
+            git.verify.unwrap().openpgp_keys,
+            Some(PathBuf::from("/etc/mortar/keys.asc"))
+        );
+
+        let mut config = parse(
+            "source: { git: { repo: \"ssh://git@h/r.git\", auth: { ssh_key: keys/id, known_hosts: /k } } }\n",
+        )
+        .unwrap();
+        config.resolve_paths(Path::new("/etc/mortar"));
+        let git = config.source.unwrap().git.unwrap();
+        assert_eq!(git.repo, "ssh://git@h/r.git");
+        let auth = git.auth.unwrap();
+        assert_eq!(auth.ssh_key, Some(PathBuf::from("/etc/mortar/keys/id")));
+        assert_eq!(auth.known_hosts, Some(PathBuf::from("/k")));
+    }
+}
