@@ -136,17 +136,17 @@ impl Engine {
     /// source is fetched first (blocking) and its head verified when the
     /// config asks for signed commits.
     pub fn render(&self, source_dir: Option<&Path>) -> Result<RenderedTree, EngineError> {
-        if source_dir.is_none() {
-            if let (Some(remote), Some(source)) = (&self.git, &self.config.source) {
-                let git = source.git.as_ref().ok_or(render::RenderError::NotGit)?;
-                let fetched = render::fetch_verified(remote, git)?;
-                return Ok(render::render_commit(
-                    source,
-                    remote,
-                    &fetched.revision.commit,
-                    &git.revision,
-                )?);
-            }
+        if source_dir.is_none()
+            && let (Some(remote), Some(source)) = (&self.git, &self.config.source)
+        {
+            let git = source.git.as_ref().ok_or(render::RenderError::NotGit)?;
+            let fetched = render::fetch_verified(remote, git)?;
+            return Ok(render::render_commit(
+                source,
+                remote,
+                &fetched.revision.commit,
+                &git.revision,
+            )?);
         }
         Ok(render::render_source(
             &self.config,

@@ -370,25 +370,24 @@ impl GitRemote {
                     .set(Some("the server refused the credential"));
                 return Err(git2::Error::from_str("the server refused the credential"));
             }
-            if allowed.contains(CredentialType::SSH_KEY) {
-                if let Some(key) = &self.auth.ssh_key {
-                    return Cred::ssh_key(user, None, key, None);
-                }
+            if allowed.contains(CredentialType::SSH_KEY)
+                && let Some(key) = &self.auth.ssh_key
+            {
+                return Cred::ssh_key(user, None, key, None);
             }
-            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-                if let (Some(username), Some(password)) = (&self.auth.username, &self.auth.password)
-                {
-                    let pair = self
-                        .read_value(username, "username")
-                        .and_then(|u| Ok((u, self.read_secret(password, "password")?)));
-                    match pair {
-                        Ok((u, p)) => return Cred::userpass_plaintext(&u, &p),
-                        Err(e) => {
-                            *observed.credential.borrow_mut() = Some(e);
-                            return Err(git2::Error::from_str("the credential cannot be read"));
-                        }
+            if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
+                && let (Some(username), Some(password)) = (&self.auth.username, &self.auth.password)
+            {
+                let pair = self
+                    .read_value(username, "username")
+                    .and_then(|u| Ok((u, self.read_secret(password, "password")?)));
+                return match pair {
+                    Ok((u, p)) => Cred::userpass_plaintext(&u, &p),
+                    Err(e) => {
+                        *observed.credential.borrow_mut() = Some(e);
+                        Err(git2::Error::from_str("the credential cannot be read"))
                     }
-                }
+                };
             }
             observed.auth_failed.set(Some(
                 "the server asks for a credential and source.git.auth gives none",
@@ -450,11 +449,11 @@ impl GitRemote {
         if !advertised.is_empty() {
             prune(repo, &advertised).map_err(|e| self.cache_error(e.message()))?;
         }
-        if let Ok(branch) = remote.default_branch() {
-            if let Ok(name) = branch.as_str() {
-                repo.set_head(name)
-                    .map_err(|e| self.cache_error(e.message()))?;
-            }
+        if let Ok(branch) = remote.default_branch()
+            && let Ok(name) = branch.as_str()
+        {
+            repo.set_head(name)
+                .map_err(|e| self.cache_error(e.message()))?;
         }
         Ok(())
     }
@@ -528,12 +527,11 @@ fn prune(
     let mut stale = Vec::new();
     for reference in repo.references()? {
         let reference = reference?;
-        if let Ok(name) = reference.name() {
-            if (name.starts_with("refs/heads/") || name.starts_with("refs/tags/"))
-                && !advertised.contains(name)
-            {
-                stale.push(name.to_string());
-            }
+        if let Ok(name) = reference.name()
+            && (name.starts_with("refs/heads/") || name.starts_with("refs/tags/"))
+            && !advertised.contains(name)
+        {
+            stale.push(name.to_string());
         }
     }
     for name in stale {
