@@ -519,6 +519,12 @@ impl GitRemote {
     }
 }
 
+/// A remote is shared with blocking tasks and threads.
+const _: fn() = || {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<GitRemote>();
+};
+
 /// Deletes the mirror's branches and tags that the remote did not advertise.
 fn prune(
     repo: &Repository,

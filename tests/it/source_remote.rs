@@ -223,6 +223,37 @@ async fn an_unreachable_or_silent_server_is_a_transient_error() {
     );
     assert!(err.is_transient());
     assert!(started.elapsed() < Duration::from_secs(30));
+
+    // The same over ssh: a server that never sends its banner.
+    let key = SshKey::generate(dir.path(), "key");
+    let known = dir.path().join("known_hosts");
+    std::fs::write(
+        &known,
+        format!("[127.0.0.1]:{} {}\n", addr.port(), key.key_only()),
+    )
+    .unwrap();
+    let config = GitSourceConfig {
+        timeout: "2s".into(),
+        auth: Some(GitAuthConfig {
+            ssh_key: Some(key.private.clone()),
+            known_hosts: Some(known),
+            ..GitAuthConfig::default()
+        }),
+        ..GitSourceConfig::new(format!("ssh://git@{addr}/x.git"), "main")
+    };
+    let remote = std::sync::Arc::new(GitRemote::new(&config, &state).unwrap());
+    let started = std::time::Instant::now();
+    let err = fetch(&remote).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FetchError::Timeout { .. } | FetchError::Unreachable { .. }
+        ),
+        "{err:?} after {:?}",
+        started.elapsed()
+    );
+    assert!(err.is_transient());
+    assert!(started.elapsed() < Duration::from_secs(30));
     hold.abort();
 }
 
@@ -518,4 +549,32 @@ async fn a_tampered_signed_commit_has_a_bad_signature() {
     assert_eq!(ok.principal, "ana@example.com");
     let err = mortar::source::verify_commit(&work, &tampered, &policy).unwrap_err();
     assert!(matches!(err, VerifyError::BadSignature { .. }), "{err:?}");
+
+    // A signature header that is not a signature at all.
+    let mangled_text = raw
+        .lines()
+        .map(|l| {
+            if l.starts_with(' ') && !l.contains("-----") {
+                " bm90IGEgc2lnbmF0dXJl"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    std::fs::write(&tampered_file, mangled_text).unwrap();
+    let mangled = served.git(&[
+        "hash-object",
+        "-t",
+        "commit",
+        "-w",
+        tampered_file.to_str().unwrap(),
+    ]);
+    let err = mortar::source::verify_commit(&work, &mangled, &policy).unwrap_err();
+    assert!(
+        matches!(err, VerifyError::MalformedSignature { .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.metric_label(), "malformed_signature");
 }
