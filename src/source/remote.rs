@@ -255,6 +255,14 @@ impl GitRemote {
         };
         let forced = is_forced(&repo, previous.as_deref(), &resolved.commit);
         self.remember(&repo, &resolved.commit)?;
+        tracing::debug!(
+            url = %self.display_url(),
+            revision = %self.revision,
+            commit = %resolved.commit,
+            fetched = !present,
+            forced,
+            "git source fetched"
+        );
         Ok(Fetched {
             revision: resolved,
             previous,
