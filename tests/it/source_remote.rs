@@ -2,12 +2,14 @@
 //! basic auth (`git http-backend`), SSH (`sshd`) with a user key and a
 //! `known_hosts` file, and `file://`; branches, tags, pinned commits,
 //! force-pushes and deleted branches; and commits signed with real
-//! `git commit -S` (SSH and OpenPGP keys) accepted or refused by the engine.
+//! `git commit -S` (SSH and OpenPGP keys) accepted or refused by the engine;
+//! and `mortar plan` fetching a remote source before it plans.
 
 use std::path::Path;
 use std::time::Duration;
 
 use super::git_servers::{GpgKey, HttpGitServer, Served, Signing, SshKey, SshServer};
+use super::harness::{command, run};
 use mortar::config::{
     AuthConfig, Config, GitAuthConfig, GitSourceConfig, GitVerifyConfig, SecretRef, SourceConfig,
     StateConfig, ValueRef, WorkspaceConfig,
@@ -577,4 +579,84 @@ async fn a_tampered_signed_commit_has_a_bad_signature() {
         "{err:?}"
     );
     assert_eq!(err.metric_label(), "malformed_signature");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mortar_plan_fetches_a_remote_source_over_http_before_planning() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::create(dir.path(), "platform");
+    let first = served.commit(
+        "first",
+        &[("top.yaml", TOP), ("app/job.yaml", &job("first-job"))],
+        Signing::None,
+    );
+    served.push();
+    let server = HttpGitServer::start(dir.path(), "bot", PASSWORD).await;
+    let dev = super::databricks_support::emulator(Default::default()).await;
+    let config_dir = dir.path().join("config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("pat"), dev.token()).unwrap();
+    std::fs::write(config_dir.join("git-token"), PASSWORD).unwrap();
+    let write_config = |password_file: &str| {
+        std::fs::write(
+            config_dir.join("mortar.yaml"),
+            format!(
+                "source:\n  git:\n    repo: {}\n    revision: main\n    auth: {{ username: bot, password: {{ file: {password_file} }} }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n",
+                server.url("platform"),
+                dev.base_url()
+            ),
+        )
+        .unwrap();
+    };
+    write_config("git-token");
+    let plan = run(command(&config_dir, &["plan"], true)).await;
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains(&format!("Plan at revision {first}")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+ dev/Job/first-job"),
+        "{}",
+        plan.stdout
+    );
+    // The mirror lives under the state directory.
+    assert!(config_dir.join("state/git").is_dir());
+
+    // A new commit is fetched by the next run.
+    let second = served.commit(
+        "second",
+        &[("app/job.yaml", &job("second-job"))],
+        Signing::None,
+    );
+    served.push();
+    let plan = run(command(&config_dir, &["plan"], true)).await;
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains(&format!("Plan at revision {second}")),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+ dev/Job/second-job"),
+        "{}",
+        plan.stdout
+    );
+
+    // A refused credential stops the run, naming the URL and never the password.
+    std::fs::write(config_dir.join("wrong-token"), "wrong-Pa55word-xyz").unwrap();
+    write_config("wrong-token");
+    let plan = run(command(&config_dir, &["plan"], true)).await;
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("authentication"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains(&server.url("platform")),
+        "{}",
+        plan.stderr
+    );
+    for output in [&plan.stdout, &plan.stderr] {
+        assert!(!output.contains("wrong-Pa55word"), "{output}");
+        assert!(!output.contains(PASSWORD), "{output}");
+    }
 }
