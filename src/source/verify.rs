@@ -284,7 +284,9 @@ fn supported_ssh(algorithm: &Algorithm) -> bool {
         Algorithm::Ed25519
             | Algorithm::Rsa { .. }
             | Algorithm::Ecdsa {
-                curve: ssh_key::EcdsaCurve::NistP256 | ssh_key::EcdsaCurve::NistP384
+                curve: ssh_key::EcdsaCurve::NistP256
+                    | ssh_key::EcdsaCurve::NistP384
+                    | ssh_key::EcdsaCurve::NistP521
             }
     )
 }

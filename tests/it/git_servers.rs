@@ -51,23 +51,15 @@ pub struct SshKey {
 
 impl SshKey {
     pub fn generate(dir: &Path, name: &str) -> SshKey {
+        SshKey::generate_typed(dir, name, &["-t", "ed25519"])
+    }
+
+    /// A key of the type `type_args` asks for (e.g. `["-t", "ecdsa", "-b", "521"]`).
+    pub fn generate_typed(dir: &Path, name: &str, type_args: &[&str]) -> SshKey {
         let private = dir.join(name);
-        run(
-            "ssh-keygen",
-            &[
-                "-q",
-                "-t",
-                "ed25519",
-                "-N",
-                "",
-                "-C",
-                name,
-                "-f",
-                private.to_str().unwrap(),
-            ],
-            dir,
-            &[],
-        );
+        let mut args = vec!["-q", "-N", "", "-C", name, "-f", private.to_str().unwrap()];
+        args.extend_from_slice(type_args);
+        run("ssh-keygen", &args, dir, &[]);
         let public = std::fs::read_to_string(private.with_extension("pub"))
             .unwrap()
             .trim()

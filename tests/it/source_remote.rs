@@ -484,6 +484,17 @@ async fn only_commits_signed_by_trusted_keys_are_fetched_and_rendered() {
     assert_eq!(fetched.previous.as_deref(), Some(ssh_signed.as_str()));
     let tree = engine.render(None).unwrap();
     assert_eq!(tree.revision.as_ref().unwrap().commit, pgp_signed);
+    let policy = mortar::source::SignaturePolicy {
+        ssh_allowed_signers: Some(allowed.clone()),
+        openpgp_keys: Some(pgp_keys.clone()),
+    };
+    let signer = mortar::source::verify_commit(&served.bare, &pgp_signed, &policy).unwrap();
+    assert_eq!(signer.format, mortar::source::SignatureFormat::OpenPgp);
+    assert_eq!(signer.fingerprint, gpg.fingerprint);
+    assert_eq!(signer.principal, "Grace Hopper <grace@example.com>");
+    let signer = mortar::source::verify_commit(&served.bare, &ssh_signed, &policy).unwrap();
+    assert_eq!(signer.format, mortar::source::SignatureFormat::Ssh);
+    assert_eq!(signer.principal, "ana@example.com");
 
     // Unsigned: refused, and nothing is rendered from it.
     let unsigned = served.commit("unsigned", &[("app/job.yaml", &job("evil"))], Signing::None);
@@ -658,5 +669,30 @@ async fn mortar_plan_fetches_a_remote_source_over_http_before_planning() {
     for output in [&plan.stdout, &plan.stderr] {
         assert!(!output.contains("wrong-Pa55word"), "{output}");
         assert!(!output.contains(PASSWORD), "{output}");
+    }
+}
+
+#[test]
+fn ssh_signatures_of_each_common_key_type_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = Served::create(dir.path(), "platform");
+    let allowed = dir.path().join("allowed_signers");
+    let policy = mortar::source::SignaturePolicy {
+        ssh_allowed_signers: Some(allowed.clone()),
+        openpgp_keys: None,
+    };
+    for (name, args) in [
+        ("rsa", &["-t", "rsa", "-b", "3072"][..]),
+        ("p256", &["-t", "ecdsa", "-b", "256"][..]),
+        ("p384", &["-t", "ecdsa", "-b", "384"][..]),
+        ("p521", &["-t", "ecdsa", "-b", "521"][..]),
+    ] {
+        let key = SshKey::generate_typed(dir.path(), name, args);
+        std::fs::write(&allowed, format!("{name}@example.com {}\n", key.key_only())).unwrap();
+        let signed = commit_files(&served, name, 1, Signing::Ssh(&key));
+        let work = served.bare.parent().unwrap().join("platform-work");
+        let signer = mortar::source::verify_commit(&work, &signed, &policy)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(signer.principal, format!("{name}@example.com"));
     }
 }
