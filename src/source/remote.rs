@@ -360,12 +360,20 @@ impl GitRemote {
             _ => None,
         };
         let port = ssh_port(&self.url);
+        let configured_host = url_host(&self.url);
         let mut callbacks = RemoteCallbacks::new();
         let mut attempts = 0u32;
-        callbacks.credentials(|_url, user_from_url, allowed| {
+        callbacks.credentials(|url, user_from_url, allowed| {
             if Instant::now() > deadline {
                 observed.timed_out.set(true);
                 return Err(git2::Error::from_str("timed out"));
+            }
+            // After a redirect the credential would go to another server.
+            if self.transport != GitTransport::Ssh && url_host(url) != configured_host {
+                observed.auth_failed.set(Some(
+                    "the server redirected to another host; the credential is only sent to the configured one",
+                ));
+                return Err(git2::Error::from_str("redirected to another host"));
             }
             let user = user_from_url.unwrap_or("git");
             if allowed.contains(CredentialType::USERNAME) {
@@ -592,6 +600,15 @@ fn set_server_timeouts(timeout: Duration) {
         let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
         let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
     }
+}
+
+/// The host and port of an http(s) URL, to keep credentials on the configured server.
+fn url_host(url: &str) -> Option<(String, Option<u16>)> {
+    let parsed = url::Url::parse(url).ok()?;
+    Some((
+        parsed.host_str()?.to_ascii_lowercase(),
+        parsed.port_or_known_default(),
+    ))
 }
 
 /// The ssh port `url` names (22 by default, and for scp-style locations).

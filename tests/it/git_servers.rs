@@ -301,6 +301,27 @@ impl HttpGitServer {
     }
 }
 
+/// A server that redirects every request to the same path on `target`.
+pub async fn redirector(target: String) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let app = axum::Router::new().fallback(move |uri: Uri| {
+        let target = target.clone();
+        async move {
+            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            Response::builder()
+                .status(StatusCode::FOUND)
+                .header("Location", format!("{target}{path}"))
+                .body(Body::empty())
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
 impl Drop for HttpGitServer {
     fn drop(&mut self) {
         self.task.abort();

@@ -164,6 +164,27 @@ async fn http_with_a_wrong_or_missing_password_is_an_auth_error_that_never_shows
     assert!(matches!(err, FetchError::Auth { .. }), "{err:?}");
     assert!(err.to_string().contains("auth"), "{err}");
 
+    // A redirect to another host does not take the credential along
+    // (`localhost` is another host than `127.0.0.1` for this purpose).
+    let elsewhere = format!("http://localhost:{}", server.addr.port());
+    let (redirecting, task) = super::git_servers::redirector(elsewhere.clone()).await;
+    let secret = dir.path().join("right");
+    std::fs::write(&secret, PASSWORD).unwrap();
+    let config = http_config(
+        &format!("http://{redirecting}/platform.git"),
+        "main",
+        &secret,
+    );
+    let remote = std::sync::Arc::new(GitRemote::new(&config, &state).unwrap());
+    let err = fetch(&remote).await.unwrap_err();
+    assert!(matches!(err, FetchError::Auth { .. }), "{err:?}");
+    assert!(err.to_string().contains("another host"), "{err}");
+    task.abort();
+    // The same server under its configured name is fine.
+    let direct = http_config(&format!("{elsewhere}/platform.git"), "main", &secret);
+    let remote = std::sync::Arc::new(GitRemote::new(&direct, &state).unwrap());
+    fetch(&remote).await.unwrap();
+
     // An unset variable is named, its value never.
     let from_env = GitSourceConfig {
         auth: Some(GitAuthConfig {
