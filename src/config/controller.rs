@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+use super::duration::duration_text;
 
 /// The daemon's pacing.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -37,43 +39,6 @@ impl Default for ControllerConfig {
             drift_budget: 0.25,
             pins: BTreeMap::new(),
         }
-    }
-}
-
-/// Parses `30s`, `5m`, `1h 30m`, `250ms` (jiff's friendly format).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let parsed: jiff::SignedDuration = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write e.g. 30s, 5m, 1h"))?;
-    Duration::try_from(parsed).map_err(|_| format!("`{text}` is negative"))
-}
-
-/// Shows a duration the way it can be written back (`90s`, `5m`).
-pub fn show_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms.is_multiple_of(3_600_000) && ms > 0 {
-        format!("{}h", ms / 3_600_000)
-    } else if ms.is_multiple_of(60_000) && ms > 0 {
-        format!("{}m", ms / 60_000)
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
-}
-
-/// Durations written as text in `mortar.yaml`.
-pub mod duration_text {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&show_duration(*d))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        parse_duration(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -110,21 +75,6 @@ impl ControllerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_and_show() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(
-            parse_duration("soon")
-                .unwrap_err()
-                .contains("not a duration")
-        );
-        assert_eq!(show_duration(Duration::from_secs(300)), "5m");
-        assert_eq!(show_duration(Duration::from_secs(25)), "25s");
-    }
 
     #[test]
     fn bad_values_name_their_field() {

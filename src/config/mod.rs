@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 mod controller;
+mod duration;
 mod endpoint_key;
 mod environment;
 mod notifications;
@@ -20,15 +21,17 @@ mod secrets;
 mod server;
 mod validate;
 
-pub use controller::{ControllerConfig, duration_text, parse_duration, show_duration};
+pub use controller::ControllerConfig;
+pub use duration::{duration_text, parse_duration, show_duration};
 pub use endpoint_key::EndpointKey;
 pub use environment::{ENV_WORKSPACE, workspace_from_env};
 pub use notifications::{
     EventKind, NotificationConfig, SlackTarget, WebhookTarget, check_notification_url, glob_match,
 };
 pub use schema::{
-    AuditConfig, AuditSinkConfig, AuthConfig, Config, GitSourceConfig, IdpConfig, LimitsConfig,
-    RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,
+    AuditConfig, AuditSinkConfig, AuthConfig, Config, DEFAULT_GIT_INTERVAL, DEFAULT_GIT_TIMEOUT,
+    GitAuthConfig, GitSourceConfig, GitTransport, GitVerifyConfig, IdpConfig, LimitsConfig,
+    RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig, redact_userinfo,
 };
 pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
 pub use server::{HmacWebhook, ServerConfig, TokenWebhook, WebhooksConfig};

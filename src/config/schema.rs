@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::duration::parse_duration;
 use super::{ControllerConfig, NotificationConfig, SecretsConfig};
 
 /// The whole controller config file. New sections are added as fields here.
@@ -41,15 +42,15 @@ pub struct Config {
     pub notifications: Vec<NotificationConfig>,
 }
 
-/// The manifest source: a directory, or a local Git repository at a
-/// revision, plus the file holding the root Application(s).
+/// The manifest source: a directory, or a Git repository at a revision,
+/// plus the file holding the root Application(s).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// A directory read as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
-    /// A local Git repository read at `revision` (no checkout needed).
+    /// A Git repository (remote or local) read at `revision` (no checkout needed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<GitSourceConfig>,
     /// The root app file, relative to the manifest root; by default the
@@ -58,22 +59,189 @@ pub struct SourceConfig {
     pub root: Option<String>,
 }
 
-/// A local Git repository source.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// A Git repository source: a remote (https, ssh, `file://`) fetched into a
+/// mirror under the state directory, or a local repository read in place.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitSourceConfig {
-    /// The repository (bare or not).
-    pub repo: PathBuf,
-    /// A branch, tag, commit SHA or `HEAD`.
+    /// `https://host/org/repo.git`, `ssh://user@host[:port]/path`,
+    /// `user@host:path`, `file:///path` or a local path (bare or not;
+    /// relative to the config file's directory).
+    pub repo: String,
+    /// A branch, tag, full commit SHA or `HEAD` (the remote's default branch).
     #[serde(default = "head_revision")]
     pub revision: String,
     /// The manifest root inside the repository (default: its top).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// How often the controller fetches, e.g. `30s`, `5m`, `1h`.
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    /// The longest one fetch may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    /// The credential for the remote: a username and password (https; a
+    /// token goes in `password`) or an SSH key and known hosts (ssh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<GitAuthConfig>,
+    /// Accept only commits signed by one of these keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<GitVerifyConfig>,
+    /// Allow plain `http://` to a host that is not loopback.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
+
+/// The default poll interval.
+pub const DEFAULT_GIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(180);
+/// The default time allowed for one fetch.
+pub const DEFAULT_GIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn head_revision() -> String {
     "HEAD".to_string()
+}
+
+fn default_interval() -> String {
+    "3m".to_string()
+}
+
+fn default_timeout() -> String {
+    "60s".to_string()
+}
+
+/// How a repository is reached, from the form of `repo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitTransport {
+    /// A path on this machine, read in place.
+    Local,
+    /// A `file://` URL.
+    File,
+    Http,
+    Https,
+    /// `ssh://…` or scp-style `user@host:path`.
+    Ssh,
+}
+
+impl GitTransport {
+    /// The transport `repo` names; `Err` for a scheme Mortar does not speak.
+    pub fn of(repo: &str) -> Result<GitTransport, String> {
+        if let Some((scheme, _)) = repo.split_once("://") {
+            return match scheme.to_ascii_lowercase().as_str() {
+                "https" => Ok(GitTransport::Https),
+                "http" => Ok(GitTransport::Http),
+                "ssh" => Ok(GitTransport::Ssh),
+                "file" => Ok(GitTransport::File),
+                other => Err(format!(
+                    "scheme `{other}` is not supported; use https://, ssh://, user@host:path, file:// or a local path"
+                )),
+            };
+        }
+        // Like git: a `:` before any `/` makes `[user@]host:path` an SSH location.
+        match (repo.find(':'), repo.find('/')) {
+            (Some(colon), slash) if colon > 0 && slash.is_none_or(|s| colon < s) => {
+                Ok(GitTransport::Ssh)
+            }
+            _ => Ok(GitTransport::Local),
+        }
+    }
+
+    /// True when the repository is fetched over the network.
+    pub fn is_network(self) -> bool {
+        matches!(
+            self,
+            GitTransport::Http | GitTransport::Https | GitTransport::Ssh
+        )
+    }
+}
+
+impl GitSourceConfig {
+    /// A source reading `repo` at `revision`, with every other field at its default.
+    pub fn new(repo: impl Into<String>, revision: impl Into<String>) -> GitSourceConfig {
+        GitSourceConfig {
+            repo: repo.into(),
+            revision: revision.into(),
+            path: None,
+            interval: default_interval(),
+            timeout: default_timeout(),
+            auth: None,
+            verify: None,
+            allow_insecure_http: false,
+        }
+    }
+
+    /// How `repo` is reached (checked when the config is loaded).
+    pub fn transport(&self) -> GitTransport {
+        GitTransport::of(&self.repo).unwrap_or(GitTransport::Local)
+    }
+
+    /// The poll interval (checked when the config is loaded).
+    pub fn poll_interval(&self) -> std::time::Duration {
+        parse_duration(&self.interval).unwrap_or(DEFAULT_GIT_INTERVAL)
+    }
+
+    /// The time allowed for one fetch (checked when the config is loaded).
+    pub fn fetch_timeout(&self) -> std::time::Duration {
+        parse_duration(&self.timeout).unwrap_or(DEFAULT_GIT_TIMEOUT)
+    }
+}
+
+impl fmt::Debug for GitSourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `repo` may carry userinfo; only its safe form is shown.
+        f.debug_struct("GitSourceConfig")
+            .field("repo", &redact_userinfo(&self.repo))
+            .field("revision", &self.revision)
+            .field("path", &self.path)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("auth", &self.auth)
+            .field("verify", &self.verify)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+/// `repo` with any password in a URL's userinfo replaced by `***`.
+pub fn redact_userinfo(repo: &str) -> String {
+    match url::Url::parse(repo) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => repo.to_string(),
+    }
+}
+
+/// The credential for a Git remote. Which fields belong together is checked
+/// when the config is loaded: `username` + `password` for https,
+/// `ssh_key` + `known_hosts` for ssh.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitAuthConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<ValueRef>,
+    /// The password or access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// A private key file (OpenSSH or PEM format, without passphrase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<PathBuf>,
+    /// The host keys the server may present, in OpenSSH `known_hosts`
+    /// format (hashed entries work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
+}
+
+/// Which keys may sign the commits Mortar accepts.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitVerifyConfig {
+    /// An OpenSSH `allowed_signers` file (as for `gpg.ssh.allowedSignersFile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_allowed_signers: Option<PathBuf>,
+    /// A file of ASCII-armored OpenPGP public keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openpgp_keys: Option<PathBuf>,
 }
 
 /// Where Mortar keeps its state.

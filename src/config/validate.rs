@@ -5,7 +5,10 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{AuditSinkConfig, AuthConfig, Config, ConfigError, EndpointKey, SecretRef, ValueRef};
+use super::{
+    AuditSinkConfig, AuthConfig, Config, ConfigError, EndpointKey, GitSourceConfig, GitTransport,
+    SecretRef, ValueRef, parse_duration,
+};
 
 impl Config {
     /// Makes relative credential file paths relative to `dir` (the config
@@ -31,7 +34,31 @@ impl Config {
                 fix(d);
             }
             if let Some(g) = &mut source.git {
-                fix(&mut g.repo);
+                if g.transport() == GitTransport::Local && Path::new(&g.repo).is_relative() {
+                    g.repo = dir.join(&g.repo).to_string_lossy().into_owned();
+                }
+                if let Some(auth) = &mut g.auth {
+                    if let Some(v) = &mut auth.username {
+                        fix_value(v);
+                    }
+                    if let Some(r) = &mut auth.password {
+                        fix_ref(r);
+                    }
+                    for p in [&mut auth.ssh_key, &mut auth.known_hosts]
+                        .into_iter()
+                        .flatten()
+                    {
+                        fix(p);
+                    }
+                }
+                if let Some(verify) = &mut g.verify {
+                    for p in [&mut verify.ssh_allowed_signers, &mut verify.openpgp_keys]
+                        .into_iter()
+                        .flatten()
+                    {
+                        fix(p);
+                    }
+                }
             }
         }
         fix(&mut self.state.dir);
@@ -248,22 +275,14 @@ impl Config {
                 (None, None) => {
                     return Err(invalid(
                         "source",
-                        "needs `dir` (a directory) or `git` (a local repository: `repo`, `revision`)",
+                        "needs `dir` (a directory) or `git` (a repository: `repo`, `revision`)",
                     ));
                 }
                 (Some(d), None) if d.as_os_str().is_empty() => {
                     return Err(invalid("source.dir", "empty path"));
                 }
                 (None, Some(g)) => {
-                    if g.repo.as_os_str().is_empty() {
-                        return Err(invalid("source.git.repo", "empty path"));
-                    }
-                    if g.revision.trim().is_empty() {
-                        return Err(invalid(
-                            "source.git.revision",
-                            "empty; give a branch, tag, commit or HEAD",
-                        ));
-                    }
+                    check_git_source(g).map_err(|(f, m)| invalid(&f, &m))?;
                     if g.path.as_deref().is_some_and(outside) {
                         return Err(invalid(
                             "source.git.path",
@@ -307,6 +326,123 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Checks `source.git`: the repository's form, the revision, the durations,
+/// the credential fitting the transport and the signature keys.
+fn check_git_source(g: &GitSourceConfig) -> Result<(), (String, String)> {
+    let err = |field: &str, message: String| Err((format!("source.git.{field}"), message));
+    if g.repo.trim().is_empty() {
+        return err("repo", "empty".into());
+    }
+    let transport = GitTransport::of(&g.repo).map_err(|m| ("source.git.repo".to_string(), m))?;
+    match transport {
+        GitTransport::Http | GitTransport::Https | GitTransport::Ssh | GitTransport::File
+            if g.repo.contains("://") =>
+        {
+            let url = url::Url::parse(&g.repo)
+                .map_err(|e| ("source.git.repo".to_string(), format!("not a URL: {e}")))?;
+            if url.password().is_some() {
+                return err(
+                    "repo",
+                    "a password does not belong in the URL; put it in `auth.password`".into(),
+                );
+            }
+            if transport != GitTransport::File && url.host_str().is_none_or(str::is_empty) {
+                return err("repo", format!("`{}` has no host", g.repo));
+            }
+            if transport == GitTransport::Http
+                && !g.allow_insecure_http
+                && !url.host_str().is_some_and(is_loopback_host)
+            {
+                return err(
+                    "repo",
+                    "plain http to a non-loopback host; credentials and manifests would travel unencrypted (use https, or set allow_insecure_http: true)".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    if g.revision.trim().is_empty() {
+        return err(
+            "revision",
+            "empty; give a branch, tag, commit or HEAD".into(),
+        );
+    }
+    parse_duration(&g.interval).map_err(|m| ("source.git.interval".to_string(), m))?;
+    parse_duration(&g.timeout).map_err(|m| ("source.git.timeout".to_string(), m))?;
+    let auth = g.auth.clone().unwrap_or_default();
+    let basic = auth.username.is_some() || auth.password.is_some();
+    let ssh = auth.ssh_key.is_some() || auth.known_hosts.is_some();
+    match transport {
+        GitTransport::Ssh => {
+            if basic {
+                return err(
+                    "auth",
+                    "an ssh repository takes `ssh_key` and `known_hosts`, not `username`/`password`".into(),
+                );
+            }
+            if auth.ssh_key.is_none() || auth.known_hosts.is_none() {
+                return err(
+                    "auth",
+                    "an ssh repository needs both `ssh_key` (a private key file) and `known_hosts` (the server's host keys)".into(),
+                );
+            }
+        }
+        GitTransport::Http | GitTransport::Https => {
+            if ssh {
+                return err(
+                    "auth",
+                    "`ssh_key` and `known_hosts` are for ssh repositories; https takes `username` and `password`".into(),
+                );
+            }
+            if basic && (auth.username.is_none() || auth.password.is_none()) {
+                return err(
+                    "auth",
+                    "give both `username` and `password` (a token goes in `password`)".into(),
+                );
+            }
+        }
+        GitTransport::File | GitTransport::Local => {
+            if basic || ssh {
+                return err(
+                    "auth",
+                    "a local repository takes no credential; remove `auth`".into(),
+                );
+            }
+        }
+    }
+    if let Some(u) = &auth.username {
+        check_value(u, "source.git.auth.username")?;
+    }
+    if let Some(p) = &auth.password {
+        check_ref(p, "source.git.auth.password")?;
+    }
+    for (field, path) in [
+        ("ssh_key", &auth.ssh_key),
+        ("known_hosts", &auth.known_hosts),
+    ] {
+        if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return err(&format!("auth.{field}"), "empty path".into());
+        }
+    }
+    if let Some(v) = &g.verify {
+        if v.ssh_allowed_signers.is_none() && v.openpgp_keys.is_none() {
+            return err(
+                "verify",
+                "name `ssh_allowed_signers` and/or `openpgp_keys`, or remove `verify`".into(),
+            );
+        }
+        for (field, path) in [
+            ("ssh_allowed_signers", &v.ssh_allowed_signers),
+            ("openpgp_keys", &v.openpgp_keys),
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                return err(&format!("verify.{field}"), "empty path".into());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn valid_name(name: &str) -> bool {
@@ -375,4 +511,161 @@ pub fn check_url(raw: &str, allow_insecure_http: bool, path_allowed: bool) -> Re
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use crate::config::{Config, ConfigError, GitTransport, SecretRef, ValueRef};
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("mortar.yaml"))
+    }
+
+    fn field_error(text: &str) -> (String, String) {
+        match parse(text) {
+            Err(ConfigError::Invalid { field, message, .. }) => (field, message),
+            other => panic!("{text}: expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn remote_git_sources_with_credentials_durations_and_signers() {
+        let config = parse(
+            r#"
+source:
+  git:
+    repo: https://git.example.com/platform/manifests.git
+    revision: main
+    interval: 30s
+    timeout: 2m
+    auth: { username: deploy-bot, password: { env: GIT_TOKEN } }
+    verify: { ssh_allowed_signers: /etc/mortar/allowed_signers, openpgp_keys: keys.asc }
+"#,
+        )
+        .unwrap();
+        let git = config.source.unwrap().git.unwrap();
+        assert_eq!(git.transport(), GitTransport::Https);
+        assert_eq!(git.poll_interval(), Duration::from_secs(30));
+        assert_eq!(git.fetch_timeout(), Duration::from_secs(120));
+        let auth = git.auth.unwrap();
+        assert_eq!(auth.username, Some(ValueRef::Literal("deploy-bot".into())));
+        assert_eq!(auth.password, Some(SecretRef::Env("GIT_TOKEN".into())));
+
+        let git = parse("source: { git: { repo: git@github.com:org/repo.git, auth: { ssh_key: id, known_hosts: kh } } }\n")
+            .unwrap()
+            .source
+            .unwrap()
+            .git
+            .unwrap();
+        assert_eq!(git.transport(), GitTransport::Ssh);
+        assert_eq!(git.poll_interval(), Duration::from_secs(180));
+        assert_eq!(git.fetch_timeout(), Duration::from_secs(60));
+        assert_eq!(git.revision, "HEAD");
+        for (repo, transport) in [
+            ("ssh://git@host:2222/org/r.git", GitTransport::Ssh),
+            ("file:///srv/r.git", GitTransport::File),
+            ("../platform.git", GitTransport::Local),
+            ("/srv/r.git", GitTransport::Local),
+            ("http://127.0.0.1:8080/r.git", GitTransport::Http),
+        ] {
+            assert_eq!(GitTransport::of(repo), Ok(transport), "{repo}");
+        }
+    }
+
+    #[test]
+    fn bad_git_sources_name_the_field() {
+        for (text, field, message) in [
+            (
+                "source: { git: { repo: r, interval: soon } }\n",
+                "source.git.interval",
+                "not a duration",
+            ),
+            (
+                "source: { git: { repo: r, timeout: 0s } }\n",
+                "source.git.timeout",
+                "positive",
+            ),
+            (
+                "source: { git: { repo: \"http://git.example.com/r.git\" } }\n",
+                "source.git.repo",
+                "plain http",
+            ),
+            (
+                "source: { git: { repo: \"https://bot:tok@git.example.com/r.git\" } }\n",
+                "source.git.repo",
+                "auth.password",
+            ),
+            (
+                "source: { git: { repo: \"git://git.example.com/r.git\" } }\n",
+                "source.git.repo",
+                "not supported",
+            ),
+            (
+                "source: { git: { repo: \"ssh://git@host/r.git\", auth: { ssh_key: id } } }\n",
+                "source.git.auth",
+                "known_hosts",
+            ),
+            (
+                "source: { git: { repo: \"ssh://git@host/r.git\" } }\n",
+                "source.git.auth",
+                "ssh_key",
+            ),
+            (
+                "source: { git: { repo: \"https://h/r.git\", auth: { username: u } } }\n",
+                "source.git.auth",
+                "password",
+            ),
+            (
+                "source: { git: { repo: \"https://h/r.git\", auth: { ssh_key: k, known_hosts: h } } }\n",
+                "source.git.auth",
+                "ssh repositories",
+            ),
+            (
+                "source: { git: { repo: \"https://h/r.git\", verify: {} } }\n",
+                "source.git.verify",
+                "ssh_allowed_signers",
+            ),
+        ] {
+            let (f, m) = field_error(text);
+            assert_eq!(f, field, "{text}");
+            assert!(m.contains(message), "{text}: {m}");
+        }
+        // Plain http is fine to loopback, or when allowed.
+        assert!(parse("source: { git: { repo: \"http://127.0.0.1:9/r.git\" } }\n").is_ok());
+        assert!(
+            parse(
+                "source: { git: { repo: \"http://git.lan/r.git\", allow_insecure_http: true } }\n"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn local_paths_and_key_files_are_relative_to_the_config_file() {
+        let mut config = parse(
+            "source: { git: { repo: ../platform.git, verify: { openpgp_keys: keys.asc } } }\n",
+        )
+        .unwrap();
+        config.resolve_paths(Path::new("/etc/mortar"));
+        let git = config.source.unwrap().git.unwrap();
+        assert_eq!(git.repo, "/etc/mortar/../platform.git");
+        assert_eq!(
+            git.verify.unwrap().openpgp_keys,
+            Some(PathBuf::from("/etc/mortar/keys.asc"))
+        );
+
+        let mut config = parse(
+            "source: { git: { repo: \"ssh://git@h/r.git\", auth: { ssh_key: keys/id, known_hosts: /k } } }\n",
+        )
+        .unwrap();
+        config.resolve_paths(Path::new("/etc/mortar"));
+        let git = config.source.unwrap().git.unwrap();
+        assert_eq!(git.repo, "ssh://git@h/r.git");
+        let auth = git.auth.unwrap();
+        assert_eq!(auth.ssh_key, Some(PathBuf::from("/etc/mortar/keys/id")));
+        assert_eq!(auth.known_hosts, Some(PathBuf::from("/k")));
+    }
 }

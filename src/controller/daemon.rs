@@ -150,7 +150,13 @@ impl Daemon {
             metrics: bound.metrics,
         }));
         let notifier = super::notify::Notifier::start(&config.notifications, cancel.clone())?;
-        let poll_interval = options.poll_interval.unwrap_or(Duration::from_secs(180));
+        let poll_interval = options.poll_interval.unwrap_or_else(|| {
+            config
+                .source
+                .as_ref()
+                .and_then(|s| s.git.as_ref())
+                .map_or(Duration::from_secs(180), |g| g.poll_interval())
+        });
         let runner = Runner::new(
             self.engine.clone(),
             Outlets {
@@ -177,9 +183,7 @@ impl Daemon {
 fn watched_source(config: &crate::config::Config) -> WatchedSource {
     let git = config.source.as_ref().and_then(|s| s.git.as_ref());
     WatchedSource {
-        url: git
-            .map(|g| g.repo.display().to_string())
-            .unwrap_or_default(),
+        url: git.map(|g| g.repo.clone()).unwrap_or_default(),
         reference: git.map_or_else(|| "HEAD".to_string(), |g| g.revision.clone()),
     }
 }

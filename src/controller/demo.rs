@@ -223,11 +223,12 @@ impl Demo {
 }
 
 fn config_text(options: &DemoOptions, dev: &RunningEmulator, prod: &RunningEmulator) -> String {
+    let poll = crate::config::show_duration(options.poll_interval);
     let drift = crate::config::show_duration(options.drift_interval);
     format!(
         "# Written by `mortar demo`: two emulated workspaces and a local repository.
 source:
-  git: {{ repo: repo, revision: main }}
+  git: {{ repo: repo, revision: main, interval: {poll} }}
 workspaces:
   dev:
     host: {dev}

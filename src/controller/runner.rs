@@ -21,7 +21,8 @@ use super::status_store::{StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
 use crate::apply::AppFilter;
 use crate::audit::Trigger;
-use crate::engine::{Engine, RenderedTree, Scope};
+use crate::engine::render::RenderError;
+use crate::engine::{Engine, EngineError, RenderedTree, Scope};
 use crate::model::ControllerStatus;
 use crate::model::status::{ConditionKind, SyncResult, SyncRun};
 use crate::server::Metrics;
@@ -75,6 +76,15 @@ impl ControllerError {
     }
 }
 
+/// What one look at the source found.
+struct Looked {
+    fetch_seconds: Option<f64>,
+    forced: bool,
+    head: Option<String>,
+    /// The tree, when the head moved (or the source is a directory).
+    tree: Option<RenderedTree>,
+}
+
 /// The daemon's state between triggers.
 pub struct Runner {
     engine: Arc<Engine>,
@@ -84,6 +94,8 @@ pub struct Runner {
     head: Option<String>,
     /// Apps left the tree since the last round: plan the whole tree once.
     orphans_pending: bool,
+    /// The last refused head, audited once.
+    refused: Option<String>,
     outlets: Outlets,
     store: StatusStore,
     /// The status as last published, for telling changes.
@@ -120,6 +132,7 @@ impl Runner {
             tree: None,
             head: None,
             orphans_pending: false,
+            refused: None,
             outlets,
             store,
             options,
@@ -207,41 +220,76 @@ impl Runner {
             })
     }
 
-    /// Renders the source and takes in the tree when it moved.
+    /// Fetches the source, and renders it when its head moved (a directory
+    /// source is rendered every time). A fetch that fails or a head that is
+    /// refused keeps every app at its last good revision, saying why.
     async fn refresh(&mut self, cause: Cause) {
         let engine = self.engine.clone();
+        let known = self.head.clone();
         let started = std::time::Instant::now();
-        let rendered = tokio::task::spawn_blocking(move || engine.render(None)).await;
-        let now = Timestamp::now();
-        let seconds = started.elapsed().as_secs_f64();
-        let metrics = &self.outlets.metrics;
-        metrics.observe_stage("all", "render", seconds);
-        let tree = match rendered {
-            Ok(Ok(tree)) => {
-                metrics.git_fetch(seconds, Ok(()));
-                tree
+        let fetched = tokio::task::spawn_blocking(move || -> Result<Looked, EngineError> {
+            match engine.fetch_source()? {
+                Some(fetched) => {
+                    let fetch_seconds = started.elapsed().as_secs_f64();
+                    let tree = if known.as_deref() == Some(fetched.revision.commit.as_str()) {
+                        None
+                    } else {
+                        Some(engine.render_at(&fetched.revision.commit)?)
+                    };
+                    Ok(Looked {
+                        fetch_seconds: Some(fetch_seconds),
+                        forced: fetched.forced,
+                        head: Some(fetched.revision.commit),
+                        tree,
+                    })
+                }
+                None => Ok(Looked {
+                    fetch_seconds: None,
+                    forced: false,
+                    head: None,
+                    tree: Some(engine.render(None)?),
+                }),
             }
+        });
+        // A fetch is bounded by its timeout; on shutdown it is not waited for.
+        let fetched = tokio::select! {
+            _ = self.cancel.cancelled() => return,
+            fetched = fetched => fetched,
+        };
+        let now = Timestamp::now();
+        let metrics = self.outlets.metrics.clone();
+        let looked = match fetched {
+            Ok(Ok(looked)) => looked,
             Ok(Err(err)) => {
-                metrics.git_fetch(seconds, Err(err.metric_label()));
-                let message = crate::engine::error_chain(&err);
-                tracing::warn!(trigger = cause.label(), error = %message, "the source cannot be rendered; keeping the last good revision");
-                self.tracker
-                    .source_problem(ConditionKind::SourceUnavailable, &message, now);
+                self.source_failed(cause, &err, started.elapsed().as_secs_f64(), now);
                 return;
             }
             Err(join) => {
-                tracing::error!(error = %join, "rendering stopped unexpectedly");
+                tracing::error!(error = %join, "fetching stopped unexpectedly");
                 return;
             }
         };
+        if let Some(seconds) = looked.fetch_seconds {
+            metrics.git_fetch(seconds, Ok(()));
+        }
         self.tracker.source_ok();
-        let head = tree.revision.as_ref().map(|r| r.commit.clone());
         {
             let source = &mut self.tracker.status_mut().source;
-            source.repository = tree.described.clone();
-            source.head = head.clone();
+            source.head = looked.head.clone().or(source.head.take());
             source.last_fetch = Some(now);
         }
+        if looked.forced {
+            tracing::warn!(
+                revision = looked.head.as_deref().unwrap_or("-"),
+                "the source was force-pushed: its new head does not descend from the last one"
+            );
+        }
+        let Some(tree) = looked.tree else {
+            return;
+        };
+        metrics.observe_stage("all", "render", started.elapsed().as_secs_f64());
+        let head = tree.revision.as_ref().map(|r| r.commit.clone());
+        self.tracker.status_mut().source.head = head.clone();
         if self.tree.is_some() && head.is_some() && head == self.head {
             return;
         }
@@ -254,7 +302,7 @@ impl Runner {
             "rendered the source"
         );
         let views = AppView::of_tree(&tree.rendered);
-        let pins = self.engine.config().controller.pins.clone();
+        let pins = self.pins();
         let gone = self
             .tracker
             .set_tree(views, head.as_deref(), &pins, cause, now);
@@ -264,6 +312,31 @@ impl Runner {
         }
         self.tree = Some(Arc::new(tree));
         self.head = head;
+    }
+
+    /// Says why the source could not be used, once per distinct reason.
+    fn source_failed(&mut self, cause: Cause, err: &EngineError, seconds: f64, now: Timestamp) {
+        let message = crate::engine::error_chain(err);
+        let metrics = &self.outlets.metrics;
+        let kind = match err {
+            EngineError::Render(RenderError::RevisionRefused { commit, reason }) => {
+                metrics.revision_refused(reason.metric_label());
+                if self.refused.as_deref() != Some(commit.as_str()) {
+                    self.refused = Some(commit.clone());
+                    if let Err(e) = self.engine.record_refused(commit, &message) {
+                        tracing::error!(error = %crate::engine::error_chain(&e), "cannot audit the refused revision");
+                    }
+                }
+                ConditionKind::RevisionRefused
+            }
+            EngineError::Render(RenderError::Fetch(e)) => {
+                metrics.git_fetch(seconds, Err(e.metric_label()));
+                ConditionKind::SourceUnavailable
+            }
+            _ => ConditionKind::SourceUnavailable,
+        };
+        tracing::warn!(trigger = cause.label(), error = %message, "the source cannot be used; keeping the last good revision");
+        self.tracker.source_problem(kind, &message, now);
     }
 
     /// Runs rounds until nothing more can go now.
@@ -321,7 +394,12 @@ impl Runner {
                 drift_only: false,
             };
             let started = Timestamp::now();
-            let mut planned = match self.engine.plan_to_apply(tree, &scope).await {
+            // Planning changes nothing: on shutdown it is abandoned.
+            let planning = tokio::select! {
+                _ = self.cancel.cancelled() => return,
+                planning = self.engine.plan_to_apply(tree, &scope) => planning,
+            };
+            let mut planned = match planning {
                 Ok(planned) => planned,
                 Err(err) => {
                     let message = crate::engine::error_chain(&err);
@@ -458,6 +536,11 @@ impl Runner {
             .app(app)
             .and_then(|s| s.condition(ConditionKind::Drift))
             .map(|c| c.message.clone())
+    }
+
+    /// Pins from the config: apps held at a commit.
+    fn pins(&self) -> BTreeMap<String, String> {
+        self.engine.config().controller.pins.clone()
     }
 
     /// Publishes the status to readers, saves it and announces what changed.

@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! Engine::open(config)                     clients (token and identity caches), inventory store
+//!   .fetch_source()       Source           fetch the Git source, verify its head (render.rs)
 //!   .render(source)       Source → Render  a revision's app tree      (render.rs)
+//!   .render_at(commit)                     the fetched repository at one commit
 //!   .plan(&tree, &scope)  Observe → Diff   one plan for a set of apps  (apply::prepare, plan::)
 //!                          → Guard
 //!   .apply(planned, trigger, progress, cancel)
@@ -34,7 +36,7 @@ use crate::config::Config;
 use crate::databricks::Client;
 use crate::plan::Plan;
 use crate::plan::tree::TreeOptions;
-use crate::source::Revision;
+use crate::source::{Fetched, GitRemote, Revision};
 
 pub use error::EngineError;
 pub use render::RenderedTree;
@@ -80,6 +82,8 @@ pub struct Engine {
     config: Config,
     config_file: PathBuf,
     clients: BTreeMap<String, Client>,
+    /// The Git source and its mirror, when the source is a repository.
+    git: Option<GitRemote>,
     store: InventoryStore,
     /// The state directory's writer lock, once taken; held until the engine
     /// is dropped (a CLI apply's run, the controller's life).
@@ -100,7 +104,14 @@ impl Engine {
         let workspaces = config.workspaces_or_env(&|k| std::env::var(k).ok())?;
         let clients =
             Client::for_workspaces(&workspaces).map_err(|e| EngineError::Client(Box::new(e)))?;
+        let git = match config.source.as_ref().and_then(|s| s.git.as_ref()) {
+            Some(git) => {
+                Some(GitRemote::new(git, &config.state.dir).map_err(render::RenderError::from)?)
+            }
+            None => None,
+        };
         Ok(Engine {
+            git,
             store: InventoryStore::new(config.state.dir.clone()),
             config,
             config_file: config_file.to_path_buf(),
@@ -136,13 +147,65 @@ impl Engine {
         &self.config
     }
 
-    /// Renders the config's source, or `source_dir` instead of it.
+    /// Renders the config's source, or `source_dir` instead of it. A Git
+    /// source is fetched first (blocking) and its head verified when the
+    /// config asks for signed commits.
     pub fn render(&self, source_dir: Option<&Path>) -> Result<RenderedTree, EngineError> {
+        if source_dir.is_none()
+            && let (Some(remote), Some(source)) = (&self.git, &self.config.source)
+        {
+            let git = source.git.as_ref().ok_or(render::RenderError::NotGit)?;
+            let fetched = render::fetch_verified(remote, git)?;
+            return Ok(render::render_commit(
+                source,
+                remote,
+                &fetched.revision.commit,
+                &git.revision,
+            )?);
+        }
         Ok(render::render_source(
             &self.config,
             source_dir,
             &self.config_file,
         )?)
+    }
+
+    /// Fetches the Git source (blocking: call through `spawn_blocking`) and,
+    /// when `verify` is set, checks the signature of the commit it now
+    /// names; a refused commit is a `RevisionRefused` error carrying the
+    /// reason. `None` for a directory source.
+    pub fn fetch_source(&self) -> Result<Option<Fetched>, EngineError> {
+        let (Some(remote), Some(git)) = (
+            &self.git,
+            self.config.source.as_ref().and_then(|s| s.git.as_ref()),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(render::fetch_verified(remote, git)?))
+    }
+
+    /// Renders the fetched Git source at `commit` (the daemon after a fetch,
+    /// or a rollback to an earlier commit). Blocking; the commit's signature
+    /// is checked when the config asks for signed commits.
+    pub fn render_at(&self, commit: &str) -> Result<RenderedTree, EngineError> {
+        let (Some(remote), Some(source)) = (&self.git, &self.config.source) else {
+            return Err(render::RenderError::NotGit.into());
+        };
+        let requested = source
+            .git
+            .as_ref()
+            .filter(|g| {
+                remote
+                    .fetch_head()
+                    .is_some_and(|head| head == commit && g.revision != commit)
+            })
+            .map_or(commit, |g| g.revision.as_str());
+        Ok(render::render_commit(source, remote, commit, requested)?)
+    }
+
+    /// The Git source's remote and mirror, when the source is a repository.
+    pub fn git_remote(&self) -> Option<&GitRemote> {
+        self.git.as_ref()
     }
 
     /// Plans the apps of `tree` that `scope` selects against the live
@@ -282,6 +345,26 @@ impl Engine {
             audit.record(&event).map_err(EngineError::from)?;
         }
         Ok(drifted.len())
+    }
+
+    /// Records that the source's head `commit` was refused, one `observed`
+    /// record per root app, with the reason as its outcome.
+    pub fn record_refused(&self, commit: &str, reason: &str) -> Result<(), EngineError> {
+        use crate::audit::{AuditAction, AuditEvent, Outcome};
+        use crate::model::{Kind, ResourceKey};
+        let audit = sinks::open(&self.config)?;
+        let key = ResourceKey {
+            workspace: String::new(),
+            kind: Kind::Application,
+            name: "source".into(),
+        };
+        let mut event =
+            AuditEvent::observed("", &key, AuditAction::RevisionRefused, Trigger::Controller);
+        event.key = "source".into();
+        event.revision = Some(commit.to_string());
+        event.outcome = Some(Outcome::error(reason));
+        audit.record(&event)?;
+        Ok(())
     }
 
     /// The identity Mortar acts as in each workspace, read concurrently

@@ -26,6 +26,8 @@ pub struct GitTree {
     path: PathBuf,
     tree: Oid,
     revision: Revision,
+    /// How messages name the repository (its URL for a mirror).
+    label: Option<String>,
 }
 
 /// What a path names in the tree.
@@ -59,7 +61,17 @@ impl GitTree {
             path: repo.to_path_buf(),
             tree,
             revision,
+            label: None,
         })
+    }
+
+    /// Names the tree as `label` at `requested` in messages and in its
+    /// [`Revision`] (a mirror opened at a fetched commit is described by the
+    /// remote's URL and the branch or tag asked for).
+    pub fn labelled(mut self, label: String, requested: &str) -> GitTree {
+        self.label = Some(label);
+        self.revision.requested = requested.to_string();
+        self
     }
 
     /// The commit this tree belongs to.
@@ -185,7 +197,9 @@ impl SourceTree for GitTree {
     fn describe(&self) -> String {
         format!(
             "{} at {} ({})",
-            self.path.display(),
+            self.label
+                .clone()
+                .unwrap_or_else(|| self.path.display().to_string()),
             self.revision.requested,
             self.revision.short()
         )

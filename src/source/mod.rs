@@ -1,17 +1,23 @@
 //! The source stage: where the manifests come from. A directory on disk, or
-//! a local Git repository read at a branch, tag or commit straight from its
-//! object database (no checkout, bare repositories work). Both are exposed as
-//! a [`SourceTree`] so rendering cannot tell them apart; a Git source also
+//! a Git repository read at a branch, tag or commit straight from its object
+//! database (no checkout, bare repositories work). Both are exposed as a
+//! [`SourceTree`] so rendering cannot tell them apart; a Git source also
 //! yields the [`Revision`] it was read at, for the plan and the audit trail.
-//! Fetching from remotes belongs to the daemon and is not done here.
+//! A remote repository is first fetched into a mirror ([`GitRemote`]); a
+//! commit's signature can be checked against trusted keys ([`verify_commit`]).
 
 mod git;
+mod known_hosts;
+mod remote;
 mod revision;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
 pub use git::GitTree;
+pub use remote::{FetchError, Fetched, GitRemote, display_url};
 pub use revision::Revision;
+pub use verify::{SignatureFormat, SignaturePolicy, Signer, VerifyError, verify_commit};
 
 pub mod tree;
 

@@ -478,7 +478,7 @@ async fn mortar_run_stops_gracefully_on_sigterm_and_once_reports_the_result() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let mut child = command(env.path(), &["run"], true).spawn().unwrap();
+    let child = command(env.path(), &["run"], true).spawn().unwrap();
     let status_file = StatusStore::new(env.path().join("state"))
         .path()
         .to_path_buf();
@@ -494,9 +494,17 @@ async fn mortar_run_stops_gracefully_on_sigterm_and_once_reports_the_result() {
     let pid = child.id().unwrap() as i32;
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+    let stopped = std::time::Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output())
         .await
         .expect("the daemon exits within its grace")
         .unwrap();
-    assert_eq!(status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}:\n{stderr}",
+        stopped.elapsed()
+    );
+    assert!(stderr.contains("shutting down"), "{stderr}");
 }
