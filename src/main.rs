@@ -43,6 +43,8 @@ enum Command {
     Apply(cmd::apply::Args),
     /// Try Mortar on two emulated workspaces and the example repository.
     Demo(cmd::demo::Args),
+    /// Pin an app to an earlier revision (and pause its automated sync), or unpin it.
+    Rollback(cmd::rollback::Args),
     /// Run the controller: keep every workspace equal to Git.
     Run(cmd::run::Args),
     /// Inspect the audit trail.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => cmd::apply::run(args).await,
             Command::Audit(command) => cmd::audit::run(command).await,
             Command::Run(args) => cmd::run::run(args).await,
+            Command::Rollback(args) => cmd::rollback::run(args).await,
             Command::Demo(args) => cmd::demo::run(args).await,
             Command::Status(args) => cmd::status::run(args).await,
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use mortar::apply::Progress;
 use mortar::audit::Trigger;
+use mortar::engine::{Engine, Planned};
 use mortar::manifest::diag::printable;
 use mortar::plan::ActionKind;
 use mortar::plan::output::{self, TextOptions};
@@ -33,7 +34,7 @@ pub struct Args {
     pub lock_timeout: Option<u64>,
 }
 
-fn cli_user() -> String {
+pub fn cli_user() -> String {
     ["MORTAR_USER", "USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
@@ -100,6 +101,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("Apply cancelled.");
         return Ok(ExitCode::FAILURE);
     }
+    carry_out(&engine, planned).await
+}
+
+/// Applies a plan the user has seen, printing each action as it ends and a
+/// summary; exit 0 when every app went through.
+pub async fn carry_out(engine: &Engine, planned: Planned) -> anyhow::Result<ExitCode> {
     // Ctrl-C: no further action starts; the calls in flight finish and
     // their outcomes are recorded.
     let cancel = CancellationToken::new();

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod demo;
 pub mod notify;
 pub mod pacing;
+pub mod pins;
 pub mod policy;
 pub mod runner;
 pub mod status_store;

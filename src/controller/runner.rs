@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::notify::{self, Notifier};
+use super::pins::PinStore;
 use super::policy::{Cause, Verdict};
 use super::status_store::{StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
@@ -96,6 +97,13 @@ pub struct Runner {
     orphans_pending: bool,
     /// The last refused head, audited once.
     refused: Option<String>,
+    pin_store: PinStore,
+    /// The pins in force, app → commit.
+    pins: BTreeMap<String, String>,
+    pins_loaded: bool,
+    pins_stamp: Option<std::time::SystemTime>,
+    /// Trees rendered at pinned commits.
+    pinned_trees: BTreeMap<String, Arc<RenderedTree>>,
     outlets: Outlets,
     store: StatusStore,
     /// The status as last published, for telling changes.
@@ -125,6 +133,7 @@ impl Runner {
                 .map(|(n, w)| (n.clone(), w.limits.requests_per_second))
                 .collect(),
         };
+        let pin_store = PinStore::new(&config.state.dir);
         Ok(Runner {
             published: restored.clone().unwrap_or_default(),
             tracker: Tracker::new(restored, pace),
@@ -133,6 +142,11 @@ impl Runner {
             head: None,
             orphans_pending: false,
             refused: None,
+            pin_store,
+            pins: BTreeMap::new(),
+            pins_loaded: false,
+            pins_stamp: None,
+            pinned_trees: BTreeMap::new(),
             outlets,
             store,
             options,
@@ -148,6 +162,7 @@ impl Runner {
     /// Runs until `cancel` fires (or, with `once`, after the first full
     /// reconcile). Returns whether every app ended Synced and Healthy.
     pub async fn run(mut self, mut nudges: mpsc::Receiver<Nudge>) -> Result<bool, ControllerError> {
+        self.reload_pins(Timestamp::now());
         self.refresh(Cause::Startup).await;
         let _ = self.outlets.ready.send(true);
         self.reconcile().await;
@@ -157,6 +172,10 @@ impl Runner {
             return Ok(self.all_synced());
         }
         let mut next_poll = tokio::time::Instant::now() + self.poll_delay();
+        // `mortar rollback` writes the pins file; a look every second or two
+        // picks it up without a poll of the source.
+        let mut pin_check = tokio::time::interval(Duration::from_millis(1500));
+        pin_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let due = self
                 .tracker
@@ -183,6 +202,12 @@ impl Runner {
                     }
                 }
                 _ = tokio::time::sleep(due) => None,
+                _ = pin_check.tick() => {
+                    if !self.reload_pins(Timestamp::now()) {
+                        continue;
+                    }
+                    None
+                }
             };
             if let Some(cause) = cause {
                 self.refresh(cause).await;
@@ -302,10 +327,8 @@ impl Runner {
             "rendered the source"
         );
         let views = AppView::of_tree(&tree.rendered);
-        let pins = self.pins();
-        let gone = self
-            .tracker
-            .set_tree(views, head.as_deref(), &pins, cause, now);
+        let gone = self.tracker.set_tree(views, head.as_deref(), cause, now);
+        self.tracker.set_pins(&self.pins, now);
         if !gone.is_empty() {
             tracing::info!(apps = ?gone, "apps left the tree");
             self.orphans_pending = true;
@@ -368,9 +391,31 @@ impl Runner {
                 break;
             }
             tried.extend(ready.iter().map(|(a, _)| a.clone()));
-            let causes: BTreeMap<String, Cause> = ready.into_iter().collect();
-            let names = causes.keys().cloned().collect();
-            self.round(&tree, AppFilter::Named(names), causes).await;
+            // Pinned apps are planned from the tree at their pin.
+            let mut groups: BTreeMap<Option<String>, BTreeMap<String, Cause>> = BTreeMap::new();
+            for (app, cause) in ready {
+                let pin = self.tracker.pinned(&app).map(str::to_string);
+                groups.entry(pin).or_default().insert(app, cause);
+            }
+            for (pin, causes) in groups {
+                let at = match &pin {
+                    None => tree.clone(),
+                    Some(commit) => match self.pinned_tree(commit).await {
+                        Ok(at) => at,
+                        Err(message) => {
+                            let message =
+                                format!("cannot render pinned revision {commit}: {message}");
+                            tracing::warn!(%message, "pinned apps wait");
+                            for app in causes.keys() {
+                                self.tracker.unreachable(app, &message, Timestamp::now());
+                            }
+                            continue;
+                        }
+                    },
+                };
+                let names = causes.keys().cloned().collect();
+                self.round(&at, AppFilter::Named(names), causes).await;
+            }
         }
     }
 
@@ -538,9 +583,49 @@ impl Runner {
             .map(|c| c.message.clone())
     }
 
-    /// Pins from the config: apps held at a commit.
-    fn pins(&self) -> BTreeMap<String, String> {
-        self.engine.config().controller.pins.clone()
+    /// Reads the pins in force (the config's and the pins file's) and
+    /// takes in any change. A pins file that cannot be read keeps the pins
+    /// as they were.
+    fn reload_pins(&mut self, now: Timestamp) -> bool {
+        let stamp = std::fs::metadata(self.pin_store.path())
+            .and_then(|m| m.modified())
+            .ok();
+        if self.pins_loaded && stamp == self.pins_stamp {
+            return false;
+        }
+        let file = match self.pin_store.load() {
+            Ok(file) => file,
+            Err(err) => {
+                tracing::warn!(error = %crate::engine::error_chain(&err), "cannot read the pins; keeping the pins in force");
+                return false;
+            }
+        };
+        self.pins_loaded = true;
+        self.pins_stamp = stamp;
+        let pins = super::pins::effective(&self.engine.config().controller.pins, &file);
+        if pins == self.pins {
+            return false;
+        }
+        tracing::info!(pins = ?pins, "pins changed");
+        self.pins = pins;
+        self.tracker.set_pins(&self.pins, now);
+        true
+    }
+
+    /// The tree at a pinned commit, rendered once.
+    async fn pinned_tree(&mut self, commit: &str) -> Result<Arc<RenderedTree>, String> {
+        if let Some(tree) = self.pinned_trees.get(commit) {
+            return Ok(tree.clone());
+        }
+        let engine = self.engine.clone();
+        let at = commit.to_string();
+        let rendered = tokio::task::spawn_blocking(move || engine.render_at(&at))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| crate::engine::error_chain(&e))?;
+        let tree = Arc::new(rendered);
+        self.pinned_trees.insert(commit.to_string(), tree.clone());
+        Ok(tree)
     }
 
     /// Publishes the status to readers, saves it and announces what changed.

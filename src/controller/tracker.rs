@@ -180,7 +180,6 @@ impl Tracker {
         &mut self,
         views: Vec<AppView>,
         commit: Option<&str>,
-        pins: &BTreeMap<String, String>,
         cause: Cause,
         now: Timestamp,
     ) -> Vec<String> {
@@ -209,10 +208,6 @@ impl Tracker {
                 status.self_heal = view.policy.automated.is_some_and(|a| a.self_heal);
                 status.prune = view.policy.automated.is_some_and(|a| a.prune);
             }
-            status.pinned = pins.get(&view.name).cloned();
-            if status.pinned.is_some() {
-                status.paused = true;
-            }
             let memory = self.memory.entry(view.name.clone()).or_default();
             match &view.blocked {
                 Some(reason) => {
@@ -223,10 +218,10 @@ impl Tracker {
                 }
                 None => {
                     clear_condition(&mut status, ConditionKind::RenderFailed);
+                    status.revision_seen = commit.map(str::to_string);
                     if status.pinned.is_some() {
-                        // Pinned apps are synced from their own revision.
+                        // Held at its pin: a new revision waits for the unpin.
                     } else {
-                        status.revision_seen = commit.map(str::to_string);
                         let changed = memory.seen_digest != Some(view.digest);
                         memory.seen_digest = Some(view.digest);
                         if !changed {
@@ -264,6 +259,54 @@ impl Tracker {
         if let Some(m) = self.memory.get_mut(app) {
             m.wanted = Some(cause);
         }
+    }
+
+    /// Takes in the pins in force: a newly pinned app is synced to its pin
+    /// (a rollback) with automated sync paused; an unpinned one resumes and
+    /// is synced to the revision seen.
+    pub fn set_pins(&mut self, pins: &BTreeMap<String, String>, now: Timestamp) {
+        let mut wants = Vec::new();
+        for status in &mut self.status.apps {
+            let pin = pins.get(&status.name);
+            if pin == status.pinned.as_ref() {
+                continue;
+            }
+            match pin {
+                Some(commit) => {
+                    status.pinned = Some(commit.clone());
+                    status.paused = true;
+                    let short = commit.get(..12).unwrap_or(commit);
+                    set_condition(
+                        status,
+                        ConditionKind::Paused,
+                        &format!(
+                            "pinned to {short}: automated sync is paused until the pin is removed"
+                        ),
+                        now,
+                    );
+                    wants.push((status.name.clone(), Cause::Rollback));
+                }
+                None => {
+                    status.pinned = None;
+                    status.paused = false;
+                    clear_condition(status, ConditionKind::Paused);
+                    wants.push((status.name.clone(), Cause::Manual));
+                }
+            }
+        }
+        for (app, cause) in wants {
+            if let Some(m) = self.memory.get_mut(&app) {
+                m.wanted = Some(cause);
+                m.applied_digest = None;
+                m.retries = 0;
+                m.retry_at = None;
+            }
+        }
+    }
+
+    /// The commit an app is pinned to.
+    pub fn pinned(&self, app: &str) -> Option<&str> {
+        self.app(app).and_then(|s| s.pinned.as_deref())
     }
 
     /// Pauses or resumes an app's automated sync.
@@ -781,7 +824,6 @@ mod tests {
         tr.set_tree(
             vec![view("a", 1, auto, &[]), view("b", 2, auto, &[])],
             Some("c1"),
-            &BTreeMap::new(),
             Cause::Startup,
             t(0),
         );
@@ -801,7 +843,6 @@ mod tests {
         tr.set_tree(
             vec![view("a", 1, auto, &[]), view("b", 3, auto, &[])],
             Some("c2"),
-            &BTreeMap::new(),
             Cause::Webhook,
             t(10),
         );
@@ -833,7 +874,6 @@ mod tests {
                 view("report", 2, Some((false, false)), &[]),
             ],
             Some("c1"),
-            &BTreeMap::new(),
             Cause::Startup,
             t(0),
         );
@@ -879,7 +919,6 @@ mod tests {
         tr.set_tree(
             vec![view("base", 1, auto, &[]), view("team", 2, auto, &["base"])],
             Some("c1"),
-            &BTreeMap::new(),
             Cause::Startup,
             t(0),
         );
@@ -924,7 +963,6 @@ mod tests {
         tr.set_tree(
             vec![view("a", 1, Some((false, false)), &[])],
             Some("c1"),
-            &BTreeMap::new(),
             Cause::Startup,
             t(0),
         );
@@ -962,7 +1000,6 @@ mod tests {
         tr.set_tree(
             vec![view("manual", 1, None, &[])],
             Some("c1"),
-            &BTreeMap::new(),
             Cause::Startup,
             t(0),
         );
@@ -1002,7 +1039,6 @@ mod tests {
         tr.set_tree(
             vec![view("ok", 1, Some((false, false)), &[]), broken],
             Some("c1"),
-            &BTreeMap::new(),
             Cause::Startup,
             t(0),
         );

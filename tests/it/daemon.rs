@@ -508,3 +508,105 @@ async fn mortar_run_stops_gracefully_on_sigterm_and_once_reports_the_result() {
     );
     assert!(stderr.contains("shutting down"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_pins_an_app_pauses_it_and_clear_resumes_it() {
+    let env = Env::start().await;
+    let first = git(&env.repo(), &["rev-parse", "HEAD"]).trim().to_string();
+    let (mut handle, cancel, daemon) = env.daemon();
+    let test = async {
+        wait_for(&mut handle, "the first sync", |s| {
+            synced_at(s, "team", &first)
+        })
+        .await;
+        let second = env.commit(&[("team/job.yaml", &job(3))], "three runs");
+        handle.nudges.send(Nudge::Source).await.unwrap();
+        wait_for(&mut handle, "the second commit", |s| {
+            synced_at(s, "team", &second)
+        })
+        .await;
+
+        // The controller holds the state: the CLI pins, the controller rolls back.
+        let out = super::harness::run(command(
+            env.path(),
+            &["rollback", "--app", "team", "--to", &first[..10]],
+            true,
+        ))
+        .await;
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains("Pinned team to"), "{}", out.stdout);
+        let status = wait_for(&mut handle, "the rollback", |s| {
+            s.app("team").is_some_and(|a| {
+                a.revision_applied.as_deref() == Some(first.as_str())
+                    && a.last_sync
+                        .as_ref()
+                        .is_some_and(|r| r.trigger == "rollback")
+            })
+        })
+        .await;
+        let team = status.app("team").unwrap();
+        assert!(team.paused);
+        assert_eq!(team.pinned.as_deref(), Some(first.as_str()));
+        assert!(team.condition(ConditionKind::Paused).is_some());
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 1);
+
+        // A new commit moves base, not the pinned team.
+        let third = env.commit(
+            &[
+                ("team/job.yaml", &job(5)),
+                ("base/group2.yaml", &GROUP.replace("analysts", "auditors")),
+            ],
+            "five runs, a group",
+        );
+        handle.nudges.send(Nudge::Source).await.unwrap();
+        let status = wait_for(&mut handle, "base at the third commit", |s| {
+            synced_at(s, "base", &third)
+        })
+        .await;
+        let team = status.app("team").unwrap();
+        assert_eq!(team.revision_applied.as_deref(), Some(first.as_str()));
+        assert_eq!(team.revision_seen.as_deref(), Some(third.as_str()));
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 1);
+
+        // Unpinned: automated sync resumes at the newest revision.
+        let out = super::harness::run(command(
+            env.path(),
+            &["rollback", "--app", "team", "--clear"],
+            true,
+        ))
+        .await;
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let status = wait_for(&mut handle, "the resumed sync", |s| {
+            synced_at(s, "team", &third)
+        })
+        .await;
+        assert!(!status.app("team").unwrap().paused);
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 5);
+        cancel.cancel();
+        second
+    };
+    let (_, second) = tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(daemon, test)
+    })
+    .await
+    .expect("the test ends");
+
+    // No controller running: the CLI applies the rollback itself, audited.
+    let out = super::harness::run(command(
+        env.path(),
+        &["rollback", "--app", "team", "--to", &second],
+        true,
+    ))
+    .await;
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Apply complete"), "{}", out.stdout);
+    assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 3);
+    let rolled = env
+        .audit()
+        .into_iter()
+        .rev()
+        .find(|r| r["event"]["action"] == "update" && r["event"]["phase"] == "outcome")
+        .unwrap();
+    assert_eq!(rolled["event"]["revision"], json!(second));
+    assert_eq!(rolled["event"]["triggered_by"], json!({"cli": "ci-bot"}));
+}
