@@ -439,6 +439,7 @@ impl Runner {
                 drift_only: false,
             };
             let started = Timestamp::now();
+            let requests_before = self.requests_by_workspace();
             // Planning changes nothing: on shutdown it is abandoned.
             let planning = tokio::select! {
                 _ = self.cancel.cancelled() => return,
@@ -457,6 +458,7 @@ impl Runner {
             };
             let now = Timestamp::now();
             let plan_seconds = seconds_between(started, now);
+            self.measure(&requests_before, causes.keys());
             let mut to_apply: BTreeMap<String, Cause> = BTreeMap::new();
             let mut healing: BTreeSet<String> = BTreeSet::new();
             for plan in &planned.plan().apps {
@@ -483,6 +485,7 @@ impl Runner {
                 }
                 tracing::info!(
                     app = %plan.app,
+                    workspace = self.workspace_of(&plan.app),
                     trigger = cause.label(),
                     changes = plan.summary.has_changes(),
                     drift = plan.summary.drift,
@@ -543,6 +546,7 @@ impl Runner {
                 let failed = usize::from(app.failure.is_some());
                 tracing::info!(
                     app = %app.app,
+                    workspace = self.workspace_of(&app.app),
                     trigger = cause.label(),
                     result = result.label(),
                     done = app.done,
@@ -581,6 +585,55 @@ impl Runner {
             .app(app)
             .and_then(|s| s.condition(ConditionKind::Drift))
             .map(|c| c.message.clone())
+    }
+
+    fn workspace_of(&self, app: &str) -> &str {
+        self.tracker
+            .view(app)
+            .and_then(|v| v.workspace.as_deref())
+            .unwrap_or("-")
+    }
+
+    /// Requests made so far, per workspace.
+    fn requests_by_workspace(&self) -> BTreeMap<String, u64> {
+        self.engine
+            .request_stats()
+            .iter()
+            .map(|s| (s.workspace().to_string(), s.total()))
+            .collect()
+    }
+
+    /// Shares the requests a plan made among its apps (by their expected
+    /// cost, per workspace): what a drift check of each costs, for pacing.
+    fn measure<'a>(
+        &mut self,
+        before: &BTreeMap<String, u64>,
+        apps: impl Iterator<Item = &'a String>,
+    ) {
+        let after = self.requests_by_workspace();
+        let mut per_workspace: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+        for app in apps {
+            if let Some(view) = self.tracker.view(app)
+                && let Some(ws) = &view.workspace
+            {
+                per_workspace
+                    .entry(ws.clone())
+                    .or_default()
+                    .push((app.clone(), view.estimated_requests));
+            }
+        }
+        for (ws, apps) in per_workspace {
+            let made = after
+                .get(&ws)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(before.get(&ws).copied().unwrap_or(0));
+            let expected: f64 = apps.iter().map(|(_, e)| e).sum::<f64>().max(1e-9);
+            for (app, estimate) in apps {
+                self.tracker
+                    .measured(&app, made as f64 * estimate / expected);
+            }
+        }
     }
 
     /// Reads the pins in force (the config's and the pins file's) and

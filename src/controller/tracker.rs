@@ -1052,4 +1052,30 @@ mod tests {
                 .contains("job.yaml:3")
         );
     }
+
+    #[test]
+    fn measured_drift_checks_are_spread_to_the_budget_share() {
+        let mut tr = Tracker::new(
+            None,
+            Pace {
+                drift_interval: Duration::from_secs(10),
+                drift_budget: 0.25,
+                requests_per_second: BTreeMap::from([("dev".to_string(), 4.0)]),
+            },
+        );
+        tr.set_tree(
+            vec![view("a", 1, Some((false, true)), &[])],
+            Some("c1"),
+            Cause::Startup,
+            t(0),
+        );
+        // 4 requests a check: 0.4 req/s at a 10 s interval, within 1 req/s.
+        tr.planned(&plan("a", &[]), Cause::Startup, t(0));
+        assert!(tr.due(t(10)).iter().any(|(_, c)| *c == Cause::Drift));
+        // 100 requests a check would be 10 req/s: spread to 100 s apart.
+        tr.measured("a", 100.0);
+        tr.planned(&plan("a", &[]), Cause::Drift, t(10));
+        assert!(tr.due(t(109)).is_empty());
+        assert_eq!(tr.due(t(110)), vec![("a".to_string(), Cause::Drift)]);
+    }
 }

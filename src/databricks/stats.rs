@@ -214,6 +214,15 @@ impl RequestStats {
         rows
     }
 
+    /// Every request counted so far.
+    pub fn total(&self) -> u64 {
+        self.requests
+            .iter()
+            .flatten()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// The requests to one endpoint class that ended in one status class.
     pub fn count(&self, endpoint: EndpointClass, status: StatusClass) -> u64 {
         self.requests[endpoint.index()][status.index()].load(Ordering::Relaxed)
