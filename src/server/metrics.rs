@@ -138,7 +138,7 @@ impl Metrics {
             m.drift_detected.clone(),
         );
         m.registry.register(
-            "app_drifted_resources",
+            "drift_resources",
             "Resources whose live state differs from Git at the last drift check",
             m.drifted_resources.clone(),
         );
@@ -478,7 +478,7 @@ mod tests {
             "mortar_syncs_total{app=\"analytics\",trigger=\"other\",result=\"failed\"} 1",
             "mortar_app_last_sync_timestamp_seconds{app=\"analytics\"} 1700000100",
             "mortar_drift_detected_total{app=\"analytics\"} 1",
-            "mortar_app_drifted_resources{app=\"analytics\"} 3",
+            "mortar_drift_resources{app=\"analytics\"} 3",
             "mortar_git_fetches_total{result=\"ok\"} 1",
             "mortar_git_fetches_total{result=\"unreachable\"} 1",
             "mortar_git_fetch_duration_seconds_count 2",
@@ -489,7 +489,7 @@ mod tests {
         }
         metrics.drift_healed("analytics");
         let text = metrics.encode(true).expect("encode");
-        assert!(text.contains("mortar_app_drifted_resources{app=\"analytics\"} 0"));
+        assert!(text.contains("mortar_drift_resources{app=\"analytics\"} 0"));
         assert!(text.contains("mortar_drift_healed_total{app=\"analytics\"} 1"));
         assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with EOF");
     }
