@@ -19,7 +19,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use super::webhook::{DeliveryResult, Provider};
+use super::webhook::core::{DeliveryResult, Provider};
 use crate::databricks::stats::RequestStats;
 use crate::model::status::{ControllerStatus, Health, SyncResult, SyncStatus};
 

@@ -10,8 +10,6 @@ use hmac::{Hmac, Mac};
 use ssh_key::known_hosts::{Entry, HostPatterns, Marker};
 use ssh_key::{HashAlg, PublicKey};
 
-use super::remote::FetchError;
-
 /// The parsed trusted host keys.
 #[derive(Debug)]
 pub struct KnownHosts {
@@ -35,40 +33,7 @@ pub enum HostCheck {
     },
 }
 
-impl HostCheck {
-    pub(super) fn into_error(self, host: &str, port: u16, known_hosts: &Path) -> FetchError {
-        let host = host_name(host, port);
-        let known_hosts = known_hosts.to_path_buf();
-        match self {
-            HostCheck::Unknown {
-                key_type,
-                fingerprint,
-            } => FetchError::UnknownHost {
-                host,
-                key_type: key_type_or_unknown(&key_type),
-                fingerprint,
-                known_hosts,
-            },
-            HostCheck::Trusted => FetchError::UnknownHost {
-                host,
-                key_type: "unknown".into(),
-                fingerprint: String::new(),
-                known_hosts,
-            },
-            HostCheck::Mismatch {
-                key_type,
-                fingerprint,
-            } => FetchError::HostKeyMismatch {
-                host,
-                key_type,
-                fingerprint,
-                known_hosts,
-            },
-        }
-    }
-}
-
-fn key_type_or_unknown(key_type: &str) -> String {
+pub(super) fn key_type_or_unknown(key_type: &str) -> String {
     if key_type.is_empty() {
         "unknown".into()
     } else {
@@ -77,7 +42,7 @@ fn key_type_or_unknown(key_type: &str) -> String {
 }
 
 /// How `known_hosts` names a host: `host`, or `[host]:port` off port 22.
-fn host_name(host: &str, port: u16) -> String {
+pub(super) fn host_name(host: &str, port: u16) -> String {
     if port == 22 {
         host.to_string()
     } else {

@@ -21,7 +21,7 @@ use git2::{
 use sha2::{Digest, Sha256};
 
 use super::OpenError;
-use super::known_hosts::{HostCheck, KnownHosts};
+use super::known_hosts::{HostCheck, KnownHosts, host_name, key_type_or_unknown};
 use super::revision::{self, Revision};
 use crate::config::{GitAuthConfig, GitSourceConfig, GitTransport, SecretRef, ValueRef};
 use crate::databricks::auth::local_reason;
@@ -425,7 +425,7 @@ impl GitRemote {
                 HostCheck::Trusted => Ok(CertificateCheckStatus::CertificateOk),
                 refused => {
                     *observed.host.borrow_mut() =
-                        Some(refused.into_error(host, port, known.path()));
+                        Some(host_refused(refused, host, port, known.path()));
                     Err(git2::Error::from_str("host key refused"))
                 }
             }
@@ -644,6 +644,38 @@ pub fn display_url(repo: &str) -> String {
             None => repo.to_string(),
         },
         _ => repo.to_string(),
+    }
+}
+
+/// The error for a host key `known_hosts` does not trust.
+fn host_refused(check: HostCheck, host: &str, port: u16, known_hosts: &Path) -> FetchError {
+    let host = host_name(host, port);
+    let known_hosts = known_hosts.to_path_buf();
+    match check {
+        HostCheck::Unknown {
+            key_type,
+            fingerprint,
+        } => FetchError::UnknownHost {
+            host,
+            key_type: key_type_or_unknown(&key_type),
+            fingerprint,
+            known_hosts,
+        },
+        HostCheck::Trusted => FetchError::UnknownHost {
+            host,
+            key_type: "unknown".into(),
+            fingerprint: String::new(),
+            known_hosts,
+        },
+        HostCheck::Mismatch {
+            key_type,
+            fingerprint,
+        } => FetchError::HostKeyMismatch {
+            host,
+            key_type,
+            fingerprint,
+            known_hosts,
+        },
     }
 }
 
