@@ -4,6 +4,7 @@
 mod audit;
 mod daemon;
 mod daemon_kill;
+mod daemon_signed;
 mod databricks;
 mod databricks_auth;
 mod databricks_support;
