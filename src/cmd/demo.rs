@@ -83,7 +83,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         print!("{}", summary(&status));
         if !args.exit_after_sync {
             let job = nightly_job(&demo).await;
-            print!("{}", demo.next_steps(&options, job.as_deref()));
+            let (api, metrics) = match *handle.bound.borrow() {
+                Some(a) => (a.api.to_string(), a.metrics.to_string()),
+                None => (options.listen.clone(), options.metrics_listen.clone()),
+            };
+            print!(
+                "{}",
+                demo.next_steps(&options, &api, &metrics, job.as_deref())
+            );
         }
     };
     let (synced, ()) = tokio::join!(run, report);

@@ -183,7 +183,14 @@ impl Demo {
     }
 
     /// What to try once the first sync is done.
-    pub fn next_steps(&self, options: &DemoOptions, nightly_job: Option<&str>) -> String {
+    /// `api` and `metrics` are where the daemon really listens.
+    pub fn next_steps(
+        &self,
+        options: &DemoOptions,
+        api: &str,
+        metrics: &str,
+        nightly_job: Option<&str>,
+    ) -> String {
         let mut out = String::new();
         let config = self.config_file.display();
         let repo = self.repository.display();
@@ -203,14 +210,9 @@ impl Demo {
         }
         let _ = writeln!(
             out,
-            "  curl -s http://{}/api/v1/apps        # every app's status",
-            options.listen
+            "  curl -s http://{api}/api/v1/apps        # every app's status"
         );
-        let _ = writeln!(
-            out,
-            "  curl -s http://{}/metrics | grep ^mortar_",
-            options.metrics_listen
-        );
+        let _ = writeln!(out, "  curl -s http://{metrics}/metrics | grep ^mortar_");
         let _ = writeln!(out, "  mortar status --config {config}");
         let _ = writeln!(
             out,

@@ -93,8 +93,8 @@ pub struct Runner {
     tree: Option<Arc<RenderedTree>>,
     /// The head commit of the tree held (None for a directory source).
     head: Option<String>,
-    /// Apps left the tree since the last round: plan the whole tree once.
-    orphans_pending: bool,
+    /// Apps that left the tree, to be pruned (their parent prunes).
+    orphans: BTreeSet<String>,
     /// The last refused head, audited once.
     refused: Option<String>,
     pin_store: PinStore,
@@ -134,13 +134,26 @@ impl Runner {
                 .collect(),
         };
         let pin_store = PinStore::new(&config.state.dir);
+        let mut tracker = Tracker::new(restored.clone(), pace);
+        let git = config.source.as_ref().and_then(|s| s.git.as_ref());
+        let source = &mut tracker.status_mut().source;
+        source.repository = match (engine.git_remote(), config.source.as_ref()) {
+            (Some(remote), _) => remote.display_url(),
+            (None, Some(s)) => s
+                .dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+            (None, None) => String::new(),
+        };
+        source.reference = git.map_or_else(|| "(directory)".to_string(), |g| g.revision.clone());
         Ok(Runner {
             published: restored.clone().unwrap_or_default(),
-            tracker: Tracker::new(restored, pace),
+            tracker,
             engine,
             tree: None,
             head: None,
-            orphans_pending: false,
+            orphans: BTreeSet::new(),
             refused: None,
             pin_store,
             pins: BTreeMap::new(),
@@ -327,11 +340,27 @@ impl Runner {
             "rendered the source"
         );
         let views = AppView::of_tree(&tree.rendered);
+        let parents: BTreeMap<String, Option<String>> = self
+            .tracker
+            .status()
+            .apps
+            .iter()
+            .map(|a| (a.name.clone(), a.parent.clone()))
+            .collect();
         let gone = self.tracker.set_tree(views, head.as_deref(), cause, now);
         self.tracker.set_pins(&self.pins, now);
-        if !gone.is_empty() {
-            tracing::info!(apps = ?gone, "apps left the tree");
-            self.orphans_pending = true;
+        for app in gone {
+            // An app that left Git is pruned when the app that declared it
+            // prunes; otherwise its objects stay, Mortar's no longer.
+            let parent = parents.get(&app).cloned().flatten();
+            let prune = parent
+                .as_deref()
+                .and_then(|p| self.tracker.view(p))
+                .is_some_and(|v| v.policy.automated.is_some_and(|a| a.prune));
+            tracing::info!(%app, parent = parent.as_deref().unwrap_or("-"), prune, "an app left the tree");
+            if prune {
+                self.orphans.insert(app);
+            }
         }
         self.tree = Some(Arc::new(tree));
         self.head = head;
@@ -367,9 +396,9 @@ impl Runner {
         let Some(tree) = self.tree.clone() else {
             return;
         };
-        if self.orphans_pending && !self.cancel.is_cancelled() {
-            self.orphans_pending = false;
-            self.round(&tree, AppFilter::All, BTreeMap::new()).await;
+        if !self.orphans.is_empty() && !self.cancel.is_cancelled() {
+            let orphans = std::mem::take(&mut self.orphans);
+            self.prune_orphans(&tree, orphans).await;
         }
         let mut tried: BTreeSet<String> = BTreeSet::new();
         while !self.cancel.is_cancelled() {
@@ -415,6 +444,52 @@ impl Runner {
                 };
                 let names = causes.keys().cloned().collect();
                 self.round(&at, AppFilter::Named(names), causes).await;
+            }
+        }
+    }
+
+    /// Deletes what apps that left Git created (from their inventories).
+    async fn prune_orphans(&mut self, tree: &Arc<RenderedTree>, orphans: BTreeSet<String>) {
+        let scope = Scope {
+            apps: AppFilter::All,
+            prune: true,
+            drift_only: false,
+        };
+        let planning = tokio::select! {
+            _ = self.cancel.cancelled() => return,
+            planning = self.engine.plan_to_apply(tree, &scope) => planning,
+        };
+        let mut planned = match planning {
+            Ok(planned) => planned,
+            Err(err) => {
+                tracing::warn!(error = %crate::engine::error_chain(&err), "cannot plan the prune of apps that left Git; trying again at the next look");
+                self.orphans = orphans;
+                return;
+            }
+        };
+        // Only the orphans' plans: every other app keeps its own policy.
+        planned.keep_apps(|p| orphans.contains(&p.app));
+        if !planned.has_work() {
+            return;
+        }
+        let progress: Arc<dyn Fn(crate::apply::Progress) + Send + Sync> = Arc::new(log_progress);
+        match self
+            .engine
+            .apply(
+                planned,
+                Trigger::Controller,
+                progress,
+                self.cancel.child_token(),
+            )
+            .await
+        {
+            Ok(report) => {
+                for app in report.apps {
+                    tracing::info!(app = %app.app, done = app.done, failure = app.failure.as_deref().unwrap_or("-"), "pruned an app that left Git");
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %crate::engine::error_chain(&err), "cannot prune apps that left Git");
             }
         }
     }
@@ -468,6 +543,8 @@ impl Runner {
                     .observe_stage(&plan.app, "plan", plan_seconds);
                 let drift_before = self.drift_message(&plan.app);
                 let verdict = self.tracker.planned(plan, cause, now);
+                self.tracker
+                    .jitter_drift(&plan.app, rand::random::<f64>(), now);
                 let drift_after = self.drift_message(&plan.app);
                 if drift_after.is_some() && drift_after != drift_before {
                     // A new episode of drift (or new fields in it): audited once.

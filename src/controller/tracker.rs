@@ -521,6 +521,8 @@ impl Tracker {
                 set_condition(status, ConditionKind::WaitingForSync, message, now);
             }
         }
+        // A source problem outranks what the plan says.
+        status.health = source_health(status).unwrap_or(status.health);
         verdict
     }
 
@@ -602,24 +604,30 @@ impl Tracker {
         self.status.source.error = Some(message.to_string());
         for status in &mut self.status.apps {
             set_condition(status, kind, message, now);
-            if kind == ConditionKind::RevisionRefused {
-                status.health = Health::Blocked;
-            }
+            status.health = source_health(status).unwrap_or(status.health);
         }
     }
 
-    /// The source is fine again.
+    /// The source is fine again: apps the problem marked are looked at
+    /// again, so their health says what their workspace holds.
     pub fn source_ok(&mut self) {
         self.status.source.error = None;
+        let mut again = Vec::new();
         for status in &mut self.status.apps {
+            let had = status.condition(ConditionKind::RevisionRefused).is_some()
+                || status.condition(ConditionKind::SourceUnavailable).is_some();
             clear_condition(status, ConditionKind::RevisionRefused);
             clear_condition(status, ConditionKind::SourceUnavailable);
-            if status.health == Health::Blocked
-                && status.condition(ConditionKind::RenderFailed).is_none()
-                && status.condition(ConditionKind::GuardRefused).is_none()
-                && status.condition(ConditionKind::DependencyHeld).is_none()
-            {
+            if had && status.condition(ConditionKind::RenderFailed).is_none() {
                 status.health = Health::Progressing;
+                again.push(status.name.clone());
+            }
+        }
+        for app in again {
+            if let Some(m) = self.memory.get_mut(&app)
+                && m.wanted.is_none()
+            {
+                m.wanted = Some(Cause::Poll);
             }
         }
     }
@@ -694,6 +702,18 @@ fn set_condition(status: &mut AppStatus, kind: ConditionKind, message: &str, now
             });
             status.conditions.sort_by_key(|c| c.kind);
         }
+    }
+}
+
+/// The health a source problem gives an app: Blocked for a refused head,
+/// Error for a source that cannot be read.
+fn source_health(status: &AppStatus) -> Option<Health> {
+    if status.condition(ConditionKind::RevisionRefused).is_some() {
+        Some(Health::Blocked)
+    } else if status.condition(ConditionKind::SourceUnavailable).is_some() {
+        Some(Health::Error)
+    } else {
+        None
     }
 }
 

@@ -610,3 +610,98 @@ async fn rollback_pins_an_app_pauses_it_and_clear_resumes_it() {
     assert_eq!(rolled["event"]["revision"], json!(second));
     assert_eq!(rolled["event"]["triggered_by"], json!({"cli": "ci-bot"}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_removed_from_git_is_pruned_when_its_parent_prunes() {
+    let env = Env::start().await;
+    let pruning_root = ROOT.replace(
+        "  source: { path: apps }\n",
+        "  source: { path: apps }\n  syncPolicy: { automated: { prune: true } }\n",
+    );
+    let first = env.commit(&[("root.yaml", &pruning_root)], "the root prunes");
+    let (mut handle, cancel, daemon) = env.daemon();
+    let test = async {
+        wait_for(&mut handle, "the first sync", |s| {
+            synced_at(s, "team", &first)
+        })
+        .await;
+        assert_eq!(env.job().await["settings"]["name"], "nightly");
+        // team leaves Git.
+        let only_base = APPS.split("---\n").next().unwrap().to_string();
+        std::fs::remove_dir_all(env.repo().join("team")).unwrap();
+        let second = env.commit(&[("apps/apps.yaml", &only_base)], "retire team");
+        handle.nudges.send(Nudge::Source).await.unwrap();
+        wait_for(&mut handle, "team gone", |s| {
+            s.app("team").is_none() && synced_at(s, "base", &second)
+        })
+        .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let list = env
+                .api("GET", "/api/2.2/jobs/list?name=nightly&limit=100", None)
+                .await;
+            if list["jobs"].as_array().is_none_or(|j| j.is_empty()) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the retired app's job is still there: {list}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            env.audit().iter().any(|r| r["event"]["app"] == "team"
+                && r["event"]["action"] == "delete"
+                && r["event"]["phase"] == "outcome"),
+            "the prune is audited"
+        );
+        cancel.cancel();
+    };
+    tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(daemon, test)
+    })
+    .await
+    .expect("the test ends");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_brings_every_example_app_to_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = super::harness::run(command(
+        dir.path(),
+        &[
+            "demo",
+            "--exit-after-sync",
+            "--dir",
+            demo.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        false,
+    ))
+    .await;
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let rendered =
+        mortar::manifest::render_dir(&super::harness::repo_root().join("manifests"), None).unwrap();
+    for app in &rendered.apps {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(app.name.as_str()))
+            .unwrap_or_else(|| panic!("no line for {} in\n{}", app.name, out.stdout));
+        assert!(
+            line.contains("Synced") && line.contains("Healthy"),
+            "{line}"
+        );
+    }
+    // The demo leaves a repository and a config a user can go on with.
+    let status = mortar::controller::status_store::StatusStore::new(demo.join("state"))
+        .load()
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.apps.len(), rendered.apps.len());
+    assert!(demo.join("repo/.git").is_dir());
+}
