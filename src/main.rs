@@ -45,6 +45,8 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Pin an app to an earlier revision (and pause its automated sync), or unpin it.
     Rollback(cmd::rollback::Args),
+    /// Sync one app now, whatever its sync policy (through the running controller, if any).
+    Sync(cmd::sync::Args),
     /// Run the controller: keep every workspace equal to Git.
     Run(cmd::run::Args),
     /// Inspect the audit trail.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
             Command::Audit(command) => cmd::audit::run(command).await,
             Command::Run(args) => cmd::run::run(args).await,
             Command::Rollback(args) => cmd::rollback::run(args).await,
+            Command::Sync(args) => cmd::sync::run(args).await,
             Command::Demo(args) => cmd::demo::run(args).await,
             Command::Status(args) => cmd::status::run(args).await,
         }

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod rollback;
 pub mod run;
 pub mod status;
+pub mod sync;
 pub mod target;
 pub mod validate;
 

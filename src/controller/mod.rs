@@ -16,6 +16,7 @@ pub mod notify;
 pub mod pacing;
 pub mod pins;
 pub mod policy;
+pub mod requests;
 pub mod runner;
 pub mod status_store;
 pub mod tracker;

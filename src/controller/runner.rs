@@ -18,6 +18,7 @@ use tracing::Instrument;
 use super::notify::{self, Notifier};
 use super::pins::PinStore;
 use super::policy::{Cause, Verdict};
+use super::requests::RequestStore;
 use super::status_store::{StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
 use crate::apply::AppFilter;
@@ -98,6 +99,7 @@ pub struct Runner {
     /// The last refused head, audited once.
     refused: Option<String>,
     pin_store: PinStore,
+    requests: RequestStore,
     /// The pins in force, app → commit.
     pins: BTreeMap<String, String>,
     pins_loaded: bool,
@@ -134,6 +136,7 @@ impl Runner {
                 .collect(),
         };
         let pin_store = PinStore::new(&config.state.dir);
+        let requests = RequestStore::new(&config.state.dir);
         let mut tracker = Tracker::new(restored.clone(), pace);
         let git = config.source.as_ref().and_then(|s| s.git.as_ref());
         let source = &mut tracker.status_mut().source;
@@ -156,6 +159,7 @@ impl Runner {
             orphans: BTreeSet::new(),
             refused: None,
             pin_store,
+            requests,
             pins: BTreeMap::new(),
             pins_loaded: false,
             pins_stamp: None,
@@ -185,8 +189,8 @@ impl Runner {
             return Ok(self.all_synced());
         }
         let mut next_poll = tokio::time::Instant::now() + self.poll_delay();
-        // `mortar rollback` writes the pins file; a look every second or two
-        // picks it up without a poll of the source.
+        // `mortar rollback` and `mortar sync` write files in the state
+        // directory; a look every second or two picks them up.
         let mut pin_check = tokio::time::interval(Duration::from_millis(1500));
         pin_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -216,7 +220,8 @@ impl Runner {
                 }
                 _ = tokio::time::sleep(due) => None,
                 _ = pin_check.tick() => {
-                    if !self.reload_pins(Timestamp::now()) {
+                    let pins_changed = self.reload_pins(Timestamp::now());
+                    if !self.take_requests() && !pins_changed {
                         continue;
                     }
                     None
@@ -740,6 +745,20 @@ impl Runner {
         self.pins = pins;
         self.tracker.set_pins(&self.pins, now);
         true
+    }
+
+    /// Takes the sync requests waiting in the state directory.
+    fn take_requests(&mut self) -> bool {
+        let requests = self.requests.take();
+        for r in &requests {
+            if self.tracker.view(&r.app).is_some() {
+                tracing::info!(app = %r.app, by = %r.by, "sync requested");
+                self.tracker.want(&r.app, Cause::Manual);
+            } else {
+                tracing::warn!(app = %r.app, by = %r.by, "a sync was requested for an app the source does not declare");
+            }
+        }
+        !requests.is_empty()
     }
 
     /// The tree at a pinned commit, rendered once.

@@ -705,3 +705,55 @@ async fn the_demo_brings_every_example_app_to_synced() {
     assert_eq!(status.apps.len(), rendered.apps.len());
     assert!(demo.join("repo/.git").is_dir());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_app_waits_until_a_sync_is_asked_for() {
+    let env = Env::start().await;
+    let manual = APPS.replace(
+        "  dependsOn: [base]\n  syncPolicy: { automated: { prune: true, selfHeal: true } }\n",
+        "  dependsOn: [base]\n",
+    );
+    let first = env.commit(&[("apps/apps.yaml", &manual)], "team syncs by hand");
+    let (mut handle, cancel, daemon) = env.daemon();
+    let test = async {
+        let status = wait_for(&mut handle, "team waiting", |s| {
+            s.app("team").is_some_and(|a| {
+                a.sync == SyncStatus::OutOfSync
+                    && a.condition(ConditionKind::WaitingForSync).is_some()
+            }) && synced_at(s, "base", &first)
+        })
+        .await;
+        assert!(!status.app("team").unwrap().automated);
+        let list = env
+            .api("GET", "/api/2.2/jobs/list?name=nightly&limit=100", None)
+            .await;
+        assert!(
+            list["jobs"].as_array().is_none_or(|j| j.is_empty()),
+            "{list}"
+        );
+
+        let out = super::harness::run(command(env.path(), &["sync", "--app", "team"], true)).await;
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let status = wait_for(&mut handle, "the requested sync", |s| {
+            synced_at(s, "team", &first)
+        })
+        .await;
+        assert_eq!(
+            status
+                .app("team")
+                .unwrap()
+                .last_sync
+                .as_ref()
+                .unwrap()
+                .trigger,
+            "manual"
+        );
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 1);
+        cancel.cancel();
+    };
+    tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(daemon, test)
+    })
+    .await
+    .expect("the test ends");
+}
