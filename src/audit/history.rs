@@ -86,6 +86,8 @@ impl Default for HistoryOptions {
 
 struct Open {
     entry: SyncEntry,
+    /// The apply's id, when its records carry one.
+    sync_id: Option<String>,
     trigger: Trigger,
     acting_as: BTreeSet<String>,
     workspaces: BTreeSet<String>,
@@ -137,6 +139,10 @@ pub fn history(records: &[AuditRecord], options: &HistoryOptions) -> Vec<SyncEnt
         let slot = (e.key.clone(), e.action.as_str());
         let current = open.get(&e.app);
         let continues = current.is_some_and(|g| {
+            // Records of one apply carry its id: no guessing needed.
+            if let (Some(ours), Some(theirs)) = (&g.sync_id, &e.sync_id) {
+                return ours == theirs;
+            }
             if e.phase == Phase::Outcome && g.pending.contains(&slot) {
                 return true;
             }
@@ -170,6 +176,7 @@ pub fn history(records: &[AuditRecord], options: &HistoryOptions) -> Vec<SyncEnt
                         first_seq: record.seq,
                         last_seq: record.seq,
                     },
+                    sync_id: e.sync_id.clone(),
                     trigger: e.triggered_by.clone(),
                     acting_as: BTreeSet::new(),
                     workspaces: BTreeSet::new(),
@@ -309,6 +316,7 @@ mod tests {
             e.revision = Some(spec.rev.repeat(40));
             e.commit_author = Some("Bob <bob@example.com>".into());
             e.acting_as = Some(format!("sp-{}", spec.workspace));
+            e.sync_id = spec.sync_id.map(str::to_string);
             self.push(e.clone());
             if let Some(outcome) = spec.outcome {
                 self.push(e.to_outcome(Some("1".into()), outcome));
@@ -318,6 +326,7 @@ mod tests {
 
     #[derive(Clone)]
     struct Call {
+        sync_id: Option<&'static str>,
         app: &'static str,
         name: &'static str,
         workspace: &'static str,
@@ -329,6 +338,7 @@ mod tests {
 
     fn call(app: &'static str, name: &'static str, action: AuditAction) -> Call {
         Call {
+            sync_id: None,
             app,
             name,
             workspace: "prod",
@@ -429,6 +439,26 @@ mod tests {
         let all = history(&log.records, &HistoryOptions::default());
         assert_eq!(all.len(), 3);
         assert!(all.iter().all(|e| e.counts.updated == 1));
+    }
+
+    #[test]
+    fn records_of_one_apply_stay_together_by_their_sync_id() {
+        let mut log = Log::new();
+        let of = |id, name, action| Call {
+            sync_id: Some(id),
+            ..call("a", name, action)
+        };
+        // One apply updating a secret scope twice (its ACL, then a secret).
+        log.call(of("s1", "scope", AuditAction::Update));
+        log.call(of("s1", "scope", AuditAction::Update));
+        log.call(of("s1", "job", AuditAction::Create));
+        // The next apply, right after: its own sync.
+        log.call(of("s2", "scope", AuditAction::Update));
+        let all = history(&log.records, &HistoryOptions::default());
+        assert_eq!(all.len(), 2, "{all:#?}");
+        let first = all.iter().find(|e| e.counts.created == 1).unwrap();
+        assert_eq!(first.counts.updated, 2);
+        assert_eq!(first.interrupted, 0);
     }
 
     #[test]

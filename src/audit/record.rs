@@ -202,6 +202,11 @@ pub struct AuditEvent {
     /// accepted. Absent from every other record's line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_seq: Option<u64>,
+    /// The apply this record belongs to: every record of one apply carries
+    /// the same id, so history groups a sync's records without guessing.
+    /// Absent from records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_id: Option<String>,
 }
 
 impl AuditEvent {
@@ -227,6 +232,7 @@ impl AuditEvent {
             triggered_by,
             outcome: None,
             accepted_seq: None,
+            sync_id: None,
         }
     }
 

@@ -289,6 +289,11 @@ impl Engine {
                 .collect(),
             secrets: self.config.secrets.clone(),
             credentials: self.config.controller_credentials(),
+            sync_id: Some(format!(
+                "{}-{:08x}",
+                jiff::Timestamp::now().as_millisecond(),
+                rand::random::<u32>()
+            )),
         };
         Ok(apply::execute(
             planned.prepared,

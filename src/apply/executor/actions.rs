@@ -23,6 +23,7 @@ impl Ctx {
         e.revision = self.opts.revision.clone();
         e.commit_author = self.opts.commit_author.clone();
         e.acting_as = self.opts.acting_as.get(&key.workspace).cloned();
+        e.sync_id = self.opts.sync_id.clone();
         e
     }
 

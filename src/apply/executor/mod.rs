@@ -53,6 +53,8 @@ pub struct ExecOptions {
     pub secrets: SecretsConfig,
     /// The controller's own credentials, which no secret may read.
     pub credentials: ControllerCredentials,
+    /// Stamped on every audit record of this apply.
+    pub sync_id: Option<String>,
 }
 
 /// What the executor reports while it runs.
