@@ -23,6 +23,10 @@ pub enum DaemonError {
     Controller(#[from] ControllerError),
     #[error("the HTTP server")]
     Server(#[from] ServerError),
+    #[error(
+        "{file}: no `source:` section; the controller needs one: `source: {{ git: {{ repo: URL, revision: main }} }}` or `source: {{ dir: PATH }}`"
+    )]
+    NoSource { file: String },
     #[error("notifications")]
     Notify(#[from] super::notify::NotifyError),
 }
@@ -34,6 +38,7 @@ impl DaemonError {
             DaemonError::Engine(e) => e.metric_label(),
             DaemonError::Controller(e) => e.metric_label(),
             DaemonError::Server(e) => e.metric_label(),
+            DaemonError::NoSource { .. } => "no_source",
             DaemonError::Notify(e) => e.metric_label(),
         }
     }
@@ -85,6 +90,11 @@ impl Daemon {
     /// Reads `mortar.yaml` and opens the engine, taking the state lock.
     pub fn open(config_file: &Path) -> Result<Daemon, DaemonError> {
         let engine = Engine::open_file(config_file)?;
+        if engine.config().source.is_none() {
+            return Err(DaemonError::NoSource {
+                file: config_file.display().to_string(),
+            });
+        }
         engine.lock_state(Some(Duration::from_secs(5)))?;
         Ok(Daemon {
             engine: Arc::new(engine),
