@@ -233,6 +233,9 @@ fn text(status: &ControllerStatus, now: Option<jiff::Timestamp>) -> String {
         if let Some(err) = &source.error {
             let _ = writeln!(out, "  ! {}", printable(err));
         }
+        if let Some(note) = &source.force_pushed {
+            let _ = writeln!(out, "  force-pushed {}", printable(note));
+        }
     }
     if let Some(at) = &status.updated {
         let _ = write!(out, "updated {}", time(at));

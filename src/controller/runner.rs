@@ -322,10 +322,18 @@ impl Runner {
             source.last_fetch = Some(now);
         }
         if looked.forced {
+            let previous = self.head.as_deref().unwrap_or("-");
+            let head = looked.head.as_deref().unwrap_or("-");
             tracing::warn!(
-                revision = looked.head.as_deref().unwrap_or("-"),
+                revision = head,
+                previous,
                 "the source was force-pushed: its new head does not descend from the last one"
             );
+            self.tracker.status_mut().source.force_pushed = Some(format!(
+                "at {now}: {} replaced {} (not a descendant)",
+                head.get(..12).unwrap_or(head),
+                previous.get(..12).unwrap_or(previous)
+            ));
         }
         let Some(tree) = looked.tree else {
             return;

@@ -239,6 +239,10 @@ pub struct SourceStatus {
     /// Why the last fetch or verification failed, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The last time the followed revision was force-pushed (its new head
+    /// not descending from the one before), in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_pushed: Option<String>,
 }
 
 /// Every app's status, as one snapshot.

@@ -757,3 +757,43 @@ async fn a_manual_app_waits_until_a_sync_is_asked_for() {
     .await
     .expect("the test ends");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_push_is_reported_and_followed() {
+    let env = Env::start().await;
+    let first = git(&env.repo(), &["rev-parse", "HEAD"]).trim().to_string();
+    let (mut handle, cancel, daemon) = env.daemon();
+    let test = async {
+        wait_for(&mut handle, "the first sync", |s| {
+            synced_at(s, "team", &first)
+        })
+        .await;
+        let second = env.commit(&[("team/job.yaml", &job(3))], "three");
+        handle.nudges.send(Nudge::Source).await.unwrap();
+        wait_for(&mut handle, "the second", |s| synced_at(s, "team", &second)).await;
+        // History rewritten: the branch now points at a commit beside the old head.
+        git(&env.repo(), &["reset", "-q", "--hard", &first]);
+        let rewritten = env.commit(&[("team/job.yaml", &job(2))], "two, rewritten");
+        handle.nudges.send(Nudge::Source).await.unwrap();
+        let status = wait_for(&mut handle, "the rewritten head", |s| {
+            synced_at(s, "team", &rewritten)
+        })
+        .await;
+        let note = status
+            .source
+            .force_pushed
+            .clone()
+            .expect("the force-push is reported");
+        assert!(
+            note.contains(&rewritten[..12]) && note.contains(&second[..12]),
+            "{note}"
+        );
+        assert_eq!(env.job().await["settings"]["max_concurrent_runs"], 2);
+        cancel.cancel();
+    };
+    tokio::time::timeout(Duration::from_secs(120), async {
+        tokio::join!(daemon, test)
+    })
+    .await
+    .expect("the test ends");
+}

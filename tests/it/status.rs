@@ -52,6 +52,7 @@ fn status() -> ControllerStatus {
             head: child.revision_seen.clone(),
             last_fetch: Some(at("2026-12-02T10:00:00Z")),
             error: None,
+            force_pushed: None,
         },
         apps: vec![root, child],
         updated: Some(at("2026-12-02T10:00:06Z")),
