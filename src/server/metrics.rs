@@ -128,8 +128,8 @@ impl Metrics {
             m.syncs.clone(),
         );
         m.registry.register(
-            "app_last_sync_timestamp_seconds",
-            "When the app's last sync finished (Unix time)",
+            "app_last_successful_sync_timestamp_seconds",
+            "When the app's last successful sync finished (Unix time)",
             m.last_sync.clone(),
         );
         m.registry.register(
@@ -227,9 +227,11 @@ impl Metrics {
                 ("result", result.label()),
             ]))
             .inc();
-        self.last_sync
-            .get_or_create(&labels([("app", app)]))
-            .set(at.as_millisecond() as f64 / 1000.0);
+        if result == SyncResult::Succeeded {
+            self.last_sync
+                .get_or_create(&labels([("app", app)]))
+                .set(at.as_millisecond() as f64 / 1000.0);
+        }
     }
 
     /// Records a drift check that found `resources` drifted resources.
@@ -476,7 +478,8 @@ mod tests {
             "mortar_stage_duration_seconds_count{app=\"analytics\",stage=\"plan\"} 1",
             "mortar_syncs_total{app=\"analytics\",trigger=\"webhook\",result=\"succeeded\"} 1",
             "mortar_syncs_total{app=\"analytics\",trigger=\"other\",result=\"failed\"} 1",
-            "mortar_app_last_sync_timestamp_seconds{app=\"analytics\"} 1700000100",
+            // The failed sync after it does not move the last success.
+            "mortar_app_last_successful_sync_timestamp_seconds{app=\"analytics\"} 1700000000",
             "mortar_drift_detected_total{app=\"analytics\"} 1",
             "mortar_drift_resources{app=\"analytics\"} 3",
             "mortar_git_fetches_total{result=\"ok\"} 1",
