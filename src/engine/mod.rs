@@ -88,6 +88,9 @@ pub struct Engine {
     /// The state directory's writer lock, once taken; held until the engine
     /// is dropped (a CLI apply's run, the controller's life).
     state_lock: Mutex<Option<StateLock>>,
+    /// The audit sinks, opened (and the log verified) once, on first use:
+    /// a long-running controller does not read its whole log per apply.
+    audit: Mutex<Option<Arc<dyn AuditSink>>>,
 }
 
 impl Engine {
@@ -117,6 +120,7 @@ impl Engine {
             config_file: config_file.to_path_buf(),
             clients,
             state_lock: Mutex::new(None),
+            audit: Mutex::new(None),
         })
     }
 
@@ -266,7 +270,7 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<ApplyReport, EngineError> {
         self.lock_state(None)?;
-        let audit: Arc<dyn AuditSink> = Arc::new(sinks::open(&self.config)?);
+        let audit = self.audit_sinks()?;
         let workspaces: BTreeSet<&str> = planned
             .plan()
             .apps
@@ -307,6 +311,21 @@ impl Engine {
         .await)
     }
 
+    /// The audit sinks, opened on first use (under the state lock, which
+    /// the caller holds: no other writer appends meanwhile).
+    fn audit_sinks(&self) -> Result<Arc<dyn AuditSink>, EngineError> {
+        let mut held = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sinks) = held.as_ref() {
+            return Ok(sinks.clone());
+        }
+        let sinks: Arc<dyn AuditSink> = Arc::new(sinks::open(&self.config)?);
+        *held = Some(sinks.clone());
+        Ok(sinks)
+    }
+
     /// Records the drift a plan found, one `observed` record per drifted
     /// object naming the fields changed outside Mortar.
     pub fn record_drift(
@@ -323,7 +342,8 @@ impl Engine {
         if drifted.is_empty() {
             return Ok(0);
         }
-        let audit = sinks::open(&self.config)?;
+        self.lock_state(None)?;
+        let audit = self.audit_sinks()?;
         for action in &drifted {
             let mut event = AuditEvent::observed(
                 &plan.app,
@@ -357,7 +377,8 @@ impl Engine {
     pub fn record_refused(&self, commit: &str, reason: &str) -> Result<(), EngineError> {
         use crate::audit::{AuditAction, AuditEvent, Outcome};
         use crate::model::{Kind, ResourceKey};
-        let audit = sinks::open(&self.config)?;
+        self.lock_state(None)?;
+        let audit = self.audit_sinks()?;
         let key = ResourceKey {
             workspace: String::new(),
             kind: Kind::Application,
