@@ -118,6 +118,20 @@ impl Open {
 fn trigger_parts(trigger: &Trigger) -> (&'static str, Option<String>) {
     match trigger {
         Trigger::Controller => ("controller", None),
+        Trigger::Sync(why) => (
+            match why.as_str() {
+                "startup" => "startup",
+                "poll" => "poll",
+                "webhook" => "webhook",
+                "drift" => "drift",
+                "retry" => "retry",
+                "manual" => "manual",
+                "rollback" => "rollback",
+                "prune" => "prune",
+                _ => "controller",
+            },
+            None,
+        ),
         Trigger::Cli(user) => ("cli", Some(user.clone())),
         Trigger::Api(user) => ("api", Some(user.clone())),
     }

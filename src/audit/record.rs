@@ -86,10 +86,13 @@ impl AuditAction {
 pub enum Trigger {
     /// A person running the CLI (their login name).
     Cli(String),
-    /// The controller's own sync loop.
+    /// The controller's own sync loop (records written before it named why).
     Controller,
     /// A request to Mortar's HTTP API by an authenticated user.
     Api(String),
+    /// The controller's sync loop, and what set it off: `startup`, `poll`,
+    /// `webhook`, `drift`, `retry`, `manual`, `rollback`.
+    Sync(String),
 }
 
 impl fmt::Display for Trigger {
@@ -98,6 +101,7 @@ impl fmt::Display for Trigger {
             Trigger::Cli(user) => write!(f, "cli:{user}"),
             Trigger::Controller => f.write_str("controller"),
             Trigger::Api(user) => write!(f, "api:{user}"),
+            Trigger::Sync(why) => write!(f, "controller:{why}"),
         }
     }
 }

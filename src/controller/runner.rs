@@ -490,7 +490,7 @@ impl Runner {
             .engine
             .apply(
                 planned,
-                Trigger::Controller,
+                Trigger::Sync("prune".to_string()),
                 progress,
                 self.cancel.child_token(),
             )
@@ -533,7 +533,7 @@ impl Runner {
                 _ = self.cancel.cancelled() => return,
                 planning = self.engine.plan_to_apply(tree, &scope) => planning,
             };
-            let mut planned = match planning {
+            let planned = match planning {
                 Ok(planned) => planned,
                 Err(err) => {
                     let message = crate::engine::error_chain(&err);
@@ -601,32 +601,40 @@ impl Runner {
             if to_apply.is_empty() {
                 return;
             }
-            planned.keep_apps(|p| to_apply.contains_key(&p.app));
             let revision = planned.revision().cloned();
-            let progress: Arc<dyn Fn(crate::apply::Progress) + Send + Sync> =
-                Arc::new(log_progress);
-            let report = match self
-                .engine
-                .apply(
-                    planned,
-                    Trigger::Controller,
-                    progress,
-                    self.cancel.child_token(),
-                )
-                .await
-            {
-                Ok(report) => report,
-                Err(err) => {
-                    let message = crate::engine::error_chain(&err);
-                    tracing::error!(error = %message, "apply could not start");
-                    for app in to_apply.keys() {
-                        self.tracker.unreachable(app, &message, now);
+            // One apply per cause, so each audit record says what set it off.
+            let mut by_cause: BTreeMap<Cause, BTreeSet<String>> = BTreeMap::new();
+            for (app, cause) in &to_apply {
+                by_cause.entry(*cause).or_default().insert(app.clone());
+            }
+            let mut reports = Vec::new();
+            for (cause, apps) in by_cause {
+                let mut part = planned.clone();
+                part.keep_apps(|p| apps.contains(&p.app));
+                let progress: Arc<dyn Fn(crate::apply::Progress) + Send + Sync> =
+                    Arc::new(log_progress);
+                match self
+                    .engine
+                    .apply(
+                        part,
+                        Trigger::Sync(cause.label().to_string()),
+                        progress,
+                        self.cancel.child_token(),
+                    )
+                    .await
+                {
+                    Ok(report) => reports.extend(report.apps),
+                    Err(err) => {
+                        let message = crate::engine::error_chain(&err);
+                        tracing::error!(error = %message, "apply could not start");
+                        for app in &apps {
+                            self.tracker.unreachable(app, &message, now);
+                        }
                     }
-                    return;
                 }
-            };
+            }
             let finished = Timestamp::now();
-            for app in report.apps {
+            for app in reports {
                 let cause = to_apply.get(&app.app).copied().unwrap_or(Cause::Poll);
                 let result = match (&app.failure, self.cancel.is_cancelled()) {
                     (None, _) => SyncResult::Succeeded,

@@ -43,7 +43,7 @@ pub use render::RenderedTree;
 pub use scope::{AppFilter, Scope};
 
 /// A plan with everything needed to apply it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Planned {
     prepared: Prepared,
     revision: Option<Revision>,
@@ -349,7 +349,7 @@ impl Engine {
                 &plan.app,
                 &action.key,
                 AuditAction::DriftDetected,
-                Trigger::Controller,
+                Trigger::Sync("drift".to_string()),
             );
             event.databricks_id = action.id.clone();
             event.revision = revision.map(|r| r.commit.clone());

@@ -334,6 +334,7 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
             update["event"]["commit_author"],
             "Ana Lopez <ana@example.com>"
         );
+        assert_eq!(update["event"]["triggered_by"], json!({"sync": "webhook"}));
 
         // The API and the metrics tell the same.
         let http = reqwest::Client::new();
