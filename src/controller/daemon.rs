@@ -139,7 +139,7 @@ impl Daemon {
         tokio::spawn(async move {
             while let Some(push) = push_rx.recv().await {
                 tracing::info!(provider = push.provider.label(), reference = %push.reference, "webhook push");
-                let _ = nudge_tx.try_send(Nudge::Source);
+                let _ = nudge_tx.try_send(Nudge::Push { after: push.after });
             }
         });
         let bound = server::serve(

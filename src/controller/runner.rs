@@ -32,8 +32,11 @@ use crate::server::Metrics;
 /// Something that asks the controller to look now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Nudge {
-    /// The source may have moved (a webhook).
+    /// The source may have moved.
     Source,
+    /// A webhook announced a push; `after` is the commit it names, if any
+    /// (a push of the head already held needs no fetch).
+    Push { after: Option<String> },
     /// Sync one app now, whatever its policy says.
     Sync { app: String },
     /// Compare one app with its workspace now.
@@ -77,6 +80,9 @@ impl ControllerError {
         }
     }
 }
+
+/// How long a burst of nudges may take to arrive and still be one look.
+const COALESCE: Duration = Duration::from_millis(150);
 
 /// What one look at the source found.
 struct Looked {
@@ -209,8 +215,10 @@ impl Runner {
                     match nudge {
                         None => { std::future::pending::<()>().await; None }
                         Some(first) => {
-                            // Coalesce a burst into one look.
+                            // Coalesce a burst into one look: what arrives
+                            // within a moment of the first joins it.
                             let mut all = vec![first];
+                            tokio::time::sleep(COALESCE).await;
                             while let Ok(more) = nudges.try_recv() {
                                 all.push(more);
                             }
@@ -243,6 +251,12 @@ impl Runner {
         for nudge in nudges {
             match nudge {
                 Nudge::Source => source = Some(Cause::Webhook),
+                Nudge::Push { after } => {
+                    let held = after.is_some() && *after == self.head;
+                    if !held {
+                        source = Some(Cause::Webhook);
+                    }
+                }
                 Nudge::Sync { app } => self.tracker.want(app, Cause::Manual),
                 Nudge::Refresh { app } => self.tracker.want(app, Cause::Drift),
             }

@@ -74,6 +74,11 @@ const HOOK_SECRET: &str = "hook-secret-4f9a";
 
 /// Delivers a signed push of `commit` to the daemon's generic webhook.
 async fn push_webhook(api: std::net::SocketAddr, repo: &Path, commit: &str) -> u16 {
+    deliver(api, repo, commit, commit.to_string()).await
+}
+
+/// Delivers a signed push of `commit` with its own delivery id.
+async fn deliver(api: std::net::SocketAddr, repo: &Path, commit: &str, delivery: String) -> u16 {
     use hmac::{Hmac, Mac};
     let body = serde_json::to_vec(&json!({
         "repository": repo.display().to_string(),
@@ -87,7 +92,7 @@ async fn push_webhook(api: std::net::SocketAddr, repo: &Path, commit: &str) -> u
     reqwest::Client::new()
         .post(format!("http://{api}/api/v1/webhooks/generic"))
         .header("X-Mortar-Signature", signature)
-        .header("X-Mortar-Delivery", commit)
+        .header("X-Mortar-Delivery", delivery)
         .header("Content-Type", "application/json")
         .body(body)
         .send()
@@ -362,6 +367,60 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
             assert!(metrics.contains(line), "no `{line}` in\n{metrics}");
         }
 
+        // Floods of deliveries, each with its own id: for the head already
+        // held, no fetch at all; for a new commit, one look at the source.
+        let fetches = |m: &str| -> u64 {
+            m.lines()
+                .find(|l| l.starts_with("mortar_git_fetches_total{result=\"ok\"}"))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        let scrape = || async {
+            http.get(format!("http://{}/metrics", addresses.metrics))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        let flood = |commit: String, tag: &'static str| {
+            let repo = repo.clone();
+            async move {
+                futures::future::join_all(
+                    (0..50).map(|i| deliver(addresses.api, &repo, &commit, format!("{tag}-{i}"))),
+                )
+                .await
+            }
+        };
+        let before = fetches(&scrape().await);
+        let codes = flood(second.clone(), "held").await;
+        assert!(codes.iter().all(|c| *c == 202), "{codes:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            fetches(&scrape().await),
+            before,
+            "a fetch for the head already held"
+        );
+        // A commit that changes no app: one look, no sync, every app at it.
+        let quiet = env.commit(&[("README.md", "The platform's manifests.\n")], "a readme");
+        let codes = flood(quiet.clone(), "quiet").await;
+        assert!(codes.iter().all(|c| *c == 202), "{codes:?}");
+        let status = wait_for(&mut handle, "the quiet commit", |s| {
+            synced_at(s, "team", &quiet)
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let looks = fetches(&scrape().await) - before;
+        assert_eq!(looks, 1, "{looks} fetches for one burst");
+        let team_sync = status.app("team").unwrap().last_sync.clone().unwrap();
+        assert_eq!(
+            team_sync.revision.as_deref(),
+            Some(second.as_str()),
+            "no new sync"
+        );
+
         // Someone changes the job by hand: healed at the next drift check.
         let job = env.job().await;
         let mut settings = job["settings"].clone();
@@ -440,7 +499,7 @@ async fn the_daemon_syncs_in_dependency_order_applies_commits_and_heals_drift() 
         })
         .await;
         let team = status.app("team").unwrap();
-        assert_eq!(team.revision_applied.as_deref(), Some(second.as_str()));
+        assert_eq!(team.revision_applied.as_deref(), Some(quiet.as_str()));
         assert!(
             team.condition(ConditionKind::RenderFailed)
                 .unwrap()
