@@ -237,17 +237,14 @@ impl Layout {
         self.apps * self.jobs_per_app
     }
 
-    /// The file holding job `j` of app `a`, every job at one concurrent
-    /// run except `changed` (a job index and its value).
-    fn job_file(&self, a: usize, chunk: usize, changed: Option<(usize, u32)>) -> (String, String) {
+    /// The file holding the `chunk`th slice of app `a`'s jobs, every job at
+    /// one concurrent run except those in `changed` (job index → runs).
+    fn job_file(&self, a: usize, chunk: usize, changed: &BTreeMap<usize, u32>) -> (String, String) {
         let mut docs = String::new();
         let from = chunk * PER_FILE;
         let to = (from + PER_FILE).min(self.jobs_per_app);
         for j in from..to {
-            let runs = match changed {
-                Some((c, v)) if c == j => v,
-                _ => 1,
-            };
+            let runs = changed.get(&j).copied().unwrap_or(1);
             let name = self.job(a, j);
             let _ = write!(
                 docs,
@@ -283,15 +280,24 @@ impl Layout {
         let mut files = vec![("root.yaml".to_string(), root)];
         for a in 0..self.apps {
             for chunk in 0..self.jobs_per_app.div_ceil(PER_FILE) {
-                files.push(self.job_file(a, chunk, None));
+                files.push(self.job_file(a, chunk, &BTreeMap::new()));
             }
         }
         files
     }
 
-    /// The file changing job `j` of app `a` to `runs` concurrent runs.
-    fn change(&self, a: usize, j: usize, runs: u32) -> (String, String) {
-        self.job_file(a, j / PER_FILE, Some((j, runs)))
+    /// The file changing job `j` of app `a` to `runs` concurrent runs,
+    /// keeping the changes made before (in `changed`, per app).
+    fn change(
+        &self,
+        changed: &mut BTreeMap<usize, BTreeMap<usize, u32>>,
+        a: usize,
+        j: usize,
+        runs: u32,
+    ) -> (String, String) {
+        let of_app = changed.entry(a).or_default();
+        of_app.insert(j, runs);
+        self.job_file(a, j / PER_FILE, of_app)
     }
 }
 
@@ -497,6 +503,9 @@ where
 {
     let daemon = Daemon::open(config).expect("the daemon opens");
     let handle = daemon.handle();
+    // Held until the daemon has stopped: once every nudge sender is gone
+    // the runner's loop may wait on the closed channel and miss the cancel.
+    let keep = daemon.handle();
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     let run = async move {
@@ -511,6 +520,7 @@ where
         out
     };
     let (_, out) = tokio::join!(run, work);
+    drop(keep);
     out
 }
 
@@ -545,11 +555,12 @@ async fn bench_webhook(resources: usize, apps: usize, repeats: usize) {
         let api = handle.bound.borrow().expect("the daemon listens").api;
         s.emu.set_latency(LATENCY);
         let mut runs = Vec::new();
+        let mut changed = BTreeMap::new();
         for i in 0..repeats {
             let a = i % layout.apps;
             let j = (i * 7) % layout.jobs_per_app;
             let commit = s.repo.commit(
-                &[layout.change(a, j, 2 + i as u32)],
+                &[layout.change(&mut changed, a, j, 2 + i as u32)],
                 &format!("job {j} of {}: more runs", layout.app(a)),
             );
             let from = audit_len(s.dir.path());
@@ -615,7 +626,7 @@ async fn bench_one_of_many(apps: usize, jobs_per_app: usize) {
         .await;
         let api = handle.bound.borrow().expect("the daemon listens").api;
         let commit = s.repo.commit(
-            &[layout.change(target, 0, 4)],
+            &[layout.change(&mut BTreeMap::new(), target, 0, 4)],
             &format!("{name}: more runs"),
         );
         s.seen.take();
@@ -636,8 +647,10 @@ async fn bench_one_of_many(apps: usize, jobs_per_app: usize) {
 
     // Baselines through the engine, on the same workspace and state.
     let engine = Engine::open_file(&s.config).expect("engine");
-    s.repo
-        .commit(&[layout.change(target, 0, 5)], &format!("{name}: again"));
+    s.repo.commit(
+        &[layout.change(&mut BTreeMap::new(), target, 0, 5)],
+        &format!("{name}: again"),
+    );
     let tree = engine.render(None).expect("renders");
     s.seen.take();
     let planned = engine
@@ -872,17 +885,17 @@ async fn bench_idle(resources: usize, workspaces: usize, window: Duration) {
     // SAFETY: a signal to our own child process.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     let stop = Instant::now();
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            break;
+    let stopped = loop {
+        if let Ok(Some(exit)) = child.try_wait() {
+            break format!("{exit} after {:.1} s", stop.elapsed().as_secs_f64());
         }
         if stop.elapsed() > Duration::from_secs(20) {
             let _ = child.kill();
             let _ = child.wait();
-            break;
+            break "still running after 20 s: killed".to_string();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
 
     let checks: Vec<usize> = logs
         .iter()
@@ -931,6 +944,7 @@ async fn bench_idle(resources: usize, workspaces: usize, window: Duration) {
     if let Some(l) = logs.first() {
         println!("  ws0's requests in the window: {}", breakdown(l));
     }
+    println!("  on SIGTERM: {stopped}");
 }
 
 fn main() {
