@@ -801,10 +801,11 @@ async fn bench_idle(resources: usize, workspaces: usize, window: Duration) {
         emulators.push(emu);
     }
     // The budget binds: the daemon's own estimate of a drift check of a
-    // workspace, spread so that checks come about twice in the window.
+    // workspace, spread so that checks come about twice in the window (a
+    // check's period starts when the one before it was planned).
     let budget_share = 0.25;
     let estimate = mortar::controller::pacing::estimated_cost(layout.jobs_per_app, 1);
-    let period = window.as_secs_f64() * 0.45;
+    let period = window.as_secs_f64() / 4.0;
     let rps = (estimate / (budget_share * period)).ceil();
     let budget = budget_share * rps;
     println!(
@@ -862,7 +863,7 @@ async fn bench_idle(resources: usize, workspaces: usize, window: Duration) {
         s.take();
     }
     let ticks_per_second = clock_ticks();
-    let (cpu0, _, _) = proc_sample(pid).expect("/proc readable");
+    let (cpu0, rss_synced, _) = proc_sample(pid).expect("/proc readable");
     let t0 = Instant::now();
     let mut per_second = Vec::new();
     let mut rss_max = 0;
@@ -919,7 +920,8 @@ async fn bench_idle(resources: usize, workspaces: usize, window: Duration) {
         first_sync.as_secs_f64()
     );
     println!(
-        "  RSS: {:.1} MiB at the end, {:.1} MiB at most in the window, peak (VmHWM, first sync included) {:.1} MiB (goal ≤ 100 MiB): ratio {:.2}",
+        "  RSS: {:.1} MiB after the first sync, {:.1} MiB at the end, {:.1} MiB at most in the window, peak (VmHWM, first sync included) {:.1} MiB (goal ≤ 100 MiB): ratio {:.2}",
+        rss_synced as f64 / 1024.0,
         rss as f64 / 1024.0,
         rss_max as f64 / 1024.0,
         hwm as f64 / 1024.0,
@@ -943,6 +945,14 @@ async fn bench_idle(resources: usize, workspaces: usize, window: Duration) {
     );
     if let Some(l) = logs.first() {
         println!("  ws0's requests in the window: {}", breakdown(l));
+    }
+    let requests: usize = logs.iter().map(Vec::len).sum();
+    if requests > 0 {
+        println!(
+            "  CPU per request in the window: {:.3} ms ({requests} requests, {:.2} s of CPU)",
+            (last.0 - cpu0) as f64 / ticks_per_second / requests as f64 * 1e3,
+            (last.0 - cpu0) as f64 / ticks_per_second
+        );
     }
     println!("  on SIGTERM: {stopped}");
 }
