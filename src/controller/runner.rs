@@ -197,6 +197,7 @@ impl Runner {
         let mut next_poll = tokio::time::Instant::now() + self.poll_delay();
         // `mortar rollback` and `mortar sync` write files in the state
         // directory; a look every second or two picks them up.
+        let mut nudges_open = true;
         let mut pin_check = tokio::time::interval(Duration::from_millis(1500));
         pin_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -206,14 +207,15 @@ impl Runner {
                 .map(until)
                 .unwrap_or(Duration::from_secs(3600));
             let cause = tokio::select! {
+                biased;
                 _ = self.cancel.cancelled() => break,
                 _ = tokio::time::sleep_until(next_poll) => {
                     next_poll = tokio::time::Instant::now() + self.poll_delay();
                     Some(Cause::Poll)
                 }
-                nudge = nudges.recv() => {
+                nudge = nudges.recv(), if nudges_open => {
                     match nudge {
-                        None => { std::future::pending::<()>().await; None }
+                        None => { nudges_open = false; continue; }
                         Some(first) => {
                             // Coalesce a burst into one look: what arrives
                             // within a moment of the first joins it.
