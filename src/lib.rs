@@ -24,6 +24,7 @@ pub mod audit;
 pub mod config;
 pub mod controller;
 pub mod databricks;
+pub mod durable;
 pub mod engine;
 pub mod manifest;
 pub mod model;

@@ -5,10 +5,8 @@
 //! the new file, never a torn one. Secret values are masked before they are
 //! stored.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -98,8 +96,6 @@ struct Entry {
 pub struct InventoryStore {
     dir: PathBuf,
 }
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl InventoryStore {
     /// A store in `dir` (created on first save).
@@ -199,35 +195,11 @@ impl InventoryStore {
                 source,
             })?;
         body.push(b'\n');
-        write_atomic(&self.dir, &path, &body)
+        crate::durable::replace(&path, &body).map_err(|e| InventoryError::Io {
+            path: e.path,
+            source: e.source,
+        })
     }
-}
-
-fn write_atomic(dir: &Path, path: &Path, body: &[u8]) -> Result<(), InventoryError> {
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| InventoryError::Io { path: p, source }
-    };
-    fs::create_dir_all(dir).map_err(io(dir))?;
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(format!(".tmp-{}-{n}", std::process::id()));
-    let tmp = PathBuf::from(tmp_name);
-    let written = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(body)?;
-        f.sync_all()
-    })();
-    if let Err(source) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(InventoryError::Io { path: tmp, source });
-    }
-    fs::rename(&tmp, path).map_err(io(path))?;
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))?;
-    Ok(())
 }
 
 #[cfg(test)]

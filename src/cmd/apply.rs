@@ -84,6 +84,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned = engine
         .plan_to_apply(&tree, &args.target.scope(args.prune))
         .await?;
+    print_plan(&planned);
+    if !planned.has_work() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.auto_approve && !confirm()? {
+        println!("Apply cancelled.");
+        return Ok(ExitCode::FAILURE);
+    }
+    carry_out(&engine, planned).await
+}
+
+/// Prints a plan for the person about to apply it.
+pub fn print_plan(planned: &Planned) {
     print!(
         "{}",
         output::text(
@@ -94,14 +107,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         )
     );
+}
+
+/// Prints a plan and applies it at once (the person asked for exactly
+/// this: a rollback, a sync).
+pub async fn show_and_carry_out(engine: &Engine, planned: Planned) -> anyhow::Result<ExitCode> {
+    print_plan(&planned);
     if !planned.has_work() {
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.auto_approve && !confirm()? {
-        println!("Apply cancelled.");
-        return Ok(ExitCode::FAILURE);
-    }
-    carry_out(&engine, planned).await
+    carry_out(engine, planned).await
 }
 
 /// Applies a plan the user has seen, printing each action as it ends and a

@@ -9,10 +9,8 @@ use std::process::ExitCode;
 use mortar::controller::requests::{RequestStore, SyncRequest};
 use mortar::engine::{Engine, EngineError, Scope};
 use mortar::manifest::diag::printable;
-use mortar::plan::output::{self, TextOptions};
 
-use super::apply::{carry_out, cli_user};
-use super::target::use_color;
+use super::apply::{cli_user, show_and_carry_out};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -61,18 +59,5 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let planned = engine
         .plan_to_apply(&tree, &Scope::app(args.app.clone()))
         .await?;
-    print!(
-        "{}",
-        output::text(
-            planned.plan(),
-            TextOptions {
-                color: use_color(),
-                show_unchanged: false
-            }
-        )
-    );
-    if !planned.has_work() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    carry_out(&engine, planned).await
+    show_and_carry_out(&engine, planned).await
 }

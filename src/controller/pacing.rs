@@ -16,7 +16,6 @@ pub fn jittered(interval: Duration, u: f64) -> Duration {
 /// One app's drift check as seen by the budget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftCost {
-    pub app: String,
     pub workspace: String,
     /// Requests one drift check of the app takes (measured, or estimated
     /// before the first check).
@@ -62,9 +61,8 @@ pub fn estimated_cost(resources: usize, kinds: usize) -> f64 {
 mod tests {
     use super::*;
 
-    fn cost(app: &str, ws: &str, requests: f64) -> DriftCost {
+    fn cost(ws: &str, requests: f64) -> DriftCost {
         DriftCost {
-            app: app.into(),
             workspace: ws.into(),
             requests,
         }
@@ -82,10 +80,8 @@ mod tests {
     fn drift_checks_are_spread_to_stay_within_the_budget_share() {
         let rates = BTreeMap::from([("busy".to_string(), 10.0), ("calm".to_string(), 10.0)]);
         // busy: 10 apps × 300 requests per 60 s = 50 req/s; the share allows 2.5.
-        let mut costs: Vec<_> = (0..10)
-            .map(|i| cost(&format!("a{i}"), "busy", 300.0))
-            .collect();
-        costs.push(cost("small", "calm", 10.0));
+        let mut costs: Vec<_> = (0..10).map(|_| cost("busy", 300.0)).collect();
+        costs.push(cost("calm", 10.0));
         let periods = drift_periods(Duration::from_secs(60), &costs, &rates, 0.25);
         assert_eq!(periods["calm"], Duration::from_secs(60));
         let busy = periods["busy"];

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -91,21 +90,14 @@ impl PinStore {
     }
 
     fn save(&self, pins: &BTreeMap<String, Pin>) -> Result<(), PinError> {
-        let io = |source| PinError::Io {
+        let body = serde_json::to_vec_pretty(pins).map_err(|e| PinError::Io {
             path: self.path.clone(),
-            source,
-        };
-        if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(io)?;
-        }
-        let tmp = self
-            .path
-            .with_extension(format!("tmp-{}", std::process::id()));
-        let body = serde_json::to_vec_pretty(pins).map_err(|e| io(std::io::Error::other(e)))?;
-        let mut file = fs::File::create(&tmp).map_err(io)?;
-        file.write_all(&body).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        fs::rename(&tmp, &self.path).map_err(io)
+            source: std::io::Error::other(e),
+        })?;
+        crate::durable::replace(&self.path, &body).map_err(|e| PinError::Io {
+            path: e.path,
+            source: e.source,
+        })
     }
 }
 

@@ -128,8 +128,12 @@ pub fn retry_delay(retry: &Retry, attempt: u32) -> Option<Duration> {
     Some(Duration::from_secs_f64(grown.min(cap.as_secs_f64())))
 }
 
+/// The retry's durations are checked by the manifest reader when the
+/// Application is read; this reads them with that same grammar.
 fn parse(text: &str) -> Option<Duration> {
-    crate::config::parse_duration(text).ok()
+    crate::manifest::app::parse_duration(text)
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 #[cfg(test)]
@@ -189,7 +193,7 @@ mod tests {
     fn retry_backoff_grows_to_its_cap_and_stops_at_the_limit() {
         let retry = Retry {
             limit: 4,
-            backoff_duration: "5s".into(),
+            backoff_duration: "5000ms".into(),
             backoff_factor: 2,
             backoff_max_duration: "15s".into(),
         };

@@ -51,21 +51,17 @@ impl RequestStore {
 
     /// Asks the controller to sync `app`.
     pub fn submit(&self, request: &SyncRequest) -> Result<(), RequestError> {
-        let err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RequestError { path, source }
-        };
-        fs::create_dir_all(&self.dir).map_err(err(&self.dir))?;
         let path = self
             .dir
             .join(format!("{}.json", hex::encode(request.app.as_bytes())));
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
         let body = serde_json::to_vec(request).map_err(|e| RequestError {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
-        fs::write(&tmp, body).map_err(err(&tmp))?;
-        fs::rename(&tmp, &path).map_err(err(&path))
+        crate::durable::replace(&path, &body).map_err(|e| RequestError {
+            path: e.path,
+            source: e.source,
+        })
     }
 
     /// Takes every waiting request (removing it). Unreadable files are

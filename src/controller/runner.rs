@@ -178,10 +178,6 @@ impl Runner {
         })
     }
 
-    pub fn status(&self) -> &ControllerStatus {
-        self.tracker.status()
-    }
-
     /// Runs until `cancel` fires (or, with `once`, after the first full
     /// reconcile). Returns whether every app ended Synced and Healthy.
     pub async fn run(mut self, mut nudges: mpsc::Receiver<Nudge>) -> Result<bool, ControllerError> {
@@ -355,11 +351,8 @@ impl Runner {
             return;
         };
         metrics.observe_stage("all", "render", started.elapsed().as_secs_f64());
+        // Only a moved head (or a directory, which has none) gets here.
         let head = tree.revision.as_ref().map(|r| r.commit.clone());
-        self.tracker.status_mut().source.head = head.clone();
-        if self.tree.is_some() && head.is_some() && head == self.head {
-            return;
-        }
         tracing::info!(
             trigger = cause.label(),
             revision = head.as_deref().unwrap_or("-"),

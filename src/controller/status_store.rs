@@ -4,10 +4,8 @@
 //! torn one. `mortar status` reads it without a server or a workspace call;
 //! the controller loads it on start so notifications do not repeat.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -76,18 +74,15 @@ struct FileIn {
 /// Where the controller status is kept: `<state.dir>/controller/status.json`.
 #[derive(Debug, Clone)]
 pub struct StatusStore {
-    dir: PathBuf,
     path: PathBuf,
 }
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl StatusStore {
     /// A store in the state directory `state_dir` (created on the first save).
     pub fn new(state_dir: impl Into<PathBuf>) -> StatusStore {
-        let path = state_dir.into().join(STATUS_FILE);
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        StatusStore { dir, path }
+        StatusStore {
+            path: state_dir.into().join(STATUS_FILE),
+        }
     }
 
     /// The status file.
@@ -130,36 +125,10 @@ impl StatusStore {
         })
         .map_err(StatusStoreError::Serialize)?;
         body.push(b'\n');
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| StatusStoreError::Io { path: p, source }
-        };
-        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut tmp_name = self.path.as_os_str().to_owned();
-        tmp_name.push(format!(".tmp-{}-{n}", std::process::id()));
-        let tmp = PathBuf::from(tmp_name);
-        let written = (|| {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&body)?;
-            f.sync_all()
-        })();
-        if let Err(source) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(StatusStoreError::Io { path: tmp, source });
-        }
-        if let Err(source) = fs::rename(&tmp, &self.path) {
-            let _ = fs::remove_file(&tmp);
-            return Err(StatusStoreError::Io {
-                path: self.path.clone(),
-                source,
-            });
-        }
-        #[cfg(unix)]
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))?;
-        Ok(())
+        crate::durable::replace(&self.path, &body).map_err(|e| StatusStoreError::Io {
+            path: e.path,
+            source: e.source,
+        })
     }
 }
 

@@ -309,24 +309,6 @@ impl Tracker {
         self.app(app).and_then(|s| s.pinned.as_deref())
     }
 
-    /// Pauses or resumes an app's automated sync.
-    pub fn set_paused(&mut self, app: &str, paused: bool, now: Timestamp) {
-        if let Some(status) = self.app_mut(app) {
-            status.paused = paused;
-            if paused {
-                set_condition(
-                    status,
-                    ConditionKind::Paused,
-                    "automated sync is paused",
-                    now,
-                );
-            } else {
-                status.pinned = None;
-                clear_condition(status, ConditionKind::Paused);
-            }
-        }
-    }
-
     /// The apps to look at now and why: wanted ones, then due retries, then
     /// due drift checks. Blocked apps never.
     pub fn due(&self, now: Timestamp) -> Vec<(String, Cause)> {
@@ -653,7 +635,6 @@ impl Tracker {
             .iter()
             .filter(|v| v.workspace.as_deref() == Some(ws.as_str()) && v.blocked.is_none())
             .map(|v| DriftCost {
-                app: v.name.clone(),
                 workspace: ws.clone(),
                 requests: self
                     .memory

@@ -38,6 +38,7 @@ use crate::plan::Plan;
 use crate::plan::tree::TreeOptions;
 use crate::source::{Fetched, GitRemote, Revision};
 
+pub use crate::databricks::error::error_chain;
 pub use error::EngineError;
 pub use render::RenderedTree;
 pub use scope::{AppFilter, Scope};
@@ -418,18 +419,6 @@ impl Engine {
         }
         Ok(out)
     }
-}
-
-/// An error and its sources as one line, `outer: inner: cause`.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(source) = next {
-        out.push_str(": ");
-        out.push_str(&source.to_string());
-        next = source.source();
-    }
-    out
 }
 
 /// How an audit record names the identity behind a SCIM `Me` answer.

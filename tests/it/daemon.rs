@@ -11,25 +11,14 @@ use std::time::Duration;
 use mortar::controller::status_store::StatusStore;
 use mortar::controller::{Daemon, DaemonHandle, DaemonOptions, Nudge};
 use mortar::model::status::{ConditionKind, SyncResult};
-use mortar::model::{ControllerStatus, Health, SyncStatus};
+use mortar::model::{Health, SyncStatus};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::daemon_support::{GROUP, ROOT, git, job, synced_at, wait_for};
 use super::databricks_support::emulator;
 use super::harness::command;
-
-const ROOT: &str = "apiVersion: mortar.dev/v1alpha1
-kind: Application
-metadata: { name: root }
-spec:
-  source: { path: apps }
----
-apiVersion: mortar.dev/v1alpha1
-kind: Workspace
-metadata: { name: dev }
-spec: { host: https://dbc-dev.cloud.databricks.com }
-";
 
 const APPS: &str = "apiVersion: mortar.dev/v1alpha1
 kind: Application
@@ -48,27 +37,6 @@ spec:
   dependsOn: [base]
   syncPolicy: { automated: { prune: true, selfHeal: true } }
 ";
-
-const GROUP: &str = "apiVersion: mortar.dev/v1alpha1
-kind: Group
-metadata: { name: analysts }
-spec: { displayName: analysts }
-";
-
-fn job(max_runs: u32) -> String {
-    format!(
-        "apiVersion: mortar.dev/v1alpha1
-kind: Job
-metadata: {{ name: nightly }}
-spec:
-  name: nightly
-  max_concurrent_runs: {max_runs}
-  tasks:
-    - task_key: main
-      notebook_task: {{ notebook_path: /Shared/nightly }}
-"
-    )
-}
 
 const HOOK_SECRET: &str = "hook-secret-4f9a";
 
@@ -236,60 +204,6 @@ impl Env {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Ana Lopez")
-        .env("GIT_AUTHOR_EMAIL", "ana@example.com")
-        .env("GIT_COMMITTER_NAME", "Ana Lopez")
-        .env("GIT_COMMITTER_EMAIL", "ana@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Waits until the daemon's status satisfies `ok`.
-async fn wait_for(
-    handle: &mut DaemonHandle,
-    what: &str,
-    ok: impl Fn(&ControllerStatus) -> bool,
-) -> Arc<ControllerStatus> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        {
-            let status = handle.status.borrow_and_update().clone();
-            if ok(&status) {
-                return status;
-            }
-        }
-        if tokio::time::timeout_at(deadline, handle.status.changed())
-            .await
-            .is_err()
-        {
-            panic!(
-                "timed out waiting for {what}; status:\n{}",
-                serde_json::to_string_pretty(&**handle.status.borrow()).unwrap()
-            );
-        }
-    }
-}
-
-fn synced_at(status: &ControllerStatus, app: &str, commit: &str) -> bool {
-    status.app(app).is_some_and(|a| {
-        a.sync == SyncStatus::Synced
-            && a.health == Health::Healthy
-            && a.revision_applied.as_deref() == Some(commit)
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,20 +13,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+use super::daemon_support::{ROOT, git};
 use super::databricks_support::emulator;
 use super::harness::{command, run};
-
-const ROOT: &str = "apiVersion: mortar.dev/v1alpha1
-kind: Application
-metadata: { name: root }
-spec:
-  source: { path: apps }
----
-apiVersion: mortar.dev/v1alpha1
-kind: Workspace
-metadata: { name: dev }
-spec: { host: https://dbc-dev.cloud.databricks.com }
-";
 
 const APPS: usize = 3;
 const JOBS_PER_APP: usize = 8;
@@ -50,21 +39,6 @@ fn jobs(app: usize, generation: u32) -> String {
             )
         })
         .collect()
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Ana Lopez")
-        .env("GIT_AUTHOR_EMAIL", "ana@example.com")
-        .env("GIT_COMMITTER_NAME", "Ana Lopez")
-        .env("GIT_COMMITTER_EMAIL", "ana@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}");
 }
 
 fn commit(repo: &Path, generations: &[u32]) {

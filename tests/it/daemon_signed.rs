@@ -6,7 +6,6 @@
 //! say why); a trusted commit on top syncs again and the refusal clears.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use mortar::controller::{Daemon, DaemonHandle, DaemonOptions, Nudge};
@@ -16,20 +15,9 @@ use mortar_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::daemon_support::{GROUP, ROOT, job, synced_at, wait_for};
 use super::databricks_support::emulator;
 use super::git_servers::{Served, Signing, SshKey};
-
-const ROOT: &str = "apiVersion: mortar.dev/v1alpha1
-kind: Application
-metadata: { name: root }
-spec:
-  source: { path: apps }
----
-apiVersion: mortar.dev/v1alpha1
-kind: Workspace
-metadata: { name: dev }
-spec: { host: https://dbc-dev.cloud.databricks.com }
-";
 
 const APPS: &str = "apiVersion: mortar.dev/v1alpha1
 kind: Application
@@ -47,27 +35,6 @@ spec:
   destination: { workspace: dev }
   syncPolicy: { automated: { prune: true, selfHeal: true } }
 ";
-
-const GROUP: &str = "apiVersion: mortar.dev/v1alpha1
-kind: Group
-metadata: { name: analysts }
-spec: { displayName: analysts }
-";
-
-fn job(max_runs: u32) -> String {
-    format!(
-        "apiVersion: mortar.dev/v1alpha1
-kind: Job
-metadata: {{ name: nightly }}
-spec:
-  name: nightly
-  max_concurrent_runs: {max_runs}
-  tasks:
-    - task_key: main
-      notebook_task: {{ notebook_path: /Shared/nightly }}
-"
-    )
-}
 
 const APPS_WITH_RESOURCES: [&str; 2] = ["base", "team"];
 
@@ -197,40 +164,6 @@ server:
     }
 }
 
-async fn wait_for(
-    handle: &mut DaemonHandle,
-    what: &str,
-    ok: impl Fn(&ControllerStatus) -> bool,
-) -> Arc<ControllerStatus> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        {
-            let status = handle.status.borrow_and_update().clone();
-            if ok(&status) {
-                return status;
-            }
-        }
-        if tokio::time::timeout_at(deadline, handle.status.changed())
-            .await
-            .is_err()
-        {
-            panic!(
-                "timed out waiting for {what}; status:\n{}",
-                serde_json::to_string_pretty(&**handle.status.borrow()).unwrap()
-            );
-        }
-    }
-}
-
-fn synced_at(status: &ControllerStatus, app: &str, commit: &str) -> bool {
-    status.app(app).is_some_and(|a| {
-        a.sync == SyncStatus::Synced
-            && a.health == Health::Healthy
-            && a.revision_applied.as_deref() == Some(commit)
-    })
-}
-
-/// Every app refuses `commit`: Blocked, with a `RevisionRefused` condition naming it.
 fn refused(status: &ControllerStatus, commit: &str) -> bool {
     !status.apps.is_empty()
         && status.apps.iter().all(|a| {

@@ -5,6 +5,7 @@ mod audit;
 mod daemon;
 mod daemon_kill;
 mod daemon_signed;
+mod daemon_support;
 mod databricks;
 mod databricks_auth;
 mod databricks_support;

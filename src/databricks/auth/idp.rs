@@ -14,6 +14,7 @@ use url::Url;
 use super::{AuthError, origin, read_secret, read_value, same_origin};
 use crate::config::IdpConfig;
 use crate::databricks::body::{BodyError, read_capped};
+use crate::databricks::error::error_chain;
 use crate::databricks::redact::redact;
 use crate::databricks::secret::Secret;
 
@@ -177,15 +178,4 @@ impl IdpClient {
         })?;
         Ok(Secret::rotating(response.access_token().secret().clone()))
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

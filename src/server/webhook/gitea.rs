@@ -4,33 +4,14 @@
 //! `clone_url`, `ssh_url`).
 
 use axum::http::HeaderMap;
-use serde::Deserialize;
 
 use super::core::{Provider, Push, WebhookError, delivery_id, header, json, verify_hmac_hex};
+use super::github::Payload;
 use crate::databricks::Secret;
 
 pub const SIGNATURE: &str = "x-gitea-signature";
 pub const EVENT: &str = "x-gitea-event";
 pub const DELIVERY: &str = "x-gitea-delivery";
-
-#[derive(Deserialize)]
-struct Payload {
-    #[serde(rename = "ref")]
-    reference: String,
-    #[serde(default)]
-    after: Option<String>,
-    repository: Repository,
-}
-
-#[derive(Deserialize)]
-struct Repository {
-    #[serde(default)]
-    html_url: Option<String>,
-    #[serde(default)]
-    clone_url: Option<String>,
-    #[serde(default)]
-    ssh_url: Option<String>,
-}
 
 /// Authenticates and reads one Gitea delivery.
 pub fn parse(headers: &HeaderMap, body: &[u8], secret: &Secret) -> Result<Push, WebhookError> {
@@ -48,17 +29,7 @@ pub fn parse(headers: &HeaderMap, body: &[u8], secret: &Secret) -> Result<Push, 
         });
     }
     let payload: Payload = json(body)?;
-    let r = payload.repository;
-    Ok(Push {
-        provider: Provider::Gitea,
-        repository_urls: [r.html_url, r.clone_url, r.ssh_url]
-            .into_iter()
-            .flatten()
-            .collect(),
-        reference: payload.reference,
-        after: payload.after,
-        delivery: delivery_id(headers, DELIVERY),
-    })
+    Ok(payload.into_push(Provider::Gitea, delivery_id(headers, DELIVERY)))
 }
 
 #[cfg(test)]

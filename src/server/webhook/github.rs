@@ -15,8 +15,9 @@ pub const SIGNATURE: &str = "x-hub-signature-256";
 pub const EVENT: &str = "x-github-event";
 pub const DELIVERY: &str = "x-github-delivery";
 
+/// A push payload in GitHub's shape (Gitea and Forgejo send the same).
 #[derive(Deserialize)]
-struct Payload {
+pub(super) struct Payload {
     #[serde(rename = "ref")]
     reference: String,
     #[serde(default)]
@@ -62,18 +63,24 @@ pub fn parse(headers: &HeaderMap, body: &[u8], secret: &Secret) -> Result<Push, 
     } else {
         json(body)?
     };
-    let r = payload.repository;
-    let repository_urls = [r.html_url, r.clone_url, r.ssh_url, r.git_url, r.url]
-        .into_iter()
-        .flatten()
-        .collect();
-    Ok(Push {
-        provider: Provider::Github,
-        repository_urls,
-        reference: payload.reference,
-        after: payload.after,
-        delivery: delivery_id(headers, DELIVERY),
-    })
+    Ok(payload.into_push(Provider::Github, delivery_id(headers, DELIVERY)))
+}
+
+impl Payload {
+    /// The push it announces, with every URL it gives for the repository.
+    pub(super) fn into_push(self, provider: Provider, delivery: Option<String>) -> Push {
+        let r = self.repository;
+        Push {
+            provider,
+            repository_urls: [r.html_url, r.clone_url, r.ssh_url, r.git_url, r.url]
+                .into_iter()
+                .flatten()
+                .collect(),
+            reference: self.reference,
+            after: self.after,
+            delivery,
+        }
+    }
 }
 
 #[cfg(test)]
