@@ -21,6 +21,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod databricks;

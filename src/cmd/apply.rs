@@ -79,7 +79,7 @@ fn mark(action: ActionKind) -> &'static str {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (engine, tree) = args.target.open(None)?;
+    let (engine, tree) = args.target.open(None).await?;
     engine.lock_state(args.lock_timeout.map(std::time::Duration::from_secs))?;
     let planned = engine
         .plan_to_apply(&tree, &args.target.scope(args.prune))

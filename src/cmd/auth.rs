@@ -55,6 +55,7 @@ async fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => Config::default(),
     };
     let env = |name: &str| std::env::var(name).ok();
+    mortar::cluster::read_config_secrets(&config).await?;
     let workspaces = config.workspaces_or_env(&env)?;
     let selected: Vec<_> = match &args.workspace {
         Some(name) => {

@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (engine, tree) = args.target.open(args.source_dir.as_deref())?;
+    let (engine, tree) = args.target.open(args.source_dir.as_deref()).await?;
     let planned = engine.plan(&tree, &args.target.scope(false)).await?;
     let plan = planned.plan();
     match args.output {

@@ -36,10 +36,12 @@ impl TargetArgs {
         }
     }
 
-    /// Opens the engine and renders the source (or `source_dir`), printing
-    /// the renderer's warnings.
-    pub fn open(&self, source_dir: Option<&Path>) -> anyhow::Result<(Engine, RenderedTree)> {
+    /// Opens the engine (reading the Kubernetes Secrets the config names,
+    /// if any) and renders the source (or `source_dir`), printing the
+    /// renderer's warnings.
+    pub async fn open(&self, source_dir: Option<&Path>) -> anyhow::Result<(Engine, RenderedTree)> {
         let engine = Engine::open_file(&self.config)?;
+        mortar::cluster::read_config_secrets(engine.config()).await?;
         let tree = engine.render(source_dir)?;
         for w in &tree.rendered.warnings {
             eprintln!("{w}");

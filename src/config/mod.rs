@@ -15,8 +15,10 @@ mod controller;
 mod duration;
 mod endpoint_key;
 mod environment;
+mod kubernetes;
 mod notifications;
 mod schema;
+mod secret_values;
 mod secrets;
 mod server;
 mod validate;
@@ -25,14 +27,17 @@ pub use controller::ControllerConfig;
 pub use duration::{duration_text, parse_duration, show_duration};
 pub use endpoint_key::EndpointKey;
 pub use environment::{ENV_WORKSPACE, workspace_from_env};
+pub use kubernetes::{KubernetesConfig, MAX_SHARDS, is_object_name};
 pub use notifications::{
     EventKind, NotificationConfig, SlackTarget, WebhookTarget, check_notification_url, glob_match,
 };
 pub use schema::{
     AuditConfig, AuditSinkConfig, AuthConfig, Config, DEFAULT_GIT_INTERVAL, DEFAULT_GIT_TIMEOUT,
     GitAuthConfig, GitSourceConfig, GitTransport, GitVerifyConfig, IdpConfig, LimitsConfig,
-    RetryConfig, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig, redact_userinfo,
+    RetryConfig, SecretKeyRef, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,
+    redact_userinfo,
 };
+pub use secret_values::{SecretLookupError, lookup as lookup_secret, set_secret};
 pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
 pub use server::{HmacWebhook, ServerConfig, TokenWebhook, WebhooksConfig};
 pub use validate::{check_url, is_loopback_host};

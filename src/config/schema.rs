@@ -10,7 +10,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::duration::parse_duration;
-use super::{ControllerConfig, NotificationConfig, SecretsConfig};
+use super::{ControllerConfig, KubernetesConfig, NotificationConfig, SecretsConfig};
 
 /// The whole controller config file. New sections are added as fields here.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -40,6 +40,9 @@ pub struct Config {
     /// Where app state changes are announced (Slack, signed webhooks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<NotificationConfig>,
+    /// Running in a cluster: Leases, shards, Events, Secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesConfig>,
 }
 
 /// The manifest source: a directory, or a Git repository at a revision,
@@ -382,6 +385,17 @@ pub enum SecretRef {
     File(PathBuf),
     /// An environment variable holding the secret.
     Env(String),
+    /// A key of a Kubernetes Secret in `kubernetes.namespace`, read through
+    /// the cluster's API and re-read when it changes.
+    Secret(SecretKeyRef),
+}
+
+/// A key of a Kubernetes Secret.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKeyRef {
+    pub name: String,
+    pub key: String,
 }
 
 impl fmt::Display for SecretRef {
@@ -389,6 +403,7 @@ impl fmt::Display for SecretRef {
         match self {
             SecretRef::File(path) => write!(f, "file {}", path.display()),
             SecretRef::Env(name) => write!(f, "environment variable {name}"),
+            SecretRef::Secret(s) => write!(f, "Kubernetes Secret {}, key {}", s.name, s.key),
         }
     }
 }
@@ -407,7 +422,9 @@ impl<'de> Deserialize<'de> for ValueRef {
         impl<'de> Visitor<'de> for V {
             type Value = ValueRef;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, or `{file: PATH}` / `{env: NAME}`")
+                f.write_str(
+                    "a string, or `{file: PATH}` / `{env: NAME}` / `{secret: {name: NAME, key: KEY}}`",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ValueRef, E> {
                 Ok(ValueRef::Literal(v.to_string()))

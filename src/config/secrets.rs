@@ -98,6 +98,8 @@ impl Config {
             SecretRef::File(path) => {
                 out.files.insert(path.clone());
             }
+            // Secret scopes read files and variables, never the cluster.
+            SecretRef::Secret(_) => {}
         };
         for ws in self.workspaces.values() {
             match &ws.auth {

@@ -121,6 +121,8 @@ impl Config {
             .map_err(|(field, message)| invalid(field, message))?;
         self.validate_notifications()
             .map_err(|(field, message)| invalid(field, message))?;
+        self.validate_kubernetes()
+            .map_err(|(field, message)| invalid(field, message))?;
         for (name, ws) in &self.workspaces {
             let at = format!("workspaces.{name}");
             if !valid_name(name) {

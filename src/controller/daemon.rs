@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::runner::{ControllerError, Nudge, Outlets, RunOptions, Runner};
+use super::runner::{ControllerError, Nudge, Outlets, RunOptions, Runner, Sharing};
+use crate::cluster::{Cluster, ClusterError, EventSink, LeaseKeeper};
 use crate::engine::{Engine, EngineError};
 use crate::model::ControllerStatus;
 use crate::server::{self, Metrics, ServerError, ServerState, WatchedSource};
@@ -29,6 +30,8 @@ pub enum DaemonError {
     NoSource { file: String },
     #[error("notifications")]
     Notify(#[from] super::notify::NotifyError),
+    #[error("Kubernetes")]
+    Cluster(#[from] ClusterError),
 }
 
 impl DaemonError {
@@ -40,6 +43,7 @@ impl DaemonError {
             DaemonError::Server(e) => e.metric_label(),
             DaemonError::NoSource { .. } => "no_source",
             DaemonError::Notify(e) => e.metric_label(),
+            DaemonError::Cluster(e) => e.metric_label(),
         }
     }
 }
@@ -132,6 +136,30 @@ impl Daemon {
     ) -> Result<bool, DaemonError> {
         let (nudge_tx, nudge_rx) = self.nudges;
         let config = self.engine.config().clone();
+        // In a cluster: the Secrets credentials name are read before
+        // anything needs them, and the Leases say which apps are ours.
+        let lease_stop = CancellationToken::new();
+        let mut keeper = None;
+        let mut events = None;
+        let mut sharing = None;
+        if let Some(k) = &config.kubernetes {
+            let cluster = Cluster::connect(k).await?;
+            tracing::info!(namespace = %cluster.namespace, identity = %cluster.identity, shards = k.shards, "in a cluster");
+            crate::cluster::secrets::watch_secrets(
+                &cluster,
+                config.kubernetes_secret_names(),
+                &cancel,
+            )
+            .await?;
+            events = k.events.then(|| EventSink::new(&cluster));
+            let (mut leases, ownership) = LeaseKeeper::new(&cluster, events.clone(), &cancel);
+            leases.first_round().await;
+            keeper = Some(tokio::spawn(leases.run(lease_stop.clone())));
+            sharing = Some(Sharing {
+                identity: cluster.identity.clone(),
+                ownership,
+            });
+        }
         self.metrics.set_request_stats(self.engine.request_stats());
         // Accepted webhook pushes become nudges; a full channel means a
         // look is pending already, which is how bursts coalesce.
@@ -159,7 +187,10 @@ impl Daemon {
             api: bound.api,
             metrics: bound.metrics,
         }));
-        let notifier = super::notify::Notifier::start(&config.notifications, cancel.clone())?;
+        let mut notifier = super::notify::Notifier::start(&config.notifications, cancel.clone())?;
+        if let Some(events) = events {
+            notifier = notifier.with_cluster_events(events);
+        }
         let poll_interval = options.poll_interval.unwrap_or_else(|| {
             config
                 .source
@@ -179,11 +210,19 @@ impl Daemon {
             RunOptions {
                 poll_interval,
                 once: options.once,
+                sharing,
             },
             cancel.clone(),
         )?;
         let synced = runner.run(nudge_rx).await;
         cancel.cancel();
+        // Writes have stopped: the shards go back so others need not wait.
+        lease_stop.cancel();
+        if let Some(keeper) = keeper
+            && let Err(e) = keeper.await
+        {
+            tracing::error!(error = %e, "the Lease keeper stopped unexpectedly");
+        }
         bound.stopped().await?;
         Ok(synced?)
     }

@@ -25,7 +25,8 @@ use rand::Rng;
 use reqwest::StatusCode;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{NotificationConfig, ValueRef, check_notification_url};
+use crate::cluster::{EventReason, EventSink};
+use crate::config::{EventKind, NotificationConfig, ValueRef, check_notification_url};
 use crate::databricks::auth::{AuthError, read_secret};
 use crate::databricks::{Secret, redact};
 
@@ -121,6 +122,8 @@ struct Channel {
 #[derive(Clone)]
 pub struct Notifier {
     channels: Arc<Vec<Arc<Channel>>>,
+    /// Kubernetes Events on the controller's pod, in a cluster.
+    cluster_events: Option<EventSink>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -184,12 +187,35 @@ impl Notifier {
         }
         Ok(Notifier {
             channels: Arc::new(channels),
+            cluster_events: None,
         })
+    }
+
+    /// Also records failures, healed drift and refused revisions as
+    /// Kubernetes Events.
+    pub fn with_cluster_events(mut self, sink: EventSink) -> Notifier {
+        self.cluster_events = Some(sink);
+        self
     }
 
     /// Queues each event for every channel that wants it. Never blocks and
     /// never fails: a full queue drops its oldest event (counted).
     pub fn send(&self, events: Vec<Event>) {
+        if let Some(sink) = &self.cluster_events {
+            for event in &events {
+                let reason = match event.kind {
+                    EventKind::SyncFailed => EventReason::SyncFailed,
+                    EventKind::AppDegraded => EventReason::AppDegraded,
+                    EventKind::DriftHealed => EventReason::DriftHealed,
+                    EventKind::RevisionRefused => EventReason::RevisionRefused,
+                    _ => continue,
+                };
+                let sink = sink.clone();
+                let app = event.app.clone();
+                let note = event.message.clone();
+                tokio::spawn(async move { sink.record_about(reason, Some(&app), note).await });
+            }
+        }
         for channel in self.channels.iter() {
             let mut queued = false;
             for event in events

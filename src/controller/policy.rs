@@ -38,6 +38,8 @@ pub enum Cause {
     Manual,
     /// A rollback or a pin to an older revision.
     Rollback,
+    /// This replica took over the app's shard from another.
+    Takeover,
 }
 
 impl Cause {
@@ -51,6 +53,7 @@ impl Cause {
             Cause::Retry => "retry",
             Cause::Manual => "manual",
             Cause::Rollback => "rollback",
+            Cause::Takeover => "takeover",
         }
     }
 

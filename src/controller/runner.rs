@@ -23,6 +23,7 @@ use super::status_store::{StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
 use crate::apply::AppFilter;
 use crate::audit::Trigger;
+use crate::cluster::Ownership;
 use crate::engine::render::RenderError;
 use crate::engine::{Engine, EngineError, RenderedTree, Scope};
 use crate::model::ControllerStatus;
@@ -63,6 +64,16 @@ pub struct RunOptions {
     /// Stop after the first full reconcile (for `demo --exit-after-sync`
     /// and one-shot use).
     pub once: bool,
+    /// In a cluster: the apps this replica may reconcile, as the Leases
+    /// say. None: every app, alone.
+    pub sharing: Option<Sharing>,
+}
+
+/// A replica's share of the apps.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    pub identity: String,
+    pub ownership: watch::Receiver<Ownership>,
 }
 
 /// Why the controller could not run.
@@ -119,6 +130,8 @@ pub struct Runner {
     options: RunOptions,
     cancel: CancellationToken,
     rounds: u64,
+    /// The apps this replica reconciles and the fence of its writes.
+    ownership: watch::Receiver<Ownership>,
 }
 
 impl Runner {
@@ -144,6 +157,11 @@ impl Runner {
         let pin_store = PinStore::new(&config.state.dir);
         let requests = RequestStore::new(&config.state.dir);
         let mut tracker = Tracker::new(restored.clone(), pace);
+        let ownership = match &options.sharing {
+            Some(sharing) => sharing.ownership.clone(),
+            None => watch::channel(Ownership::everything(&cancel)).1,
+        };
+        tracker.set_holdings(ownership.borrow().holdings.clone());
         let git = config.source.as_ref().and_then(|s| s.git.as_ref());
         let source = &mut tracker.status_mut().source;
         source.repository = match (engine.git_remote(), config.source.as_ref()) {
@@ -175,6 +193,7 @@ impl Runner {
             options,
             cancel,
             rounds: 0,
+            ownership,
         })
     }
 
@@ -194,6 +213,7 @@ impl Runner {
         // `mortar rollback` and `mortar sync` write files in the state
         // directory; a look every second or two picks them up.
         let mut nudges_open = true;
+        let mut sharing_open = self.options.sharing.is_some();
         let mut pin_check = tokio::time::interval(Duration::from_millis(1500));
         pin_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -225,6 +245,16 @@ impl Runner {
                     }
                 }
                 _ = tokio::time::sleep(due) => None,
+                changed = self.ownership.changed(), if sharing_open => {
+                    if changed.is_err() {
+                        sharing_open = false;
+                        continue;
+                    }
+                    let holdings = self.ownership.borrow_and_update().holdings.clone();
+                    tracing::info!(held = ?holdings.held, shards = holdings.shards, "the shards held changed");
+                    self.tracker.set_holdings(holdings);
+                    None
+                }
                 _ = pin_check.tick() => {
                     let pins_changed = self.reload_pins(Timestamp::now());
                     if !self.take_requests() && !pins_changed {
@@ -239,6 +269,7 @@ impl Runner {
             self.reconcile().await;
             self.publish()?;
             self.outlets.passes.send_modify(|n| *n += 1);
+            super::memory::return_free_memory();
         }
         self.publish()?;
         Ok(self.all_synced())
@@ -419,7 +450,12 @@ impl Runner {
             return;
         };
         if !self.orphans.is_empty() && !self.cancel.is_cancelled() {
-            let orphans = std::mem::take(&mut self.orphans);
+            // An orphan is pruned by the replica holding its shard.
+            let (orphans, others): (BTreeSet<String>, BTreeSet<String>) =
+                std::mem::take(&mut self.orphans)
+                    .into_iter()
+                    .partition(|app| self.tracker.owns(app));
+            self.orphans = others;
             self.prune_orphans(&tree, orphans).await;
         }
         let mut tried: BTreeSet<String> = BTreeSet::new();
@@ -501,7 +537,7 @@ impl Runner {
                 planned,
                 Trigger::Sync("prune".to_string()),
                 progress,
-                self.cancel.child_token(),
+                self.fence(),
             )
             .await
         {
@@ -628,7 +664,7 @@ impl Runner {
                         part,
                         Trigger::Sync(cause.label().to_string()),
                         progress,
-                        self.cancel.child_token(),
+                        self.fence(),
                     )
                     .await
                 {
@@ -685,6 +721,12 @@ impl Runner {
         }
         .instrument(span)
         .await;
+    }
+
+    /// The token an apply stops on: shutdown, or the loss of a shard
+    /// (another replica may take it over; this one must stop writing).
+    fn fence(&self) -> CancellationToken {
+        self.ownership.borrow().fence.child_token()
     }
 
     fn drift_message(&self, app: &str) -> Option<String> {
@@ -805,6 +847,14 @@ impl Runner {
     /// Publishes the status to readers, saves it and announces what changed.
     fn publish(&mut self) -> Result<(), ControllerError> {
         self.tracker.status_mut().updated = Some(Timestamp::now());
+        if let Some(sharing) = &self.options.sharing {
+            let holdings = self.ownership.borrow().holdings.clone();
+            self.tracker.status_mut().replica = Some(crate::model::status::ReplicaStatus {
+                identity: sharing.identity.clone(),
+                shards: holdings.shards,
+                held: holdings.held.into_iter().collect(),
+            });
+        }
         let status = Arc::new(self.tracker.status().clone());
         self.outlets.metrics.set_app_states(&status);
         self.outlets.status.send_replace(status.clone());

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 
 use super::pacing::{self, DriftCost};
 use super::policy::{self, Cause, Pending, Verdict, Waiting};
+use crate::cluster::Holdings;
 use crate::manifest::app::SyncPolicy;
 use crate::manifest::render::Rendered;
 use crate::model::status::{Condition, ConditionKind, DriftCheck, SyncCounts, SyncResult, SyncRun};
@@ -139,6 +140,8 @@ pub struct Tracker {
     views: Vec<AppView>,
     memory: BTreeMap<String, Memory>,
     pace: Pace,
+    /// The shards this replica holds: only their apps are due here.
+    holdings: Holdings,
 }
 
 impl Tracker {
@@ -149,7 +152,28 @@ impl Tracker {
             views: Vec::new(),
             memory: BTreeMap::new(),
             pace,
+            holdings: Holdings::everything(),
         }
+    }
+
+    /// Takes in the shards this replica holds now. Apps of a shard just
+    /// taken over want a look at once: the replica that had them may have
+    /// left work half done.
+    pub fn set_holdings(&mut self, holdings: Holdings) {
+        let before = std::mem::replace(&mut self.holdings, holdings);
+        for view in &self.views {
+            if self.holdings.owns(&view.name)
+                && !before.owns(&view.name)
+                && let Some(m) = self.memory.get_mut(&view.name)
+            {
+                m.wanted.get_or_insert(Cause::Takeover);
+            }
+        }
+    }
+
+    /// Whether this replica reconciles `app`.
+    pub fn owns(&self, app: &str) -> bool {
+        self.holdings.owns(app)
     }
 
     pub fn status(&self) -> &ControllerStatus {
@@ -313,7 +337,11 @@ impl Tracker {
     /// due drift checks. Blocked apps never.
     pub fn due(&self, now: Timestamp) -> Vec<(String, Cause)> {
         let mut out = Vec::new();
-        for view in self.views.iter().filter(|v| v.blocked.is_none()) {
+        for view in self
+            .views
+            .iter()
+            .filter(|v| v.blocked.is_none() && self.holdings.owns(&v.name))
+        {
             let Some(m) = self.memory.get(&view.name) else {
                 continue;
             };
@@ -618,7 +646,7 @@ impl Tracker {
     pub fn next_due(&self) -> Option<Timestamp> {
         self.views
             .iter()
-            .filter(|v| v.blocked.is_none())
+            .filter(|v| v.blocked.is_none() && self.holdings.owns(&v.name))
             .filter_map(|v| self.memory.get(&v.name))
             .flat_map(|m| [m.retry_at, m.drift_at])
             .flatten()
@@ -864,6 +892,51 @@ mod tests {
         let b = tr.app("b").unwrap();
         assert_eq!((b.sync, b.health), (SyncStatus::Synced, Health::Healthy));
         assert_eq!(b.revision_applied.as_deref(), Some("c2"));
+    }
+
+    #[test]
+    fn only_the_apps_of_held_shards_are_due_and_a_takeover_looks_at_once() {
+        let mut tr = tracker();
+        let auto = Some((false, false));
+        let apps: Vec<String> = (0..12).map(|i| format!("team-{i}")).collect();
+        tr.set_tree(
+            apps.iter().map(|a| view(a, 1, auto, &[])).collect(),
+            Some("c1"),
+            Cause::Startup,
+            t(0),
+        );
+        let shard0 = Holdings {
+            shards: 2,
+            held: BTreeSet::from([0]),
+        };
+        tr.set_holdings(shard0.clone());
+        let due = tr.due(t(0));
+        assert!(!due.is_empty() && due.len() < apps.len(), "{due:?}");
+        assert!(due.iter().all(|(a, _)| shard0.owns(a)));
+        for (app, _) in &due {
+            tr.planned(
+                &plan(app, &[(ActionKind::NoOp, false)]),
+                Cause::Startup,
+                t(0),
+            );
+        }
+        assert!(tr.due(t(1)).is_empty());
+        // The other replica's shard moves here: its apps are looked at now.
+        tr.set_holdings(Holdings {
+            shards: 2,
+            held: BTreeSet::from([0, 1]),
+        });
+        let taken = tr.due(t(2));
+        assert_eq!(taken.len(), apps.len() - due.len());
+        assert!(
+            taken
+                .iter()
+                .all(|(a, c)| !shard0.owns(a) && *c == Cause::Startup)
+        );
+        // Losing a shard stops its apps' drift checks here.
+        tr.set_holdings(Holdings::nothing(2));
+        assert!(tr.due(t(100_000)).is_empty());
+        assert_eq!(tr.next_due(), None);
     }
 
     #[test]

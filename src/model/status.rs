@@ -252,6 +252,20 @@ pub struct ControllerStatus {
     /// Apps in tree order (each parent before its children).
     pub apps: Vec<AppStatus>,
     pub updated: Option<jiff::Timestamp>,
+    /// In a cluster: this replica and the shards it holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<ReplicaStatus>,
+}
+
+/// One replica's share of the apps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaStatus {
+    /// Its name in Leases and Events.
+    pub identity: String,
+    /// How many shards the apps are spread over.
+    pub shards: u32,
+    /// The shards it holds (their apps are the ones it reconciles).
+    pub held: Vec<u32>,
 }
 
 impl ControllerStatus {

@@ -65,6 +65,7 @@ pub struct Metrics {
     apps: Family<Labels<2>, Gauge>,
     app_sync: Family<Labels<2>, Gauge>,
     app_health: Family<Labels<2>, Gauge>,
+    shard_held: Family<Labels<1>, Gauge>,
     /// The apps `set_app_states` last saw, to drop the series of apps gone.
     known_apps: Mutex<BTreeSet<String>>,
     clients: Arc<ClientCollector>,
@@ -104,6 +105,7 @@ impl Metrics {
             apps: Family::default(),
             app_sync: Family::default(),
             app_health: Family::default(),
+            shard_held: Family::default(),
             known_apps: Mutex::new(BTreeSet::new()),
             clients: Arc::new(ClientCollector::default()),
         };
@@ -178,6 +180,11 @@ impl Metrics {
             "app_health_status",
             "1 for the app's current health, 0 for the others",
             m.app_health.clone(),
+        );
+        m.registry.register(
+            "shard_held",
+            "1 for each shard this replica holds, 0 for the others (in a cluster)",
+            m.shard_held.clone(),
         );
         let clients = Arc::clone(&m.clients);
         m.registry.register_collector(Box::new(clients));
@@ -281,6 +288,13 @@ impl Metrics {
     /// sync status and health combination is set, zeros included, and the
     /// series of apps no longer present are dropped.
     pub fn set_app_states(&self, status: &ControllerStatus) {
+        if let Some(replica) = &status.replica {
+            for shard in 0..replica.shards {
+                self.shard_held
+                    .get_or_create(&labels([("shard", shard.to_string().as_str())]))
+                    .set(i64::from(replica.held.contains(&shard)));
+            }
+        }
         for sync in SyncStatus::ALL {
             for health in Health::ALL {
                 let n = status

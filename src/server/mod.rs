@@ -164,7 +164,13 @@ pub async fn serve(
         Arc::clone(&state.metrics),
     ));
     let api_router = api_router(hooks, state.status.clone());
-    let metrics_router = metrics_router(Arc::clone(&state.metrics), state.ready.clone());
+    let metrics_router = metrics_router(
+        Arc::clone(&state.metrics),
+        health::Readiness {
+            ready: state.ready.clone(),
+            status: state.status.clone(),
+        },
+    );
 
     let spawn = |listener: TcpListener, router: Router, cancel: CancellationToken| {
         tokio::spawn(async move {
@@ -264,7 +270,7 @@ fn api_router(hooks: Arc<webhook::Webhooks>, status: api::StatusReceiver) -> Rou
         .method_not_allowed_fallback(method_not_allowed)
 }
 
-fn metrics_router(metrics: Arc<Metrics>, ready: watch::Receiver<bool>) -> Router {
+fn metrics_router(metrics: Arc<Metrics>, ready: health::Readiness) -> Router {
     let scrape = Router::new()
         .route("/metrics", get(scrape))
         .with_state(metrics);

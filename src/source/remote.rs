@@ -493,6 +493,9 @@ impl GitRemote {
                 read_credential_file(path).map_err(|e| err(local_reason(&e)))?
             }
             SecretRef::Env(name) => std::env::var(name).map_err(|_| err("not set".into()))?,
+            SecretRef::Secret(key) => {
+                crate::config::lookup_secret(key).map_err(|e| err(e.to_string()))?
+            }
         };
         let value = value.trim();
         if value.is_empty() {

@@ -56,6 +56,7 @@ fn status() -> ControllerStatus {
         },
         apps: vec![root, child],
         updated: Some(at("2026-12-02T10:00:06Z")),
+        replica: None,
     }
 }
 

@@ -153,6 +153,9 @@ fn read_ref(reference: &SecretRef, what: &'static str) -> Result<String, AuthErr
     let value = match reference {
         SecretRef::File(path) => read_credential_file(path).map_err(|e| err(local_reason(&e)))?,
         SecretRef::Env(name) => std::env::var(name).map_err(|_| err("not set".into()))?,
+        SecretRef::Secret(key) => {
+            crate::config::lookup_secret(key).map_err(|e| err(e.to_string()))?
+        }
     };
     let value = value.trim();
     if value.is_empty() {

@@ -1,5 +1,6 @@
 //! Personal access tokens: a bearer token read once from a file or an
-//! environment variable.
+//! environment variable, or read from a Kubernetes Secret on every use (so
+//! a rotated Secret takes effect without a restart).
 
 use std::sync::OnceLock;
 
@@ -22,6 +23,9 @@ impl Pat {
     }
 
     pub fn token(&self) -> Result<Secret, AuthError> {
+        if matches!(self.reference, SecretRef::Secret(_)) {
+            return read_secret(&self.reference, "personal access token");
+        }
         if let Some(t) = self.token.get() {
             return Ok(t.clone());
         }
