@@ -206,6 +206,7 @@ impl Runner {
         self.reconcile().await;
         self.publish()?;
         self.outlets.passes.send_modify(|n| *n += 1);
+        super::memory::return_free_memory();
         if self.options.once {
             return Ok(self.all_synced());
         }
