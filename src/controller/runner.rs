@@ -503,6 +503,8 @@ impl Runner {
                 };
                 let names = causes.keys().cloned().collect();
                 self.round(&at, AppFilter::Named(names), causes).await;
+                // A round's live lists and plans are garbage now.
+                super::memory::return_free_memory();
             }
         }
     }
