@@ -41,7 +41,7 @@ pub enum ClusterError {
         source: kube::Error,
     },
     #[error(
-        "the Secrets {names} were not read within {seconds} s (does the service account may `get`, `list` and `watch` them?)"
+        "the Secrets {names} were not read within {seconds} s (may the service account `get`, `list` and `watch` them?)"
     )]
     SecretsNotRead { names: String, seconds: u64 },
 }

@@ -2,6 +2,7 @@
 //! repositories, a real OIDC provider. One module per area.
 
 mod audit;
+mod cluster;
 mod daemon;
 mod daemon_kill;
 mod daemon_signed;
@@ -16,6 +17,8 @@ mod git_servers;
 mod harness;
 mod hostile;
 mod kinds;
+mod kube_apiserver;
+mod kube_support;
 mod manifest;
 mod notify;
 mod plan_apply;
