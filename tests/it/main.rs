@@ -2,6 +2,7 @@
 //! repositories, a real OIDC provider. One module per area.
 
 mod audit;
+mod chart;
 mod cluster;
 mod daemon;
 mod daemon_kill;
