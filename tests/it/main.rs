@@ -17,6 +17,7 @@ mod engine;
 mod git_servers;
 mod harness;
 mod hostile;
+mod image;
 mod kinds;
 mod kube_apiserver;
 mod kube_support;
