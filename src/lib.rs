@@ -27,6 +27,7 @@ pub mod controller;
 pub mod databricks;
 pub mod durable;
 pub mod engine;
+pub mod error_chain;
 pub mod manifest;
 pub mod model;
 pub mod observe;

@@ -145,7 +145,7 @@ impl LeaseKeeper {
         match tokio::time::timeout(self.duration / 3, self.round()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                tracing::warn!(error = %crate::databricks::error::error_chain(&e), "cannot keep the Leases this round");
+                tracing::warn!(error = %crate::error_chain::error_chain(&e), "cannot keep the Leases this round");
             }
             Err(_) => tracing::warn!("the Lease round did not finish in time"),
         }

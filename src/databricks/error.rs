@@ -328,18 +328,6 @@ fn parse_body(status: u16, reason: &str, body: &[u8]) -> (String, String, bool) 
     (fallback_code, short, false)
 }
 
-/// An error and its sources as one line, `outer: inner: cause`.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(source) = next {
-        out.push_str(": ");
-        out.push_str(&source.to_string());
-        next = source.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,7 @@ use crate::plan::Plan;
 use crate::plan::tree::TreeOptions;
 use crate::source::{Fetched, GitRemote, Revision};
 
-pub use crate::databricks::error::error_chain;
+pub use crate::error_chain::error_chain;
 pub use error::EngineError;
 pub use render::RenderedTree;
 pub use scope::{AppFilter, Scope};

@@ -14,9 +14,9 @@ use url::Url;
 use super::{AuthError, origin, read_secret, read_value, same_origin};
 use crate::config::IdpConfig;
 use crate::databricks::body::{BodyError, read_capped};
-use crate::databricks::error::error_chain;
 use crate::databricks::redact::redact;
 use crate::databricks::secret::Secret;
+use crate::error_chain::error_chain;
 
 /// Why the bridge could not complete a request for openidconnect.
 #[derive(Debug, thiserror::Error)]
