@@ -521,6 +521,33 @@ async fn a_rotated_secret_is_used_without_a_restart_and_failures_become_one_even
         .filter_map(|e| e.reason)
         .collect();
     assert!(reasons.contains("ShardAcquired"), "{reasons:?}");
+    // The probes and metrics say which shards the replica holds.
+    let log = replica.log();
+    let metrics = log
+        .split("metrics=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no metrics address in the log:\n{log}"))
+        .to_string();
+    let http = reqwest::Client::new();
+    let ready = http
+        .get(format!("http://{metrics}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(ready, "ready\nmortar-0 holds shards [0] of 1\n");
+    let scraped = http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(scraped.contains("mortar_shard_held{shard=\"0\"} 1"), "{scraped}");
     assert!(
         !replica.log().contains("dapi-not-the-right-token"),
         "the secret was logged"
