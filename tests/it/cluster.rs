@@ -70,13 +70,26 @@ async fn service_account(
     slots: u32,
     secrets: &[&str],
 ) -> PathBuf {
+    account(cluster, ns, "mortar", shards, slots, secrets).await
+}
+
+/// A ServiceAccount `name` bound (RoleBinding `name`) to such a Role;
+/// returns a kubeconfig with its token.
+async fn account(
+    cluster: &TestCluster,
+    ns: &str,
+    name: &str,
+    shards: u32,
+    slots: u32,
+    secrets: &[&str],
+) -> PathBuf {
     let client = cluster.admin_client().await;
     Api::<ServiceAccount>::namespaced(client.clone(), ns)
         .create(
             &PostParams::default(),
             &ServiceAccount {
                 metadata: ObjectMeta {
-                    name: Some("mortar".into()),
+                    name: Some(name.into()),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -97,7 +110,7 @@ async fn service_account(
     };
     let role = Role {
         metadata: ObjectMeta {
-            name: Some("mortar".into()),
+            name: Some(name.into()),
             ..Default::default()
         },
         rules: Some(vec![
@@ -131,17 +144,17 @@ async fn service_account(
             &PostParams::default(),
             &RoleBinding {
                 metadata: ObjectMeta {
-                    name: Some("mortar".into()),
+                    name: Some(name.into()),
                     ..Default::default()
                 },
                 role_ref: RoleRef {
                     api_group: Some("rbac.authorization.k8s.io".into()),
                     kind: "Role".into(),
-                    name: "mortar".into(),
+                    name: name.into(),
                 },
                 subjects: Some(vec![Subject {
                     kind: "ServiceAccount".into(),
-                    name: "mortar".into(),
+                    name: name.into(),
                     namespace: Some(ns.into()),
                     ..Default::default()
                 }]),
@@ -149,9 +162,7 @@ async fn service_account(
         )
         .await
         .unwrap();
-    let token = cluster
-        .service_account_token(ns, "mortar", None, 3600)
-        .await;
+    let token = cluster.service_account_token(ns, name, None, 3600).await;
     cluster.kubeconfig_for_token(&token)
 }
 
@@ -257,6 +268,14 @@ impl Replica {
                 )
             })
             .collect()
+    }
+
+    /// How many records the replica's audit trail holds.
+    fn records(&self) -> usize {
+        std::fs::read_to_string(self.dir.join("state/audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .count()
     }
 
     async fn kill(&mut self) {
@@ -547,7 +566,10 @@ async fn a_rotated_secret_is_used_without_a_restart_and_failures_become_one_even
         .text()
         .await
         .unwrap();
-    assert!(scraped.contains("mortar_shard_held{shard=\"0\"} 1"), "{scraped}");
+    assert!(
+        scraped.contains("mortar_shard_held{shard=\"0\"} 1"),
+        "{scraped}"
+    );
     assert!(
         !replica.log().contains("dapi-not-the-right-token"),
         "the secret was logged"
@@ -624,4 +646,79 @@ async fn the_service_account_may_do_what_the_controller_needs_and_nothing_more()
     );
     let elsewhere = Api::<Secret>::namespaced(client, &other_ns);
     assert!(forbidden(elsewhere.get("databricks").await));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_cannot_renew_stops_writing_before_another_takes_over() {
+    const APPS: usize = 4;
+    let cluster = TestCluster::shared();
+    let ns = cluster.fresh_namespace("fence").await;
+    let dev = emulator(EmulatorConfig::default()).await;
+    put_secret(cluster, &ns, "databricks", "pat", &dev.token()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path(), APPS, 0);
+    let first = head(&repo);
+    // Two replicas, each with an account of its own; one shard.
+    let a_config = account(cluster, &ns, "mortar-a", 1, 4, &["databricks"]).await;
+    let mut a = Replica::start(dir.path(), "mortar-a", &repo, &dev, &a_config, &ns, 1);
+    let apps: Vec<String> = (0..APPS).map(|i| format!("team{i}")).collect();
+    eventually(
+        "the first replica syncs everything",
+        Duration::from_secs(60),
+        &[&a],
+        || apps.iter().all(|app| synced(&[&a], app, &first)) && a.held() == BTreeSet::from([0]),
+    )
+    .await;
+    let b_config = account(cluster, &ns, "mortar-b", 1, 4, &["databricks"]).await;
+    let mut b = Replica::start(dir.path(), "mortar-b", &repo, &dev, &b_config, &ns, 1);
+    tokio::time::sleep(Duration::from_secs(LEASE_SECONDS)).await;
+    assert!(b.held().is_empty(), "the standby took a held shard");
+
+    // The first replica loses its access: it cannot renew.
+    Api::<RoleBinding>::namespaced(cluster.admin_client().await, &ns)
+        .delete("mortar-a", &Default::default())
+        .await
+        .unwrap();
+    let stopped = eventually(
+        "the replica that cannot renew drops its shard",
+        Duration::from_secs(LEASE_SECONDS * 3),
+        &[&a],
+        || a.held().is_empty(),
+    )
+    .await;
+    let taken = eventually(
+        "the standby takes the shard",
+        Duration::from_secs(LEASE_SECONDS * 6),
+        &[&a, &b],
+        || b.held() == BTreeSet::from([0]),
+    )
+    .await;
+    eprintln!(
+        "dropped {stopped:?} after the revocation; taken over {:?} after it",
+        stopped + taken
+    );
+    assert!(
+        stopped < Duration::from_secs(LEASE_SECONDS),
+        "kept writing for {stopped:?}, past the lease duration"
+    );
+    assert!(a.log().contains("stopped writing"), "{}", a.log());
+    // A new commit is synced by the new holder only.
+    let before = a.created().len() + a.records();
+    repository(dir.path(), APPS, 1);
+    let second = head(&repo);
+    eventually(
+        "synced by the new holder",
+        Duration::from_secs(60),
+        &[&a, &b],
+        || apps.iter().all(|app| synced(&[&b], app, &second)),
+    )
+    .await;
+    assert_eq!(
+        a.created().len() + a.records(),
+        before,
+        "the fenced replica wrote"
+    );
+    assert!(jobs_by_name(&dev).await.values().all(|n| *n == 1));
+    a.stop().await;
+    b.stop().await;
 }
