@@ -268,6 +268,13 @@ async fn bench(
         if balanced && synced {
             break;
         }
+        if let Some((i, s)) = st.iter().find(|(_, s)| s.source.error.is_some()) {
+            panic!(
+                "{} cannot use the source: {}",
+                replicas[*i].name,
+                s.source.error.as_deref().unwrap_or_default()
+            );
+        }
         assert!(started.elapsed() < PATIENCE, "no steady state");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

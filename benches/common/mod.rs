@@ -247,16 +247,36 @@ impl Layout {
                 "---\napiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: {{ name: ws{w} }}\nspec: {{ host: https://ws{w}.example.com }}\n"
             );
         }
+        // A file holds at most 512 documents: the Applications beyond the
+        // first few hundred go to further top-level files.
+        let mut files = Vec::new();
+        let mut current = root;
+        let mut in_file = self.workspaces;
         for a in 0..self.apps {
+            if in_file >= 400 {
+                let name = if files.is_empty() {
+                    "root.yaml".to_string()
+                } else {
+                    format!("apps-{}.yaml", files.len())
+                };
+                files.push((name, std::mem::take(&mut current)));
+                in_file = 0;
+            }
             let _ = write!(
-                root,
+                current,
                 "---\napiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: {{ name: {} }}\nspec:\n  project: default\n  source: {{ path: {} }}\n  destination: {{ workspace: {} }}\n  syncPolicy: {{ automated: {{ prune: true, selfHeal: true }} }}\n",
                 self.app(a),
                 self.app(a),
                 self.workspace_of(a)
             );
+            in_file += 1;
         }
-        let mut files = vec![("root.yaml".to_string(), root)];
+        let name = if files.is_empty() {
+            "root.yaml".to_string()
+        } else {
+            format!("apps-{}.yaml", files.len())
+        };
+        files.push((name, current));
         for a in 0..self.apps {
             for chunk in 0..self.jobs_per_app.div_ceil(PER_FILE) {
                 files.push(self.job_file(a, chunk, &BTreeMap::new()));
