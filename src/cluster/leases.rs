@@ -133,10 +133,17 @@ impl LeaseKeeper {
             .collect()
     }
 
-    /// The first round, before the controller starts: it then knows which
-    /// apps are its own from the start.
+    /// The first rounds, before the controller starts: it then knows which
+    /// apps are its own from the start. With several shards a second round
+    /// follows a renewal period later, so replicas starting together see
+    /// one another before taking shares (otherwise the first one up would
+    /// take every shard and plan every app before giving most back).
     pub async fn first_round(&mut self) {
         self.bounded_round().await;
+        if self.shards > 1 {
+            tokio::time::sleep(self.duration / 3).await;
+            self.bounded_round().await;
+        }
     }
 
     /// A round that may take at most a third of the lease duration, so a
