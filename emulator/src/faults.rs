@@ -32,6 +32,18 @@ pub struct FaultSettings {
     pub slow: Duration,
     /// When set, the fault sequence restarts from this seed.
     pub seed: Option<u64>,
+    /// Answers that come late, after the request took effect.
+    pub late: Option<LateAnswer>,
+}
+
+/// Answers to mutating requests whose path starts with `path` are held
+/// for `delay` after the request took effect: a response lost or slow on
+/// its way back, as a client that dies waiting sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateAnswer {
+    pub path: String,
+    #[serde(with = "millis", rename = "delay_ms")]
+    pub delay: Duration,
 }
 
 impl Default for FaultSettings {
@@ -42,6 +54,7 @@ impl Default for FaultSettings {
             kinds: Vec::new(),
             slow: Duration::from_millis(1500),
             seed: None,
+            late: None,
         }
     }
 }
@@ -146,6 +159,13 @@ impl Faults {
     /// Current latency.
     pub fn latency(&self) -> Duration {
         self.lock().settings.latency
+    }
+
+    /// How late the answer to a mutating request on `path` comes.
+    pub fn late_answer(&self, path: &str) -> Option<Duration> {
+        let inner = self.lock();
+        let late = inner.settings.late.as_ref()?;
+        path.starts_with(&late.path).then_some(late.delay)
     }
 
     /// Current settings.

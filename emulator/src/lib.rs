@@ -56,7 +56,7 @@ pub use config::{
     DEFAULT_ADMIN, DEFAULT_TOKEN, EmulatorConfig, FederationPolicy, OAuthClient, Secret, UserToken,
 };
 pub use errors::EmulatorError;
-pub use faults::{FaultKind, FaultSettings};
+pub use faults::{FaultKind, FaultSettings, LateAnswer};
 
 use app::AppState;
 

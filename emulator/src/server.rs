@@ -167,6 +167,9 @@ async fn pipeline(State(ctx): State<AppState>, mut request: Request, next: Next)
     {
         return err.into_response();
     }
+    if mutating && let Some(delay) = ctx.faults.late_answer(&path) {
+        tokio::time::sleep(delay).await;
+    }
     response
 }
 

@@ -1,12 +1,17 @@
 //! The inventory: per app, the keys Mortar manages with their Databricks id,
-//! last-applied spec and permissions, revision and ownership. One JSON file
-//! per app under a directory, replaced atomically (temp file, fsync, rename,
-//! directory fsync) after every change, so a crash leaves either the old or
-//! the new file, never a torn one. Secret values are masked before they are
-//! stored.
+//! last-applied spec and permissions, revision and ownership. By default one
+//! JSON file per app under a directory, replaced atomically (temp file,
+//! fsync, rename, directory fsync) after every change, so a crash leaves
+//! either the old or the new file, never a torn one. Where several replicas
+//! share the apps the store is a [`SharedState`] instead (the cluster's),
+//! which also keeps the write-ahead markers of creates in flight, since the
+//! replica that recovers them is not the one whose audit trail holds their
+//! intent. Secret values are masked before they are stored.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +56,19 @@ pub enum InventoryError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("cannot {what} the state of app `{app}` in {store}")]
+    Shared {
+        app: String,
+        what: &'static str,
+        store: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(
+        "the state of app `{app}` in {store} was changed by someone else since it was read \
+         (another replica holds the app now); nothing was overwritten"
+    )]
+    Conflict { app: String, store: String },
 }
 
 impl InventoryError {
@@ -63,6 +81,8 @@ impl InventoryError {
             InventoryError::WrongApp { .. } => "wrong_app",
             InventoryError::BadAppName { .. } => "bad_app_name",
             InventoryError::Serialize { .. } => "serialize",
+            InventoryError::Shared { .. } => "shared_state",
+            InventoryError::Conflict { .. } => "conflict",
         }
     }
 }
@@ -91,31 +111,53 @@ struct Entry {
     ownership: crate::plan::Ownership,
 }
 
-/// A directory of inventory files, `<dir>/<app>.json`.
+/// Inventories kept somewhere several replicas can reach, with the
+/// write-ahead markers of creates in flight. Every write must fail with
+/// [`InventoryError::Conflict`] rather than overwrite a change it has not
+/// read.
+pub trait SharedState: Send + Sync + std::fmt::Debug {
+    /// `app`'s inventory (empty when it has none) and the keys of the
+    /// creates marked in flight for it.
+    fn load(&self, app: &str) -> Result<(Inventory, BTreeSet<String>), InventoryError>;
+    /// Replaces `inventory.app`'s inventory; markers of keys it now holds
+    /// are dropped.
+    fn save(&self, inventory: &Inventory) -> Result<(), InventoryError>;
+    /// Marks a create of `key` as about to be sent, before it is.
+    fn intend_create(&self, app: &str, key: &ResourceKey) -> Result<(), InventoryError>;
+    /// Drops the marker of a create that failed (nothing was made).
+    fn forget_create(&self, app: &str, key: &ResourceKey) -> Result<(), InventoryError>;
+    /// Every app with state kept.
+    fn apps(&self) -> Result<Vec<String>, InventoryError>;
+}
+
+/// Where inventories are kept: a directory of files, `<dir>/<app>.json`,
+/// or a [`SharedState`].
 #[derive(Debug, Clone)]
 pub struct InventoryStore {
     dir: PathBuf,
+    shared: Option<Arc<dyn SharedState>>,
 }
 
 impl InventoryStore {
     /// A store in `dir` (created on first save).
     pub fn new(dir: impl Into<PathBuf>) -> InventoryStore {
-        InventoryStore { dir: dir.into() }
+        InventoryStore {
+            dir: dir.into(),
+            shared: None,
+        }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// A store kept in `shared` instead of files.
+    pub fn shared(shared: Arc<dyn SharedState>) -> InventoryStore {
+        InventoryStore {
+            dir: PathBuf::new(),
+            shared: Some(shared),
+        }
     }
 
     /// The file holding `app`'s inventory.
     pub fn path_for(&self, app: &str) -> Result<PathBuf, InventoryError> {
-        let ok = !app.is_empty()
-            && app != "."
-            && app != ".."
-            && app
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !ok {
+        if !valid_app_name(app) {
             return Err(InventoryError::BadAppName {
                 app: app.to_string(),
             });
@@ -125,81 +167,168 @@ impl InventoryStore {
 
     /// Loads `app`'s inventory; a missing file is an empty inventory.
     pub fn load(&self, app: &str) -> Result<Inventory, InventoryError> {
+        Ok(self.load_with_markers(app)?.0)
+    }
+
+    /// Loads `app`'s inventory and the keys of the creates marked in flight
+    /// for it (always none for files: their intents are in the audit trail).
+    pub fn load_with_markers(
+        &self,
+        app: &str,
+    ) -> Result<(Inventory, BTreeSet<String>), InventoryError> {
+        if let Some(shared) = &self.shared {
+            if !valid_app_name(app) {
+                return Err(InventoryError::BadAppName {
+                    app: app.to_string(),
+                });
+            }
+            return shared.load(app);
+        }
         let path = self.path_for(app)?;
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Inventory::new(app));
+                return Ok((Inventory::new(app), BTreeSet::new()));
             }
             Err(source) => return Err(InventoryError::Io { path, source }),
         };
-        let file: InventoryFile =
-            serde_json::from_slice(&bytes).map_err(|source| InventoryError::Corrupt {
-                path: path.clone(),
-                source,
-            })?;
-        if file.format_version != INVENTORY_VERSION {
-            return Err(InventoryError::Version {
-                path,
-                found: file.format_version,
-            });
-        }
-        if file.app != app {
-            return Err(InventoryError::WrongApp {
-                path,
-                expected: app.to_string(),
-                found: file.app,
-            });
-        }
-        Ok(Inventory {
-            app: file.app,
-            resources: file
-                .resources
-                .into_iter()
-                .map(|e| {
-                    let resource = ManagedResource {
-                        id: e.id,
-                        spec: e.spec,
-                        permissions: e.permissions,
-                        revision: e.revision,
-                        ownership: e.ownership,
-                    };
-                    (e.key, resource)
-                })
-                .collect(),
-        })
+        Ok((decode(&bytes, app, &path)?, BTreeSet::new()))
     }
 
-    /// Replaces `inventory.app`'s file atomically and durably.
+    /// Replaces `inventory.app`'s inventory atomically and durably.
     pub fn save(&self, inventory: &Inventory) -> Result<(), InventoryError> {
+        if let Some(shared) = &self.shared {
+            return shared.save(inventory);
+        }
         let path = self.path_for(&inventory.app)?;
-        let file = InventoryFile {
-            format_version: INVENTORY_VERSION,
-            app: inventory.app.clone(),
-            resources: inventory
-                .resources
-                .iter()
-                .map(|(k, r)| Entry {
-                    key: k.clone(),
-                    id: r.id.clone(),
-                    spec: mask::mask_value(&r.spec),
-                    permissions: r.permissions.clone(),
-                    revision: r.revision.clone(),
-                    ownership: r.ownership,
-                })
-                .collect(),
-        };
-        let mut body =
-            serde_json::to_vec_pretty(&file).map_err(|source| InventoryError::Serialize {
-                app: inventory.app.clone(),
-                source,
-            })?;
-        body.push(b'\n');
+        let body = encode(inventory)?;
         crate::durable::replace(&path, &body).map_err(|e| InventoryError::Io {
             path: e.path,
             source: e.source,
         })
     }
+
+    /// Before a create of a kind that carries no ownership tag: marks it in
+    /// flight where another replica would look. Files need no marker (the
+    /// audit trail's intent is read instead).
+    pub fn intend_create(&self, app: &str, key: &ResourceKey) -> Result<(), InventoryError> {
+        match &self.shared {
+            Some(shared) => shared.intend_create(app, key),
+            None => Ok(()),
+        }
+    }
+
+    /// After a create that failed: drops its marker.
+    pub fn forget_create(&self, app: &str, key: &ResourceKey) -> Result<(), InventoryError> {
+        match &self.shared {
+            Some(shared) => shared.forget_create(app, key),
+            None => Ok(()),
+        }
+    }
+
+    /// The apps with an inventory in the store.
+    pub fn apps(&self) -> Result<Vec<String>, InventoryError> {
+        if let Some(shared) = &self.shared {
+            return shared.apps();
+        }
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(InventoryError::Io {
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.strip_suffix(".json")?.to_string();
+                valid_app_name(&name).then_some(name)
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// Whether `app` can name an inventory (a file, a Kubernetes object).
+pub fn valid_app_name(app: &str) -> bool {
+    !app.is_empty()
+        && !app.starts_with('.')
+        && app
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The inventory as stored: pretty JSON with a trailing newline, secret
+/// values masked.
+pub fn encode(inventory: &Inventory) -> Result<Vec<u8>, InventoryError> {
+    let file = InventoryFile {
+        format_version: INVENTORY_VERSION,
+        app: inventory.app.clone(),
+        resources: inventory
+            .resources
+            .iter()
+            .map(|(k, r)| Entry {
+                key: k.clone(),
+                id: r.id.clone(),
+                spec: mask::mask_value(&r.spec),
+                permissions: r.permissions.clone(),
+                revision: r.revision.clone(),
+                ownership: r.ownership,
+            })
+            .collect(),
+    };
+    let mut body =
+        serde_json::to_vec_pretty(&file).map_err(|source| InventoryError::Serialize {
+            app: inventory.app.clone(),
+            source,
+        })?;
+    body.push(b'\n');
+    Ok(body)
+}
+
+/// Reads a stored inventory of `app`; `origin` names where it came from in
+/// errors.
+pub fn decode(bytes: &[u8], app: &str, origin: &Path) -> Result<Inventory, InventoryError> {
+    let path = origin.to_path_buf();
+    let file: InventoryFile =
+        serde_json::from_slice(bytes).map_err(|source| InventoryError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+    if file.format_version != INVENTORY_VERSION {
+        return Err(InventoryError::Version {
+            path,
+            found: file.format_version,
+        });
+    }
+    if file.app != app {
+        return Err(InventoryError::WrongApp {
+            path,
+            expected: app.to_string(),
+            found: file.app,
+        });
+    }
+    Ok(Inventory {
+        app: file.app,
+        resources: file
+            .resources
+            .into_iter()
+            .map(|e| {
+                let resource = ManagedResource {
+                    id: e.id,
+                    spec: e.spec,
+                    permissions: e.permissions,
+                    revision: e.revision,
+                    ownership: e.ownership,
+                };
+                (e.key, resource)
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
@@ -245,7 +374,8 @@ mod tests {
         let back = store.load("analytics").unwrap();
         assert_eq!(back.resources.len(), 1);
         assert_eq!(back.get(&key("b")).unwrap().id, "2");
-        let leftovers: Vec<_> = fs::read_dir(store.dir())
+        assert_eq!(store.apps().unwrap(), vec!["analytics".to_string()]);
+        let leftovers: Vec<_> = fs::read_dir(&store.dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();

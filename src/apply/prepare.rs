@@ -59,8 +59,12 @@ pub async fn gather(
     let mut inventories = BTreeMap::new();
     let mut wants = Wants::default();
     let mut inventory_ids = Known::default();
+    // Creates marked in flight where the state is shared: the replica that
+    // sent one may have died before it learnt the outcome.
+    let mut marked = BTreeSet::new();
     for app in &selected {
-        let inventory = store.load(&app.name)?;
+        let (inventory, in_flight) = store.load_with_markers(&app.name)?;
+        marked.extend(in_flight.into_iter().map(|key| (app.name.clone(), key)));
         inventory_ids.ids.extend(inventory.ids());
         inventories.insert(app.name.clone(), inventory);
     }
@@ -93,7 +97,7 @@ pub async fn gather(
         );
     }
     if with_orphans {
-        for name in inventory_names(store) {
+        for name in store.apps()? {
             if rendered.app(&name).is_none() && rendered.blocked_app(&name).is_none() {
                 let inventory = store.load(&name)?;
                 inventory_ids.ids.extend(inventory.ids());
@@ -124,10 +128,11 @@ pub async fn gather(
     }
     // Only a verified log is read: a trail that does not verify stops the
     // plan rather than being trusted (or ignored) for recovery.
-    let dangling = match &options.audit_file {
+    let mut dangling = match &options.audit_file {
         Some(file) => recovery::dangling_creates(file)?,
         None => Default::default(),
     };
+    dangling.extend(marked);
     for app in &blocked {
         inventories.insert(app.name.clone(), store.load(&app.name)?);
     }
@@ -183,21 +188,4 @@ fn with_names_resolved(resources: &[DesiredResource], known: &Known) -> Vec<Desi
             DesiredResource { spec, ..r.clone() }
         })
         .collect()
-}
-
-/// The apps with an inventory file in the store.
-fn inventory_names(store: &InventoryStore) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(store.dir()) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_str()?.strip_suffix(".json")?.to_string();
-            store.path_for(&name).ok().map(|_| name)
-        })
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    names
 }

@@ -1,7 +1,8 @@
 //! The controller's side of Kubernetes, when `kubernetes:` is configured:
 //! the client and who this replica is there (namespace, identity), the
 //! Leases that share the apps among replicas (`leases`, decided in
-//! `shards`), the Secrets credentials are read from (`secrets`), and the
+//! `shards`), the apps' state kept where the next holder finds it
+//! (`state`), the Secrets credentials are read from (`secrets`), and the
 //! Events recorded on the controller's own pod (`events`). Nothing here
 //! decides what to do with a workspace; the controller asks it which apps
 //! are its own and tells it what happened.
@@ -11,11 +12,13 @@ use std::path::PathBuf;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::config::KubernetesConfig;
+use crate::config::StateBackend;
 
 pub mod events;
 pub mod leases;
 pub mod secrets;
 pub mod shards;
+pub mod state;
 
 pub use events::{EventReason, EventSink};
 pub use leases::{LeaseKeeper, Ownership};
@@ -44,6 +47,8 @@ pub enum ClusterError {
         "the Secrets {names} were not read within {seconds} s (may the service account `get`, `list` and `watch` them?)"
     )]
     SecretsNotRead { names: String, seconds: u64 },
+    #[error("the state store: {what}")]
+    State { what: String },
 }
 
 impl ClusterError {
@@ -55,6 +60,7 @@ impl ClusterError {
             ClusterError::Client(_) => "client",
             ClusterError::Api { .. } => "api",
             ClusterError::SecretsNotRead { .. } => "secrets_not_read",
+            ClusterError::State { .. } => "state",
         }
     }
 }
@@ -63,6 +69,8 @@ impl ClusterError {
 #[derive(Clone)]
 pub struct Cluster {
     pub client: kube::Client,
+    /// What the client was made from (the state store makes its own).
+    pub client_config: kube::Config,
     pub namespace: String,
     /// This replica's name in Leases and Events (its pod's name).
     pub identity: String,
@@ -108,9 +116,10 @@ impl Cluster {
             .clone()
             .or_else(|| non_empty_env("POD_NAME"))
             .unwrap_or_else(host_name);
-        let client = kube::Client::try_from(client_config).map_err(ClusterError::Client)?;
+        let client = kube::Client::try_from(client_config.clone()).map_err(ClusterError::Client)?;
         Ok(Cluster {
             client,
+            client_config,
             namespace,
             identity,
             config: config.clone(),
@@ -132,7 +141,8 @@ fn host_name() -> String {
 
 /// For one-shot commands (`plan`, `apply`, `auth check`): when the config
 /// names Kubernetes Secrets, connects and reads them (kept current while
-/// the process runs). Does nothing otherwise.
+/// the process runs). Does nothing otherwise. See [`open_for`] for commands
+/// that also read app state.
 pub async fn read_config_secrets(config: &crate::config::Config) -> Result<(), ClusterError> {
     let Some(k) = &config.kubernetes else {
         return Ok(());
@@ -143,4 +153,23 @@ pub async fn read_config_secrets(config: &crate::config::Config) -> Result<(), C
     }
     let cluster = Cluster::connect(k).await?;
     secrets::watch_secrets(&cluster, names, &tokio_util::sync::CancellationToken::new()).await
+}
+
+/// For commands that plan or apply: connects when the config has a
+/// `kubernetes` section, reads the Secrets it names and, with
+/// `state: configmaps`, points the engine at the apps' state in the
+/// cluster. Returns the connection (`None` outside a cluster).
+pub async fn open_for(
+    engine: &mut crate::engine::Engine,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Option<Cluster>, ClusterError> {
+    let Some(k) = engine.config().kubernetes.clone() else {
+        return Ok(None);
+    };
+    let cluster = Cluster::connect(&k).await?;
+    secrets::watch_secrets(&cluster, engine.config().kubernetes_secret_names(), cancel).await?;
+    if k.state == StateBackend::Configmaps {
+        engine.share_state(std::sync::Arc::new(state::ConfigMapState::new(&cluster)?));
+    }
+    Ok(Some(cluster))
 }

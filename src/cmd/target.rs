@@ -40,8 +40,8 @@ impl TargetArgs {
     /// if any) and renders the source (or `source_dir`), printing the
     /// renderer's warnings.
     pub async fn open(&self, source_dir: Option<&Path>) -> anyhow::Result<(Engine, RenderedTree)> {
-        let engine = Engine::open_file(&self.config)?;
-        mortar::cluster::read_config_secrets(engine.config()).await?;
+        let mut engine = Engine::open_file(&self.config)?;
+        mortar::cluster::open_for(&mut engine, &tokio_util::sync::CancellationToken::new()).await?;
         let tree = engine.render(source_dir)?;
         for w in &tree.rendered.warnings {
             eprintln!("{w}");

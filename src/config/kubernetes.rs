@@ -47,6 +47,19 @@ pub struct KubernetesConfig {
     pub lease_duration: Duration,
     /// Whether to record Events on the controller's own pod.
     pub events: bool,
+    /// Where each app's inventory and the markers of creates in flight are
+    /// kept: `configmaps` (one per app in the namespace, so the replica
+    /// that takes a shard over finds them) or `files` under `state.dir`.
+    pub state: StateBackend,
+}
+
+/// Where app state is kept in a cluster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    #[default]
+    Configmaps,
+    Files,
 }
 
 impl Default for KubernetesConfig {
@@ -60,6 +73,7 @@ impl Default for KubernetesConfig {
             max_replicas: 8,
             lease_duration: Duration::from_secs(15),
             events: true,
+            state: StateBackend::Configmaps,
         }
     }
 }

@@ -27,7 +27,7 @@ pub use controller::ControllerConfig;
 pub use duration::{duration_text, parse_duration, show_duration};
 pub use endpoint_key::EndpointKey;
 pub use environment::{ENV_WORKSPACE, workspace_from_env};
-pub use kubernetes::{KubernetesConfig, MAX_SHARDS, is_object_name};
+pub use kubernetes::{KubernetesConfig, MAX_SHARDS, StateBackend, is_object_name};
 pub use notifications::{
     EventKind, NotificationConfig, SlackTarget, WebhookTarget, check_notification_url, glob_match,
 };

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::runner::{ControllerError, Nudge, Outlets, RunOptions, Runner, Sharing};
-use crate::cluster::{Cluster, ClusterError, EventSink, LeaseKeeper};
+use crate::cluster::{ClusterError, EventSink, LeaseKeeper};
 use crate::engine::{Engine, EngineError};
 use crate::model::ControllerStatus;
 use crate::server::{self, Metrics, ServerError, ServerState, WatchedSource};
@@ -50,7 +50,7 @@ impl DaemonError {
 
 /// A daemon opened on its config, ready to run.
 pub struct Daemon {
-    engine: Arc<Engine>,
+    engine: Engine,
     status: watch::Sender<Arc<ControllerStatus>>,
     ready: watch::Sender<bool>,
     passes: watch::Sender<u64>,
@@ -101,7 +101,7 @@ impl Daemon {
         }
         engine.lock_state(Some(Duration::from_secs(5)))?;
         Ok(Daemon {
-            engine: Arc::new(engine),
+            engine,
             status: watch::channel(Arc::new(ControllerStatus::default())).0,
             ready: watch::channel(false).0,
             passes: watch::channel(0).0,
@@ -137,20 +137,17 @@ impl Daemon {
         let (nudge_tx, nudge_rx) = self.nudges;
         let config = self.engine.config().clone();
         // In a cluster: the Secrets credentials name are read before
-        // anything needs them, and the Leases say which apps are ours.
+        // anything needs them, the apps' state is kept where the next holder
+        // finds it, and the Leases say which apps are ours.
         let lease_stop = CancellationToken::new();
         let mut keeper = None;
         let mut events = None;
         let mut sharing = None;
-        if let Some(k) = &config.kubernetes {
-            let cluster = Cluster::connect(k).await?;
-            tracing::info!(namespace = %cluster.namespace, identity = %cluster.identity, shards = k.shards, "in a cluster");
-            crate::cluster::secrets::watch_secrets(
-                &cluster,
-                config.kubernetes_secret_names(),
-                &cancel,
-            )
-            .await?;
+        let mut engine = self.engine;
+        if let Some(k) = &config.kubernetes
+            && let Some(cluster) = crate::cluster::open_for(&mut engine, &cancel).await?
+        {
+            tracing::info!(namespace = %cluster.namespace, identity = %cluster.identity, shards = k.shards, state = ?k.state, "in a cluster");
             events = k.events.then(|| EventSink::new(&cluster));
             let (mut leases, ownership) = LeaseKeeper::new(&cluster, events.clone(), &cancel);
             leases.first_round().await;
@@ -160,7 +157,8 @@ impl Daemon {
                 ownership,
             });
         }
-        self.metrics.set_request_stats(self.engine.request_stats());
+        let engine = Arc::new(engine);
+        self.metrics.set_request_stats(engine.request_stats());
         // Accepted webhook pushes become nudges; a full channel means a
         // look is pending already, which is how bursts coalesce.
         let (push_tx, mut push_rx) = mpsc::channel::<server::Push>(16);
@@ -199,7 +197,7 @@ impl Daemon {
                 .map_or(Duration::from_secs(180), |g| g.poll_interval())
         });
         let runner = Runner::new(
-            self.engine.clone(),
+            engine,
             Outlets {
                 status: self.status,
                 ready: self.ready,

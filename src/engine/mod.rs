@@ -143,6 +143,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Keeps the apps' inventories (and the markers of creates in flight)
+    /// in `shared` instead of files under the state directory.
+    pub fn share_state(&mut self, shared: Arc<dyn crate::apply::inventory::SharedState>) {
+        self.store = InventoryStore::shared(shared);
+    }
+
     /// The request counters of every workspace client, for metrics.
     pub fn request_stats(&self) -> Vec<Arc<crate::databricks::stats::RequestStats>> {
         self.clients.values().map(Client::request_stats).collect()

@@ -166,6 +166,12 @@ fn the_role_names_exactly_the_leases_and_secrets_of_the_release() {
     let leases = names("leases");
     assert_eq!(leases.len(), 3 + 4, "{leases:?}");
     assert!(leases.contains("mortar-shard-2") && leases.contains("mortar-member-3"));
+    // App state in ConfigMaps (the default), which nothing may delete.
+    assert!(
+        rules.iter().any(|r| r["resources"][0] == "configmaps"
+            && r["verbs"].as_array().unwrap().iter().any(|v| v == "update")),
+        "no rule for app state"
+    );
     // Nothing else may be read, and no Secret without its name.
     for rule in rules {
         let resources: Vec<&str> = rule["resources"]
@@ -177,7 +183,7 @@ fn the_role_names_exactly_the_leases_and_secrets_of_the_release() {
         assert!(
             resources
                 .iter()
-                .all(|r| ["leases", "events", "secrets"].contains(r)),
+                .all(|r| ["leases", "events", "secrets", "configmaps"].contains(r)),
             "{rule}"
         );
         if resources.contains(&"secrets") {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::api::events::v1::Event as KubeEvent;
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -127,6 +127,12 @@ async fn account(
                 Some(leases),
             ),
             rule(&["events.k8s.io"], &["events"], &["create", "patch"], None),
+            rule(
+                &[""],
+                &["configmaps"],
+                &["get", "list", "create", "update", "patch"],
+                None,
+            ),
             rule(
                 &[""],
                 &["secrets"],
@@ -644,8 +650,27 @@ async fn the_service_account_may_do_what_the_controller_needs_and_nothing_more()
         matches!(elsewhere.list(&ListParams::default()).await, Err(kube::Error::Api(ref s)) if s.code == 403),
         "another namespace's Leases were listable"
     );
-    let elsewhere = Api::<Secret>::namespaced(client, &other_ns);
+    let elsewhere = Api::<Secret>::namespaced(client.clone(), &other_ns);
     assert!(forbidden(elsewhere.get("databricks").await));
+    // App state: written in its namespace, never deleted, nowhere else.
+    let state = Api::<ConfigMap>::namespaced(client.clone(), &ns);
+    let object = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("mortar-state-team-0".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    state.create(&PostParams::default(), &object).await.unwrap();
+    assert!(
+        matches!(state.delete("mortar-state-team-0", &Default::default()).await, Err(kube::Error::Api(ref s)) if s.code == 403),
+        "app state was deletable"
+    );
+    let elsewhere = Api::<ConfigMap>::namespaced(client, &other_ns);
+    assert!(
+        matches!(elsewhere.create(&PostParams::default(), &object).await, Err(kube::Error::Api(ref s)) if s.code == 403),
+        "app state was writable in another namespace"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -721,4 +746,123 @@ async fn a_replica_that_cannot_renew_stops_writing_before_another_takes_over() {
     assert!(jobs_by_name(&dev).await.values().all(|n| *n == 1));
     a.stop().await;
     b.stop().await;
+}
+
+async fn groups_named(dev: &RunningEmulator, name: &str) -> usize {
+    let list: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/2.0/preview/scim/v2/Groups?filter=displayName%20eq%20%22{name}%22",
+            dev.base_url()
+        ))
+        .bearer_auth(dev.token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["Resources"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_whose_creator_was_killed_mid_call_is_adopted_by_the_next_holder() {
+    let cluster = TestCluster::shared();
+    let ns = cluster.fresh_namespace("midcreate").await;
+    let dev = emulator(EmulatorConfig::default()).await;
+    put_secret(cluster, &ns, "databricks", "pat", &dev.token()).await;
+    let kubeconfig = service_account(cluster, &ns, 1, 4, &["databricks"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository(dir.path(), 1, 0);
+    let first = head(&repo);
+    let mut replicas: Vec<Replica> = (0..2)
+        .map(|r| {
+            Replica::start(
+                dir.path(),
+                &format!("mortar-{r}"),
+                &repo,
+                &dev,
+                &kubeconfig,
+                &ns,
+                1,
+            )
+        })
+        .collect();
+    {
+        let all: Vec<&Replica> = replicas.iter().collect();
+        eventually("team0 synced", Duration::from_secs(60), &all, || {
+            synced(&all, "team0", &first)
+        })
+        .await;
+    }
+    let holder = replicas.iter().position(|r| r.held().contains(&0)).unwrap();
+
+    // Groups carry no ownership tag. The create takes effect, but its
+    // answer is held back, and the replica that sent it dies waiting.
+    dev.set_faults(mortar_emulator::FaultSettings {
+        late: Some(mortar_emulator::LateAnswer {
+            path: "/api/2.0/preview/scim/v2/Groups".into(),
+            delay: Duration::from_secs(30),
+        }),
+        ..Default::default()
+    });
+    std::fs::write(
+        repo.join("team0/group.yaml"),
+        "apiVersion: mortar.dev/v1alpha1\nkind: Group\nmetadata: { name: team0-admins }\nspec:\n  displayName: team0-admins\n",
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "a group"]);
+    let second = head(&repo);
+    let started = Instant::now();
+    while groups_named(&dev, "team0-admins").await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the group was never created:\n{}",
+            replicas[holder].log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    replicas[holder].kill().await;
+    dev.set_faults(mortar_emulator::FaultSettings::default());
+    let trail = std::fs::read_to_string(replicas[holder].dir.join("state/audit.jsonl")).unwrap();
+    let last = trail.lines().last().unwrap();
+    assert!(
+        last.contains("\"create\"")
+            && last.contains("team0-admins")
+            && last.contains("\"phase\":\"intent\""),
+        "the killed replica's last record is not the group's open intent: {last}"
+    );
+
+    // The other replica takes the shard over, finds the marker the dead
+    // one left in the app's state, and adopts the group instead of calling
+    // it a conflict or making a second one.
+    let next = 1 - holder;
+    let survivors = [&replicas[next]];
+    eventually(
+        "team0 synced at the new commit by the next holder",
+        Duration::from_secs(60),
+        &survivors,
+        || synced(&survivors, "team0", &second),
+    )
+    .await;
+    assert_eq!(groups_named(&dev, "team0-admins").await, 1);
+    assert!(
+        !replicas[next]
+            .created()
+            .iter()
+            .any(|(_, key)| key.contains("team0-admins")),
+        "the next holder created the group again"
+    );
+    let state = Api::<ConfigMap>::namespaced(cluster.admin_client().await, &ns)
+        .get(&mortar::cluster::state::object_name("mortar", "team0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        state.data.as_ref().unwrap()["creates-in-flight.json"],
+        "[]",
+        "the marker outlived the adoption"
+    );
+    for r in &mut replicas {
+        r.stop().await;
+    }
 }

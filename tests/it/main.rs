@@ -4,6 +4,7 @@
 mod audit;
 mod chart;
 mod cluster;
+mod cluster_state;
 mod daemon;
 mod daemon_kill;
 mod daemon_signed;

@@ -50,7 +50,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $server "listen" (printf "0.0.0.0:%v" .Values.service.port) -}}
 {{- $_ := set $server "metrics_listen" (printf "0.0.0.0:%v" .Values.metricsService.port) -}}
 {{- $_ := set $config "server" $server -}}
-{{- $_ := set $config "kubernetes" (dict "lease" (include "mortar.fullname" .) "shards" .Values.shards "max_replicas" .Values.maxReplicas "lease_duration" .Values.leaseDuration "events" .Values.events) -}}
+{{- $_ := set $config "kubernetes" (dict "lease" (include "mortar.fullname" .) "shards" .Values.shards "max_replicas" .Values.maxReplicas "lease_duration" .Values.leaseDuration "events" .Values.events "state" .Values.state) -}}
 {{- $_ := set $config "state" (dict "dir" "/var/lib/mortar/state") -}}
 {{- if not $config.audit -}}
 {{- $_ := set $config "audit" (dict "sinks" (list "stderr")) -}}

@@ -209,11 +209,26 @@ async fn create(
         app: &app.name,
         spec: &body,
     };
-    let id: String = ctx
+    // An object without ownership tags is found again after a crash only
+    // through a marker another replica can read (where state is shared).
+    let marked = !a.carries_tags();
+    if marked {
+        blocking(|| ctx.store.intend_create(&app.name, key)).map_err(ActionError::Inventory)?;
+    }
+    let created = ctx
         .audited(intent, async {
             a.create(client, desired).await.map_err(api("create"))
         })
-        .await?;
+        .await;
+    if marked
+        && created.is_err()
+        && let Err(e) = blocking(|| ctx.store.forget_create(&app.name, key))
+    {
+        // Left in place, it only makes a later plan adopt an object of this
+        // name without a tag, which a failed create did not make.
+        tracing::warn!(error = %crate::error_chain::error_chain(&e), "cannot drop the marker of a failed create");
+    }
+    let id: String = created?;
     {
         let mut known = ctx
             .known
