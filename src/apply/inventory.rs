@@ -118,7 +118,7 @@ struct Entry {
 pub trait SharedState: Send + Sync + std::fmt::Debug {
     /// `app`'s inventory (empty when it has none) and the keys of the
     /// creates marked in flight for it.
-    fn load(&self, app: &str) -> Result<(Inventory, BTreeSet<String>), InventoryError>;
+    fn load(&self, app: &str) -> Result<(Inventory, BTreeSet<ResourceKey>), InventoryError>;
     /// Replaces `inventory.app`'s inventory; markers of keys it now holds
     /// are dropped.
     fn save(&self, inventory: &Inventory) -> Result<(), InventoryError>;
@@ -157,11 +157,7 @@ impl InventoryStore {
 
     /// The file holding `app`'s inventory.
     pub fn path_for(&self, app: &str) -> Result<PathBuf, InventoryError> {
-        if !valid_app_name(app) {
-            return Err(InventoryError::BadAppName {
-                app: app.to_string(),
-            });
-        }
+        checked(app)?;
         Ok(self.dir.join(format!("{app}.json")))
     }
 
@@ -175,13 +171,9 @@ impl InventoryStore {
     pub fn load_with_markers(
         &self,
         app: &str,
-    ) -> Result<(Inventory, BTreeSet<String>), InventoryError> {
+    ) -> Result<(Inventory, BTreeSet<ResourceKey>), InventoryError> {
         if let Some(shared) = &self.shared {
-            if !valid_app_name(app) {
-                return Err(InventoryError::BadAppName {
-                    app: app.to_string(),
-                });
-            }
+            checked(app)?;
             return shared.load(app);
         }
         let path = self.path_for(app)?;
@@ -250,6 +242,16 @@ impl InventoryStore {
             .collect();
         names.sort();
         Ok(names)
+    }
+}
+
+fn checked(app: &str) -> Result<(), InventoryError> {
+    if valid_app_name(app) {
+        Ok(())
+    } else {
+        Err(InventoryError::BadAppName {
+            app: app.to_string(),
+        })
     }
 }
 

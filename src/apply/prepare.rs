@@ -64,7 +64,11 @@ pub async fn gather(
     let mut marked = BTreeSet::new();
     for app in &selected {
         let (inventory, in_flight) = store.load_with_markers(&app.name)?;
-        marked.extend(in_flight.into_iter().map(|key| (app.name.clone(), key)));
+        marked.extend(
+            in_flight
+                .iter()
+                .map(|key| (app.name.clone(), key.to_string())),
+        );
         inventory_ids.ids.extend(inventory.ids());
         inventories.insert(app.name.clone(), inventory);
     }

@@ -53,6 +53,8 @@ pub enum StateError {
     TooLarge { bytes: usize },
     #[error("the stored state cannot be read: {what}")]
     Unreadable { what: String },
+    #[error("cannot compress the inventory")]
+    Compress(#[source] std::io::Error),
 }
 
 type Job = Box<dyn FnOnce(Api<ConfigMap>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -114,7 +116,7 @@ impl Worker {
     ) -> Result<T, StateError>
     where
         T: Send + 'static,
-        F: Future<Output = T> + Send + 'static,
+        F: Future<Output = Result<T, kube::Error>> + Send + 'static,
     {
         let (answer_tx, answer_rx) = std::sync::mpsc::sync_channel(1);
         let job: Job = Box::new(move |api| {
@@ -123,7 +125,10 @@ impl Worker {
             })
         });
         self.jobs.send(job).map_err(|_| StateError::Stopped)?;
-        answer_rx.recv().map_err(|_| StateError::Stopped)
+        answer_rx
+            .recv()
+            .map_err(|_| StateError::Stopped)?
+            .map_err(StateError::Api)
     }
 }
 
@@ -133,7 +138,7 @@ struct Seen {
     read: bool,
     /// `None`: the object did not exist.
     resource_version: Option<String>,
-    markers: BTreeSet<String>,
+    markers: BTreeSet<ResourceKey>,
 }
 
 /// The apps' state as ConfigMaps in the controller's namespace.
@@ -205,7 +210,6 @@ impl ConfigMapState {
         let got = self
             .worker
             .call(move |api| async move { api.get_opt(&name).await })
-            .and_then(|r| r.map_err(StateError::Api))
             .map_err(|e| self.shared(app, "read", e))?;
         let Some(object) = got else {
             *seen = Seen {
@@ -227,7 +231,7 @@ impl ConfigMapState {
         &self,
         app: &str,
         object: &ConfigMap,
-    ) -> Result<(Inventory, BTreeSet<String>), InventoryError> {
+    ) -> Result<(Inventory, BTreeSet<ResourceKey>), InventoryError> {
         let origin = PathBuf::from(format!(
             "ConfigMap {}/{}",
             self.namespace,
@@ -262,7 +266,7 @@ impl ConfigMapState {
         &self,
         app: &str,
         inventory: &Inventory,
-        markers: &BTreeSet<String>,
+        markers: &BTreeSet<ResourceKey>,
         resource_version: Option<String>,
     ) -> Result<ConfigMap, InventoryError> {
         let json = inventory::encode(inventory)?;
@@ -270,15 +274,7 @@ impl ConfigMapState {
         let zipped = gz
             .write_all(&json)
             .and_then(|()| gz.finish())
-            .map_err(|e| {
-                self.shared(
-                    app,
-                    "write",
-                    StateError::Unreadable {
-                        what: e.to_string(),
-                    },
-                )
-            })?;
+            .map_err(|e| self.shared(app, "write", StateError::Compress(e)))?;
         let markers_text = markers_json(markers);
         let bytes = zipped.len() + markers_text.len();
         if bytes > MAX_DATA_BYTES {
@@ -305,7 +301,7 @@ impl ConfigMapState {
         app: &str,
         seen: &mut Seen,
         inventory: &Inventory,
-        markers: BTreeSet<String>,
+        markers: BTreeSet<ResourceKey>,
     ) -> Result<(), InventoryError> {
         let object = self.object(app, inventory, &markers, seen.resource_version.clone())?;
         let exists = seen.resource_version.is_some();
@@ -319,21 +315,8 @@ impl ConfigMapState {
                     api.create(&PostParams::default(), &object).await
                 }
             })
-            .and_then(|r| r.map_err(StateError::Api))
             .map_err(|e| self.shared(app, "write", e));
-        match written {
-            Ok(object) => {
-                seen.resource_version = object.metadata.resource_version;
-                seen.markers = markers;
-                Ok(())
-            }
-            Err(e) => {
-                // Read again before the next write: a conflict means the
-                // version held is stale, and any error leaves it unknown.
-                seen.read = false;
-                Err(e)
-            }
-        }
+        settle(seen, written, markers)
     }
 
     /// Changes only the markers, at the version last seen.
@@ -341,11 +324,8 @@ impl ConfigMapState {
         &self,
         app: &str,
         seen: &mut Seen,
-        markers: BTreeSet<String>,
+        markers: BTreeSet<ResourceKey>,
     ) -> Result<(), InventoryError> {
-        if !seen.read {
-            self.read(app, seen)?;
-        }
         let Some(version) = seen.resource_version.clone() else {
             return self.write_whole(app, seen, &Inventory::new(app), markers);
         };
@@ -360,24 +340,25 @@ impl ConfigMapState {
                 api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await
             })
-            .and_then(|r| r.map_err(StateError::Api))
             .map_err(|e| self.shared(app, "write", e));
-        match written {
-            Ok(object) => {
-                seen.resource_version = object.metadata.resource_version;
-                seen.markers = markers;
-                Ok(())
-            }
-            Err(e) => {
-                seen.read = false;
-                Err(e)
+        settle(seen, written, markers)
+    }
+
+    /// `app`'s record, read first unless this replica knows the version.
+    fn current(&self, app: &str) -> Result<Arc<Mutex<Seen>>, InventoryError> {
+        let seen = self.seen(app);
+        {
+            let mut held = seen.lock().unwrap_or_else(PoisonError::into_inner);
+            if !held.read {
+                self.read(app, &mut held)?;
             }
         }
+        Ok(seen)
     }
 }
 
 impl SharedState for ConfigMapState {
-    fn load(&self, app: &str) -> Result<(Inventory, BTreeSet<String>), InventoryError> {
+    fn load(&self, app: &str) -> Result<(Inventory, BTreeSet<ResourceKey>), InventoryError> {
         let seen = self.seen(app);
         let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
         let inventory = self.read(app, &mut seen)?;
@@ -386,33 +367,30 @@ impl SharedState for ConfigMapState {
 
     fn save(&self, inventory: &Inventory) -> Result<(), InventoryError> {
         let app = inventory.app.as_str();
-        let seen = self.seen(app);
+        let seen = self.current(app)?;
         let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-        if !seen.read {
-            self.read(app, &mut seen)?;
-        }
         let markers = seen
             .markers
             .iter()
-            .filter(|k| !inventory.resources.keys().any(|r| r.to_string() == **k))
+            .filter(|k| !inventory.resources.contains_key(*k))
             .cloned()
             .collect();
         self.write_whole(app, &mut seen, inventory, markers)
     }
 
     fn intend_create(&self, app: &str, key: &ResourceKey) -> Result<(), InventoryError> {
-        let seen = self.seen(app);
+        let seen = self.current(app)?;
         let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
         let mut markers = seen.markers.clone();
-        markers.insert(key.to_string());
+        markers.insert(key.clone());
         self.write_markers(app, &mut seen, markers)
     }
 
     fn forget_create(&self, app: &str, key: &ResourceKey) -> Result<(), InventoryError> {
-        let seen = self.seen(app);
+        let seen = self.current(app)?;
         let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
         let mut markers = seen.markers.clone();
-        if !markers.remove(&key.to_string()) {
+        if !markers.remove(key) {
             return Ok(());
         }
         self.write_markers(app, &mut seen, markers)
@@ -426,7 +404,6 @@ impl SharedState for ConfigMapState {
                 api.list_metadata(&ListParams::default().labels(&selector))
                     .await
             })
-            .and_then(|r| r.map_err(StateError::Api))
             .map_err(|e| self.shared("*", "list", e))?;
         let mut apps: Vec<String> = listed
             .items
@@ -439,7 +416,28 @@ impl SharedState for ConfigMapState {
     }
 }
 
-fn markers_json(markers: &BTreeSet<String>) -> String {
+/// Keeps what a write left: the new version and markers, or, after a
+/// failure, nothing (a conflict means the version held is stale, and any
+/// other error leaves it unknown), so the next write reads first.
+fn settle(
+    seen: &mut Seen,
+    written: Result<ConfigMap, InventoryError>,
+    markers: BTreeSet<ResourceKey>,
+) -> Result<(), InventoryError> {
+    match written {
+        Ok(object) => {
+            seen.resource_version = object.metadata.resource_version;
+            seen.markers = markers;
+            Ok(())
+        }
+        Err(e) => {
+            seen.read = false;
+            Err(e)
+        }
+    }
+}
+
+fn markers_json(markers: &BTreeSet<ResourceKey>) -> String {
     serde_json::to_string(markers).unwrap_or_else(|_| "[]".into())
 }
 

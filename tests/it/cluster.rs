@@ -243,6 +243,31 @@ impl Replica {
         }
     }
 
+    /// `count` replicas, `mortar-0` …, sharing one account.
+    fn start_many(
+        count: usize,
+        root: &Path,
+        repo: &Path,
+        dev: &RunningEmulator,
+        kubeconfig: &Path,
+        ns: &str,
+        shards: u32,
+    ) -> Vec<Replica> {
+        (0..count)
+            .map(|r| {
+                Replica::start(
+                    root,
+                    &format!("mortar-{r}"),
+                    repo,
+                    dev,
+                    kubeconfig,
+                    ns,
+                    shards,
+                )
+            })
+            .collect()
+    }
+
     fn status(&self) -> Option<ControllerStatus> {
         StatusStore::new(self.dir.join("state"))
             .load()
@@ -368,19 +393,7 @@ async fn three_replicas_share_the_apps_and_take_over_from_a_killed_one() {
     let repo = repository(dir.path(), APPS, 0);
     let first = head(&repo);
 
-    let mut replicas: Vec<Replica> = (0..3)
-        .map(|r| {
-            Replica::start(
-                dir.path(),
-                &format!("mortar-{r}"),
-                &repo,
-                &dev,
-                &kubeconfig,
-                &ns,
-                SHARDS,
-            )
-        })
-        .collect();
+    let mut replicas = Replica::start_many(3, dir.path(), &repo, &dev, &kubeconfig, &ns, SHARDS);
     let apps: Vec<String> = (0..APPS).map(|a| format!("team{a}")).collect();
     {
         let all: Vec<&Replica> = replicas.iter().collect();
@@ -748,20 +761,10 @@ async fn a_replica_that_cannot_renew_stops_writing_before_another_takes_over() {
     b.stop().await;
 }
 
-async fn groups_named(dev: &RunningEmulator, name: &str) -> usize {
-    let list: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/api/2.0/preview/scim/v2/Groups?filter=displayName%20eq%20%22{name}%22",
-            dev.base_url()
-        ))
-        .bearer_auth(dev.token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    list["Resources"].as_array().map_or(0, Vec::len)
+fn groups_named(dev: &RunningEmulator, name: &str) -> usize {
+    dev.snapshot()["groups"].as_object().map_or(0, |g| {
+        g.values().filter(|g| g["displayName"] == name).count()
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -774,19 +777,7 @@ async fn a_group_whose_creator_was_killed_mid_call_is_adopted_by_the_next_holder
     let dir = tempfile::tempdir().unwrap();
     let repo = repository(dir.path(), 1, 0);
     let first = head(&repo);
-    let mut replicas: Vec<Replica> = (0..2)
-        .map(|r| {
-            Replica::start(
-                dir.path(),
-                &format!("mortar-{r}"),
-                &repo,
-                &dev,
-                &kubeconfig,
-                &ns,
-                1,
-            )
-        })
-        .collect();
+    let mut replicas = Replica::start_many(2, dir.path(), &repo, &dev, &kubeconfig, &ns, 1);
     {
         let all: Vec<&Replica> = replicas.iter().collect();
         eventually("team0 synced", Duration::from_secs(60), &all, || {
@@ -814,7 +805,7 @@ async fn a_group_whose_creator_was_killed_mid_call_is_adopted_by_the_next_holder
     git(&repo, &["commit", "-q", "-m", "a group"]);
     let second = head(&repo);
     let started = Instant::now();
-    while groups_named(&dev, "team0-admins").await == 0 {
+    while groups_named(&dev, "team0-admins") == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the group was never created:\n{}",
@@ -845,7 +836,7 @@ async fn a_group_whose_creator_was_killed_mid_call_is_adopted_by_the_next_holder
         || synced(&survivors, "team0", &second),
     )
     .await;
-    assert_eq!(groups_named(&dev, "team0-admins").await, 1);
+    assert_eq!(groups_named(&dev, "team0-admins"), 1);
     assert!(
         !replicas[next]
             .created()

@@ -3,6 +3,7 @@
 //! overwriting, markers of creates in flight outlive their writer, and a
 //! state too big for a ConfigMap is an error naming the app.
 
+use std::io::Read as _;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -111,6 +112,34 @@ async fn what_one_replica_writes_the_next_finds_and_a_stale_write_is_refused() {
         objects.items[0].metadata.annotations.as_ref().unwrap()["mortar.dev/app"],
         "team_a"
     );
+
+    // A secret value never reaches the object.
+    off(move || {
+        let mut inv = a.load("team_b").unwrap();
+        inv.upsert(
+            group("token"),
+            managed(
+                "s-1",
+                json!({"scope": "s", "key": "k", "string_value": "hunter2-sentinel"}),
+            ),
+        );
+        a.save(&inv).unwrap();
+    })
+    .await;
+    let object = Api::<ConfigMap>::namespaced(cluster.admin_client().await, &ns)
+        .get(&mortar::cluster::state::object_name("mortar", "team_b"))
+        .await
+        .unwrap();
+    let mut stored = String::new();
+    flate2::read::GzDecoder::new(
+        object.binary_data.unwrap()["inventory.json.gz"]
+            .0
+            .as_slice(),
+    )
+    .read_to_string(&mut stored)
+    .unwrap();
+    assert!(stored.contains("string_value"), "{stored}");
+    assert!(!stored.contains("hunter2-sentinel"), "{stored}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +159,7 @@ async fn markers_of_creates_in_flight_outlive_their_writer() {
         assert!(inv.resources.is_empty());
         assert_eq!(
             marked.into_iter().collect::<Vec<_>>(),
-            vec![group("admins").to_string()]
+            vec![group("admins")]
         );
         // Once the inventory holds the key, its marker is gone.
         let mut inv = Inventory::new("ops");
