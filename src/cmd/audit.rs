@@ -14,19 +14,24 @@ use super::Output;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Check an audit log's hash chain and head; exit 1 naming the first bad record.
+    /// Check audit logs' hash chains and heads (one chain per replica);
+    /// exit 1 naming the first bad record of each log that fails.
     Verify {
-        /// The audit log (JSON lines); its head is read from FILE.head.
-        file: PathBuf,
+        /// The audit logs (JSON lines); each head is read from FILE.head.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// A head hash printed by an earlier verify and kept outside the
-        /// log's directory: fail unless that record is still in the chain.
+        /// log's directory: fail unless that record is still in the chain
+        /// (one log only).
         #[arg(long, value_name = "HASH")]
         anchor: Option<String>,
     },
-    /// Print the history of changes, one line each.
+    /// Print the history of changes, one line each; several logs (one per
+    /// replica) are merged by time, each line naming its log.
     Show {
-        /// The audit log (JSON lines).
-        file: PathBuf,
+        /// The audit logs (JSON lines).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Only changes made by this app.
         #[arg(long)]
         app: Option<String>,
@@ -59,19 +64,32 @@ pub enum Command {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Verify { file, anchor } => {
+        Command::Verify { files, anchor } => {
             let anchor = match anchor.as_deref().map(parse_anchor).transpose() {
                 Ok(anchor) => anchor,
                 Err(err) => {
-                    eprintln!("{}: {err}", file.display());
+                    eprintln!("{}: {err}", files[0].display());
                     return Ok(ExitCode::from(2));
                 }
             };
-            verify(&file, anchor)
+            if anchor.is_some() && files.len() > 1 {
+                eprintln!(
+                    "--anchor names the head of one log; {} logs were given",
+                    files.len()
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let mut code = ExitCode::SUCCESS;
+            for file in &files {
+                if verify(file, anchor.clone())? != ExitCode::SUCCESS {
+                    code = ExitCode::FAILURE;
+                }
+            }
+            Ok(code)
         }
-        Command::Show { file, app, since } => {
+        Command::Show { files, app, since } => {
             let since = since.as_deref().map(parse_since).transpose()?;
-            show_history(&file, show::ShowFilter { app, since })
+            show_history(&files, show::ShowFilter { app, since })
         }
         Command::History {
             config,
@@ -153,23 +171,35 @@ fn verify(file: &std::path::Path, anchor: Option<audit::RecordHash>) -> anyhow::
     }
 }
 
-fn show_history(file: &std::path::Path, filter: show::ShowFilter) -> anyhow::Result<ExitCode> {
-    let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let records = show::parse_lenient(&data);
-    for line in show::history(&records, &filter) {
-        println!("{line}");
+fn show_history(files: &[PathBuf], filter: show::ShowFilter) -> anyhow::Result<ExitCode> {
+    let mut chains = Vec::with_capacity(files.len());
+    for file in files {
+        let data =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        chains.push((file.display().to_string(), show::parse_lenient(&data)));
     }
-    match audit::verify_file(file) {
-        Ok(_) => Ok(ExitCode::SUCCESS),
-        Err(AuditError::Broken(failure)) => {
-            eprintln!(
-                "warning: {} does not verify, this history may be incomplete or altered: {failure}",
-                file.display()
-            );
-            Ok(ExitCode::FAILURE)
+    let lines = match chains.as_slice() {
+        [(_, records)] => show::history(records, &filter),
+        _ => show::merged_history(&chains, &filter),
+    };
+    for line in lines {
+        println!("{}", printable(&line.to_string()));
+    }
+    let mut code = ExitCode::SUCCESS;
+    for file in files {
+        match audit::verify_file(file) {
+            Ok(_) => {}
+            Err(AuditError::Broken(failure)) => {
+                eprintln!(
+                    "warning: {} does not verify, this history may be incomplete or altered: {failure}",
+                    file.display()
+                );
+                code = ExitCode::FAILURE;
+            }
+            Err(err) => return Err(err.into()),
         }
-        Err(err) => Err(err.into()),
     }
+    Ok(code)
 }
 
 /// A `--anchor` as printed by verify: 64 hex digits (either case).

@@ -282,6 +282,84 @@ fn show_prints_one_line_per_change_with_filters() {
 }
 
 #[test]
+fn chains_of_several_replicas_are_verified_each_and_shown_as_one_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_log(&dir.path().join("mortar-0"), 2);
+    let second = dir.path().join("mortar-1").join("audit.jsonl");
+    {
+        let log = AuditLog::open(&second).unwrap();
+        log.append(&intent("platform", "taken-over", AuditAction::Create))
+            .unwrap();
+    }
+    let (a, b) = (first.to_str().unwrap(), second.to_str().unwrap());
+
+    let ok = run_blocking(&["audit", "verify", a, b]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.stdout.lines().count(), 2, "{}", ok.stdout);
+    assert!(
+        ok.stdout.contains(&format!("{a}: ok, 4 records")),
+        "{}",
+        ok.stdout
+    );
+    assert!(
+        ok.stdout.contains(&format!("{b}: ok, 1 records")),
+        "{}",
+        ok.stdout
+    );
+
+    let shown = run_blocking(&["audit", "show", a, b]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let merged: Vec<&str> = shown.stdout.lines().collect();
+    assert_eq!(merged.len(), 3, "{}", shown.stdout);
+    // The second log was written last: its change comes last, named by its log.
+    assert!(
+        merged[0].contains(&format!("[{a}]")) && merged[0].contains("job-0"),
+        "{}",
+        merged[0]
+    );
+    assert!(
+        merged[1].contains(&format!("[{a}]")) && merged[1].contains("job-1"),
+        "{}",
+        merged[1]
+    );
+    assert!(
+        merged[2].contains(&format!("[{b}]"))
+            && merged[2].contains("taken-over  id=-  interrupted"),
+        "{}",
+        merged[2]
+    );
+
+    let mut l = lines(&first);
+    l.remove(0);
+    write_lines(&first, &l);
+    let one_bad = run_blocking(&["audit", "verify", a, b]);
+    assert_eq!(one_bad.code, 1);
+    assert!(
+        one_bad
+            .stderr
+            .contains(&format!("{a}: verification FAILED")),
+        "{}",
+        one_bad.stderr
+    );
+    assert!(
+        one_bad.stdout.contains(&format!("{b}: ok")),
+        "{}",
+        one_bad.stdout
+    );
+    let shown = run_blocking(&["audit", "show", a, b]);
+    assert_eq!(shown.code, 1);
+    assert!(
+        shown.stderr.contains(&format!("{a} does not verify")),
+        "{}",
+        shown.stderr
+    );
+
+    let anchored = run_blocking(&["audit", "verify", a, b, "--anchor", &"0".repeat(64)]);
+    assert_eq!(anchored.code, 2);
+    assert!(anchored.stderr.contains("one log"), "{}", anchored.stderr);
+}
+
+#[test]
 fn concurrent_appends_from_many_threads_form_one_chain() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state").join("audit.jsonl");
