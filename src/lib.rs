@@ -31,6 +31,7 @@ pub mod error_chain;
 pub mod manifest;
 pub mod model;
 pub mod observe;
+pub mod outbound;
 pub mod plan;
 pub mod server;
 pub mod source;

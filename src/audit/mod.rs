@@ -15,6 +15,7 @@ pub mod history;
 pub mod log;
 pub mod reader;
 pub mod record;
+pub mod ship;
 pub mod show;
 pub mod sink;
 pub mod verify;
@@ -25,6 +26,7 @@ pub use log::AuditLog;
 pub use record::{
     AuditAction, AuditEvent, AuditRecord, ChangeSummary, Outcome, Phase, RecordHash, Trigger,
 };
+pub use ship::{AuditShipper, ShipStats};
 pub use sink::{AuditSink, Fanout};
 pub use verify::{Problem, Verified, VerifyFailure, verify_file, verify_file_anchored};
 

@@ -203,6 +203,13 @@ impl Config {
                 refs.push((format!("server.webhooks.{provider}.{key}"), r));
             }
         }
+        for (i, sink) in self.audit.sinks.iter().enumerate() {
+            if let crate::config::AuditSinkConfig::Webhook(hook) = sink {
+                let at = format!("audit.sinks[{i}].webhook");
+                refs.extend(value(format!("{at}.url"), &hook.url));
+                refs.push((format!("{at}.secret"), &hook.secret));
+            }
+        }
         for (i, n) in self.notifications.iter().enumerate() {
             let at = format!("notifications[{i}]");
             if let Some(s) = &n.slack {

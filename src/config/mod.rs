@@ -32,10 +32,10 @@ pub use notifications::{
     EventKind, NotificationConfig, SlackTarget, WebhookTarget, check_notification_url, glob_match,
 };
 pub use schema::{
-    AuditConfig, AuditSinkConfig, AuthConfig, Config, DEFAULT_GIT_INTERVAL, DEFAULT_GIT_TIMEOUT,
-    GitAuthConfig, GitSourceConfig, GitTransport, GitVerifyConfig, IdpConfig, LimitsConfig,
-    RetryConfig, SecretKeyRef, SecretRef, SourceConfig, StateConfig, ValueRef, WorkspaceConfig,
-    redact_userinfo,
+    AuditConfig, AuditSinkConfig, AuditWebhookConfig, AuthConfig, Config, DEFAULT_GIT_INTERVAL,
+    DEFAULT_GIT_TIMEOUT, GitAuthConfig, GitSourceConfig, GitTransport, GitVerifyConfig, IdpConfig,
+    LimitsConfig, RetryConfig, SecretKeyRef, SecretRef, SourceConfig, StateConfig, ValueRef,
+    WorkspaceConfig, redact_userinfo,
 };
 pub use secret_values::{SecretLookupError, lookup as lookup_secret, set_secret};
 pub use secrets::{ControllerCredentials, SecretAllowance, SecretsConfig};
@@ -185,6 +185,22 @@ audit:
             PathBuf::from("/var/log/mortar/audit.jsonl")
         );
         assert_eq!(config.audit.sinks[0], AuditSinkConfig::Stderr);
+        let shipped = parse(
+            "audit:\n  sinks:\n    - stdout\n    - webhook: { url: { file: hook-url }, secret: { file: hook-key }, max_attempts: 3 }\n",
+        )
+        .unwrap();
+        match &shipped.audit.sinks[1] {
+            AuditSinkConfig::Webhook(hook) => {
+                assert_eq!(hook.max_attempts, 3);
+                assert_eq!((hook.timeout_secs, hook.queue), (10, 10_000));
+                assert_eq!(hook.secret, SecretRef::File("hook-key".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            parse("audit: { sinks: [{ webhook: { url: \"https://a.example.com\" } }] }\n").is_err(),
+            "a webhook sink needs a secret"
+        );
         let mut relative = parse("source: { dir: manifests }\n").unwrap();
         assert_eq!(relative.audit_file(), PathBuf::from("state/audit.jsonl"));
         relative.resolve_paths(Path::new("/etc/mortar"));
@@ -225,6 +241,16 @@ audit:
                 "audit: { file: a.jsonl, sinks: [{ file: a.jsonl }] }\n",
                 "audit.sinks[0].file",
                 "log of record",
+            ),
+            (
+                "audit: { sinks: [stdout, { webhook: { url: \"http://audit.example.com/in\", secret: { env: K } } }] }\n",
+                "audit.sinks[1].webhook.url",
+                "plain http",
+            ),
+            (
+                "audit: { sinks: [{ webhook: { url: \"https://a.example.com\", secret: { env: K }, queue: 0 } }] }\n",
+                "audit.sinks[0].webhook.queue",
+                "at least 1",
             ),
         ] {
             match parse(text) {

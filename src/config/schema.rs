@@ -288,8 +288,48 @@ pub struct AuditConfig {
 pub enum AuditSinkConfig {
     /// A second hash-chained log (e.g. on another volume).
     File(PathBuf),
-    /// Each record as one JSON line on stderr (for a log collector).
+    /// Each sealed record as one JSON line on stderr (for a log collector).
     Stderr,
+    /// Each sealed record as one JSON line on stdout (for a log collector).
+    Stdout,
+    /// Each sealed record POSTed, signed, to an audit service.
+    Webhook(AuditWebhookConfig),
+}
+
+/// A signed webhook every sealed audit record is posted to, in order, from
+/// a bounded queue (the log of record keeps what the queue drops).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditWebhookConfig {
+    /// The receiver's URL, inline or by reference (its path may be a token).
+    pub url: ValueRef,
+    /// The key of the `X-Mortar-Signature` HMAC-SHA256 over the body.
+    /// Required: an audit trail nobody can forge.
+    pub secret: SecretRef,
+    /// Time allowed for one request, in seconds.
+    #[serde(default = "default_audit_webhook_timeout")]
+    pub timeout_secs: u64,
+    /// Attempts per record, the first included.
+    #[serde(default = "default_audit_webhook_attempts")]
+    pub max_attempts: u32,
+    /// Records waiting to be sent; when full, the oldest is dropped.
+    #[serde(default = "default_audit_webhook_queue")]
+    pub queue: usize,
+    /// Allow plain `http://` to a host that is not loopback.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+}
+
+fn default_audit_webhook_timeout() -> u64 {
+    10
+}
+
+fn default_audit_webhook_attempts() -> u32 {
+    8
+}
+
+fn default_audit_webhook_queue() -> usize {
+    10_000
 }
 
 impl Config {

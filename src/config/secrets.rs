@@ -128,6 +128,14 @@ impl Config {
         for r in self.notification_secret_refs() {
             add(r);
         }
+        for sink in &self.audit.sinks {
+            if let super::AuditSinkConfig::Webhook(hook) = sink {
+                add(&hook.secret);
+                if let ValueRef::Ref(r) = &hook.url {
+                    add(r);
+                }
+            }
+        }
         out
     }
 

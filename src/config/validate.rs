@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{
     AuditSinkConfig, AuthConfig, Config, ConfigError, EndpointKey, GitSourceConfig, GitTransport,
-    SecretRef, ValueRef, parse_duration,
+    SecretRef, ValueRef, check_notification_url, parse_duration,
 };
 
 impl Config {
@@ -69,8 +69,15 @@ impl Config {
             fix(f);
         }
         for sink in &mut self.audit.sinks {
-            if let AuditSinkConfig::File(p) = sink {
-                fix(p);
+            match sink {
+                AuditSinkConfig::File(p) => fix(p),
+                AuditSinkConfig::Webhook(hook) => {
+                    if let ValueRef::Ref(r) = &mut hook.url {
+                        fix_ref(r);
+                    }
+                    fix_ref(&mut hook.secret);
+                }
+                AuditSinkConfig::Stderr | AuditSinkConfig::Stdout => {}
             }
         }
         for ws in self.workspaces.values_mut() {
@@ -313,17 +320,36 @@ impl Config {
             return Err(invalid("audit.file", "empty path"));
         }
         for (i, sink) in self.audit.sinks.iter().enumerate() {
-            if let AuditSinkConfig::File(p) = sink {
-                let field = format!("audit.sinks[{i}].file");
-                if p.as_os_str().is_empty() {
-                    return Err(invalid(&field, "empty path"));
+            match sink {
+                AuditSinkConfig::File(p) => {
+                    let field = format!("audit.sinks[{i}].file");
+                    if p.as_os_str().is_empty() {
+                        return Err(invalid(&field, "empty path"));
+                    }
+                    if *p == self.audit_file() {
+                        return Err(invalid(
+                            &field,
+                            "is the audit log of record itself; name another file",
+                        ));
+                    }
                 }
-                if *p == self.audit_file() {
-                    return Err(invalid(
-                        &field,
-                        "is the audit log of record itself; name another file",
-                    ));
+                AuditSinkConfig::Webhook(hook) => {
+                    let at = format!("audit.sinks[{i}].webhook");
+                    if let ValueRef::Literal(url) = &hook.url {
+                        check_notification_url(url, hook.allow_insecure_http)
+                            .map_err(|m: String| invalid(&format!("{at}.url"), &m))?;
+                    }
+                    if hook.max_attempts == 0 {
+                        return Err(invalid(&format!("{at}.max_attempts"), "must be at least 1"));
+                    }
+                    if hook.queue == 0 {
+                        return Err(invalid(&format!("{at}.queue"), "must be at least 1"));
+                    }
+                    if hook.timeout_secs == 0 {
+                        return Err(invalid(&format!("{at}.timeout_secs"), "must be at least 1"));
+                    }
                 }
+                AuditSinkConfig::Stderr | AuditSinkConfig::Stdout => {}
             }
         }
         Ok(())

@@ -21,14 +21,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rand::Rng;
-use reqwest::StatusCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{EventReason, EventSink};
 use crate::config::{EventKind, NotificationConfig, ValueRef, check_notification_url};
 use crate::databricks::auth::{AuthError, read_secret};
 use crate::databricks::{Secret, redact};
+use crate::outbound::{self, Backoff, Post};
 
 pub use events::{Event, events};
 
@@ -71,20 +70,14 @@ impl NotifyError {
 pub struct NotifierTuning {
     /// Events waiting per channel; when full, the oldest is dropped.
     pub queue_capacity: usize,
-    /// The first backoff; it doubles on each retry (with jitter).
-    pub initial_backoff: Duration,
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` honoured; a longer one is cut to this.
-    pub max_retry_after: Duration,
+    pub backoff: Backoff,
 }
 
 impl Default for NotifierTuning {
     fn default() -> Self {
         NotifierTuning {
             queue_capacity: 256,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(30),
-            max_retry_after: Duration::from_secs(60),
+            backoff: Backoff::default(),
         }
     }
 }
@@ -157,12 +150,7 @@ impl Notifier {
         cancel: CancellationToken,
     ) -> Result<Notifier, NotifyError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(NotifyError::NoRuntime)?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("mortar/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(NotifyError::Client)?;
+        let http = outbound::client().map_err(NotifyError::Client)?;
         let mut channels = Vec::new();
         for n in config {
             let (target, origin) = open_target(n)?;
@@ -306,43 +294,6 @@ fn open_target(n: &NotificationConfig) -> Result<(Target, String), NotifyError> 
     }
 }
 
-/// A fresh delivery id: 16 random bytes as hex.
-fn delivery_id() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
-    hex::encode(bytes)
-}
-
-/// How one attempt ended, when it did not deliver.
-enum Attempt {
-    /// Worth another try, after the server's `Retry-After` if it gave one.
-    Retry(String, Option<Duration>),
-    /// The answer will not change (a 4xx other than 429, a redirect).
-    Final(String),
-}
-
-/// Words for a transport error, without the URL reqwest would print.
-fn transport_reason(err: &reqwest::Error, timeout: Duration) -> String {
-    if err.is_timeout() {
-        format!("no answer within {}s", timeout.as_secs())
-    } else if err.is_connect() {
-        "cannot connect".to_string()
-    } else {
-        "the request failed before an answer".to_string()
-    }
-}
-
-/// An integer `Retry-After`, in seconds.
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
-}
-
 impl Channel {
     fn push(&self, event: Event) {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -388,7 +339,7 @@ impl Channel {
 
     /// Posts one event, retrying what is worth retrying.
     async fn deliver(&self, http: &reqwest::Client, tuning: &NotifierTuning, event: Event) {
-        let id = delivery_id();
+        let id = outbound::delivery_id();
         // Messages never hold a secret; a loaded secret is masked anyway.
         let message = redact::redact(&event.message).into_owned();
         let built = match &self.target {
@@ -403,125 +354,56 @@ impl Channel {
                 return;
             }
         };
-        let timeout = Duration::from_secs(self.config.timeout_secs);
-        let attempts = self.config.max_attempts.max(1);
-        for attempt in 1..=attempts {
-            let mut request = http
-                .post(match &self.target {
-                    Target::Slack { url } | Target::Webhook { url, .. } => url.expose(),
-                })
-                .timeout(timeout)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(body::EVENT_HEADER, event.kind.label())
-                .header(body::DELIVERY_HEADER, &id);
-            if let Target::Webhook { key: Some(key), .. } = &self.target {
-                request = request.header(
-                    body::SIGNATURE_HEADER,
-                    body::signature(key.expose().as_bytes(), &body),
+        let (url, key) = match &self.target {
+            Target::Slack { url } => (url, None),
+            Target::Webhook { url, key } => (url, key.as_ref()),
+        };
+        let delivered = outbound::post(
+            http,
+            &tuning.backoff,
+            Post {
+                url,
+                origin: &self.origin,
+                key,
+                delivery: &id,
+                headers: &[(body::EVENT_HEADER, event.kind.label())],
+                body: &body,
+                timeout: Duration::from_secs(self.config.timeout_secs),
+                attempts: self.config.max_attempts,
+                sender: &self.config.name,
+            },
+        )
+        .await;
+        match delivered {
+            Ok(attempt) => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    notification = %self.config.name,
+                    event = event.kind.label(),
+                    app = %event.app,
+                    attempt,
+                    "notification delivered"
                 );
             }
-            let outcome = match request.body(body.clone()).send().await {
-                Ok(resp) if resp.status().is_success() => {
-                    self.delivered.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(
-                        notification = %self.config.name,
-                        event = event.kind.label(),
-                        app = %event.app,
-                        attempt,
-                        "notification delivered"
-                    );
-                    return;
-                }
-                Ok(resp) => {
-                    let status = resp.status();
-                    let reason = format!("the receiver answered {status}");
-                    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                        Attempt::Retry(reason, retry_after(&resp))
-                    } else {
-                        Attempt::Final(reason)
-                    }
-                }
-                Err(err) => Attempt::Retry(transport_reason(&err, timeout), None),
-            };
-            let (reason, wait) = match outcome {
-                Attempt::Final(reason) => (reason, None),
-                Attempt::Retry(reason, _) if attempt == attempts => (reason, None),
-                Attempt::Retry(reason, after) => {
-                    let wait = backoff(tuning, attempt, after);
-                    tracing::debug!(
-                        notification = %self.config.name,
-                        target = %self.origin,
-                        attempt,
-                        reason = %reason,
-                        wait_ms = wait.as_millis() as u64,
-                        "notification not delivered; retrying"
-                    );
-                    (reason, Some(wait))
-                }
-            };
-            match wait {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => {
-                    self.failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        notification = %self.config.name,
-                        target = %self.origin,
-                        event = event.kind.label(),
-                        app = %event.app,
-                        attempts = attempt,
-                        reason = %reason,
-                        "giving up on a notification"
-                    );
-                    return;
-                }
+            Err(gave_up) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    notification = %self.config.name,
+                    target = %self.origin,
+                    event = event.kind.label(),
+                    app = %event.app,
+                    attempts = gave_up.attempts,
+                    reason = %gave_up.reason,
+                    "giving up on a notification"
+                );
             }
         }
     }
 }
 
-/// The wait before retry `retry` (1 for the first): the server's
-/// `Retry-After` up to the cap, else `initial * 2^(retry-1)` up to the
-/// maximum, jittered into its upper half.
-fn backoff(tuning: &NotifierTuning, retry: u32, retry_after: Option<Duration>) -> Duration {
-    if let Some(after) = retry_after {
-        return after.min(tuning.max_retry_after);
-    }
-    let exp = retry.saturating_sub(1).min(20);
-    let base = tuning
-        .initial_backoff
-        .saturating_mul(1u32 << exp)
-        .min(tuning.max_backoff);
-    let base = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
-    Duration::from_millis(rand::rng().random_range(base / 2..=base))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_is_capped_and_honours_retry_after_up_to_a_cap() {
-        let t = NotifierTuning {
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(350),
-            max_retry_after: Duration::from_secs(5),
-            ..NotifierTuning::default()
-        };
-        let first = backoff(&t, 1, None);
-        assert!((50..=100).contains(&first.as_millis()), "{first:?}");
-        let second = backoff(&t, 2, None);
-        assert!((100..=200).contains(&second.as_millis()), "{second:?}");
-        let late = backoff(&t, 30, None);
-        assert!((175..=350).contains(&late.as_millis()), "{late:?}");
-        assert_eq!(
-            backoff(&t, 1, Some(Duration::from_secs(2))),
-            Duration::from_secs(2)
-        );
-        assert_eq!(
-            backoff(&t, 1, Some(Duration::from_secs(3600))),
-            Duration::from_secs(5)
-        );
-    }
 
     #[test]
     fn starting_outside_a_runtime_is_an_error_not_a_panic() {

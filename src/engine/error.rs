@@ -21,6 +21,21 @@ pub enum EngineError {
     Audit(#[from] AuditError),
     #[error(transparent)]
     Lock(#[from] crate::apply::lock::LockError),
+    #[error("{field}: cannot read its {what}")]
+    AuditWebhookSecret {
+        field: String,
+        what: &'static str,
+        #[source]
+        source: Box<crate::databricks::auth::AuthError>,
+    },
+    #[error("{field}: {reason}")]
+    AuditWebhookUrl { field: String, reason: String },
+    #[error("{field}: cannot start")]
+    AuditWebhookStart {
+        field: String,
+        #[source]
+        source: crate::audit::ship::ShipError,
+    },
     #[error("workspace {workspace}: who am I (SCIM Me)")]
     Identity {
         workspace: String,
@@ -38,6 +53,9 @@ impl EngineError {
             EngineError::Render(e) => e.metric_label(),
             EngineError::Plan(_) => "plan",
             EngineError::Audit(_) => "audit",
+            EngineError::AuditWebhookSecret { .. }
+            | EngineError::AuditWebhookUrl { .. }
+            | EngineError::AuditWebhookStart { .. } => "audit_webhook",
             EngineError::Lock(_) => "state_lock",
             EngineError::Identity { .. } => "identity",
         }

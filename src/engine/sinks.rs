@@ -1,32 +1,67 @@
 //! The audit sinks the config names: the log of record, then any further
-//! files and stderr.
+//! logs, then the shippers (stdout, stderr, signed webhooks).
 
-use crate::audit::{AuditError, AuditEvent, AuditLog, AuditRecord, AuditSink, Fanout};
-use crate::config::{AuditSinkConfig, Config};
+use std::time::Duration;
 
-/// Each record also as one JSON line on stderr (for a log collector).
-struct StderrSink;
+use crate::audit::ship::{LineShipper, Stream, WebhookShipper, WebhookTarget, WebhookTuning};
+use crate::audit::{AuditLog, Fanout};
+use crate::config::{
+    AuditSinkConfig, AuditWebhookConfig, Config, ValueRef, check_notification_url,
+};
+use crate::databricks::Secret;
+use crate::databricks::auth::read_secret;
 
-impl AuditSink for StderrSink {
-    fn name(&self) -> &str {
-        "stderr"
-    }
-    fn record(&self, event: &AuditEvent) -> Result<Option<AuditRecord>, AuditError> {
-        let line = serde_json::to_string(event).map_err(AuditError::Serialize)?;
-        eprintln!("{line}");
-        Ok(None)
-    }
-}
+use super::EngineError;
 
-/// Opens every sink (each file log verified on opening).
-pub fn open(config: &Config) -> Result<Fanout, AuditError> {
+/// Opens every sink (each file log verified on opening) and starts every
+/// shipper (each webhook's URL and key read now).
+pub fn open(config: &Config) -> Result<Fanout, EngineError> {
     let mut fan = Fanout::default();
     fan.push(Box::new(AuditLog::open(config.audit_file())?));
-    for sink in &config.audit.sinks {
+    for (i, sink) in config.audit.sinks.iter().enumerate() {
         match sink {
             AuditSinkConfig::File(path) => fan.push(Box::new(AuditLog::open(path)?)),
-            AuditSinkConfig::Stderr => fan.push(Box::new(StderrSink)),
+            AuditSinkConfig::Stderr => fan.push_shipper(Box::new(LineShipper::new(Stream::Stderr))),
+            AuditSinkConfig::Stdout => fan.push_shipper(Box::new(LineShipper::new(Stream::Stdout))),
+            AuditSinkConfig::Webhook(hook) => {
+                let field = format!("audit.sinks[{i}].webhook");
+                fan.push_shipper(Box::new(start_webhook(&field, hook)?));
+            }
         }
     }
     Ok(fan)
+}
+
+fn start_webhook(field: &str, hook: &AuditWebhookConfig) -> Result<WebhookShipper, EngineError> {
+    let secret = |r, what: &'static str| {
+        read_secret(r, what).map_err(|source| EngineError::AuditWebhookSecret {
+            field: field.to_string(),
+            what,
+            source: Box::new(source),
+        })
+    };
+    let url = match &hook.url {
+        ValueRef::Literal(url) => Secret::new(url.clone()),
+        ValueRef::Ref(r) => secret(r, "url")?,
+    };
+    let origin = check_notification_url(url.expose(), hook.allow_insecure_http)
+        .map_err(|reason| EngineError::AuditWebhookUrl {
+            field: format!("{field}.url"),
+            reason,
+        })?
+        .origin()
+        .ascii_serialization();
+    let key = secret(&hook.secret, "secret")?;
+    let tuning = WebhookTuning {
+        queue_capacity: hook.queue,
+        timeout: Duration::from_secs(hook.timeout_secs),
+        max_attempts: hook.max_attempts,
+        ..WebhookTuning::default()
+    };
+    WebhookShipper::start(field, WebhookTarget { url, origin, key }, tuning).map_err(|source| {
+        EngineError::AuditWebhookStart {
+            field: field.to_string(),
+            source,
+        }
+    })
 }

@@ -2,6 +2,7 @@
 //! repositories, a real OIDC provider. One module per area.
 
 mod audit;
+mod audit_ship;
 mod chart;
 mod cluster;
 mod cluster_state;

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use mortar::config::{Config, EventKind};
 use mortar::controller::notify::{Event, Notifier, NotifierTuning, NotifyStats};
+use mortar::outbound::Backoff;
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -123,8 +124,11 @@ fn event(kind: EventKind, app: &str) -> Event {
 
 fn fast() -> NotifierTuning {
     NotifierTuning {
-        initial_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(200),
+        backoff: Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(200),
+            ..Backoff::default()
+        },
         ..NotifierTuning::default()
     }
 }

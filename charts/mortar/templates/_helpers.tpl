@@ -53,7 +53,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $_ := set $config "kubernetes" (dict "lease" (include "mortar.fullname" .) "shards" .Values.shards "max_replicas" .Values.maxReplicas "lease_duration" .Values.leaseDuration "events" .Values.events "state" .Values.state) -}}
 {{- $_ := set $config "state" (dict "dir" "/var/lib/mortar/state") -}}
 {{- if not $config.audit -}}
-{{- $_ := set $config "audit" (dict "sinks" (list "stderr")) -}}
+{{- $_ := set $config "audit" (dict "sinks" (list "stdout")) -}}
 {{- end -}}
 {{- toYaml $config -}}
 {{- end -}}

@@ -1,19 +1,13 @@
 //! What is sent for one event: a Slack-compatible `{"text": …}` with a
-//! short mrkdwn summary, or Mortar's generic JSON body signed with
-//! HMAC-SHA256 (`X-Mortar-Signature: sha256=<hex>`).
+//! short mrkdwn summary, or Mortar's generic JSON body (signed on the way
+//! out, see [`crate::outbound`]).
 
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 
 use super::events::Event;
 
-/// The header carrying the body's HMAC-SHA256, `sha256=<hex>`.
-pub const SIGNATURE_HEADER: &str = "X-Mortar-Signature";
 /// The header naming the event kind (`sync-failed`, …).
 pub const EVENT_HEADER: &str = "X-Mortar-Event";
-/// The header carrying the delivery id (the same on every retry of one delivery).
-pub const DELIVERY_HEADER: &str = "X-Mortar-Delivery";
 
 /// The generic webhook body.
 #[derive(Debug, Serialize)]
@@ -45,33 +39,6 @@ pub fn generic(
         message,
         at: event.at.to_string(),
     })
-}
-
-/// `sha256=<hex>` of `body` under `key`.
-pub fn signature(key: &[u8], body: &[u8]) -> String {
-    // HMAC takes a key of any length: `new_from_slice` cannot fail for it.
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC accepts keys of every length"),
-    };
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Whether `header` (`sha256=<hex>`) is the signature of `body` under `key`,
-/// compared in constant time. For receivers and tests.
-pub fn verify_signature(key: &[u8], body: &[u8], header: &str) -> bool {
-    let Some(hex_sig) = header.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(sig) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
 }
 
 /// Slack's three escapes for text it would otherwise read as markup.
@@ -139,7 +106,7 @@ mod tests {
     }
 
     #[test]
-    fn generic_body_and_signature() {
+    fn generic_body() {
         let e = event();
         let body = generic(&e, &e.message, "pager", "d-1").unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -147,15 +114,5 @@ mod tests {
         assert_eq!(v["id"], "d-1");
         assert_eq!(v["notification"], "pager");
         assert_eq!(v["at"], "2026-12-02T10:00:00Z");
-        // RFC 4231 test case 2.
-        assert_eq!(
-            signature(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let sig = signature(b"k", &body);
-        assert!(verify_signature(b"k", &body, &sig));
-        assert!(!verify_signature(b"other", &body, &sig));
-        assert!(!verify_signature(b"k", b"{}", &sig));
-        assert!(!verify_signature(b"k", &body, "sha1=00"));
     }
 }
