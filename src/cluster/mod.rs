@@ -75,6 +75,9 @@ pub struct Cluster {
     /// This replica's name in Leases and Events (its pod's name).
     pub identity: String,
     pub config: KubernetesConfig,
+    /// The apps' state in ConfigMaps (`kubernetes.state: configmaps`), once
+    /// [`open_for`] made it.
+    pub state: Option<std::sync::Arc<state::ConfigMapState>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -123,6 +126,7 @@ impl Cluster {
             namespace,
             identity,
             config: config.clone(),
+            state: None,
         })
     }
 }
@@ -168,8 +172,11 @@ pub async fn open_for(
     };
     let cluster = Cluster::connect(&k).await?;
     secrets::watch_secrets(&cluster, engine.config().kubernetes_secret_names(), cancel).await?;
+    let mut cluster = cluster;
     if k.state == StateBackend::Configmaps {
-        engine.share_state(std::sync::Arc::new(state::ConfigMapState::new(&cluster)?));
+        let shared = std::sync::Arc::new(state::ConfigMapState::new(&cluster)?);
+        engine.share_state(shared.clone());
+        cluster.state = Some(shared);
     }
     Ok(Some(cluster))
 }

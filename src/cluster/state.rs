@@ -1,5 +1,6 @@
 //! App state in the cluster (`kubernetes.state: configmaps`): each app's
-//! inventory and the markers of creates in flight live in one ConfigMap,
+//! inventory, the markers of creates in flight and the app's last
+//! published status live in one ConfigMap,
 //! labelled `mortar.dev/state-of=<lease>` and annotated with the app's
 //! name, so the replica that takes a shard over reads what the last holder
 //! knew — including a create it sent and never heard back from, for kinds
@@ -8,7 +9,8 @@
 //! Every write carries the resourceVersion this replica last read or wrote
 //! for the object: a write that lost a race with another replica fails as
 //! a conflict and overwrites nothing. The inventory is stored gzipped (a
-//! ConfigMap holds at most 1 MiB); the markers are plain JSON.
+//! ConfigMap holds at most 1 MiB); the markers and the status are plain
+//! JSON.
 //!
 //! The store is called from synchronous code (the executor saves between
 //! API calls, on whatever runtime it runs), so its requests run on a
@@ -29,7 +31,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Cluster, ClusterError};
 use crate::apply::inventory::{self, Inventory, InventoryError, SharedState};
-use crate::model::ResourceKey;
+use crate::controller::status_store::SharedStatus;
+use crate::model::{AppStatus, ResourceKey};
 
 /// The label naming the lease group whose state an object holds.
 pub const STATE_LABEL: &str = "mortar.dev/state-of";
@@ -37,6 +40,7 @@ pub const STATE_LABEL: &str = "mortar.dev/state-of";
 pub const APP_ANNOTATION: &str = "mortar.dev/app";
 const INVENTORY_KEY: &str = "inventory.json.gz";
 const MARKERS_KEY: &str = "creates-in-flight.json";
+const STATUS_KEY: &str = "status.json";
 /// What the apiserver accepts in one ConfigMap (1 MiB), less room for the
 /// object's metadata.
 const MAX_DATA_BYTES: usize = 1024 * 1024 - 8 * 1024;
@@ -55,6 +59,8 @@ pub enum StateError {
     Unreadable { what: String },
     #[error("cannot compress the inventory")]
     Compress(#[source] std::io::Error),
+    #[error("cannot encode the status")]
+    Encode(#[source] serde_json::Error),
 }
 
 type Job = Box<dyn FnOnce(Api<ConfigMap>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -139,6 +145,8 @@ struct Seen {
     /// `None`: the object did not exist.
     resource_version: Option<String>,
     markers: BTreeSet<ResourceKey>,
+    /// The status as stored (JSON), kept so a whole write carries it on.
+    status: Option<String>,
 }
 
 /// The apps' state as ConfigMaps in the controller's namespace.
@@ -223,6 +231,11 @@ impl ConfigMapState {
             read: true,
             resource_version: object.metadata.resource_version.clone(),
             markers,
+            status: object
+                .data
+                .as_ref()
+                .and_then(|d| d.get(STATUS_KEY))
+                .cloned(),
         };
         Ok(inventory)
     }
@@ -267,6 +280,7 @@ impl ConfigMapState {
         app: &str,
         inventory: &Inventory,
         markers: &BTreeSet<ResourceKey>,
+        status: Option<&String>,
         resource_version: Option<String>,
     ) -> Result<ConfigMap, InventoryError> {
         let json = inventory::encode(inventory)?;
@@ -276,9 +290,13 @@ impl ConfigMapState {
             .and_then(|()| gz.finish())
             .map_err(|e| self.shared(app, "write", StateError::Compress(e)))?;
         let markers_text = markers_json(markers);
-        let bytes = zipped.len() + markers_text.len();
+        let bytes = zipped.len() + markers_text.len() + status.map_or(0, String::len);
         if bytes > MAX_DATA_BYTES {
             return Err(self.shared(app, "write", StateError::TooLarge { bytes }));
+        }
+        let mut data = BTreeMap::from([(MARKERS_KEY.into(), markers_text)]);
+        if let Some(status) = status {
+            data.insert(STATUS_KEY.into(), status.clone());
         }
         Ok(ConfigMap {
             metadata: ObjectMeta {
@@ -289,7 +307,7 @@ impl ConfigMapState {
                 ..Default::default()
             },
             binary_data: Some(BTreeMap::from([(INVENTORY_KEY.into(), ByteString(zipped))])),
-            data: Some(BTreeMap::from([(MARKERS_KEY.into(), markers_text)])),
+            data: Some(data),
             ..Default::default()
         })
     }
@@ -303,7 +321,13 @@ impl ConfigMapState {
         inventory: &Inventory,
         markers: BTreeSet<ResourceKey>,
     ) -> Result<(), InventoryError> {
-        let object = self.object(app, inventory, &markers, seen.resource_version.clone())?;
+        let object = self.object(
+            app,
+            inventory,
+            &markers,
+            seen.status.as_ref(),
+            seen.resource_version.clone(),
+        )?;
         let exists = seen.resource_version.is_some();
         let name = self.object_name(app);
         let written = self
@@ -344,6 +368,35 @@ impl ConfigMapState {
         settle(seen, written, markers)
     }
 
+    /// Changes only the status, at the version last seen.
+    fn write_status(
+        &self,
+        app: &str,
+        seen: &mut Seen,
+        status: String,
+    ) -> Result<(), InventoryError> {
+        let markers = seen.markers.clone();
+        // Kept at once so a whole write carries it; a failed write makes
+        // the next call read the object again.
+        seen.status = Some(status.clone());
+        let Some(version) = seen.resource_version.clone() else {
+            return self.write_whole(app, seen, &Inventory::new(app), markers);
+        };
+        let patch = serde_json::json!({
+            "metadata": { "resourceVersion": version },
+            "data": { STATUS_KEY: status },
+        });
+        let name = self.object_name(app);
+        let written = self
+            .worker
+            .call(move |api| async move {
+                api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+            })
+            .map_err(|e| self.shared(app, "write", e));
+        settle(seen, written, markers)
+    }
+
     /// `app`'s record, read first unless this replica knows the version.
     fn current(&self, app: &str) -> Result<Arc<Mutex<Seen>>, InventoryError> {
         let seen = self.seen(app);
@@ -354,6 +407,38 @@ impl ConfigMapState {
             }
         }
         Ok(seen)
+    }
+}
+
+impl SharedStatus for ConfigMapState {
+    fn load_status(&self, app: &str) -> Result<Option<AppStatus>, InventoryError> {
+        let seen = self.seen(app);
+        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        self.read(app, &mut seen)?;
+        let Some(text) = &seen.status else {
+            return Ok(None);
+        };
+        serde_json::from_str(text).map(Some).map_err(|e| {
+            self.shared(
+                app,
+                "read",
+                StateError::Unreadable {
+                    what: format!("{STATUS_KEY}: {e}"),
+                },
+            )
+        })
+    }
+
+    fn save_status(&self, status: &AppStatus) -> Result<(), InventoryError> {
+        let app = status.name.as_str();
+        let text = serde_json::to_string(status)
+            .map_err(|e| self.shared(app, "write", StateError::Encode(e)))?;
+        let seen = self.current(app)?;
+        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.status.as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        self.write_status(app, &mut seen, text)
     }
 }
 

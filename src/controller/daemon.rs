@@ -155,6 +155,10 @@ impl Daemon {
             sharing = Some(Sharing {
                 identity: cluster.identity.clone(),
                 ownership,
+                statuses: cluster
+                    .state
+                    .clone()
+                    .map(|s| s as Arc<dyn super::status_store::SharedStatus>),
             });
         }
         let engine = Arc::new(engine);

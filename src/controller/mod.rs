@@ -12,6 +12,7 @@
 
 pub mod daemon;
 pub mod demo;
+mod handover;
 mod memory;
 pub mod notify;
 pub mod pacing;

@@ -15,19 +15,20 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::handover;
 use super::notify::{self, Notifier};
 use super::pins::PinStore;
 use super::policy::{Cause, Verdict};
 use super::requests::RequestStore;
-use super::status_store::{StatusStore, StatusStoreError};
+use super::status_store::{SharedStatus, StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
 use crate::apply::AppFilter;
 use crate::audit::Trigger;
 use crate::cluster::Ownership;
 use crate::engine::render::RenderError;
 use crate::engine::{Engine, EngineError, RenderedTree, Scope};
-use crate::model::ControllerStatus;
 use crate::model::status::{ConditionKind, SyncResult, SyncRun};
+use crate::model::{AppStatus, ControllerStatus};
 use crate::server::Metrics;
 
 /// Something that asks the controller to look now.
@@ -74,6 +75,9 @@ pub struct RunOptions {
 pub struct Sharing {
     pub identity: String,
     pub ownership: watch::Receiver<Ownership>,
+    /// Where each app's status is kept for the next owner, when the apps'
+    /// state lives in the cluster.
+    pub statuses: Option<Arc<dyn SharedStatus>>,
 }
 
 /// Why the controller could not run.
@@ -132,6 +136,10 @@ pub struct Runner {
     rounds: u64,
     /// The apps this replica reconciles and the fence of its writes.
     ownership: watch::Receiver<Ownership>,
+    /// Held apps whose kept status was taken in (or found to be none).
+    taken_in: BTreeSet<String>,
+    /// What was last kept of each held app's status.
+    kept: BTreeMap<String, AppStatus>,
 }
 
 impl Runner {
@@ -194,6 +202,8 @@ impl Runner {
             cancel,
             rounds: 0,
             ownership,
+            taken_in: BTreeSet::new(),
+            kept: BTreeMap::new(),
         })
     }
 
@@ -204,7 +214,7 @@ impl Runner {
         self.refresh(Cause::Startup).await;
         let _ = self.outlets.ready.send(true);
         self.reconcile().await;
-        self.publish()?;
+        self.publish().await?;
         self.outlets.passes.send_modify(|n| *n += 1);
         super::memory::return_free_memory();
         if self.options.once {
@@ -268,11 +278,11 @@ impl Runner {
                 self.refresh(cause).await;
             }
             self.reconcile().await;
-            self.publish()?;
+            self.publish().await?;
             self.outlets.passes.send_modify(|n| *n += 1);
             super::memory::return_free_memory();
         }
-        self.publish()?;
+        self.publish().await?;
         Ok(self.all_synced())
     }
 
@@ -450,6 +460,7 @@ impl Runner {
         let Some(tree) = self.tree.clone() else {
             return;
         };
+        self.take_in_statuses().await;
         if !self.orphans.is_empty() && !self.cancel.is_cancelled() {
             // An orphan is pruned by the replica holding its shard.
             let (orphans, others): (BTreeSet<String>, BTreeSet<String>) =
@@ -847,8 +858,9 @@ impl Runner {
         Ok(tree)
     }
 
-    /// Publishes the status to readers, saves it and announces what changed.
-    fn publish(&mut self) -> Result<(), ControllerError> {
+    /// Publishes the status to readers, saves it, keeps held apps' statuses
+    /// for the next owner, and announces what changed.
+    async fn publish(&mut self) -> Result<(), ControllerError> {
         self.tracker.status_mut().updated = Some(Timestamp::now());
         if let Some(sharing) = &self.options.sharing {
             let holdings = self.ownership.borrow().holdings.clone();
@@ -870,7 +882,107 @@ impl Runner {
             self.outlets.notifier.send(events);
         }
         self.published = (*status).clone();
-        Ok(self.store.save(&status)?)
+        self.store.save(&status)?;
+        self.keep_statuses().await;
+        Ok(())
+    }
+
+    /// In a cluster: takes in the statuses the last owners kept for apps
+    /// this replica holds now, once per takeover, so what it publishes
+    /// (and notifies) continues from there.
+    async fn take_in_statuses(&mut self) {
+        let Some(shared) = self.shared_statuses() else {
+            return;
+        };
+        let tracker = &self.tracker;
+        self.taken_in.retain(|app| tracker.owns(app));
+        self.kept.retain(|app, _| tracker.owns(app));
+        let apps = handover::to_take_in(tracker.status(), |a| tracker.owns(a), &self.taken_in);
+        if apps.is_empty() {
+            return;
+        }
+        let loaded = tokio::task::spawn_blocking(move || {
+            apps.into_iter()
+                .map(|app| {
+                    let kept = shared.load_status(&app);
+                    (app, kept)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let Ok(loaded) = loaded else {
+            return;
+        };
+        for (app, kept) in loaded {
+            match kept {
+                Ok(kept) => {
+                    if let Some(kept) = kept {
+                        tracing::info!(%app, revision = kept.revision_applied.as_deref().unwrap_or("-"), "took in the status the last owner kept");
+                        self.kept.insert(app.clone(), kept.clone());
+                        self.tracker.restore_app(kept);
+                        // Changes are told from here, not again.
+                        if let (Some(now), Some(before)) = (
+                            self.tracker.app(&app).cloned(),
+                            self.published.apps.iter_mut().find(|a| a.name == app),
+                        ) {
+                            *before = now;
+                        }
+                    }
+                    self.taken_in.insert(app);
+                }
+                Err(err) => {
+                    tracing::warn!(%app, error = %crate::engine::error_chain(&err), "cannot read the status the last owner kept; trying again next round");
+                }
+            }
+        }
+    }
+
+    /// In a cluster: keeps the status of each held app that changed where
+    /// the next owner will find it.
+    async fn keep_statuses(&mut self) {
+        let Some(shared) = self.shared_statuses() else {
+            return;
+        };
+        let tracker = &self.tracker;
+        let changed: Vec<AppStatus> = handover::to_keep(
+            tracker.status(),
+            |a| tracker.owns(a),
+            &self.taken_in,
+            &self.kept,
+        )
+        .into_iter()
+        .cloned()
+        .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let written = tokio::task::spawn_blocking(move || {
+            changed
+                .into_iter()
+                .map(|status| {
+                    let written = shared.save_status(&status);
+                    (status, written)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let Ok(written) = written else {
+            return;
+        };
+        for (status, written) in written {
+            match written {
+                Ok(()) => {
+                    self.kept.insert(status.name.clone(), status);
+                }
+                Err(err) => {
+                    tracing::warn!(app = %status.name, error = %crate::engine::error_chain(&err), "cannot keep the app's status for the next owner");
+                }
+            }
+        }
+    }
+
+    fn shared_statuses(&self) -> Option<Arc<dyn SharedStatus>> {
+        self.options.sharing.as_ref()?.statuses.clone()
     }
 }
 

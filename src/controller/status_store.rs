@@ -3,13 +3,17 @@
 //! directory fsync) so a crash leaves the old or the new snapshot, never a
 //! torn one. `mortar status` reads it without a server or a workspace call;
 //! the controller loads it on start so notifications do not repeat.
+//!
+//! In a cluster, where apps move between replicas, each app's status is
+//! also kept where the next owner finds it ([`SharedStatus`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::ControllerStatus;
+use crate::apply::inventory::InventoryError;
+use crate::model::{AppStatus, ControllerStatus};
 
 /// The status file's path in the state directory: in a directory of its
 /// own, apart from the apps' inventory files (`<state.dir>/<app>.json`),
@@ -69,6 +73,16 @@ struct Versioned {
 #[derive(Deserialize)]
 struct FileIn {
     status: ControllerStatus,
+}
+
+/// Each app's last published status, kept beside its inventory where every
+/// replica can reach it. Writes fail with [`InventoryError::Conflict`]
+/// rather than overwrite what another replica wrote since.
+pub trait SharedStatus: Send + Sync + std::fmt::Debug {
+    /// `app`'s status as last kept, read afresh; `None` when none was.
+    fn load_status(&self, app: &str) -> Result<Option<AppStatus>, InventoryError>;
+    /// Keeps `status` as its app's (nothing is written when it is unchanged).
+    fn save_status(&self, status: &AppStatus) -> Result<(), InventoryError>;
 }
 
 /// Where the controller status is kept: `<state.dir>/controller/status.json`.

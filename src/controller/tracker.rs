@@ -184,6 +184,39 @@ impl Tracker {
         &mut self.status
     }
 
+    /// Takes in the status another replica kept for an app this one has
+    /// just taken over: how its last sync went and at which revision, its
+    /// last drift check, and the conditions those left. What this replica
+    /// knows better stays: what the tree says (parent, project, policy,
+    /// revision seen), a render failure, a held dependency, a pin. An app
+    /// not in the tree is left alone.
+    pub fn restore_app(&mut self, kept: AppStatus) {
+        let Some(status) = self.app_mut(&kept.name) else {
+            return;
+        };
+        let from_history = |kind: ConditionKind| {
+            matches!(
+                kind,
+                ConditionKind::SyncFailed
+                    | ConditionKind::Drift
+                    | ConditionKind::WaitingForSync
+                    | ConditionKind::GuardRefused
+            )
+        };
+        if status.health != Health::Blocked {
+            status.sync = kept.sync;
+            status.health = kept.health;
+        }
+        status.revision_applied = kept.revision_applied;
+        status.last_sync = kept.last_sync;
+        status.last_drift_check = kept.last_drift_check;
+        status.conditions.retain(|c| !from_history(c.kind));
+        status
+            .conditions
+            .extend(kept.conditions.into_iter().filter(|c| from_history(c.kind)));
+        status.conditions.sort_by_key(|c| c.kind);
+    }
+
     pub fn view(&self, app: &str) -> Option<&AppView> {
         self.views.iter().find(|v| v.name == app)
     }
@@ -778,6 +811,51 @@ mod tests {
             blocked: None,
             estimated_requests: 4.0,
         }
+    }
+
+    #[test]
+    fn a_taken_over_app_keeps_its_history_from_the_last_owner_and_its_tree_from_here() {
+        let mut tr = tracker();
+        tr.set_tree(
+            vec![view("team", 1, Some((false, true)), &["base"])],
+            Some("c2"),
+            Cause::Takeover,
+            t(0),
+        );
+        let mut kept = AppStatus::unknown("team");
+        kept.sync = SyncStatus::OutOfSync;
+        kept.health = Health::Degraded;
+        kept.revision_seen = Some("c1".into());
+        kept.revision_applied = Some("c1".into());
+        kept.project = "elsewhere".into();
+        kept.conditions = vec![
+            Condition {
+                kind: ConditionKind::SyncFailed,
+                message: "403 on job x".into(),
+                since: t(-60),
+            },
+            Condition {
+                kind: ConditionKind::DependencyHeld,
+                message: "waiting for base".into(),
+                since: t(-60),
+            },
+        ];
+        tr.restore_app(kept);
+        tr.restore_app(AppStatus::unknown("not-in-the-tree"));
+        let app = tr.app("team").unwrap();
+        assert_eq!(
+            (app.sync, app.health),
+            (SyncStatus::OutOfSync, Health::Degraded)
+        );
+        assert_eq!(app.revision_applied.as_deref(), Some("c1"));
+        // What the tree says comes from this replica's render.
+        assert_eq!(app.revision_seen.as_deref(), Some("c2"));
+        assert_eq!(app.project, "default");
+        assert!(app.self_heal);
+        // Held dependencies are decided here, not taken over.
+        let kinds: Vec<ConditionKind> = app.conditions.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, vec![ConditionKind::SyncFailed]);
+        assert!(tr.app("not-in-the-tree").is_none());
     }
 
     fn tracker() -> Tracker {

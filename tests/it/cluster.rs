@@ -16,7 +16,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ListParams, PostParams};
 use mortar::controller::status_store::StatusStore;
-use mortar::model::{ControllerStatus, Health, SyncStatus};
+use mortar::model::{AppStatus, ControllerStatus, Health, SyncStatus};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::Value;
 
@@ -424,6 +424,15 @@ async fn three_replicas_share_the_apps_and_take_over_from_a_killed_one() {
     assert_eq!(creates.len(), APPS, "{creates:?}");
     assert!(creates.values().all(|v| v.len() == 1), "{creates:?}");
     assert!(jobs_by_name(&dev).await.values().all(|n| *n == 1));
+    // Each app's status is kept beside its state, for the next owner.
+    let admin = cluster.admin_client().await;
+    let kept = kept_statuses(&admin, &ns, &apps).await;
+    assert!(
+        kept.iter().all(|s| s
+            .as_ref()
+            .is_some_and(|s| s.revision_applied.as_deref() == Some(first.as_str()))),
+        "{kept:?}"
+    );
 
     // Kill the replica holding shard 0 and commit: the others take its
     // shard within the lease duration and sync its apps.
@@ -463,9 +472,54 @@ async fn three_replicas_share_the_apps_and_take_over_from_a_killed_one() {
     let jobs = jobs_by_name(&dev).await;
     assert_eq!(jobs.len(), APPS, "{jobs:?}");
     assert!(jobs.values().all(|n| *n == 1), "a job made twice: {jobs:?}");
+    // The new owners started from the statuses the killed replica kept,
+    // and keep theirs in turn.
+    let took_in = survivors
+        .iter()
+        .map(|r| {
+            r.log()
+                .matches("took in the status the last owner kept")
+                .count()
+        })
+        .sum::<usize>();
+    assert!(took_in >= 1, "no survivor took a kept status in");
+    let started = Instant::now();
+    loop {
+        let kept = kept_statuses(&admin, &ns, &apps).await;
+        let at_second = |s: &Option<AppStatus>| {
+            s.as_ref()
+                .is_some_and(|s| s.revision_applied.as_deref() == Some(second.as_str()))
+        };
+        if kept.iter().all(at_second) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "kept statuses not at the new commit: {kept:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     for r in &mut replicas {
         r.stop().await;
     }
+}
+
+/// Each app's status as kept in its state ConfigMap (`None`: none kept).
+async fn kept_statuses(client: &kube::Client, ns: &str, apps: &[String]) -> Vec<Option<AppStatus>> {
+    let api = Api::<ConfigMap>::namespaced(client.clone(), ns);
+    let mut out = Vec::new();
+    for app in apps {
+        let object = api
+            .get_opt(&mortar::cluster::state::object_name("mortar", app))
+            .await
+            .unwrap();
+        out.push(
+            object
+                .and_then(|o| o.data?.remove("status.json"))
+                .map(|text| serde_json::from_str(&text).unwrap()),
+        );
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,8 @@
 //! App state kept in ConfigMaps of a real kube-apiserver: what one replica
 //! writes the next finds, a write from a stale read is refused instead of
-//! overwriting, markers of creates in flight outlive their writer, and a
-//! state too big for a ConfigMap is an error naming the app.
+//! overwriting, markers of creates in flight outlive their writer, an app's
+//! status travels with its state, and a state too big for a ConfigMap is an
+//! error naming the app.
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use mortar::apply::inventory::{InventoryError, InventoryStore, SharedState};
 use mortar::cluster::Cluster;
 use mortar::cluster::state::{ConfigMapState, STATE_LABEL};
 use mortar::config::KubernetesConfig;
-use mortar::model::{Inventory, Kind, ResourceKey};
+use mortar::controller::status_store::SharedStatus;
+use mortar::model::{AppStatus, Health, Inventory, Kind, ResourceKey, SyncStatus};
 use mortar::plan::{ManagedResource, Ownership};
 use serde_json::json;
 
@@ -204,6 +206,57 @@ async fn state_too_big_for_a_config_map_is_an_error_naming_the_app() {
             "{text}"
         );
         assert!(a.load("huge").unwrap().resources.is_empty());
+    })
+    .await;
+}
+
+async fn status_store(cluster: &TestCluster, ns: &str, identity: &str) -> Arc<ConfigMapState> {
+    let config = KubernetesConfig {
+        kubeconfig: Some(cluster.kubeconfig_path()),
+        namespace: Some(ns.into()),
+        identity: Some(identity.into()),
+        ..Default::default()
+    };
+    let connected = Cluster::connect(&config).await.unwrap();
+    Arc::new(ConfigMapState::new(&connected).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apps_status_travels_with_its_state_to_the_next_owner() {
+    let cluster = TestCluster::shared();
+    let ns = cluster.fresh_namespace("status").await;
+    let a = status_store(cluster, &ns, "mortar-0").await;
+    let b = status_store(cluster, &ns, "mortar-1").await;
+    off(move || {
+        assert_eq!(b.load_status("team").unwrap(), None);
+        let mut status = AppStatus::unknown("team");
+        status.sync = SyncStatus::Synced;
+        status.health = Health::Healthy;
+        status.revision_applied = Some("c0ffee".into());
+        // Before the app has an inventory: the object is made for it.
+        a.save_status(&status).unwrap();
+        // An inventory written afterwards keeps the status beside it.
+        let mut inv = a.load("team").unwrap().0;
+        inv.upsert(
+            group("analysts"),
+            managed("g-1", json!({"displayName": "analysts"})),
+        );
+        a.save(&inv).unwrap();
+        assert_eq!(b.load_status("team").unwrap(), Some(status.clone()));
+        assert_eq!(b.load("team").unwrap().0, inv);
+
+        // The next owner writes; the one that lost the app is refused.
+        let mut later = status.clone();
+        later.revision_applied = Some("beef".into());
+        b.save_status(&later).unwrap();
+        let mut stale = status.clone();
+        stale.health = Health::Degraded;
+        let refused = a.save_status(&stale).unwrap_err();
+        assert!(
+            matches!(refused, InventoryError::Conflict { .. }),
+            "{refused}"
+        );
+        assert_eq!(a.load_status("team").unwrap(), Some(later));
     })
     .await;
 }
