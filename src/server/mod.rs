@@ -32,7 +32,7 @@ pub use metrics::Metrics;
 pub use webhook::{DeliveryResult, Provider, Push, WebhookError};
 
 use crate::config::ServerConfig;
-use crate::databricks::{AuthError, Secret};
+use crate::databricks::AuthError;
 use crate::model::status::ControllerStatus;
 
 /// The source the controller follows: pushes of anything else are ignored.
@@ -191,7 +191,9 @@ pub async fn serve(
     })
 }
 
-fn load_secrets(config: &ServerConfig) -> Result<BTreeMap<Provider, Secret>, ServerError> {
+fn load_secrets(
+    config: &ServerConfig,
+) -> Result<BTreeMap<Provider, webhook::key::WebhookKey>, ServerError> {
     let w = &config.webhooks;
     let configured = [
         (
@@ -223,12 +225,13 @@ fn load_secrets(config: &ServerConfig) -> Result<BTreeMap<Provider, Secret>, Ser
     let mut secrets = BTreeMap::new();
     for (provider, field, reference) in configured {
         if let Some(reference) = reference {
-            let secret = crate::databricks::auth::read_secret(reference, "webhook secret")
-                .map_err(|e| ServerError::Secret {
+            let key = webhook::key::WebhookKey::open(field, reference).map_err(|e| {
+                ServerError::Secret {
                     field,
                     source: Box::new(e),
-                })?;
-            secrets.insert(provider, secret);
+                }
+            })?;
+            secrets.insert(provider, key);
         }
     }
     Ok(secrets)

@@ -221,6 +221,23 @@ async fn a_signed_github_push_reaches_the_channel_once() {
 }
 
 #[tokio::test]
+async fn a_rotated_webhook_secret_is_checked_from_the_next_delivery_without_a_restart() {
+    let mut fx = Fixture::start(8).await;
+    let body = github_push(REPO, "refs/heads/main");
+    let rotated = "rotated-github-secret-5b1e";
+    std::fs::write(fx._dir.path().join("github"), format!("{rotated}\n")).unwrap();
+    let (status, text) = fx.github("push", "r-1", &body, GITHUB_SECRET).await;
+    assert_eq!(status, 401, "the old secret is refused at once: {text}");
+    let (status, text) = fx.github("push", "r-2", &body, rotated).await;
+    assert_eq!(status, 202, "{text}");
+    assert_eq!(fx.drain().len(), 1);
+    // Mid-rotation, the file briefly gone: the last secret read still works.
+    std::fs::remove_file(fx._dir.path().join("github")).unwrap();
+    let (status, text) = fx.github("push", "r-3", &body, rotated).await;
+    assert_eq!(status, 202, "{text}");
+}
+
+#[tokio::test]
 async fn refused_deliveries_leave_nothing_in_the_channel() {
     let mut fx = Fixture::start(8).await;
     let body = github_push(REPO, "refs/heads/main");

@@ -16,6 +16,7 @@ pub mod generic;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+pub mod key;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ use tokio::sync::mpsc;
 
 use self::core::{DELIVERY_WINDOW, DeliveryWindow, reference_matches, repository_matches};
 pub use self::core::{DeliveryResult, Provider, Push, WebhookError};
+use self::key::WebhookKey;
 use super::metrics::Metrics;
 use super::{WatchedSource, json_error, json_response};
 use crate::databricks::Secret;
@@ -55,7 +57,7 @@ pub fn parse(
 /// What the webhook route needs, shared by every request.
 pub(crate) struct Webhooks {
     /// The configured providers' secrets; a provider not here has no route.
-    pub secrets: BTreeMap<Provider, Secret>,
+    pub secrets: BTreeMap<Provider, WebhookKey>,
     pub max_body: usize,
     pub source: WatchedSource,
     pub pushes: mpsc::Sender<Push>,
@@ -65,7 +67,7 @@ pub(crate) struct Webhooks {
 
 impl Webhooks {
     pub fn new(
-        secrets: BTreeMap<Provider, Secret>,
+        secrets: BTreeMap<Provider, WebhookKey>,
         max_body: usize,
         source: WatchedSource,
         pushes: mpsc::Sender<Push>,
@@ -89,8 +91,8 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some((provider, secret)) =
-        Provider::from_label(&provider).and_then(|p| hooks.secrets.get(&p).map(|s| (p, s)))
+    let Some((provider, secret)) = Provider::from_label(&provider)
+        .and_then(|p| hooks.secrets.get(&p).map(|key| (p, key.current())))
     else {
         return json_error(
             StatusCode::NOT_FOUND,
@@ -98,7 +100,7 @@ pub(crate) async fn receive(
             "no webhook is configured for this provider",
         );
     };
-    let (result, response) = handle(&hooks, provider, secret, &headers, body).await;
+    let (result, response) = handle(&hooks, provider, &secret, &headers, body).await;
     hooks.metrics.webhook_delivery(provider, result);
     response
 }
