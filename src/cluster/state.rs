@@ -412,21 +412,38 @@ impl ConfigMapState {
 
 impl SharedStatus for ConfigMapState {
     fn load_status(&self, app: &str) -> Result<Option<AppStatus>, InventoryError> {
-        let seen = self.seen(app);
-        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-        self.read(app, &mut seen)?;
-        let Some(text) = &seen.status else {
+        let name = self.object_name(app);
+        let got = self
+            .worker
+            .call(move |api| async move { api.get_opt(&name).await })
+            .map_err(|e| self.shared(app, "read", e))?;
+        let Some(object) = got else {
             return Ok(None);
         };
-        serde_json::from_str(text).map(Some).map_err(|e| {
-            self.shared(
-                app,
-                "read",
-                StateError::Unreadable {
-                    what: format!("{STATUS_KEY}: {e}"),
-                },
-            )
-        })
+        let unreadable = |what: String| self.shared(app, "read", StateError::Unreadable { what });
+        let data = object.data.as_ref();
+        let markers = match data.and_then(|d| d.get(MARKERS_KEY)) {
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| unreadable(format!("{MARKERS_KEY}: {e}")))?
+            }
+            None => BTreeSet::new(),
+        };
+        let text = data.and_then(|d| d.get(STATUS_KEY)).cloned();
+        let status = text
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| unreadable(format!("{STATUS_KEY}: {e}")))?;
+        // What was read is what the next write builds on.
+        let seen = self.seen(app);
+        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        *seen = Seen {
+            read: true,
+            resource_version: object.metadata.resource_version.clone(),
+            markers,
+            status: text,
+        };
+        Ok(status)
     }
 
     fn save_status(&self, status: &AppStatus) -> Result<(), InventoryError> {

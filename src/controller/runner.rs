@@ -901,18 +901,11 @@ impl Runner {
         if apps.is_empty() {
             return;
         }
-        let loaded = tokio::task::spawn_blocking(move || {
-            apps.into_iter()
-                .map(|app| {
-                    let kept = shared.load_status(&app);
-                    (app, kept)
-                })
-                .collect::<Vec<_>>()
+        let loaded = on_each(apps, move |app| {
+            let kept = shared.load_status(&app);
+            (app, kept)
         })
         .await;
-        let Ok(loaded) = loaded else {
-            return;
-        };
         for (app, kept) in loaded {
             match kept {
                 Ok(kept) => {
@@ -956,19 +949,11 @@ impl Runner {
         if changed.is_empty() {
             return;
         }
-        let written = tokio::task::spawn_blocking(move || {
-            changed
-                .into_iter()
-                .map(|status| {
-                    let written = shared.save_status(&status);
-                    (status, written)
-                })
-                .collect::<Vec<_>>()
+        let written = on_each(changed, move |status| {
+            let written = shared.save_status(&status);
+            (status, written)
         })
         .await;
-        let Ok(written) = written else {
-            return;
-        };
         for (status, written) in written {
             match written {
                 Ok(()) => {
@@ -984,6 +969,27 @@ impl Runner {
     fn shared_statuses(&self) -> Option<Arc<dyn SharedStatus>> {
         self.options.sharing.as_ref()?.statuses.clone()
     }
+}
+
+/// Runs the blocking `call` on each item, several at a time, off the
+/// runtime's threads; results in any order (a call that panicked is left out).
+async fn on_each<T, R>(items: Vec<T>, call: impl Fn(T) -> R + Send + Sync + 'static) -> Vec<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    use futures::StreamExt as _;
+    const AT_ONCE: usize = 16;
+    let call = Arc::new(call);
+    futures::stream::iter(items)
+        .map(|item| {
+            let call = Arc::clone(&call);
+            tokio::task::spawn_blocking(move || call(item))
+        })
+        .buffer_unordered(AT_ONCE)
+        .filter_map(|done| async move { done.ok() })
+        .collect()
+        .await
 }
 
 fn log_progress(p: crate::apply::Progress) {
