@@ -15,7 +15,8 @@
 //! `cargo bench --bench shards` runs the full sizes (the API server is
 //! built by `scripts/kube-apiserver` when `MORTAR_TEST_KUBE_APISERVER` is
 //! unset). Without `--bench` the sizes are small. `MORTAR_BENCH_SHARDS_*`
-//! variables override them.
+//! variables override them; with `MORTAR_BENCH_KEEP` set, the replicas'
+//! directories (config, logs, state) are kept.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -182,7 +183,12 @@ async fn bench(
     };
     let server = api_server();
     let kubeconfig = server.dir.path().join("admin.kubeconfig");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let mut dir = tempfile::tempdir().expect("tempdir");
+    if std::env::var_os("MORTAR_BENCH_KEEP").is_some() {
+        // Kept for reading the replicas' logs afterwards.
+        dir.disable_cleanup(true);
+        println!("  replicas' directories (kept): {}", dir.path().display());
+    }
     let mut emulators = Vec::new();
     let mut hosts = Vec::new();
     let mut seen = Vec::new();

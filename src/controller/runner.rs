@@ -264,6 +264,9 @@ impl Runner {
                     let holdings = self.ownership.borrow_and_update().holdings.clone();
                     tracing::info!(held = ?holdings.held, shards = holdings.shards, "the shards held changed");
                     self.tracker.set_holdings(holdings);
+                    // Readers learn what this replica holds now, not after
+                    // it has looked at every app it took over.
+                    self.publish().await?;
                     None
                 }
                 _ = pin_check.tick() => {
