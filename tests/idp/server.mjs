@@ -10,6 +10,7 @@
 //
 // Clients (all use the client-credentials grant, secret sent with HTTP Basic):
 //   mortar        / mortar-secret          access tokens valid for 300 s
+//                                          (the secret is $IDP_MORTAR_SECRET when set)
 //   mortar-short  / mortar-short-secret    access tokens valid for 1 s (for expiry tests)
 //
 // The token's audience is the `resource` parameter of the token request
@@ -43,7 +44,7 @@ server.listen(port, '127.0.0.1', () => {
   const provider = new Provider(issuer, {
     clients: Object.entries(TTL).map(([id]) => ({
       client_id: id,
-      client_secret: `${id}-secret`,
+      client_secret: (id === 'mortar' && process.env.IDP_MORTAR_SECRET) || `${id}-secret`,
       grant_types: ['client_credentials'],
       redirect_uris: [],
       response_types: [],

@@ -79,12 +79,25 @@ pub struct Idp {
 impl Idp {
     /// Starts `node $MORTAR_TEST_IDP 0` and reads its issuer URL.
     pub async fn start() -> Idp {
+        Idp::launch(None).await
+    }
+
+    /// [`Idp::start`], with `secret` as the `mortar` client's secret.
+    pub async fn start_with_secret(secret: &str) -> Idp {
+        Idp::launch(Some(secret)).await
+    }
+
+    async fn launch(secret: Option<&str>) -> Idp {
         let script = std::env::var("MORTAR_TEST_IDP").unwrap_or_else(|_| {
             panic!(
                 "MORTAR_TEST_IDP is not set: run scripts/test, which installs tests/idp (npm ci) and points MORTAR_TEST_IDP at tests/idp/server.mjs"
             )
         });
-        let mut child = tokio::process::Command::new("node")
+        let mut command = tokio::process::Command::new("node");
+        if let Some(secret) = secret {
+            command.env("IDP_MORTAR_SECRET", secret);
+        }
+        let mut child = command
             .arg(&script)
             .arg("0")
             .stdin(Stdio::piped())

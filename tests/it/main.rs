@@ -27,6 +27,7 @@ mod manifest;
 mod notify;
 mod plan_apply;
 mod references;
+mod secret_sweep;
 mod server;
 mod source;
 mod source_remote;
