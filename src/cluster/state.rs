@@ -350,22 +350,8 @@ impl ConfigMapState {
         seen: &mut Seen,
         markers: BTreeSet<ResourceKey>,
     ) -> Result<(), InventoryError> {
-        let Some(version) = seen.resource_version.clone() else {
-            return self.write_whole(app, seen, &Inventory::new(app), markers);
-        };
-        let patch = serde_json::json!({
-            "metadata": { "resourceVersion": version },
-            "data": { MARKERS_KEY: markers_json(&markers) },
-        });
-        let name = self.object_name(app);
-        let written = self
-            .worker
-            .call(move |api| async move {
-                api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-            })
-            .map_err(|e| self.shared(app, "write", e));
-        settle(seen, written, markers)
+        let text = markers_json(&markers);
+        self.write_key(app, seen, MARKERS_KEY, text, markers)
     }
 
     /// Changes only the status, at the version last seen.
@@ -375,16 +361,30 @@ impl ConfigMapState {
         seen: &mut Seen,
         status: String,
     ) -> Result<(), InventoryError> {
-        let markers = seen.markers.clone();
         // Kept at once so a whole write carries it; a failed write makes
         // the next call read the object again.
         seen.status = Some(status.clone());
+        let markers = seen.markers.clone();
+        self.write_key(app, seen, STATUS_KEY, status, markers)
+    }
+
+    /// Changes one data key to `text` at the version last seen (the whole
+    /// object is made when there is none yet); `markers` are the markers
+    /// the object holds afterwards.
+    fn write_key(
+        &self,
+        app: &str,
+        seen: &mut Seen,
+        key: &'static str,
+        text: String,
+        markers: BTreeSet<ResourceKey>,
+    ) -> Result<(), InventoryError> {
         let Some(version) = seen.resource_version.clone() else {
             return self.write_whole(app, seen, &Inventory::new(app), markers);
         };
         let patch = serde_json::json!({
             "metadata": { "resourceVersion": version },
-            "data": { STATUS_KEY: status },
+            "data": { key: text },
         });
         let name = self.object_name(app);
         let written = self

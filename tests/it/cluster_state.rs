@@ -20,7 +20,14 @@ use serde_json::json;
 
 use super::kube_support::TestCluster;
 
+/// One replica's inventories, kept in the namespace's ConfigMaps.
 async fn replica(cluster: &TestCluster, ns: &str, identity: &str) -> InventoryStore {
+    let state: Arc<dyn SharedState> = state_store(cluster, ns, identity).await;
+    InventoryStore::shared(state)
+}
+
+/// One replica's store of app state in the namespace's ConfigMaps.
+async fn state_store(cluster: &TestCluster, ns: &str, identity: &str) -> Arc<ConfigMapState> {
     let config = KubernetesConfig {
         kubeconfig: Some(cluster.kubeconfig_path()),
         namespace: Some(ns.into()),
@@ -28,8 +35,7 @@ async fn replica(cluster: &TestCluster, ns: &str, identity: &str) -> InventorySt
         ..Default::default()
     };
     let connected = Cluster::connect(&config).await.unwrap();
-    let state: Arc<dyn SharedState> = Arc::new(ConfigMapState::new(&connected).unwrap());
-    InventoryStore::shared(state)
+    Arc::new(ConfigMapState::new(&connected).unwrap())
 }
 
 fn group(name: &str) -> ResourceKey {
@@ -210,23 +216,12 @@ async fn state_too_big_for_a_config_map_is_an_error_naming_the_app() {
     .await;
 }
 
-async fn status_store(cluster: &TestCluster, ns: &str, identity: &str) -> Arc<ConfigMapState> {
-    let config = KubernetesConfig {
-        kubeconfig: Some(cluster.kubeconfig_path()),
-        namespace: Some(ns.into()),
-        identity: Some(identity.into()),
-        ..Default::default()
-    };
-    let connected = Cluster::connect(&config).await.unwrap();
-    Arc::new(ConfigMapState::new(&connected).unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apps_status_travels_with_its_state_to_the_next_owner() {
     let cluster = TestCluster::shared();
     let ns = cluster.fresh_namespace("status").await;
-    let a = status_store(cluster, &ns, "mortar-0").await;
-    let b = status_store(cluster, &ns, "mortar-1").await;
+    let a = state_store(cluster, &ns, "mortar-0").await;
+    let b = state_store(cluster, &ns, "mortar-1").await;
     off(move || {
         assert_eq!(b.load_status("team").unwrap(), None);
         let mut status = AppStatus::unknown("team");

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use mortar::config::{AuthConfig, IdpConfig, SecretRef, ValueRef};
 use mortar::databricks::{AuthError, Client, Error};
-use mortar_emulator::{EmulatorConfig, FederationPolicy, OAuthClient, RunningEmulator, Secret};
+use mortar_emulator::{EmulatorConfig, OAuthClient, RunningEmulator, Secret};
 
-use crate::databricks_support::{Idp, emulator, mortar_bin, secret_file, workspace};
+use crate::databricks_support::{Idp, emulator, mortar_bin, secret_file, trusting_idp, workspace};
 
 const SP: &str = "0c8c5e8f-1111-4222-8333-444455556666";
 const M2M_ID: &str = "6f1f4a3e-0000-4000-8000-0000000000aa";
@@ -29,14 +29,7 @@ async fn workspace_trusting(issuer: &str) -> RunningEmulator {
             service_principal: Some("mortar-m2m".into()),
             admin: true,
         }],
-        federation_policies: vec![FederationPolicy {
-            issuer: issuer.into(),
-            audiences: vec![AUDIENCE.into()],
-            subject: Some("mortar".into()),
-            subject_claim: "sub".into(),
-            jwks: None,
-            service_principal: Some(SP.into()),
-        }],
+        federation_policies: vec![trusting_idp(issuer, AUDIENCE, SP)],
         ..EmulatorConfig::default()
     })
     .await
@@ -99,14 +92,7 @@ async fn federation_exchanges_the_idp_jwt_for_a_workspace_token() {
 async fn the_token_file_is_read_again_for_every_exchange() {
     let idp = Idp::start().await;
     let mut config = EmulatorConfig {
-        federation_policies: vec![FederationPolicy {
-            issuer: idp.issuer.clone(),
-            audiences: vec![AUDIENCE.into()],
-            subject: Some("mortar".into()),
-            subject_claim: "sub".into(),
-            jwks: None,
-            service_principal: Some(SP.into()),
-        }],
+        federation_policies: vec![trusting_idp(&idp.issuer, AUDIENCE, SP)],
         ..EmulatorConfig::default()
     };
     // Workspace tokens live 2 s, so the client exchanges again soon.

@@ -17,6 +17,19 @@ use mortar::config::{AuthConfig, LimitsConfig, RetryConfig, SecretRef, Workspace
 use mortar::databricks::Client;
 use mortar_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
+/// A federation policy trusting the [`Idp`]'s `mortar` client (its JWTs'
+/// subject) for `audience`, as service principal `sp`.
+pub fn trusting_idp(issuer: &str, audience: &str, sp: &str) -> mortar_emulator::FederationPolicy {
+    mortar_emulator::FederationPolicy {
+        issuer: issuer.into(),
+        audiences: vec![audience.into()],
+        subject: Some("mortar".into()),
+        subject_claim: "sub".into(),
+        jwks: None,
+        service_principal: Some(sp.into()),
+    }
+}
+
 /// Starts an emulator on 127.0.0.1 with a random port.
 pub async fn emulator(config: EmulatorConfig) -> RunningEmulator {
     Emulator::start(config).await.expect("emulator starts")

@@ -18,14 +18,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use mortar_emulator::{
-    EmulatorConfig, FaultKind, FaultSettings, FederationPolicy, OAuthClient, RunningEmulator,
-    Secret,
+    EmulatorConfig, FaultKind, FaultSettings, OAuthClient, RunningEmulator, Secret,
 };
 use sha2::Sha256;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::daemon_support::git;
-use super::databricks_support::{Idp, emulator};
+use super::databricks_support::{Idp, emulator, trusting_idp};
 
 const PAT: &str = "dapi-sentinel-pat-7e1c0b5a93d2";
 const M2M_ID: &str = "6f1f4a3e-0000-4000-8000-00000000beef";
@@ -166,14 +165,7 @@ impl Life {
                 service_principal: Some("mortar-m2m".into()),
                 admin: true,
             }],
-            federation_policies: vec![FederationPolicy {
-                issuer: idp.issuer.clone(),
-                audiences: vec![AUDIENCE.into()],
-                subject: Some("mortar".into()),
-                subject_claim: "sub".into(),
-                jwks: None,
-                service_principal: Some(SP.into()),
-            }],
+            federation_policies: vec![trusting_idp(&idp.issuer, AUDIENCE, SP)],
             ..EmulatorConfig::default()
         })
         .await;
