@@ -212,13 +212,17 @@ impl ConfigMapState {
             .clone()
     }
 
+    /// `app`'s object, if there is one.
+    fn get(&self, app: &str) -> Result<Option<ConfigMap>, InventoryError> {
+        let name = self.object_name(app);
+        self.worker
+            .call(move |api| async move { api.get_opt(&name).await })
+            .map_err(|e| self.shared(app, "read", e))
+    }
+
     /// Reads the object; remembers its version and markers.
     fn read(&self, app: &str, seen: &mut Seen) -> Result<Inventory, InventoryError> {
-        let name = self.object_name(app);
-        let got = self
-            .worker
-            .call(move |api| async move { api.get_opt(&name).await })
-            .map_err(|e| self.shared(app, "read", e))?;
+        let got = self.get(app)?;
         let Some(object) = got else {
             *seen = Seen {
                 read: true,
@@ -412,11 +416,7 @@ impl ConfigMapState {
 
 impl SharedStatus for ConfigMapState {
     fn load_status(&self, app: &str) -> Result<Option<AppStatus>, InventoryError> {
-        let name = self.object_name(app);
-        let got = self
-            .worker
-            .call(move |api| async move { api.get_opt(&name).await })
-            .map_err(|e| self.shared(app, "read", e))?;
+        let got = self.get(app)?;
         let Some(object) = got else {
             return Ok(None);
         };
