@@ -7,6 +7,9 @@
 //! can be secrets (a Slack URL is its own credential), so logs and reasons
 //! show a target's origin, never its path or query.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -14,7 +17,9 @@ use rand::Rng;
 use reqwest::StatusCode;
 use sha2::Sha256;
 
+use crate::config::{ValueRef, check_notification_url};
 use crate::databricks::Secret;
+use crate::databricks::auth::{AuthError, read_secret};
 
 /// The header carrying the body's HMAC-SHA256, `sha256=<hex>`.
 pub const SIGNATURE_HEADER: &str = "X-Mortar-Signature";
@@ -214,6 +219,138 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// Why a configured URL cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    #[error(transparent)]
+    Read(AuthError),
+    /// What is wrong with it, naming only its origin.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A configured URL (inline, or read from a file, variable or Secret:
+/// its path may be a token), checked, and its origin for logs.
+pub fn open_url(
+    value: &ValueRef,
+    what: &'static str,
+    allow_insecure_http: bool,
+) -> Result<(Secret, String), UrlError> {
+    let url = match value {
+        ValueRef::Literal(url) => Secret::new(url.clone()),
+        ValueRef::Ref(r) => read_secret(r, what).map_err(UrlError::Read)?,
+    };
+    let origin = check_notification_url(url.expose(), allow_insecure_http)
+        .map_err(UrlError::Invalid)?
+        .origin()
+        .ascii_serialization();
+    Ok((url, origin))
+}
+
+/// What became of a sender's deliveries since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Accepted by the receiver (2xx).
+    pub delivered: u64,
+    /// Given up on (attempts exhausted, or an answer that is final).
+    pub failed: u64,
+    /// Dropped from a full queue.
+    pub dropped: u64,
+}
+
+/// The deliveries waiting for one sender, bounded: when full, the oldest
+/// is dropped (counted, and warned about at 1, 2, 4, … drops). Pushing
+/// never blocks; the sender's task waits on [`Outbox::wait`].
+pub struct Outbox<T> {
+    sender: String,
+    items: Mutex<VecDeque<T>>,
+    capacity: usize,
+    wake: tokio::sync::Notify,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl<T> Outbox<T> {
+    /// An empty outbox of `sender` (named in warnings) holding at most
+    /// `capacity` items (at least one).
+    pub fn new(sender: &str, capacity: usize) -> Outbox<T> {
+        Outbox {
+            sender: sender.to_string(),
+            items: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+            wake: tokio::sync::Notify::new(),
+            delivered: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Queues `item`, dropping the oldest when full, and wakes the sender.
+    pub fn push(&self, item: T) {
+        {
+            let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
+            if items.len() >= self.capacity {
+                items.pop_front();
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if dropped.is_power_of_two() {
+                    tracing::warn!(sender = %self.sender, dropped, "outbound queue full: dropped the oldest delivery");
+                }
+            }
+            items.push_back(item);
+        }
+        self.wake.notify_one();
+    }
+
+    /// The oldest item waiting, if any.
+    pub fn pop(&self) -> Option<T> {
+        self.items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    }
+
+    /// How many items wait.
+    pub fn len(&self) -> usize {
+        self.items
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Until something is pushed (or [`Outbox::wake`] is called).
+    pub async fn wait(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Wakes the sender without an item (to have it look at a stop flag).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Counts how one delivery ended.
+    pub fn count(&self, delivered: bool) {
+        let counter = if delivered {
+            &self.delivered
+        } else {
+            &self.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> DeliveryStats {
+        DeliveryStats {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The HTTP client outbound webhooks share: no redirects (a redirect could
 /// carry a signed body elsewhere), a connect timeout, Mortar's user agent.
 pub fn client() -> Result<reqwest::Client, reqwest::Error> {
@@ -248,6 +385,29 @@ mod tests {
         assert_eq!(
             b.wait(1, Some(Duration::from_secs(3600))),
             Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn a_full_outbox_drops_its_oldest_and_counts_it() {
+        let outbox = Outbox::new("test", 2);
+        for i in 0..3 {
+            outbox.push(i);
+        }
+        assert_eq!(outbox.stats().dropped, 1);
+        assert_eq!(
+            (outbox.pop(), outbox.pop(), outbox.pop()),
+            (Some(1), Some(2), None)
+        );
+        outbox.count(true);
+        outbox.count(false);
+        assert_eq!(
+            outbox.stats(),
+            DeliveryStats {
+                delivered: 1,
+                failed: 1,
+                dropped: 1
+            }
         );
     }
 

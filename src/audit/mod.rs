@@ -26,7 +26,7 @@ pub use log::AuditLog;
 pub use record::{
     AuditAction, AuditEvent, AuditRecord, ChangeSummary, Outcome, Phase, RecordHash, Trigger,
 };
-pub use ship::{AuditShipper, ShipStats};
+pub use ship::AuditShipper;
 pub use sink::{AuditSink, Fanout};
 pub use verify::{Problem, Verified, VerifyFailure, verify_file, verify_file_anchored};
 

@@ -11,10 +11,8 @@
 //! counted and warned about), and on shutdown it gets a grace period to
 //! send what is queued.
 
-use std::collections::VecDeque;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -22,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::record::AuditRecord;
 use crate::databricks::Secret;
-use crate::outbound::{self, Backoff, Post};
+use crate::outbound::{self, Backoff, Outbox, Post};
 
 /// The header naming what a webhook body is, on every audit delivery.
 pub const EVENT_HEADER: &str = "X-Mortar-Event";
@@ -36,22 +34,6 @@ pub trait AuditShipper: Send + Sync {
 
     /// Hands one sealed record over; returns at once.
     fn ship(&self, record: &AuditRecord);
-
-    /// What it has done since it started.
-    fn stats(&self) -> ShipStats {
-        ShipStats::default()
-    }
-}
-
-/// Counts of one shipper.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ShipStats {
-    /// Records a receiver accepted.
-    pub delivered: u64,
-    /// Records given up on (attempts exhausted, or a final answer).
-    pub failed: u64,
-    /// Records dropped from a full queue.
-    pub dropped: u64,
 }
 
 /// Which standard stream a [`LineShipper`] writes to.
@@ -128,19 +110,11 @@ pub struct WebhookTarget {
     pub key: Secret,
 }
 
-struct Queue {
-    records: Mutex<VecDeque<(u64, Vec<u8>)>>,
-    wake: tokio::sync::Notify,
-    capacity: usize,
-    delivered: AtomicU64,
-    failed: AtomicU64,
-    dropped: AtomicU64,
-}
-
 /// Posts every sealed record, signed, to one URL, from a thread of its own.
 pub struct WebhookShipper {
     name: String,
-    queue: Arc<Queue>,
+    /// Records waiting: sequence number and line.
+    outbox: Arc<Outbox<(u64, Vec<u8>)>>,
     closing: CancellationToken,
     thread: Option<JoinHandle<()>>,
 }
@@ -163,18 +137,11 @@ impl WebhookShipper {
         tuning: WebhookTuning,
     ) -> Result<WebhookShipper, ShipError> {
         let http = outbound::client().map_err(ShipError::Client)?;
-        let queue = Arc::new(Queue {
-            records: Mutex::new(VecDeque::new()),
-            wake: tokio::sync::Notify::new(),
-            capacity: tuning.queue_capacity.max(1),
-            delivered: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-        });
+        let outbox = Arc::new(Outbox::new(name, tuning.queue_capacity));
         let closing = CancellationToken::new();
         let sender = Sender {
             name: name.to_string(),
-            queue: Arc::clone(&queue),
+            outbox: Arc::clone(&outbox),
             target,
             tuning,
             http,
@@ -186,7 +153,7 @@ impl WebhookShipper {
             .map_err(ShipError::Thread)?;
         Ok(WebhookShipper {
             name: name.to_string(),
-            queue,
+            outbox,
             closing,
             thread: Some(thread),
         })
@@ -199,36 +166,8 @@ impl AuditShipper for WebhookShipper {
     }
 
     fn ship(&self, record: &AuditRecord) {
-        let Ok(line) = record.to_line() else {
-            return;
-        };
-        {
-            let mut records = self
-                .queue
-                .records
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if records.len() >= self.queue.capacity {
-                records.pop_front();
-                let dropped = self.queue.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                if dropped.is_power_of_two() {
-                    tracing::warn!(
-                        sink = %self.name,
-                        dropped,
-                        "audit webhook queue full: dropped the oldest record (the log of record keeps it)"
-                    );
-                }
-            }
-            records.push_back((record.seq, line.into_bytes()));
-        }
-        self.queue.wake.notify_one();
-    }
-
-    fn stats(&self) -> ShipStats {
-        ShipStats {
-            delivered: self.queue.delivered.load(Ordering::Relaxed),
-            failed: self.queue.failed.load(Ordering::Relaxed),
-            dropped: self.queue.dropped.load(Ordering::Relaxed),
+        if let Ok(line) = record.to_line() {
+            self.outbox.push((record.seq, line.into_bytes()));
         }
     }
 }
@@ -237,7 +176,7 @@ impl Drop for WebhookShipper {
     /// Sends what is queued, for up to the drain grace, then stops.
     fn drop(&mut self) {
         self.closing.cancel();
-        self.queue.wake.notify_one();
+        self.outbox.wake();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -247,7 +186,7 @@ impl Drop for WebhookShipper {
 /// The sender thread's half.
 struct Sender {
     name: String,
-    queue: Arc<Queue>,
+    outbox: Arc<Outbox<(u64, Vec<u8>)>>,
     target: WebhookTarget,
     tuning: WebhookTuning,
     http: reqwest::Client,
@@ -270,7 +209,7 @@ impl Sender {
                 self.send_queued().await;
                 tokio::select! {
                     _ = closing.cancelled() => break,
-                    _ = self.queue.wake.notified() => {}
+                    _ = self.outbox.wait() => {}
                 }
             }
             self.send_queued().await;
@@ -285,7 +224,7 @@ impl Sender {
                 _ = grace_over => {
                     tracing::warn!(
                         sink = %self.name,
-                        queued = self.pending(),
+                        queued = self.outbox.len(),
                         "audit webhook: shutdown grace over with records unsent (the log of record keeps them)"
                     );
                 }
@@ -293,25 +232,9 @@ impl Sender {
         });
     }
 
-    fn pending(&self) -> usize {
-        self.queue
-            .records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-
-    fn pop(&self) -> Option<(u64, Vec<u8>)> {
-        self.queue
-            .records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
-    }
-
     /// Sends records until the queue is empty.
     async fn send_queued(&self) {
-        while let Some((seq, body)) = self.pop() {
+        while let Some((seq, body)) = self.outbox.pop() {
             let delivery = outbound::delivery_id();
             let seq_text = seq.to_string();
             let sent = outbound::post(
@@ -334,11 +257,9 @@ impl Sender {
             )
             .await;
             match sent {
-                Ok(_) => {
-                    self.queue.delivered.fetch_add(1, Ordering::Relaxed);
-                }
+                Ok(_) => self.outbox.count(true),
                 Err(gave_up) => {
-                    self.queue.failed.fetch_add(1, Ordering::Relaxed);
+                    self.outbox.count(false);
                     tracing::warn!(
                         sink = %self.name,
                         target = %self.target.origin,

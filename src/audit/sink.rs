@@ -5,7 +5,7 @@
 
 use super::AuditError;
 use super::record::{AuditEvent, AuditRecord};
-use super::ship::{AuditShipper, ShipStats};
+use super::ship::AuditShipper;
 
 /// A destination for audit events.
 pub trait AuditSink: Send + Sync {
@@ -45,14 +45,6 @@ impl Fanout {
 
     pub fn is_empty(&self) -> bool {
         self.sinks.is_empty() && self.shippers.is_empty()
-    }
-
-    /// Each shipper's name and counts, in config order.
-    pub fn shipping(&self) -> Vec<(String, ShipStats)> {
-        self.shippers
-            .iter()
-            .map(|s| (s.name().to_string(), s.stats()))
-            .collect()
     }
 }
 

@@ -170,9 +170,8 @@ pub async fn open_for(
     let Some(k) = engine.config().kubernetes.clone() else {
         return Ok(None);
     };
-    let cluster = Cluster::connect(&k).await?;
+    let mut cluster = Cluster::connect(&k).await?;
     secrets::watch_secrets(&cluster, engine.config().kubernetes_secret_names(), cancel).await?;
-    let mut cluster = cluster;
     if k.state == StateBackend::Configmaps {
         let shared = std::sync::Arc::new(state::ConfigMapState::new(&cluster)?);
         engine.share_state(shared.clone());

@@ -220,62 +220,73 @@ impl ConfigMapState {
             .map_err(|e| self.shared(app, "read", e))
     }
 
-    /// Reads the object; remembers its version and markers.
+    /// Reads the object; remembers its version, markers and status.
     fn read(&self, app: &str, seen: &mut Seen) -> Result<Inventory, InventoryError> {
         let got = self.get(app)?;
-        let Some(object) = got else {
-            *seen = Seen {
-                read: true,
-                ..Seen::default()
-            };
-            return Ok(Inventory::new(app));
-        };
-        let (inventory, markers) = self.decode(app, &object)?;
-        *seen = Seen {
-            read: true,
-            resource_version: object.metadata.resource_version.clone(),
-            markers,
-            status: object
-                .data
-                .as_ref()
-                .and_then(|d| d.get(STATUS_KEY))
-                .cloned(),
-        };
-        Ok(inventory)
+        self.remember(app, got.as_ref(), seen)?;
+        match &got {
+            Some(object) => self.decode(app, object),
+            None => Ok(Inventory::new(app)),
+        }
     }
 
-    fn decode(
+    /// Takes in what `object` (or its absence) says of the next write's
+    /// starting point: version, markers and status as stored.
+    fn remember(
         &self,
         app: &str,
-        object: &ConfigMap,
-    ) -> Result<(Inventory, BTreeSet<ResourceKey>), InventoryError> {
+        object: Option<&ConfigMap>,
+        seen: &mut Seen,
+    ) -> Result<(), InventoryError> {
+        let data = object.and_then(|o| o.data.as_ref());
+        let markers = match data.and_then(|d| d.get(MARKERS_KEY)) {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                self.shared(
+                    app,
+                    "read",
+                    StateError::Unreadable {
+                        what: format!("{MARKERS_KEY}: {e}"),
+                    },
+                )
+            })?,
+            None => BTreeSet::new(),
+        };
+        *seen = Seen {
+            read: true,
+            resource_version: object.and_then(|o| o.metadata.resource_version.clone()),
+            markers,
+            status: data.and_then(|d| d.get(STATUS_KEY)).cloned(),
+        };
+        Ok(())
+    }
+
+    /// The inventory an object holds.
+    fn decode(&self, app: &str, object: &ConfigMap) -> Result<Inventory, InventoryError> {
+        let Some(bytes) = object
+            .binary_data
+            .as_ref()
+            .and_then(|d| d.get(INVENTORY_KEY))
+        else {
+            return Ok(Inventory::new(app));
+        };
         let origin = PathBuf::from(format!(
             "ConfigMap {}/{}",
             self.namespace,
             object.metadata.name.as_deref().unwrap_or_default()
         ));
-        let unreadable = |what: String| self.shared(app, "read", StateError::Unreadable { what });
-        let inventory = match object
-            .binary_data
-            .as_ref()
-            .and_then(|d| d.get(INVENTORY_KEY))
-        {
-            Some(bytes) => {
-                let mut json = Vec::new();
-                flate2::read::GzDecoder::new(bytes.0.as_slice())
-                    .read_to_end(&mut json)
-                    .map_err(|e| unreadable(format!("{INVENTORY_KEY}: {e}")))?;
-                inventory::decode(&json, app, &origin)?
-            }
-            None => Inventory::new(app),
-        };
-        let markers = match object.data.as_ref().and_then(|d| d.get(MARKERS_KEY)) {
-            Some(text) => {
-                serde_json::from_str(text).map_err(|e| unreadable(format!("{MARKERS_KEY}: {e}")))?
-            }
-            None => BTreeSet::new(),
-        };
-        Ok((inventory, markers))
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(bytes.0.as_slice())
+            .read_to_end(&mut json)
+            .map_err(|e| {
+                self.shared(
+                    app,
+                    "read",
+                    StateError::Unreadable {
+                        what: format!("{INVENTORY_KEY}: {e}"),
+                    },
+                )
+            })?;
+        inventory::decode(&json, app, &origin)
     }
 
     /// The whole object for `app`, as this replica would write it.
@@ -417,33 +428,24 @@ impl ConfigMapState {
 impl SharedStatus for ConfigMapState {
     fn load_status(&self, app: &str) -> Result<Option<AppStatus>, InventoryError> {
         let got = self.get(app)?;
-        let Some(object) = got else {
-            return Ok(None);
-        };
-        let unreadable = |what: String| self.shared(app, "read", StateError::Unreadable { what });
-        let data = object.data.as_ref();
-        let markers = match data.and_then(|d| d.get(MARKERS_KEY)) {
-            Some(text) => {
-                serde_json::from_str(text).map_err(|e| unreadable(format!("{MARKERS_KEY}: {e}")))?
-            }
-            None => BTreeSet::new(),
-        };
-        let text = data.and_then(|d| d.get(STATUS_KEY)).cloned();
-        let status = text
+        // What was read is what the next write builds on (the inventory is
+        // not decoded: a status needs none of it).
+        let seen = self.seen(app);
+        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        self.remember(app, got.as_ref(), &mut seen)?;
+        seen.status
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|e| unreadable(format!("{STATUS_KEY}: {e}")))?;
-        // What was read is what the next write builds on.
-        let seen = self.seen(app);
-        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-        *seen = Seen {
-            read: true,
-            resource_version: object.metadata.resource_version.clone(),
-            markers,
-            status: text,
-        };
-        Ok(status)
+            .map_err(|e| {
+                self.shared(
+                    app,
+                    "read",
+                    StateError::Unreadable {
+                        what: format!("{STATUS_KEY}: {e}"),
+                    },
+                )
+            })
     }
 
     fn save_status(&self, status: &AppStatus) -> Result<(), InventoryError> {

@@ -3,21 +3,25 @@
 //! and which to keep there (held apps whose status changed). Pure: the
 //! runner does the reading and writing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::model::{AppStatus, ControllerStatus};
+
+/// Per held app taken in: what is kept of its status where the next owner
+/// finds it (`None`: nothing yet).
+pub type Kept = BTreeMap<String, Option<AppStatus>>;
 
 /// The apps in `status` this replica holds and has not taken in yet.
 pub fn to_take_in(
     status: &ControllerStatus,
     holds: impl Fn(&str) -> bool,
-    taken_in: &BTreeSet<String>,
+    kept: &Kept,
 ) -> Vec<String> {
     status
         .apps
         .iter()
         .map(|a| &a.name)
-        .filter(|name| holds(name) && !taken_in.contains(*name))
+        .filter(|name| holds(name) && !kept.contains_key(*name))
         .cloned()
         .collect()
 }
@@ -28,18 +32,24 @@ pub fn to_take_in(
 pub fn to_keep<'a>(
     status: &'a ControllerStatus,
     holds: impl Fn(&str) -> bool,
-    taken_in: &BTreeSet<String>,
-    kept: &BTreeMap<String, AppStatus>,
+    kept: &Kept,
 ) -> Vec<&'a AppStatus> {
     status
         .apps
         .iter()
-        .filter(|a| holds(&a.name) && taken_in.contains(&a.name))
-        .filter(|a| kept.get(&a.name).is_none_or(|k| !same_but_check_time(a, k)))
+        .filter(|a| holds(&a.name))
+        .filter(|a| match kept.get(&a.name) {
+            None => false,
+            Some(None) => true,
+            Some(Some(k)) => !same_but_check_time(a, k),
+        })
         .collect()
 }
 
 fn same_but_check_time(a: &AppStatus, b: &AppStatus) -> bool {
+    if a == b {
+        return true;
+    }
     let time_free = |s: &AppStatus| {
         let mut s = s.clone();
         if let Some(check) = &mut s.last_drift_check {
@@ -67,7 +77,7 @@ mod tests {
     fn only_held_apps_not_yet_taken_in_are_read() {
         let s = status(&["a", "b", "c"]);
         let holds = |app: &str| app != "c";
-        let taken = BTreeSet::from(["a".to_string()]);
+        let taken = Kept::from([("a".to_string(), None)]);
         assert_eq!(to_take_in(&s, holds, &taken), vec!["b".to_string()]);
     }
 
@@ -75,10 +85,12 @@ mod tests {
     fn only_real_changes_of_held_and_taken_in_apps_are_kept() {
         let mut s = status(&["a", "b", "c"]);
         let holds = |app: &str| app != "c";
-        let taken: BTreeSet<String> = ["a", "b", "c"].map(String::from).into();
-        let mut kept: BTreeMap<String, AppStatus> =
-            s.apps.iter().map(|a| (a.name.clone(), a.clone())).collect();
-        assert!(to_keep(&s, holds, &taken, &kept).is_empty());
+        let mut kept: Kept = s
+            .apps
+            .iter()
+            .map(|a| (a.name.clone(), Some(a.clone())))
+            .collect();
+        assert!(to_keep(&s, holds, &kept).is_empty());
 
         // A drift check that found nothing new: its time alone moved.
         let check = |secs| DriftCheck {
@@ -86,21 +98,28 @@ mod tests {
             drifted: 0,
             resources: Vec::new(),
         };
-        kept.get_mut("a").unwrap().last_drift_check = Some(check(10));
+        kept.get_mut("a")
+            .unwrap()
+            .as_mut()
+            .unwrap()
+            .last_drift_check = Some(check(10));
         s.apps[0].last_drift_check = Some(check(20));
-        assert!(to_keep(&s, holds, &taken, &kept).is_empty());
+        assert!(to_keep(&s, holds, &kept).is_empty());
 
         // A sync result, on a held app and on one held elsewhere.
         s.apps[1].sync = SyncStatus::Synced;
         s.apps[1].health = Health::Healthy;
         s.apps[2].sync = SyncStatus::Synced;
-        let names: Vec<&str> = to_keep(&s, holds, &taken, &kept)
+        let names: Vec<&str> = to_keep(&s, holds, &kept)
             .iter()
             .map(|a| a.name.as_str())
             .collect();
         assert_eq!(names, vec!["b"]);
         // An app never taken in is not written over.
-        let only_a = BTreeSet::from(["a".to_string()]);
-        assert!(to_keep(&s, holds, &only_a, &kept).is_empty());
+        kept.remove("b");
+        assert!(to_keep(&s, holds, &kept).is_empty());
+        // One taken in with nothing kept yet is written.
+        kept.insert("b".into(), None);
+        assert_eq!(to_keep(&s, holds, &kept).len(), 1);
     }
 }

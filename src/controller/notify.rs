@@ -16,18 +16,16 @@
 pub mod body;
 pub mod events;
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{EventReason, EventSink};
-use crate::config::{EventKind, NotificationConfig, ValueRef, check_notification_url};
+use crate::config::{EventKind, NotificationConfig, ValueRef};
 use crate::databricks::auth::{AuthError, read_secret};
 use crate::databricks::{Secret, redact};
-use crate::outbound::{self, Backoff, Post};
+use crate::outbound::{self, Backoff, DeliveryStats, Outbox, Post, UrlError};
 
 pub use events::{Event, events};
 
@@ -82,17 +80,6 @@ impl Default for NotifierTuning {
     }
 }
 
-/// What the notifier has done since it started, over every channel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NotifyStats {
-    /// Events a receiver accepted (2xx).
-    pub delivered: u64,
-    /// Events given up on (attempts exhausted, or an answer that is final).
-    pub failed: u64,
-    /// Events dropped from a full queue.
-    pub dropped: u64,
-}
-
 enum Target {
     Slack { url: Secret },
     Webhook { url: Secret, key: Option<Secret> },
@@ -103,12 +90,7 @@ struct Channel {
     target: Target,
     /// `scheme://host:port` of the URL: what logs may show of it.
     origin: String,
-    queue: Mutex<VecDeque<Event>>,
-    wake: tokio::sync::Notify,
-    capacity: usize,
-    delivered: AtomicU64,
-    failed: AtomicU64,
-    dropped: AtomicU64,
+    outbox: Outbox<Event>,
 }
 
 /// Sends events to the configured channels in the background.
@@ -158,12 +140,7 @@ impl Notifier {
                 config: n.clone(),
                 target,
                 origin,
-                queue: Mutex::new(VecDeque::new()),
-                wake: tokio::sync::Notify::new(),
-                capacity: tuning.queue_capacity.max(1),
-                delivered: AtomicU64::new(0),
-                failed: AtomicU64::new(0),
-                dropped: AtomicU64::new(0),
+                outbox: Outbox::new(&n.name, tuning.queue_capacity),
             }));
         }
         for channel in &channels {
@@ -205,23 +182,18 @@ impl Notifier {
             }
         }
         for channel in self.channels.iter() {
-            let mut queued = false;
             for event in events
                 .iter()
                 .filter(|e| channel.config.wants(e.kind, &e.app))
             {
-                channel.push(event.clone());
-                queued = true;
-            }
-            if queued {
-                channel.wake.notify_one();
+                channel.outbox.push(event.clone());
             }
         }
     }
 
     /// Counts since start, over every channel.
-    pub fn stats(&self) -> NotifyStats {
-        let mut out = NotifyStats::default();
+    pub fn stats(&self) -> DeliveryStats {
+        let mut out = DeliveryStats::default();
         for (_, s) in self.stats_by_channel() {
             out.delivered += s.delivered;
             out.failed += s.failed;
@@ -231,46 +203,30 @@ impl Notifier {
     }
 
     /// Counts since start, per channel (by name, in config order).
-    pub fn stats_by_channel(&self) -> Vec<(String, NotifyStats)> {
+    pub fn stats_by_channel(&self) -> Vec<(String, DeliveryStats)> {
         self.channels
             .iter()
-            .map(|c| {
-                (
-                    c.config.name.clone(),
-                    NotifyStats {
-                        delivered: c.delivered.load(Ordering::Relaxed),
-                        failed: c.failed.load(Ordering::Relaxed),
-                        dropped: c.dropped.load(Ordering::Relaxed),
-                    },
-                )
-            })
+            .map(|c| (c.config.name.clone(), c.outbox.stats()))
             .collect()
     }
 }
 
 /// Reads a channel's URL (and key) and checks the URL.
 fn open_target(n: &NotificationConfig) -> Result<(Target, String), NotifyError> {
-    let secret = |r: &crate::config::SecretRef, field: &'static str| {
-        read_secret(r, field).map_err(|source| NotifyError::Secret {
-            notification: n.name.clone(),
-            field,
-            source: Box::new(source),
-        })
+    let secret = |source: AuthError, field: &'static str| NotifyError::Secret {
+        notification: n.name.clone(),
+        field,
+        source: Box::new(source),
     };
-    let url = |v: &ValueRef, field: &'static str| -> Result<(Secret, String), NotifyError> {
-        let url = match v {
-            ValueRef::Literal(s) => Secret::new(s.clone()),
-            ValueRef::Ref(r) => secret(r, field)?,
-        };
-        let parsed =
-            check_notification_url(url.expose(), n.allow_insecure_http).map_err(|message| {
-                NotifyError::Url {
-                    notification: n.name.clone(),
-                    field,
-                    message,
-                }
-            })?;
-        Ok((url, parsed.origin().ascii_serialization()))
+    let url = |v: &ValueRef, field: &'static str| {
+        outbound::open_url(v, field, n.allow_insecure_http).map_err(|e| match e {
+            UrlError::Read(source) => secret(source, field),
+            UrlError::Invalid(message) => NotifyError::Url {
+                notification: n.name.clone(),
+                field,
+                message,
+            },
+        })
     };
     match (&n.slack, &n.webhook) {
         (Some(slack), _) => {
@@ -282,7 +238,7 @@ fn open_target(n: &NotificationConfig) -> Result<(Target, String), NotifyError> 
             let key = hook
                 .secret
                 .as_ref()
-                .map(|r| secret(r, "webhook.secret"))
+                .map(|r| read_secret(r, "webhook.secret").map_err(|e| secret(e, "webhook.secret")))
                 .transpose()?;
             Ok((Target::Webhook { url, key }, origin))
         }
@@ -295,32 +251,9 @@ fn open_target(n: &NotificationConfig) -> Result<(Target, String), NotifyError> 
 }
 
 impl Channel {
-    fn push(&self, event: Event) {
-        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        if queue.len() >= self.capacity {
-            queue.pop_front();
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped.is_power_of_two() {
-                tracing::warn!(
-                    notification = %self.config.name,
-                    dropped,
-                    "notification queue full: dropped the oldest event"
-                );
-            }
-        }
-        queue.push_back(event);
-    }
-
-    fn pop(&self) -> Option<Event> {
-        self.queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
-    }
-
     async fn run(&self, http: reqwest::Client, tuning: NotifierTuning, cancel: CancellationToken) {
         loop {
-            match self.pop() {
+            match self.outbox.pop() {
                 Some(event) => {
                     tokio::select! {
                         _ = cancel.cancelled() => return,
@@ -330,7 +263,7 @@ impl Channel {
                 None => {
                     tokio::select! {
                         _ = cancel.cancelled() => return,
-                        _ = self.wake.notified() => {}
+                        _ = self.outbox.wait() => {}
                     }
                 }
             }
@@ -349,7 +282,7 @@ impl Channel {
         let body = match built {
             Ok(b) => b,
             Err(err) => {
-                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.outbox.count(false);
                 tracing::warn!(notification = %self.config.name, error = %err, "cannot encode a notification");
                 return;
             }
@@ -376,7 +309,7 @@ impl Channel {
         .await;
         match delivered {
             Ok(attempt) => {
-                self.delivered.fetch_add(1, Ordering::Relaxed);
+                self.outbox.count(true);
                 tracing::debug!(
                     notification = %self.config.name,
                     event = event.kind.label(),
@@ -386,7 +319,7 @@ impl Channel {
                 );
             }
             Err(gave_up) => {
-                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.outbox.count(false);
                 tracing::warn!(
                     notification = %self.config.name,
                     target = %self.origin,

@@ -136,10 +136,8 @@ pub struct Runner {
     rounds: u64,
     /// The apps this replica reconciles and the fence of its writes.
     ownership: watch::Receiver<Ownership>,
-    /// Held apps whose kept status was taken in (or found to be none).
-    taken_in: BTreeSet<String>,
-    /// What was last kept of each held app's status.
-    kept: BTreeMap<String, AppStatus>,
+    /// Held apps taken in, with what was last kept of their status.
+    kept: handover::Kept,
 }
 
 impl Runner {
@@ -202,8 +200,7 @@ impl Runner {
             cancel,
             rounds: 0,
             ownership,
-            taken_in: BTreeSet::new(),
-            kept: BTreeMap::new(),
+            kept: handover::Kept::new(),
         })
     }
 
@@ -898,9 +895,8 @@ impl Runner {
             return;
         };
         let tracker = &self.tracker;
-        self.taken_in.retain(|app| tracker.owns(app));
         self.kept.retain(|app, _| tracker.owns(app));
-        let apps = handover::to_take_in(tracker.status(), |a| tracker.owns(a), &self.taken_in);
+        let apps = handover::to_take_in(tracker.status(), |a| tracker.owns(a), &self.kept);
         if apps.is_empty() {
             return;
         }
@@ -912,9 +908,8 @@ impl Runner {
         for (app, kept) in loaded {
             match kept {
                 Ok(kept) => {
-                    if let Some(kept) = kept {
+                    if let Some(kept) = kept.clone() {
                         tracing::info!(%app, revision = kept.revision_applied.as_deref().unwrap_or("-"), "took in the status the last owner kept");
-                        self.kept.insert(app.clone(), kept.clone());
                         self.tracker.restore_app(kept);
                         // Changes are told from here, not again.
                         if let (Some(now), Some(before)) = (
@@ -924,7 +919,7 @@ impl Runner {
                             *before = now;
                         }
                     }
-                    self.taken_in.insert(app);
+                    self.kept.insert(app, kept);
                 }
                 Err(err) => {
                     tracing::warn!(%app, error = %crate::engine::error_chain(&err), "cannot read the status the last owner kept; trying again next round");
@@ -940,15 +935,11 @@ impl Runner {
             return;
         };
         let tracker = &self.tracker;
-        let changed: Vec<AppStatus> = handover::to_keep(
-            tracker.status(),
-            |a| tracker.owns(a),
-            &self.taken_in,
-            &self.kept,
-        )
-        .into_iter()
-        .cloned()
-        .collect();
+        let changed: Vec<AppStatus> =
+            handover::to_keep(tracker.status(), |a| tracker.owns(a), &self.kept)
+                .into_iter()
+                .cloned()
+                .collect();
         if changed.is_empty() {
             return;
         }
@@ -960,7 +951,7 @@ impl Runner {
         for (status, written) in written {
             match written {
                 Ok(()) => {
-                    self.kept.insert(status.name.clone(), status);
+                    self.kept.insert(status.name.clone(), Some(status));
                 }
                 Err(err) => {
                     tracing::warn!(app = %status.name, error = %crate::engine::error_chain(&err), "cannot keep the app's status for the next owner");

@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use crate::audit::ship::{LineShipper, Stream, WebhookShipper, WebhookTarget, WebhookTuning};
 use crate::audit::{AuditLog, Fanout};
-use crate::config::{
-    AuditSinkConfig, AuditWebhookConfig, Config, ValueRef, check_notification_url,
-};
-use crate::databricks::Secret;
+use crate::config::{AuditSinkConfig, AuditWebhookConfig, Config};
 use crate::databricks::auth::read_secret;
+use crate::outbound::{UrlError, open_url};
 
 use super::EngineError;
 
@@ -33,25 +31,24 @@ pub fn open(config: &Config) -> Result<Fanout, EngineError> {
 }
 
 fn start_webhook(field: &str, hook: &AuditWebhookConfig) -> Result<WebhookShipper, EngineError> {
-    let secret = |r, what: &'static str| {
-        read_secret(r, what).map_err(|source| EngineError::AuditWebhookSecret {
+    let (url, origin) =
+        open_url(&hook.url, "url", hook.allow_insecure_http).map_err(|e| match e {
+            UrlError::Read(source) => EngineError::AuditWebhookSecret {
+                field: field.to_string(),
+                what: "url",
+                source: Box::new(source),
+            },
+            UrlError::Invalid(reason) => EngineError::AuditWebhookUrl {
+                field: format!("{field}.url"),
+                reason,
+            },
+        })?;
+    let key =
+        read_secret(&hook.secret, "secret").map_err(|source| EngineError::AuditWebhookSecret {
             field: field.to_string(),
-            what,
+            what: "secret",
             source: Box::new(source),
-        })
-    };
-    let url = match &hook.url {
-        ValueRef::Literal(url) => Secret::new(url.clone()),
-        ValueRef::Ref(r) => secret(r, "url")?,
-    };
-    let origin = check_notification_url(url.expose(), hook.allow_insecure_http)
-        .map_err(|reason| EngineError::AuditWebhookUrl {
-            field: format!("{field}.url"),
-            reason,
-        })?
-        .origin()
-        .ascii_serialization();
-    let key = secret(&hook.secret, "secret")?;
+        })?;
     let tuning = WebhookTuning {
         queue_capacity: hook.queue,
         timeout: Duration::from_secs(hook.timeout_secs),

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use mortar::config::{Config, EventKind};
-use mortar::controller::notify::{Event, Notifier, NotifierTuning, NotifyStats};
-use mortar::outbound::Backoff;
+use mortar::controller::notify::{Event, Notifier, NotifierTuning};
+use mortar::outbound::{Backoff, DeliveryStats};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -276,16 +276,16 @@ notifications:
         [
             (
                 "flaky".to_string(),
-                NotifyStats {
+                DeliveryStats {
                     delivered: 1,
-                    ..NotifyStats::default()
+                    ..DeliveryStats::default()
                 }
             ),
             (
                 "gone".to_string(),
-                NotifyStats {
+                DeliveryStats {
                     failed: 1,
-                    ..NotifyStats::default()
+                    ..DeliveryStats::default()
                 }
             ),
         ]
