@@ -33,5 +33,6 @@ pub mod model;
 pub mod observe;
 pub mod outbound;
 pub mod plan;
+pub mod policy;
 pub mod server;
 pub mod source;

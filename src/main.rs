@@ -52,6 +52,9 @@ enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
+    /// Test the repository's guardrails (Rego policies under policies/).
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
     /// Show each app's status as the controller last saved it.
     Status(cmd::status::Args),
 }
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
             Command::Sync(args) => cmd::sync::run(args).await,
             Command::Demo(args) => cmd::demo::run(args).await,
             Command::Status(args) => cmd::status::run(args).await,
+            Command::Policy(command) => cmd::policy::run(command).await,
         }
     });
     match result {

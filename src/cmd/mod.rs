@@ -6,6 +6,7 @@ pub mod auth;
 pub mod demo;
 pub mod emulator;
 pub mod plan;
+pub mod policy;
 pub mod rollback;
 pub mod run;
 pub mod status;

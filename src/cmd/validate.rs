@@ -1,5 +1,6 @@
 //! `mortar validate PATH [--root FILE] [--output text|json]`: renders the
-//! manifest repository at PATH and prints its app tree, or every error.
+//! manifest repository at PATH, runs its guardrails (`policies/`) over
+//! every app, and prints its app tree, or every error.
 //!
 //! Exit codes: 0 valid, 1 invalid (every error printed), 2 usage error
 //! (bad flags, or PATH is not a directory).
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::Output;
+use mortar::engine::render;
 use mortar::manifest::diag::printable;
 use mortar::manifest::{self, Diagnostic, Diagnostics, Rendered};
 
@@ -35,7 +37,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let result = manifest::render_dir(&args.path, args.root.as_deref())
+    let result = render::validate_dir(&args.path, args.root.as_deref())
         .map(|mut rendered| {
             rebase(&mut rendered.warnings, &args.path);
             rendered

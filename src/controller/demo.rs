@@ -78,6 +78,54 @@ pub const EXAMPLE: &[(&str, &[u8])] = &[
         include_bytes!("../../manifests/identity/workspace-conf.yaml"),
     ),
     (
+        "policies/compute/autotermination.rego",
+        include_bytes!("../../manifests/policies/compute/autotermination.rego"),
+    ),
+    (
+        "policies/compute/autotermination_test.rego",
+        include_bytes!("../../manifests/policies/compute/autotermination_test.rego"),
+    ),
+    (
+        "policies/grants/broad_privileges.rego",
+        include_bytes!("../../manifests/policies/grants/broad_privileges.rego"),
+    ),
+    (
+        "policies/grants/broad_privileges_test.rego",
+        include_bytes!("../../manifests/policies/grants/broad_privileges_test.rego"),
+    ),
+    (
+        "policies/jobs/ownership.rego",
+        include_bytes!("../../manifests/policies/jobs/ownership.rego"),
+    ),
+    (
+        "policies/jobs/ownership_test.rego",
+        include_bytes!("../../manifests/policies/jobs/ownership_test.rego"),
+    ),
+    (
+        "policies/tags/required.rego",
+        include_bytes!("../../manifests/policies/tags/required.rego"),
+    ),
+    (
+        "policies/tags/required_test.rego",
+        include_bytes!("../../manifests/policies/tags/required_test.rego"),
+    ),
+    (
+        "policies/warehouses/size.rego",
+        include_bytes!("../../manifests/policies/warehouses/size.rego"),
+    ),
+    (
+        "policies/warehouses/size_test.rego",
+        include_bytes!("../../manifests/policies/warehouses/size_test.rego"),
+    ),
+    (
+        "policies/workspaces/production.rego",
+        include_bytes!("../../manifests/policies/workspaces/production.rego"),
+    ),
+    (
+        "policies/workspaces/production_test.rego",
+        include_bytes!("../../manifests/policies/workspaces/production_test.rego"),
+    ),
+    (
         "projects.yaml",
         include_bytes!("../../manifests/projects.yaml"),
     ),

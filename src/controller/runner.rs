@@ -652,6 +652,7 @@ impl Runner {
                         app: app.clone(),
                         actions: Vec::new(),
                         violations: Vec::new(),
+                        warnings: Vec::new(),
                         summary: Default::default(),
                     };
                     self.tracker.planned(&empty, *cause, now);

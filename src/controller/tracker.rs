@@ -901,6 +901,7 @@ mod tests {
                 })
                 .collect(),
             violations: Vec::new(),
+            warnings: Vec::new(),
             summary: Default::default(),
         };
         p.resummarize();

@@ -250,6 +250,8 @@ impl Engine {
                 apps: scope.apps.clone(),
                 prune: scope.prune,
                 revision: tree.revision.as_ref().map(|r| r.commit.clone()),
+                author: tree.revision.as_ref().map(|r| r.author.clone()),
+                policies: tree.policies.clone(),
                 secrets: self.config.secrets.clone(),
             },
             audit_file: Some(self.config.audit_file()),

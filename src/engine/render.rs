@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{Config, GitSourceConfig, SourceConfig};
 use crate::manifest::{Diagnostics, RenderOptions, Rendered, render};
-use crate::source::{DirEntry, EntryKind, SourceError, SourceTree};
+use crate::policy::PolicySet;
+use crate::source::{DirEntry, DirTree, EntryKind, SourceError, SourceTree};
 use crate::source::{
     FetchError, Fetched, GitRemote, GitTree, OpenError, Revision, SignaturePolicy, Signer, Source,
     SourceSpec, VerifyError, verify_commit,
@@ -33,6 +34,8 @@ pub enum RenderError {
     },
     #[error("the source is not a Git repository; there is no commit to render")]
     NotGit,
+    #[error("the policies under policies/ cannot run ({} error{}):\n{diags}", diags.errors.len(), if diags.errors.len() == 1 { "" } else { "s" })]
+    Policies { diags: Diagnostics },
     #[error("the manifests do not render ({} error{}):\n{diags}", diags.errors.len(), if diags.errors.len() == 1 { "" } else { "s" })]
     Render { diags: Diagnostics },
 }
@@ -41,6 +44,8 @@ pub enum RenderError {
 #[derive(Debug)]
 pub struct RenderedTree {
     pub rendered: Rendered,
+    /// The guardrails under `policies/`, parsed.
+    pub policies: PolicySet,
     pub revision: Option<Revision>,
     /// A description of the source, for messages.
     pub described: String,
@@ -93,6 +98,7 @@ impl RenderError {
             RenderError::RevisionRefused { reason, .. } => reason.metric_label(),
             RenderError::NotGit => "not_git",
             RenderError::Render { .. } => "render",
+            RenderError::Policies { .. } => "policies",
         }
     }
 }
@@ -171,6 +177,38 @@ pub fn render_commit(
     render_opened(&Source::Git(tree), source_cfg, sub)
 }
 
+/// `validate`'s pipeline over a directory: renders it (any error fails the
+/// whole render, nothing is isolated) and runs every app's guardrails over
+/// what it declares. Guardrail warnings join the render's.
+pub fn validate_dir(dir: &Path, root_file: Option<&Path>) -> Result<Rendered, Diagnostics> {
+    let mut rendered = crate::manifest::render_dir(dir, root_file)?;
+    let fail = |mut diags: Diagnostics, rendered: Rendered| {
+        diags.warnings.extend(rendered.warnings);
+        diags.finish();
+        Err(diags)
+    };
+    let policies = match PolicySet::load(&DirTree::new(dir)) {
+        Ok(policies) => policies,
+        Err(diags) => return fail(diags, rendered),
+    };
+    let diags = crate::policy::validate(&policies, &rendered);
+    if diags.has_errors() {
+        return fail(diags, rendered);
+    }
+    rendered.warnings.extend(diags.warnings);
+    Ok(rendered)
+}
+
+/// The repository's guardrails, every Project's references to them checked.
+pub fn load_policies(tree: &dyn SourceTree, rendered: &Rendered) -> Result<PolicySet, RenderError> {
+    let policies = PolicySet::load(tree).map_err(|diags| RenderError::Policies { diags })?;
+    let diags = policies.check_projects(&rendered.projects);
+    if diags.has_errors() {
+        return Err(RenderError::Policies { diags });
+    }
+    Ok(policies)
+}
+
 fn render_opened(
     source: &Source,
     source_cfg: &SourceConfig,
@@ -183,19 +221,19 @@ fn render_opened(
         isolate_apps: true,
         ..Default::default()
     };
-    let rendered = match &sub {
-        Some(prefix) => render(
-            &SubTree {
-                inner: source,
-                prefix: prefix.trim_matches('/').to_string(),
-            },
-            &options,
-        ),
-        None => render(source, &options),
-    }
-    .map_err(|diags| RenderError::Render { diags })?;
+    let sub = sub.map(|prefix| SubTree {
+        inner: source,
+        prefix: prefix.trim_matches('/').to_string(),
+    });
+    let tree: &dyn SourceTree = match &sub {
+        Some(sub) => sub,
+        None => source,
+    };
+    let rendered = render(tree, &options).map_err(|diags| RenderError::Render { diags })?;
+    let policies = load_policies(tree, &rendered)?;
     Ok(RenderedTree {
         rendered,
+        policies,
         revision: source.revision().cloned(),
         described: source.describe(),
     })

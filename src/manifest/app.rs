@@ -103,7 +103,23 @@ pub struct Project {
     pub source_paths: Vec<String>,
     /// Kinds apps may declare; `None` allows all.
     pub kinds: Option<Vec<Kind>>,
+    /// The guardrails (Rego packages under `policies/`) every plan of the
+    /// project's apps must pass.
+    pub policies: Vec<PolicyRef>,
     pub origin: Origin,
+}
+
+/// A Project's use of one guardrail: a Rego package under `policies/` and
+/// the parameters it is evaluated with (`input.parameters`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyRef {
+    /// The package name, as declared (`mortar.compute.autotermination`).
+    pub package: String,
+    /// An object; `{}` when the project gives none.
+    pub parameters: serde_json::Value,
+    /// Where the reference is written, for errors.
+    pub line: usize,
+    pub column: usize,
 }
 
 impl Project {
@@ -115,6 +131,7 @@ impl Project {
             destinations: vec!["*".into()],
             source_paths: vec!["**".into()],
             kinds: None,
+            policies: Vec::new(),
             origin: Origin {
                 file: String::new(),
                 line: 0,
@@ -264,7 +281,13 @@ pub fn read_project(
         file,
         spec,
         "spec",
-        &["description", "destinations", "sourcePaths", "kinds"],
+        &[
+            "description",
+            "destinations",
+            "sourcePaths",
+            "kinds",
+            "policies",
+        ],
     )?;
     let mut destinations = Vec::new();
     if let Some(entry) = f.entry("destinations") {
@@ -315,14 +338,85 @@ pub fn read_project(
         }
         Some(kinds)
     });
+    let policies = f
+        .entry("policies")
+        .map(|entry| read_policy_refs(diags, file, &entry.value))
+        .unwrap_or_default();
     Some(Project {
         name: name.to_string(),
         description: f.string(diags, "description", false),
         destinations,
         source_paths,
         kinds: kinds.flatten(),
+        policies,
         origin,
     })
+}
+
+/// Reads `spec.policies`: a list of package names, or of
+/// `{ package: NAME, parameters: { ... } }`.
+fn read_policy_refs(diags: &mut Diagnostics, file: &str, value: &Node) -> Vec<PolicyRef> {
+    let Some(items) = value.as_seq() else {
+        diags.error(
+            At::new(file, value.line, value.column, "spec.policies"),
+            "expected a list of Rego package names, or of { package: NAME, parameters: {...} }",
+        );
+        return Vec::new();
+    };
+    let mut refs = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("spec.policies[{i}]");
+        let (package, parameters) = match item.as_str() {
+            Some(name) => (name.to_string(), serde_json::json!({})),
+            None => {
+                let Some(f) = Fields::open(diags, file, item, &path, &["package", "parameters"])
+                else {
+                    continue;
+                };
+                let Some(package) = f.string(diags, "package", true) else {
+                    continue;
+                };
+                let parameters = match f.entry("parameters") {
+                    None => serde_json::json!({}),
+                    Some(e) if e.value.as_map().is_some() => e.value.to_json(),
+                    Some(e) => {
+                        diags.error(
+                            At::new(
+                                file,
+                                e.value.line,
+                                e.value.column,
+                                &format!("{path}.parameters"),
+                            ),
+                            "expected a mapping of parameter names to values",
+                        );
+                        continue;
+                    }
+                };
+                (package, parameters)
+            }
+        };
+        if let Some(bare) = package.strip_prefix("data.") {
+            diags.error(
+                At::new(file, item.line, item.column, &path),
+                format!("name the package without `data.`: `{bare}`"),
+            );
+            continue;
+        }
+        if refs.iter().any(|r: &PolicyRef| r.package == package) {
+            diags.error(
+                At::new(file, item.line, item.column, &path),
+                format!("policy `{package}` is listed twice"),
+            );
+            continue;
+        }
+        refs.push(PolicyRef {
+            package,
+            parameters,
+            line: item.line,
+            column: item.column,
+        });
+    }
+    refs
 }
 
 /// Reads an `Application` spec (also an ApplicationSet template's spec).

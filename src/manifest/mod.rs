@@ -22,7 +22,9 @@ pub mod permissions;
 pub mod render;
 pub mod vars;
 
-pub use app::{AppSource, Automated, IgnoreDifference, Project, Retry, SyncPolicy, WorkspaceDef};
+pub use app::{
+    AppSource, Automated, IgnoreDifference, PolicyRef, Project, Retry, SyncPolicy, WorkspaceDef,
+};
 pub use build::{ScopeSecret, SecretSource};
 pub use render::{BlockedApp, RenderOptions, Rendered, RenderedApp, render, render_dir};
 pub use yaml::Limits;

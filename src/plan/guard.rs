@@ -3,11 +3,40 @@
 //! hold actions the project does not allow — deletes of objects an app's
 //! inventory holds in a workspace or of a kind the project no longer
 //! allows, or a configured workspace the project does not name. Any
-//! violation stops the whole app: nothing of it is applied.
+//! violation stops the whole app: nothing of it is applied. The project's
+//! guardrails (Rego policies, see `policy`) are evaluated here too: a
+//! `deny` is a violation, and so is a policy that gives no answer.
 
 use crate::config::SecretAllowance;
 use crate::manifest::{Project, ScopeSecret, SecretSource};
 use crate::plan::{AppPlan, Violation};
+use crate::policy::{self, PolicySet, Subject};
+
+/// The project's guardrails on `subject`: violations (denies, and any
+/// policy that fails) and warnings.
+pub fn check_policies(set: &PolicySet, subject: &Subject<'_>) -> (Vec<Violation>, Vec<Violation>) {
+    match policy::evaluate(set, subject) {
+        Ok(findings) => {
+            let as_violation = |f: &policy::Finding| Violation {
+                rule: f.package.clone(),
+                key: f.key.clone(),
+                message: f.text(subject.app),
+            };
+            (
+                findings.deny.iter().map(as_violation).collect(),
+                findings.warn.iter().map(as_violation).collect(),
+            )
+        }
+        Err(e) => (
+            vec![Violation {
+                rule: "policy-error".into(),
+                key: None,
+                message: format!("{e}; the app is held back until the policy answers"),
+            }],
+            Vec::new(),
+        ),
+    }
+}
 
 /// The violations of an app's secret sources against what the platform
 /// allows its project to read (`secrets.projects` in `mortar.yaml`).
@@ -178,6 +207,7 @@ mod tests {
                 action(ActionKind::DeleteSkipped, "prod", Kind::Job),
             ],
             violations: vec![],
+            warnings: Vec::new(),
             summary: Default::default(),
         };
         let v = check(&plan, &project);

@@ -63,7 +63,8 @@ pub struct PlannedAction {
     pub after: Vec<ResourceKey>,
 }
 
-/// A project rule the plan breaks; any violation stops the app's apply.
+/// A project rule or guardrail the plan breaks; any violation stops the
+/// app's apply. Guardrail warnings have the same shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// The rule's name.
@@ -143,6 +144,9 @@ pub struct AppPlan {
     pub actions: Vec<PlannedAction>,
     #[serde(default)]
     pub violations: Vec<Violation>,
+    /// Guardrail warnings: shown, never blocking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Violation>,
     pub summary: Summary,
 }
 

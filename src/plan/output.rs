@@ -44,7 +44,8 @@ impl Painter {
 }
 
 /// The plan as text: per app, per resource, `+` create, `~` update (with the
-/// changed fields old → new), `-` delete, `!` conflict or violation.
+/// changed fields old → new), `-` delete, `!` conflict or violation, `?`
+/// guardrail warning.
 pub fn text(plan: &Plan, options: TextOptions) -> String {
     let p = Painter(options.color);
     let mut out = String::new();
@@ -73,6 +74,17 @@ fn app_text(out: &mut String, app: &AppPlan, options: TextOptions, p: &Painter) 
             printable(&v.rule),
             printable(&target),
             printable(&v.message)
+        );
+    }
+    for w in &app.warnings {
+        let target = w.key.as_ref().map(|k| format!(" {k}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} warning of rule `{}`{}: {}",
+            p.paint(YELLOW, "?"),
+            printable(&w.rule),
+            printable(&target),
+            printable(&w.message)
         );
     }
     if app.is_blocked() {

@@ -161,6 +161,7 @@ pub fn plan_app(input: &AppInput<'_>) -> Result<AppPlan, PlanError> {
         app: input.app.to_string(),
         actions,
         violations: Vec::new(),
+        warnings: Vec::new(),
         summary: Summary::default(),
     };
     plan.resummarize();

@@ -22,6 +22,7 @@ use crate::model::{
 use crate::plan::{
     AppInput, AppOptions, AppPlan, IgnoreRule, Plan, PlanError, Violation, plan_app,
 };
+use crate::policy::{PolicySet, RevisionFacts, Subject};
 
 /// A filter over the rendered apps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +45,10 @@ pub struct TreeOptions {
     pub prune: bool,
     /// The Git commit the tree was rendered from.
     pub revision: Option<String>,
+    /// The commit's author (`Name <email>`), for guardrails.
+    pub author: Option<String>,
+    /// The repository's guardrails (`policies/`), evaluated on every plan.
+    pub policies: PolicySet,
     /// Which secret sources each project may read.
     pub secrets: SecretsConfig,
 }
@@ -345,12 +350,26 @@ fn plan_one(
         source,
     })?;
     add_secrets(&mut plan, app, snapshot, &inventory);
-    let mut violations = guard::check(&plan, &project_of(rendered, &app.project));
+    let project = project_of(rendered, &app.project);
+    let mut violations = guard::check(&plan, &project);
     violations.extend(guard::check_secrets(
         &app.secrets,
         &app.project,
         options.secrets.projects.get(&app.project),
     ));
+    let revision = options.revision.as_ref().map(|commit| RevisionFacts {
+        commit: commit.clone(),
+        author: options.author.clone(),
+    });
+    let subject = Subject {
+        app,
+        project: &project,
+        actions: Some(&plan.actions),
+        revision: revision.as_ref(),
+    };
+    let (denied, warnings) = guard::check_policies(&options.policies, &subject);
+    violations.extend(denied);
+    plan.warnings = warnings;
     plan.add_violations(violations);
     let prepared = PreparedApp {
         name: app.name.clone(),
@@ -428,6 +447,7 @@ fn blocked_plan(app: &BlockedApp) -> AppPlan {
         app: app.name.clone(),
         actions: Vec::new(),
         violations: Vec::new(),
+        warnings: Vec::new(),
         summary: Default::default(),
     };
     plan.add_violations(app.diagnostics.iter().map(|d| Violation {

@@ -17,6 +17,7 @@ mod drift;
 mod emulator;
 mod engine;
 mod git_servers;
+mod guardrails;
 mod harness;
 mod hostile;
 mod image;

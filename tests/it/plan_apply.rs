@@ -19,7 +19,7 @@ const PARTNER_TOKEN: &str = "partner-7d1b2e-never-logged";
 
 /// Two emulated workspaces and a config directory holding `mortar.yaml`,
 /// a copy of the example repository (`manifests/`), and `state/`.
-struct Env {
+pub(crate) struct Env {
     dir: tempfile::TempDir,
     dev: RunningEmulator,
     prod: RunningEmulator,
@@ -27,7 +27,7 @@ struct Env {
 }
 
 impl Env {
-    async fn start(latency: Duration) -> Env {
+    pub(crate) async fn start(latency: Duration) -> Env {
         let config = EmulatorConfig {
             latency,
             transition_delay: Duration::from_millis(20),
@@ -53,15 +53,15 @@ impl Env {
         env
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn manifests(&self) -> PathBuf {
+    pub(crate) fn manifests(&self) -> PathBuf {
         self.path().join("manifests")
     }
 
-    fn write_config(&self, source: &str) {
+    pub(crate) fn write_config(&self, source: &str) {
         let text = format!(
             "{source}\nsecrets:\n  projects:\n    data-engineering: {{ env: [ETL_WAREHOUSE_DB_PASSWORD], dir: secrets }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\n  prod:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n    retry: {{ initial_backoff_ms: 20, max_backoff_ms: 200 }}\n",
             self.dev.base_url(),
@@ -71,7 +71,7 @@ impl Env {
     }
 
     /// Replaces `from` with `to` in a file of the manifest copy.
-    fn edit(&self, file: &str, from: &str, to: &str) {
+    pub(crate) fn edit(&self, file: &str, from: &str, to: &str) {
         let path = self.manifests().join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains(from), "{file} has no `{from}`");
@@ -84,7 +84,7 @@ impl Env {
         cmd
     }
 
-    async fn mortar(&self, args: &[&str]) -> Out {
+    pub(crate) async fn mortar(&self, args: &[&str]) -> Out {
         run(self.command(args)).await
     }
 
@@ -103,7 +103,7 @@ impl Env {
         )
     }
 
-    async fn apply(&self, extra: &[&str]) -> Out {
+    pub(crate) async fn apply(&self, extra: &[&str]) -> Out {
         let mut args = vec!["apply", "--auto-approve"];
         args.extend_from_slice(extra);
         let out = self.mortar(&args).await;
@@ -116,7 +116,13 @@ impl Env {
     }
 
     /// An API call to a workspace, as the SDK would make it.
-    async fn api(&self, ws: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn api(
+        &self,
+        ws: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let emu = self.ws(ws);
         let url = format!("{}{path}", emu.base_url());
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -131,7 +137,7 @@ impl Env {
         v
     }
 
-    async fn jobs_named(&self, ws: &str, name: &str) -> Vec<Value> {
+    pub(crate) async fn jobs_named(&self, ws: &str, name: &str) -> Vec<Value> {
         let v = self
             .api(
                 ws,
@@ -189,7 +195,7 @@ impl Env {
         }
     }
 
-    fn audit_records(&self) -> Vec<Value> {
+    pub(crate) fn audit_records(&self) -> Vec<Value> {
         let text =
             std::fs::read_to_string(self.path().join("state/audit.jsonl")).unwrap_or_default();
         text.lines()
@@ -564,7 +570,7 @@ async fn removed_resources_go_only_with_prune_and_removed_fields_go_live() {
 }
 
 /// Audit records naming an app of the data-engineering team.
-fn data_engineering_records(records: &[Value]) -> Vec<&Value> {
+pub(crate) fn data_engineering_records(records: &[Value]) -> Vec<&Value> {
     records
         .iter()
         .filter(|r| {

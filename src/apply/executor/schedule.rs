@@ -516,6 +516,7 @@ mod tests {
             app: name.into(),
             actions,
             violations: Vec::new(),
+            warnings: Vec::new(),
             summary: Default::default(),
         };
         plan.resummarize();
