@@ -149,42 +149,25 @@ fn keyed_unique(settings: &Map<String, Value>, array: &str, key: &str) -> ApiRes
     Ok(())
 }
 
-/// Validates settings as a client sent them.
+/// Validates settings: each field on its own, then the references between
+/// tasks and job clusters.
 fn validate(settings: &Map<String, Value>) -> ApiResult<()> {
+    check_fields(settings)?;
+    check_references(settings)
+}
+
+/// Checks each field on its own (shapes, limits, unique keys), as a partial
+/// `jobs/update` may carry only some of the tasks.
+fn check_fields(settings: &Map<String, Value>) -> ApiResult<()> {
     keyed_unique(settings, "tasks", "task_key")?;
     keyed_unique(settings, "job_clusters", "job_cluster_key")?;
-    if let Some(tasks) = settings.get("tasks").and_then(Value::as_array) {
-        if tasks.len() > MAX_TASKS {
-            return Err(ApiError::invalid(format!(
-                "A job can have at most {MAX_TASKS} tasks; got {}",
-                tasks.len()
-            )));
-        }
-        let keys: std::collections::HashSet<&str> = tasks
-            .iter()
-            .filter_map(|t| t.get("task_key").and_then(Value::as_str))
-            .collect();
-        for task in tasks {
-            for dep in task
-                .get("depends_on")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let dep_key = dep
-                    .get("task_key")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if !keys.contains(dep_key) {
-                    return Err(ApiError::invalid(format!(
-                        "Task {} depends on {dep_key}, which is not defined in the job",
-                        task.get("task_key")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                    )));
-                }
-            }
-        }
+    if let Some(tasks) = settings.get("tasks").and_then(Value::as_array)
+        && tasks.len() > MAX_TASKS
+    {
+        return Err(ApiError::invalid(format!(
+            "A job can have at most {MAX_TASKS} tasks; got {}",
+            tasks.len()
+        )));
     }
     if let Some(name) = settings.get("name") {
         let name = name
@@ -221,6 +204,55 @@ fn validate(settings: &Map<String, Value>) -> ApiResult<()> {
     }
     if let Some(run_as) = settings.get("run_as") {
         run_as_name(run_as)?;
+    }
+    Ok(())
+}
+
+/// The string values of `key` across the objects of array `array`.
+fn keys_of<'a>(
+    settings: &'a Map<String, Value>,
+    array: &str,
+    key: &str,
+) -> std::collections::HashSet<&'a str> {
+    settings
+        .get(array)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get(key).and_then(Value::as_str))
+        .collect()
+}
+
+/// Checks that every `depends_on` names a task of the job and every task's
+/// `job_cluster_key` names one of its job clusters.
+fn check_references(settings: &Map<String, Value>) -> ApiResult<()> {
+    let task_keys = keys_of(settings, "tasks", "task_key");
+    let cluster_keys = keys_of(settings, "job_clusters", "job_cluster_key");
+    let tasks = settings.get("tasks").and_then(Value::as_array);
+    for task in tasks.into_iter().flatten() {
+        let task_key = task
+            .get("task_key")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let deps = task.get("depends_on").and_then(Value::as_array);
+        for dep in deps.into_iter().flatten() {
+            let dep_key = dep
+                .get("task_key")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !task_keys.contains(dep_key) {
+                return Err(ApiError::invalid(format!(
+                    "Task {task_key} depends on {dep_key}, which is not defined in the job"
+                )));
+            }
+        }
+        if let Some(cluster) = task.get("job_cluster_key").and_then(Value::as_str)
+            && !cluster_keys.contains(cluster)
+        {
+            return Err(ApiError::invalid(format!(
+                "Task {task_key} uses job cluster {cluster}, which is not defined in the job"
+            )));
+        }
     }
     Ok(())
 }
@@ -529,17 +561,135 @@ async fn reset(
     ok_empty()
 }
 
-fn merge_keyed(current: &mut Vec<Value>, incoming: &[Value], key: &str) {
+/// Merges `incoming` array entries into `current` by `key`: an entry whose
+/// key is already there replaces it in place, a new key is appended, the
+/// rest stay.
+fn merge_keyed(current: &mut Vec<Value>, incoming: Vec<Value>, key: &str) {
     for item in incoming {
-        let k = item.get(key).and_then(Value::as_str);
-        match current
-            .iter_mut()
-            .find(|c| c.get(key).and_then(Value::as_str) == k && k.is_some())
-        {
-            Some(existing) => *existing = item.clone(),
-            None => current.push(item.clone()),
+        let k = item.get(key).and_then(Value::as_str).map(str::to_owned);
+        let existing = k.as_deref().and_then(|k| {
+            current
+                .iter_mut()
+                .find(|c| c.get(key).and_then(Value::as_str) == Some(k))
+        });
+        match existing {
+            Some(existing) => *existing = item,
+            None => current.push(item),
         }
     }
+}
+
+/// The key field of the arrays `jobs/update` merges instead of replacing.
+fn merge_key(field: &str) -> Option<&'static str> {
+    match field {
+        "tasks" => Some("task_key"),
+        "job_clusters" => Some("job_cluster_key"),
+        _ => None,
+    }
+}
+
+/// Applies `new_settings` of `jobs/update`: top-level fields are replaced,
+/// `tasks` and `job_clusters` are merged by key.
+fn merge_settings(settings: &mut Map<String, Value>, new_settings: Map<String, Value>) {
+    for (field, value) in new_settings {
+        let key = merge_key(&field);
+        match (key, settings.get_mut(&field), value) {
+            (Some(key), Some(Value::Array(current)), Value::Array(incoming)) => {
+                merge_keyed(current, incoming, key);
+            }
+            (_, _, value) => {
+                settings.insert(field, value);
+            }
+        }
+    }
+}
+
+/// One entry of `fields_to_remove`: a top-level field, or one task or job
+/// cluster by key (`tasks/<task_key>`, `job_clusters/<job_cluster_key>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Removal {
+    Field(String),
+    Entry {
+        array: &'static str,
+        key: &'static str,
+        value: String,
+    },
+}
+
+impl Removal {
+    /// Parses one path; other nested paths are refused, as the API does.
+    fn parse(path: &str) -> ApiResult<Removal> {
+        let nested = || ApiError::invalid(format!("Removing nested field {path} is not supported"));
+        match path.split_once('/') {
+            None if !path.is_empty() => Ok(Removal::Field(path.to_owned())),
+            None => Err(ApiError::invalid(
+                "fields_to_remove must not hold empty names",
+            )),
+            Some((array, value)) => {
+                let (array, key) = match array {
+                    "tasks" => ("tasks", "task_key"),
+                    "job_clusters" => ("job_clusters", "job_cluster_key"),
+                    _ => return Err(nested()),
+                };
+                if value.is_empty() || value.contains('/') {
+                    return Err(nested());
+                }
+                Ok(Removal::Entry {
+                    array,
+                    key,
+                    value: value.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Removes the field or entry (absent ones are ignored).
+    fn apply(&self, settings: &mut Map<String, Value>) {
+        match self {
+            Removal::Field(field) => {
+                settings.remove(field);
+            }
+            Removal::Entry { array, key, value } => {
+                if let Some(Value::Array(items)) = settings.get_mut(*array) {
+                    items.retain(|item| item.get(*key).and_then(Value::as_str) != Some(value));
+                }
+            }
+        }
+    }
+}
+
+/// Parses `fields_to_remove` (absent or null means none).
+fn removals(body: &Map<String, Value>) -> ApiResult<Vec<Removal>> {
+    match body.get("fields_to_remove") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| ApiError::invalid("fields_to_remove must be strings"))
+                    .and_then(Removal::parse)
+            })
+            .collect(),
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(_) => Err(ApiError::invalid("fields_to_remove must be an array")),
+    }
+}
+
+/// The settings after an update: removals first (so a removed array can be
+/// sent again in full), then the merge; the result is validated as a whole
+/// and gets the server defaults.
+fn updated_settings(
+    mut settings: Map<String, Value>,
+    new_settings: Map<String, Value>,
+    removals: &[Removal],
+) -> ApiResult<Map<String, Value>> {
+    for removal in removals {
+        removal.apply(&mut settings);
+    }
+    merge_settings(&mut settings, new_settings);
+    validate(&settings)?;
+    // Re-applying defaults fills anything a removal dropped.
+    apply_defaults(&mut settings);
+    Ok(settings)
 }
 
 async fn update(
@@ -553,65 +703,14 @@ async fn update(
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err(ApiError::invalid("new_settings must be an object")),
     };
-    let remove: Vec<String> = match body.get("fields_to_remove") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| ApiError::invalid("fields_to_remove must be strings"))
-            })
-            .collect::<ApiResult<_>>()?,
-        None | Some(Value::Null) => Vec::new(),
-        Some(_) => return Err(ApiError::invalid("fields_to_remove must be an array")),
-    };
-    validate(&new_settings)?;
+    let removals = removals(&body)?;
+    // Cross-references are checked on the merged result.
+    check_fields(&new_settings)?;
     ctx.store.write(|ws| {
         let mut job = manageable(ws, job_id, &caller)?.clone();
         let run_as = take_run_as(ws, &mut new_settings)?;
-        let mut merged = job.settings_map();
-        let settings = &mut merged;
-        for (key, value) in new_settings {
-            match (key.as_str(), settings.get_mut(&key), &value) {
-                ("tasks", Some(Value::Array(current)), Value::Array(incoming)) => {
-                    merge_keyed(current, incoming, "task_key");
-                }
-                ("job_clusters", Some(Value::Array(current)), Value::Array(incoming)) => {
-                    merge_keyed(current, incoming, "job_cluster_key");
-                }
-                _ => {
-                    settings.insert(key, value);
-                }
-            }
-        }
-        for field in &remove {
-            match field.split_once('/') {
-                Some(("tasks", key)) => {
-                    if let Some(Value::Array(tasks)) = settings.get_mut("tasks") {
-                        tasks.retain(|t| t.get("task_key").and_then(Value::as_str) != Some(key));
-                    }
-                }
-                Some(("job_clusters", key)) => {
-                    if let Some(Value::Array(items)) = settings.get_mut("job_clusters") {
-                        items.retain(|t| {
-                            t.get("job_cluster_key").and_then(Value::as_str) != Some(key)
-                        });
-                    }
-                }
-                Some(_) => {
-                    return Err(ApiError::invalid(format!(
-                        "Removing nested field {field} is not supported"
-                    )));
-                }
-                None => {
-                    settings.remove(field);
-                }
-            }
-        }
-        validate(settings)?;
-        // Re-applying defaults fills anything a removal dropped.
-        apply_defaults(settings);
-        job.set_settings(settings);
+        let settings = updated_settings(job.settings_map(), new_settings, &removals)?;
+        job.set_settings(&settings);
         store_edited(ws, job_id, job, run_as);
         Ok(())
     })?;
@@ -639,4 +738,160 @@ async fn delete(
         Ok(())
     })?;
     ok_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn task_keys(settings: &Map<String, Value>) -> Vec<&str> {
+        settings["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["task_key"].as_str().unwrap())
+            .collect()
+    }
+
+    fn stored() -> Map<String, Value> {
+        let mut settings = obj(json!({
+            "name": "etl",
+            "job_clusters": [
+                {"job_cluster_key": "main", "new_cluster": {"spark_version": "15.4.x-scala2.12"}},
+                {"job_cluster_key": "big", "new_cluster": {"spark_version": "15.4.x-scala2.12"}},
+            ],
+            "tasks": [
+                {"task_key": "extract", "job_cluster_key": "main", "notebook_task": {"notebook_path": "/a"}},
+                {"task_key": "load", "job_cluster_key": "main", "depends_on": [{"task_key": "extract"}],
+                 "notebook_task": {"notebook_path": "/b"}},
+            ],
+        }));
+        validate(&settings).unwrap();
+        apply_defaults(&mut settings);
+        settings
+    }
+
+    #[test]
+    fn merge_replaces_by_key_keeps_the_rest_and_appends_new_keys() {
+        let mut current = vec![json!({"k": "a", "v": 1}), json!({"k": "b", "v": 1})];
+        merge_keyed(
+            &mut current,
+            vec![json!({"k": "b", "v": 2}), json!({"k": "c", "v": 3})],
+            "k",
+        );
+        assert_eq!(
+            current,
+            vec![
+                json!({"k": "a", "v": 1}),
+                json!({"k": "b", "v": 2}),
+                json!({"k": "c", "v": 3}),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_partial_task_list_may_depend_on_tasks_it_does_not_carry() {
+        let partial = obj(json!({"tasks": [
+            {"task_key": "load", "job_cluster_key": "big", "depends_on": [{"task_key": "extract"}],
+             "notebook_task": {"notebook_path": "/b2"}},
+            {"task_key": "report", "depends_on": [{"task_key": "load"}],
+             "notebook_task": {"notebook_path": "/c"}},
+        ]}));
+        check_fields(&partial).unwrap();
+        assert!(
+            validate(&partial).is_err(),
+            "alone it names an unknown task"
+        );
+        let merged = updated_settings(stored(), partial, &[]).unwrap();
+        assert_eq!(task_keys(&merged), ["extract", "load", "report"]);
+        let load = &merged["tasks"][1];
+        assert_eq!(load["notebook_task"]["notebook_path"], "/b2");
+        assert_eq!(load["job_cluster_key"], "big");
+        assert_eq!(merged["tasks"][2]["run_if"], "ALL_SUCCESS");
+        assert_eq!(merged["name"], "etl");
+    }
+
+    #[test]
+    fn job_clusters_merge_by_key() {
+        let partial = obj(json!({"job_clusters": [
+            {"job_cluster_key": "main", "new_cluster": {"spark_version": "16.0.x-scala2.12"}},
+            {"job_cluster_key": "gpu", "new_cluster": {"spark_version": "15.4.x-gpu-ml-scala2.12"}},
+        ]}));
+        let merged = updated_settings(stored(), partial, &[]).unwrap();
+        let clusters: Vec<(&str, &str)> = merged["job_clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["job_cluster_key"].as_str().unwrap(),
+                    c["new_cluster"]["spark_version"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            clusters,
+            [
+                ("main", "16.0.x-scala2.12"),
+                ("big", "15.4.x-scala2.12"),
+                ("gpu", "15.4.x-gpu-ml-scala2.12"),
+            ]
+        );
+        assert_eq!(task_keys(&merged), ["extract", "load"]);
+    }
+
+    #[test]
+    fn the_merged_result_must_be_consistent() {
+        let unknown_dep = obj(json!({"tasks": [
+            {"task_key": "report", "depends_on": [{"task_key": "nope"}]},
+        ]}));
+        let err = updated_settings(stored(), unknown_dep, &[]).unwrap_err();
+        assert!(err.message().contains("nope"), "{err}");
+        let remove_used = [Removal::parse("tasks/extract").unwrap()];
+        assert!(updated_settings(stored(), Map::new(), &remove_used).is_err());
+        let remove_cluster = [Removal::parse("job_clusters/main").unwrap()];
+        assert!(updated_settings(stored(), Map::new(), &remove_cluster).is_err());
+        let duplicate = obj(json!({"tasks": [{"task_key": "x"}, {"task_key": "x"}]}));
+        assert!(check_fields(&duplicate).is_err());
+    }
+
+    #[test]
+    fn removals_drop_fields_and_entries_before_the_merge() {
+        let removals = [
+            Removal::parse("tasks/load").unwrap(),
+            Removal::parse("job_clusters/big").unwrap(),
+            Removal::parse("name").unwrap(),
+        ];
+        let merged = updated_settings(stored(), Map::new(), &removals).unwrap();
+        assert_eq!(task_keys(&merged), ["extract"]);
+        assert_eq!(merged["job_clusters"].as_array().unwrap().len(), 1);
+        assert_eq!(merged["name"], "Untitled");
+        // Removing the whole array, then sending it, replaces it.
+        let replace = obj(json!({"tasks": [{"task_key": "only"}]}));
+        let merged =
+            updated_settings(stored(), replace, &[Removal::parse("tasks").unwrap()]).unwrap();
+        assert_eq!(task_keys(&merged), ["only"]);
+    }
+
+    #[test]
+    fn only_tasks_and_job_clusters_take_nested_removals() {
+        assert_eq!(
+            Removal::parse("tasks/a").unwrap(),
+            Removal::Entry {
+                array: "tasks",
+                key: "task_key",
+                value: "a".into()
+            }
+        );
+        for bad in ["schedule/quartz_cron_expression", "tasks/", "tasks/a/b", ""] {
+            assert!(Removal::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

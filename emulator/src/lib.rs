@@ -38,6 +38,7 @@ pub mod scim_filter;
 pub mod secrets;
 pub mod seed;
 pub mod server;
+pub mod sp_secrets;
 pub mod state;
 pub mod tokens;
 pub mod unity_catalog;

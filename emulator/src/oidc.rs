@@ -1,6 +1,7 @@
 //! Unauthenticated discovery documents and the OAuth token endpoint:
-//! client credentials (HTTP Basic or form fields) and RFC 8693 token exchange
-//! (verified by [`crate::federation`]).
+//! client credentials (HTTP Basic or form fields; configured OAuth clients
+//! or service principal secrets created through the API) and RFC 8693 token
+//! exchange (verified by [`crate::federation`]).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,7 +11,8 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::app::{AppState, Ctx};
+use crate::auth::token_hash;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{Params, now_ms, ok, request_base};
 use crate::model::{Grant, PrincipalKind};
@@ -69,6 +71,28 @@ fn client_auth_failed() -> ApiError {
     )
 }
 
+/// The service principal (application id) that client credentials act as:
+/// an OAuth client from the configuration, else a live secret created
+/// through the service principal secrets API.
+fn client_principal(ctx: &Ctx, client_id: &str, secret: &str) -> ApiResult<String> {
+    if let Some(client) = ctx
+        .config
+        .oauth_clients
+        .iter()
+        .find(|c| c.client_id == client_id && c.client_secret.expose() == secret)
+    {
+        return Ok(client.client_id.clone());
+    }
+    let hash = token_hash(secret);
+    let now = now_ms();
+    ctx.store
+        .read(|ws| ws.check_client_secret(client_id, &hash, now))
+        .map_err(|reason| {
+            tracing::debug!(client_id, %reason, "client credentials refused");
+            client_auth_failed()
+        })
+}
+
 async fn token(State(ctx): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let form = Params::parse(&String::from_utf8_lossy(&body));
     let scope = form.get("scope").unwrap_or("all-apis").to_owned();
@@ -84,14 +108,9 @@ async fn token(State(ctx): State<AppState>, headers: HeaderMap, body: Bytes) -> 
                     ))
                 })
                 .ok_or_else(client_auth_failed)?;
-            let client = ctx
-                .config
-                .oauth_clients
-                .iter()
-                .find(|c| c.client_id == id && c.client_secret.expose() == secret)
-                .ok_or_else(client_auth_failed)?;
+            let name = client_principal(&ctx, &id, &secret)?;
             let grant = Grant {
-                name: client.client_id.clone(),
+                name,
                 kind: PrincipalKind::ServicePrincipal,
                 expires_at_ms: Some(now_ms() + ttl_ms),
             };

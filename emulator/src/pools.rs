@@ -1,6 +1,7 @@
 //! Instance pools (`/api/2.0/instance-pools/*`): create, edit (only the
 //! mutable fields; `node_type_id` is immutable), get, list and delete, with
-//! server-filled `state`, `stats`, `status` and `default_tags`.
+//! server-filled `state`, `stats`, `status` and `default_tags`. A missing or
+//! deleted pool is 404 `RESOURCE_DOES_NOT_EXIST`.
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -52,8 +53,11 @@ const MUTABLE: &[&str] = &[
     "total_initial_remote_disk_size",
 ];
 
+/// 404 `RESOURCE_DOES_NOT_EXIST` for a pool that is unknown or deleted
+/// (the SDKs have no override for instance pools, so only this code makes
+/// their `NotFound`).
 fn not_exist(id: &str) -> ApiError {
-    ApiError::invalid(format!("Can't find an instance pool with id: {id}"))
+    ApiError::not_found(format!("Can't find an instance pool with id: {id}."))
 }
 
 fn validate(body: &Map<String, Value>) -> ApiResult<()> {
@@ -234,4 +238,20 @@ async fn delete(
         Ok(())
     })?;
     ok_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_pool_is_resource_does_not_exist() {
+        let err = not_exist("1128-000001-pool0000001");
+        assert_eq!(err.status(), axum::http::StatusCode::NOT_FOUND);
+        assert_eq!(
+            err.message(),
+            "Can't find an instance pool with id: 1128-000001-pool0000001."
+        );
+        assert!(err.to_string().contains("RESOURCE_DOES_NOT_EXIST"));
+    }
 }

@@ -685,6 +685,9 @@ async fn delete(
         kind.map_mut(ws)
             .remove(&id)
             .ok_or_else(|| not_found(kind, &id))?;
+        if kind == Kind::ServicePrincipals {
+            ws.forget_sp_secrets(&id);
+        }
         for group in ws.groups.values_mut() {
             if let Some(members) = array_field(group, "members") {
                 members.retain(|m| text(m, "value") != Some(id.as_str()));

@@ -26,7 +26,7 @@ use crate::faults::Fault;
 use crate::model::Workspace;
 use crate::state::Store;
 use crate::{
-    admin, clusters, jobs, oidc, permissions, policies, pools, scim, secrets, tokens,
+    admin, clusters, jobs, oidc, permissions, policies, pools, scim, secrets, sp_secrets, tokens,
     unity_catalog, warehouses, workspace, workspace_conf,
 };
 
@@ -89,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .merge(workspace_conf::routes())
         .merge(unity_catalog::routes())
         .merge(tokens::routes())
+        .merge(sp_secrets::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -11,6 +11,7 @@ use super::cluster::Cluster;
 use super::job::Job;
 use super::object::WsObject;
 use super::secret::Scope;
+use super::sp_secret::SpSecret;
 use super::token::PatRecord;
 use super::warehouse::Warehouse;
 
@@ -40,6 +41,8 @@ pub struct Workspace {
     pub grants: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
     /// Personal access tokens by token id.
     pub tokens: BTreeMap<String, PatRecord>,
+    /// OAuth secrets of service principals by secret id.
+    pub sp_secrets: BTreeMap<String, SpSecret>,
     /// Secondary indexes, rebuilt on load.
     #[serde(skip)]
     pub index: Index,
