@@ -1089,8 +1089,8 @@ fn values_that_would_change_meaning_silently_are_errors() {
     let file = "data-engineering/jobs.yaml";
     copy.replace(
         file,
-        "    team: data-engineering\n",
-        "    team: data-engineering\n    cost_center: 100\n    critical: true\n    quoted: \"100\"\n",
+        "    team: data-engineering\n    env: ${var.env}\n  schedule:",
+        "    team: data-engineering\n    cost_center: 100\n    critical: true\n    quoted: \"100\"\n    env: ${var.env}\n  schedule:",
     );
     copy.replace(
         file,

@@ -482,6 +482,12 @@ async fn removed_resources_go_only_with_prune_and_removed_fields_go_live() {
         "automated: { prune: true, selfHeal: true }",
         "automated: { prune: false, selfHeal: true }",
     );
+    // The team's guardrails would refuse a job cluster without a timeout.
+    env.edit(
+        "projects.yaml",
+        "    - package: mortar.compute.autotermination\n      parameters: { max_minutes: 120, max_job_minutes: 480 }\n",
+        "",
+    );
     env.apply(&[]).await;
     assert_eq!(
         env.job("dev", "nightly-etl-dev").await["settings"]["timeout_seconds"],
