@@ -211,6 +211,10 @@ pub struct AuditEvent {
     /// Absent from records written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_id: Option<String>,
+    /// Why the change is made, when a guard asked for it (an agent's grant
+    /// outside its approved data being revoked). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl AuditEvent {
@@ -237,6 +241,7 @@ impl AuditEvent {
             outcome: None,
             accepted_seq: None,
             sync_id: None,
+            reason: None,
         }
     }
 

@@ -84,7 +84,10 @@ pub fn history(records: &[AuditRecord], filter: &ShowFilter) -> Vec<HistoryLine>
                 (Phase::Recovered, Some(seq), _) => {
                     format!("accepted seq {seq}, left beyond the head by a crash")
                 }
-                (_, _, Some(outcome)) => outcome.to_string(),
+                (_, _, Some(outcome)) => match &e.reason {
+                    Some(reason) => format!("{outcome} ({reason})"),
+                    None => outcome.to_string(),
+                },
                 (Phase::Observed, _, None) => "observed".to_string(),
                 (_, _, None) => "interrupted (no outcome recorded)".to_string(),
             },

@@ -131,6 +131,10 @@ pub const EXAMPLE: &[(&str, &[u8])] = &[
     ),
     ("root.yaml", include_bytes!("../../manifests/root.yaml")),
     (
+        "unity-catalog/agents.yaml",
+        include_bytes!("../../manifests/unity-catalog/agents.yaml"),
+    ),
+    (
         "unity-catalog/catalog.yaml",
         include_bytes!("../../manifests/unity-catalog/catalog.yaml"),
     ),

@@ -191,7 +191,10 @@ pub fn validate_dir(dir: &Path, root_file: Option<&Path>) -> Result<Rendered, Di
         Ok(policies) => policies,
         Err(diags) => return fail(diags, rendered),
     };
-    let diags = crate::policy::validate(&policies, &rendered);
+    let mut diags = crate::policy::validate(&policies, &rendered);
+    let agents = crate::plan::agents::validate(&rendered);
+    diags.errors.extend(agents.errors);
+    diags.finish();
     if diags.has_errors() {
         return fail(diags, rendered);
     }

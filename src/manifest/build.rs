@@ -6,6 +6,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::Kind;
+use super::agent::{self, AgentScope};
 use super::app::Project;
 use super::diag::{At, Diagnostics};
 use super::document::Document;
@@ -45,6 +46,8 @@ pub struct Built {
     pub resource: DesiredResource,
     pub references: Vec<ReferenceSite>,
     pub secrets: Vec<ScopeSecret>,
+    /// The approved data of a service principal labelled as an agent.
+    pub agent: Option<AgentScope>,
 }
 
 /// The app a resource is built for.
@@ -134,6 +137,12 @@ pub fn build(
         inline_content(diags, tree, app.project, doc, &mut spec);
     }
 
+    let agent = if kind == Kind::ServicePrincipal {
+        read_agent(diags, doc, &key, app.variables)
+    } else {
+        None
+    };
+
     let spec_json = vars::emit(&spec);
     Some(Built {
         resource: DesiredResource {
@@ -147,7 +156,51 @@ pub fn build(
         },
         references,
         secrets,
+        agent,
     })
+}
+
+/// A service principal's `approved_data`: required when it is labelled as
+/// an agent, refused when it is not.
+fn read_agent(
+    diags: &mut Diagnostics,
+    doc: &Document,
+    key: &ResourceKey,
+    variables: &Values,
+) -> Option<AgentScope> {
+    let file = doc.file.as_str();
+    match (
+        agent::is_agent(&doc.labels),
+        doc.node.get(agent::APPROVED_DATA),
+    ) {
+        (true, Some(entry)) => {
+            let node = vars::substitute(diags, file, &entry.value, agent::APPROVED_DATA, variables);
+            agent::read(diags, file, &node, key, &doc.origin)
+        }
+        (true, None) => {
+            diags.error(
+                At::new(file, doc.origin.line, doc.origin.column, ""),
+                format!(
+                    "an agent (label {}: \"true\") declares the data it may reach: add {}: {{ catalogs, schemas, tables }}",
+                    agent::AGENT_LABEL,
+                    agent::APPROVED_DATA
+                ),
+            );
+            None
+        }
+        (false, Some(entry)) => {
+            diags.error(
+                At::new(file, entry.line, entry.column, agent::APPROVED_DATA),
+                format!(
+                    "{} is for agents: label the service principal {}: \"true\"",
+                    agent::APPROVED_DATA,
+                    agent::AGENT_LABEL
+                ),
+            );
+            None
+        }
+        (false, None) => None,
+    }
 }
 
 /// A policy `definition` written as a YAML mapping is sent as the JSON string the API expects.

@@ -17,6 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::Kind;
+use super::agent::AgentScope;
 use super::app::{self, AppSource, AppSpec, IgnoreDifference, Project, SyncPolicy, WorkspaceDef};
 use super::build::{self, AppScope, ScopeSecret};
 use super::diag::{At, Diagnostic, Diagnostics, suggest};
@@ -80,6 +81,9 @@ pub struct RenderedApp {
     pub depends_on: Vec<String>,
     pub resources: Vec<DesiredResource>,
     pub secrets: Vec<ScopeSecret>,
+    /// The AI-agent service principals it declares, with their approved data.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<AgentScope>,
 }
 
 /// A valid repository, rendered.
@@ -239,6 +243,7 @@ type ReadTopLevel<T> = fn(&mut Diagnostics, &str, &str, &super::yaml::Node, Orig
 struct AppContents {
     resources: Vec<DesiredResource>,
     secrets: Vec<ScopeSecret>,
+    agents: Vec<AgentScope>,
     references: Vec<IndexedRef>,
     children: Vec<Pending>,
 }
@@ -564,6 +569,7 @@ impl Renderer<'_> {
                 depends_on: spec.depends_on.clone(),
                 resources: read.resources,
                 secrets: read.secrets,
+                agents: read.agents,
             },
             read.children,
             read.references,
@@ -800,6 +806,7 @@ impl Renderer<'_> {
                         .extend(built.references.into_iter().map(|r| (index, r)));
                     read.resources.push(built.resource);
                     read.secrets.extend(built.secrets);
+                    read.agents.extend(built.agent);
                 }
             }
         }

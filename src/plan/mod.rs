@@ -6,6 +6,7 @@
 //! per-app ignore rules and options; the output is an [`AppPlan`] per app,
 //! gathered in a [`Plan`], rendered as text or versioned JSON.
 
+pub mod agents;
 pub mod defaults;
 pub mod diff;
 pub mod guard;

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::agents;
 use super::defaults;
 use super::guard;
 use super::resolve::{self, Known, Mode};
@@ -369,6 +370,8 @@ fn plan_one(
     };
     let (denied, warnings) = guard::check_policies(&options.policies, &subject);
     violations.extend(denied);
+    violations.extend(agents::check(rendered, app, &known.application_ids));
+    agents::mark_revocations(&mut plan, rendered, &snapshot.live, &known.application_ids);
     plan.warnings = warnings;
     plan.add_violations(violations);
     let prepared = PreparedApp {

@@ -224,3 +224,132 @@ async fn a_warning_is_shown_and_blocks_nothing() {
     );
     assert!(!plan.stdout.contains("blocked"), "{}", plan.stdout);
 }
+
+/// The grants on the example's catalog, live in prod.
+async fn catalog_grants(env: &Env) -> Value {
+    env.api(
+        "prod",
+        "GET",
+        "/api/2.1/unity-catalog/permissions/catalog/analytics",
+        None,
+    )
+    .await
+}
+
+/// The agent's application id in prod, from SCIM.
+async fn agent_application_id(env: &Env) -> String {
+    let sps = env
+        .api(
+            "prod",
+            "GET",
+            "/api/2.0/preview/scim/v2/ServicePrincipals?filter=displayName%20eq%20%22insights-agent%22",
+            None,
+        )
+        .await;
+    sps["Resources"][0]["applicationId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no insights-agent: {sps}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_reaches_only_its_approved_data() {
+    let env = Env::start(Duration::ZERO).await;
+    env.apply(&[]).await;
+    let app_id = agent_application_id(&env).await;
+    let held_by_agent = |grants: &Value| -> Vec<String> {
+        grants["privilege_assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["principal"] == app_id.as_str())
+            .flat_map(|a| a["privileges"].as_array().unwrap().iter())
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(held_by_agent(&catalog_grants(&env).await), ["USE_CATALOG"]);
+
+    // Someone grants the agent SELECT on the whole catalog by hand: the
+    // next apply takes it back, and the audit trail says why.
+    env.api(
+        "prod",
+        "PATCH",
+        "/api/2.1/unity-catalog/permissions/catalog/analytics",
+        Some(serde_json::json!({"changes": [{"principal": app_id, "add": ["SELECT"]}]})),
+    )
+    .await;
+    assert_eq!(
+        held_by_agent(&catalog_grants(&env).await),
+        ["SELECT", "USE_CATALOG"]
+    );
+    env.apply(&[]).await;
+    assert_eq!(held_by_agent(&catalog_grants(&env).await), ["USE_CATALOG"]);
+    let records = env.audit_records();
+    let revoke = records
+        .iter()
+        .rfind(|r| r["event"]["key"] == "prod/Grants/analytics-catalog")
+        .unwrap_or_else(|| panic!("no Grants record in {records:#?}"));
+    assert_eq!(revoke["event"]["action"], "heal", "{revoke:#}");
+    assert_eq!(
+        revoke["event"]["reason"],
+        "agent-data: revokes SELECT on catalog `analytics` to agent `insights-agent`, outside its approved data (schemas: analytics.curated)",
+        "{revoke:#}"
+    );
+
+    let show = run(command(
+        env.path(),
+        &["audit", "show", "state/audit.jsonl"],
+        false,
+    ))
+    .await;
+    assert!(
+        show.stdout
+            .contains("(agent-data: revokes SELECT on catalog `analytics`"),
+        "{}",
+        show.stdout
+    );
+
+    // Git asks for it: refused at plan time, only that app held back.
+    env.edit(
+        "unity-catalog/grants.yaml",
+        "      privileges: [USE_CATALOG]\n",
+        "      privileges: [USE_CATALOG, SELECT]\n",
+    );
+    let plan = env.mortar(&["plan"]).await;
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    let needle = "! violation of rule `agent-data` prod/Grants/analytics-catalog: unity-catalog/grants.yaml:3: prod/Grants/analytics-catalog grants SELECT on catalog `analytics` to agent `insights-agent`, outside its approved data (schemas: analytics.curated); agents reach only the data listed under approved_data (unity-catalog/agents.yaml:4)";
+    assert!(
+        plan.stdout.contains(needle),
+        "no `{needle}` in:\n{}",
+        plan.stdout
+    );
+    let out = run(command(env.path(), &["validate", "manifests"], false)).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("manifests/unity-catalog/grants.yaml:3:1: prod/Grants/analytics-catalog grants SELECT on catalog `analytics` to agent `insights-agent`"),
+        "{}",
+        out.stderr
+    );
+    let out = env.mortar(&["apply", "--auto-approve"]).await;
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(held_by_agent(&catalog_grants(&env).await), ["USE_CATALOG"]);
+
+    // Writing, even on approved data, is refused with its own message.
+    env.edit(
+        "unity-catalog/grants.yaml",
+        "      privileges: [USE_CATALOG, SELECT]\n",
+        "      privileges: [USE_CATALOG]\n",
+    );
+    env.edit(
+        "unity-catalog/grants.yaml",
+        "insights-agent.application_id}\n      privileges: [USE_SCHEMA, SELECT]",
+        "insights-agent.application_id}\n      privileges: [USE_SCHEMA, SELECT, MODIFY]",
+    );
+    let plan = env.mortar(&["plan"]).await;
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("grants MODIFY on schema `analytics.curated` to agent `insights-agent`, which may hold only BROWSE, USE_CATALOG, USE_SCHEMA, SELECT, READ_VOLUME"),
+        "{}",
+        plan.stdout
+    );
+}

@@ -424,6 +424,7 @@ async fn update(
         let mut intent = ctx.event(&app.name, key, kind);
         intent.databricks_id = Some(id.clone());
         intent.changes = changes.iter().map(ChangeSummary::from_field).collect();
+        intent.reason = action.reason.clone();
         let desired = Desired {
             key,
             app: &app.name,
