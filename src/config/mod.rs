@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 mod controller;
-mod duration;
+pub mod duration;
 mod endpoint_key;
 mod environment;
 mod kubernetes;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Kind;
 use super::agent::{self, AgentScope};
 use super::app::Project;
+use super::credentials::{self, CredentialRotation};
 use super::diag::{At, Diagnostics};
 use super::document::Document;
 use super::fields::Fields;
@@ -48,6 +49,8 @@ pub struct Built {
     pub secrets: Vec<ScopeSecret>,
     /// The approved data of a service principal labelled as an agent.
     pub agent: Option<AgentScope>,
+    /// A service principal's credential rotation.
+    pub rotation: Option<CredentialRotation>,
 }
 
 /// The app a resource is built for.
@@ -137,10 +140,20 @@ pub fn build(
         inline_content(diags, tree, app.project, doc, &mut spec);
     }
 
-    let agent = if kind == Kind::ServicePrincipal {
-        read_agent(diags, doc, &key, app.variables)
+    let (agent, rotation) = if kind == Kind::ServicePrincipal {
+        let rotation = doc.node.get(credentials::CREDENTIALS).and_then(|entry| {
+            let node = vars::substitute(
+                diags,
+                file,
+                &entry.value,
+                credentials::CREDENTIALS,
+                app.variables,
+            );
+            credentials::read(diags, file, &node, &key, &doc.origin)
+        });
+        (read_agent(diags, doc, &key, app.variables), rotation)
     } else {
-        None
+        (None, None)
     };
 
     let spec_json = vars::emit(&spec);
@@ -157,6 +170,7 @@ pub fn build(
         references,
         secrets,
         agent,
+        rotation,
     })
 }
 

@@ -41,7 +41,7 @@ pub fn extras(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::SecretScope => &["acls", "secrets"],
         Kind::Notebook | Kind::WorkspaceFile => &["source", "permissions"],
-        Kind::ServicePrincipal => &[super::agent::APPROVED_DATA],
+        Kind::ServicePrincipal => &[super::agent::APPROVED_DATA, super::credentials::CREDENTIALS],
         k if permissions::levels_for(k).is_some() => &["permissions"],
         _ => &[],
     }

@@ -14,6 +14,7 @@ pub mod agent;
 pub mod app;
 mod appset;
 pub mod build;
+pub mod credentials;
 mod depends;
 pub mod document;
 mod fields;

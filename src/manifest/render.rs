@@ -20,6 +20,7 @@ use super::Kind;
 use super::agent::AgentScope;
 use super::app::{self, AppSource, AppSpec, IgnoreDifference, Project, SyncPolicy, WorkspaceDef};
 use super::build::{self, AppScope, ScopeSecret};
+use super::credentials::CredentialRotation;
 use super::diag::{At, Diagnostic, Diagnostics, suggest};
 use super::document::{self, Document};
 use super::resource::{DesiredResource, Origin};
@@ -84,6 +85,9 @@ pub struct RenderedApp {
     /// The AI-agent service principals it declares, with their approved data.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<AgentScope>,
+    /// The credential rotations its service principals ask for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rotations: Vec<CredentialRotation>,
 }
 
 /// A valid repository, rendered.
@@ -244,6 +248,7 @@ struct AppContents {
     resources: Vec<DesiredResource>,
     secrets: Vec<ScopeSecret>,
     agents: Vec<AgentScope>,
+    rotations: Vec<CredentialRotation>,
     references: Vec<IndexedRef>,
     children: Vec<Pending>,
 }
@@ -570,6 +575,7 @@ impl Renderer<'_> {
                 resources: read.resources,
                 secrets: read.secrets,
                 agents: read.agents,
+                rotations: read.rotations,
             },
             read.children,
             read.references,
@@ -807,6 +813,7 @@ impl Renderer<'_> {
                     read.resources.push(built.resource);
                     read.secrets.extend(built.secrets);
                     read.agents.extend(built.agent);
+                    read.rotations.extend(built.rotation);
                 }
             }
         }
