@@ -19,6 +19,7 @@
 //! behind `mortar emulator` and the tests is a separate crate in this
 //! workspace, `mortar_emulator`, which shares no code with the client.
 
+pub mod access;
 pub mod apply;
 pub mod audit;
 pub mod cluster;

@@ -52,6 +52,9 @@ enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
+    /// Who can do what: from Git, and with --live from the workspaces.
+    #[command(subcommand)]
+    Access(cmd::access::Command),
     /// Test the repository's guardrails (Rego policies under policies/).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => cmd::demo::run(args).await,
             Command::Status(args) => cmd::status::run(args).await,
             Command::Policy(command) => cmd::policy::run(command).await,
+            Command::Access(command) => cmd::access::run(command).await,
         }
     });
     match result {

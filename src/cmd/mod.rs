@@ -1,5 +1,6 @@
 //! One module per subcommand: its flags and how it drives the library.
 
+pub mod access;
 pub mod apply;
 pub mod audit;
 pub mod auth;

@@ -61,6 +61,11 @@ impl Planned {
         self.prepared.keep_apps(keep);
     }
 
+    /// The ids and application ids known when the plan was made.
+    pub fn known(&self) -> &crate::plan::resolve::Known {
+        &self.prepared.known
+    }
+
     /// The commit the plan was made at.
     pub fn revision(&self) -> Option<&Revision> {
         self.revision.as_ref()

@@ -248,7 +248,7 @@ fn agent_named<'a>(
 
 /// A securable's full name, following a reference to a Catalog or Schema
 /// the tree declares (its name is known before it exists).
-fn securable_name(rendered: &Rendered, workspace: &str, full_name: &str) -> String {
+pub fn securable_name(rendered: &Rendered, workspace: &str, full_name: &str) -> String {
     if !reference::is_whole(full_name) {
         return full_name.to_string();
     }

@@ -1,6 +1,7 @@
 //! Integration tests, one binary: real HTTP against the emulator, real git
 //! repositories, a real OIDC provider. One module per area.
 
+mod access;
 mod audit;
 mod audit_ship;
 mod chart;
