@@ -35,5 +35,6 @@ pub mod observe;
 pub mod outbound;
 pub mod plan;
 pub mod policy;
+pub mod rotation;
 pub mod server;
 pub mod source;

@@ -135,7 +135,8 @@ pub fn lookup(audit_file: &Path) -> Result<Lookup, RecoveryError> {
 
 fn apply(open: &mut Dangling, record: &AuditRecord) {
     let e = &record.event;
-    if e.phase == Phase::Recovered {
+    // A rotation step names a service principal but creates no object of its own.
+    if e.phase == Phase::Recovered || e.action.is_rotation() {
         return;
     }
     let id = (e.app.clone(), e.key.clone());

@@ -145,7 +145,9 @@ pub fn history(records: &[AuditRecord], options: &HistoryOptions) -> Vec<SyncEnt
     for record in records {
         let e = &record.event;
         // Observations (drift found, a revision refused) are not syncs.
+        // Nor are credential rotations, which run on their own clock.
         if matches!(e.phase, Phase::Recovered | Phase::Observed)
+            || e.action.is_rotation()
             || options.app.as_ref().is_some_and(|a| *a != e.app)
         {
             continue;
@@ -228,7 +230,11 @@ pub fn history(records: &[AuditRecord], options: &HistoryOptions) -> Vec<SyncEnt
                         | AuditAction::Heal
                         | AuditAction::Adopt
                         | AuditAction::SetPermissions => c.updated += 1,
-                        AuditAction::DriftDetected | AuditAction::RevisionRefused => {}
+                        AuditAction::DriftDetected
+                        | AuditAction::RevisionRefused
+                        | AuditAction::RotateCreate
+                        | AuditAction::RotateDeliver
+                        | AuditAction::RotateRevoke => {}
                     },
                     Some(Outcome::Error(_)) | None => {
                         c.failed += 1;

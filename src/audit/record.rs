@@ -63,6 +63,14 @@ pub enum AuditAction {
     /// The source's head was refused (unsigned, untrusted): an `observed`
     /// record about the app, naming the refused revision.
     RevisionRefused,
+    /// A new credential for a service principal (its id and fingerprint,
+    /// never its value).
+    RotateCreate,
+    /// A new credential written where its consumers read it.
+    RotateDeliver,
+    /// A credential Mortar created revoked: after its successor's overlap,
+    /// or because it was never delivered.
+    RotateRevoke,
 }
 
 impl AuditAction {
@@ -76,7 +84,18 @@ impl AuditAction {
             AuditAction::SetPermissions => "set_permissions",
             AuditAction::DriftDetected => "drift_detected",
             AuditAction::RevisionRefused => "revision_refused",
+            AuditAction::RotateCreate => "rotate_create",
+            AuditAction::RotateDeliver => "rotate_deliver",
+            AuditAction::RotateRevoke => "rotate_revoke",
         }
+    }
+
+    /// A step of a credential rotation: not part of any sync.
+    pub fn is_rotation(self) -> bool {
+        matches!(
+            self,
+            AuditAction::RotateCreate | AuditAction::RotateDeliver | AuditAction::RotateRevoke
+        )
     }
 }
 
@@ -215,6 +234,10 @@ pub struct AuditEvent {
     /// outside its approved data being revoked). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A rotation step's credential, as the first 12 hex digits of the
+    /// SHA-256 of its value (never the value). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl AuditEvent {
@@ -242,6 +265,7 @@ impl AuditEvent {
             accepted_seq: None,
             sync_id: None,
             reason: None,
+            fingerprint: None,
         }
     }
 

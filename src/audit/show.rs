@@ -79,7 +79,10 @@ pub fn history(records: &[AuditRecord], filter: &ShowFilter) -> Vec<HistoryLine>
                 _ => e.action.as_str().to_string(),
             },
             key: e.key.clone(),
-            id: e.databricks_id.clone(),
+            id: match (&e.databricks_id, &e.fingerprint) {
+                (Some(id), Some(fp)) => Some(format!("{id} fingerprint={fp}")),
+                (id, _) => id.clone(),
+            },
             outcome: match (e.phase, e.accepted_seq, &e.outcome) {
                 (Phase::Recovered, Some(seq), _) => {
                     format!("accepted seq {seq}, left beyond the head by a crash")

@@ -18,6 +18,7 @@
 
 mod error;
 pub mod render;
+mod rotate;
 mod scope;
 mod sinks;
 
