@@ -143,11 +143,16 @@ impl Daemon {
         let mut keeper = None;
         let mut events = None;
         let mut sharing = None;
+        let mut kube = None;
         let mut engine = self.engine;
         if let Some(k) = &config.kubernetes
             && let Some(cluster) = crate::cluster::open_for(&mut engine, &cancel).await?
         {
             tracing::info!(namespace = %cluster.namespace, identity = %cluster.identity, shards = k.shards, state = ?k.state, "in a cluster");
+            kube = Some(crate::rotation::KubeTarget {
+                client: cluster.client.clone(),
+                namespace: cluster.namespace.clone(),
+            });
             events = k.events.then(|| EventSink::new(&cluster));
             let (mut leases, ownership) = LeaseKeeper::new(&cluster, events.clone(), &cancel);
             leases.first_round().await;
@@ -213,6 +218,7 @@ impl Daemon {
                 poll_interval,
                 once: options.once,
                 sharing,
+                kube,
             },
             cancel.clone(),
         )?;

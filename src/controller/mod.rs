@@ -19,6 +19,7 @@ pub mod pacing;
 pub mod pins;
 pub mod policy;
 pub mod requests;
+pub mod rotations;
 pub mod runner;
 pub mod status_store;
 pub mod tracker;

@@ -20,6 +20,7 @@ use super::notify::{self, Notifier};
 use super::pins::PinStore;
 use super::policy::{Cause, Verdict};
 use super::requests::RequestStore;
+use super::rotations::RotationClock;
 use super::status_store::{SharedStatus, StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
 use crate::apply::AppFilter;
@@ -68,6 +69,9 @@ pub struct RunOptions {
     /// In a cluster: the apps this replica may reconcile, as the Leases
     /// say. None: every app, alone.
     pub sharing: Option<Sharing>,
+    /// In a cluster: the controller's namespace, where rotated credentials
+    /// bound for Kubernetes Secrets are delivered.
+    pub kube: Option<crate::rotation::KubeTarget>,
 }
 
 /// A replica's share of the apps.
@@ -138,6 +142,8 @@ pub struct Runner {
     ownership: watch::Receiver<Ownership>,
     /// Held apps taken in, with what was last kept of their status.
     kept: handover::Kept,
+    /// When each credential rotation wants its next look.
+    rotations: RotationClock,
 }
 
 impl Runner {
@@ -201,6 +207,7 @@ impl Runner {
             rounds: 0,
             ownership,
             kept: handover::Kept::new(),
+            rotations: RotationClock::default(),
         })
     }
 
@@ -211,6 +218,7 @@ impl Runner {
         self.refresh(Cause::Startup).await;
         let _ = self.outlets.ready.send(true);
         self.reconcile().await;
+        self.rotate_due().await;
         self.publish().await?;
         self.outlets.passes.send_modify(|n| *n += 1);
         super::memory::return_free_memory();
@@ -230,6 +238,9 @@ impl Runner {
                 .next_due()
                 .map(until)
                 .unwrap_or(Duration::from_secs(3600));
+            let rotation_due = self
+                .next_rotation()
+                .map_or(Duration::from_secs(3600), until);
             let cause = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => break,
@@ -253,6 +264,7 @@ impl Runner {
                     }
                 }
                 _ = tokio::time::sleep(due) => None,
+                _ = tokio::time::sleep(rotation_due) => None,
                 changed = self.ownership.changed(), if sharing_open => {
                     if changed.is_err() {
                         sharing_open = false;
@@ -278,6 +290,7 @@ impl Runner {
                 self.refresh(cause).await;
             }
             self.reconcile().await;
+            self.rotate_due().await;
             self.publish().await?;
             self.outlets.passes.send_modify(|n| *n += 1);
             super::memory::return_free_memory();
@@ -736,6 +749,85 @@ impl Runner {
         }
         .instrument(span)
         .await;
+    }
+
+    /// When the next credential rotation of an app this replica holds is due.
+    fn next_rotation(&self) -> Option<Timestamp> {
+        let tree = self.tree.as_ref()?;
+        self.rotations
+            .next_due(&tree.rendered, |app| self.tracker.owns(app))
+    }
+
+    /// Looks at the credential rotations that are due, of the apps this
+    /// replica holds; steps and failures go to the logs, metrics and the
+    /// app's conditions (never a credential's value).
+    async fn rotate_due(&mut self) {
+        let Some(tree) = self.tree.clone() else {
+            return;
+        };
+        self.rotations.keep_only(&tree.rendered);
+        let now = Timestamp::now();
+        let due = self
+            .rotations
+            .due(&tree.rendered, |app| self.tracker.owns(app), now);
+        if due.is_empty() {
+            return;
+        }
+        let recheck = self.engine.config().controller.drift_interval;
+        let retry = recheck.clamp(Duration::from_secs(1), Duration::from_secs(30));
+        let revision = tree.revision.as_ref().map(|r| r.commit.as_str());
+        let mut apps_looked: BTreeSet<String> = BTreeSet::new();
+        for (app_name, key) in due {
+            if self.cancel.is_cancelled() || self.ownership.borrow().fence.is_cancelled() {
+                break;
+            }
+            let Some(app) = tree.rendered.apps.iter().find(|a| a.name == app_name) else {
+                continue;
+            };
+            let Some(rotation) = app.rotations.iter().find(|r| r.key.to_string() == key) else {
+                continue;
+            };
+            let checked = self
+                .engine
+                .rotate(app, rotation, self.options.kube.as_ref(), revision)
+                .await;
+            let metrics = &self.outlets.metrics;
+            for done in &checked.done {
+                metrics.rotation_step(&app_name, done.step.as_str(), "ok");
+            }
+            let finished = Timestamp::now();
+            let slot = (app_name.clone(), key.clone());
+            match (checked.next, checked.failed) {
+                (_, Some((_, crate::rotation::RotationError::NotCreated { .. }))) => {
+                    tracing::debug!(app = %app_name, %key, "rotation waits for the service principal to be created");
+                    self.rotations.later(slot, retry, finished);
+                }
+                (_, Some((step, err))) => {
+                    let message = crate::databricks::redact::redact(&format!(
+                        "{key}: credential rotation ({}) failed: {}",
+                        step.as_str(),
+                        crate::engine::error_chain(&err)
+                    ))
+                    .into_owned();
+                    metrics.rotation_step(&app_name, step.as_str(), err.metric_label());
+                    tracing::warn!(app = %app_name, %key, step = step.as_str(), error = %message, "credential rotation failed");
+                    self.rotations.failed(slot, message, retry, finished);
+                }
+                (Some(next), None) => self.rotations.looked(slot, next, recheck, finished),
+                (None, None) => self.rotations.looked(slot, finished, recheck, finished),
+            }
+            apps_looked.insert(app_name);
+        }
+        let now = Timestamp::now();
+        for app in apps_looked {
+            let failures = self.rotations.failures(&app);
+            if failures.is_empty() {
+                self.tracker.rotation_ok(&app);
+            } else {
+                let message = failures.join("; ");
+                self.tracker.rotation_failed(&app, &message, now);
+            }
+        }
     }
 
     /// The token an apply stops on: shutdown, or the loss of a shard

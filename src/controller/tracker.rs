@@ -634,6 +634,21 @@ impl Tracker {
         }
     }
 
+    /// A credential rotation of the app failed: said in its conditions,
+    /// without changing its sync status or health.
+    pub fn rotation_failed(&mut self, app: &str, message: &str, now: Timestamp) {
+        if let Some(status) = self.app_mut(app) {
+            set_condition(status, ConditionKind::RotationFailed, message, now);
+        }
+    }
+
+    /// The app's rotations went through: any rotation failure is cleared.
+    pub fn rotation_ok(&mut self, app: &str) {
+        if let Some(status) = self.app_mut(app) {
+            clear_condition(status, ConditionKind::RotationFailed);
+        }
+    }
+
     /// Records the requests an app's drift check took.
     pub fn measured(&mut self, app: &str, requests: f64) {
         if let Some(m) = self.memory.get_mut(app) {

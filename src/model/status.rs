@@ -155,6 +155,9 @@ pub enum ConditionKind {
     Paused,
     /// A manual app with changes waiting for a sync request.
     WaitingForSync,
+    /// A service principal's credential could not be rotated (the message
+    /// names the step and why, never the credential).
+    RotationFailed,
 }
 
 /// One condition, with a message for people.

@@ -66,6 +66,7 @@ pub struct Metrics {
     app_sync: Family<Labels<2>, Gauge>,
     app_health: Family<Labels<2>, Gauge>,
     shard_held: Family<Labels<1>, Gauge>,
+    rotation_steps: Family<Labels<3>, Counter>,
     /// The apps `set_app_states` last saw, to drop the series of apps gone.
     known_apps: Mutex<BTreeSet<String>>,
     clients: Arc<ClientCollector>,
@@ -106,6 +107,7 @@ impl Metrics {
             app_sync: Family::default(),
             app_health: Family::default(),
             shard_held: Family::default(),
+            rotation_steps: Family::default(),
             known_apps: Mutex::new(BTreeSet::new()),
             clients: Arc::new(ClientCollector::default()),
         };
@@ -123,6 +125,11 @@ impl Metrics {
             "stage_duration_seconds",
             "Time one pipeline stage took, by app and stage",
             m.stage_seconds.clone(),
+        );
+        m.registry.register(
+            "credential_rotation_steps",
+            "Credential rotation steps by app, step (create, deliver, revoke, discard, confirm, forget, look) and outcome (ok or an error label)",
+            m.rotation_steps.clone(),
         );
         m.registry.register(
             "syncs",
@@ -252,6 +259,18 @@ impl Metrics {
     }
 
     /// Records that self-heal put an app's live state back to Git.
+    /// One credential rotation step: `outcome` is `ok` or an error's
+    /// bounded label.
+    pub fn rotation_step(&self, app: &str, step: &'static str, outcome: &'static str) {
+        self.rotation_steps
+            .get_or_create(&labels([
+                ("app", app),
+                ("step", step),
+                ("outcome", outcome),
+            ]))
+            .inc();
+    }
+
     pub fn drift_healed(&self, app: &str) {
         self.drift_healed
             .get_or_create(&labels([("app", app)]))
