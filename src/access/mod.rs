@@ -237,14 +237,17 @@ fn collect(rendered: &Rendered, ws: &str, holder: &Who, via: Option<&str>, out: 
     }
 }
 
+/// One principal's privileges in a Grants spec.
+type Assignment = (String, Vec<String>);
+
 /// `(catalog analytics, [(principal, privileges)])` of a Grants spec.
 fn grants_of(
     rendered: &Rendered,
     key: &ResourceKey,
     spec: &Value,
-) -> Option<(String, Vec<(String, Vec<String>)>)> {
+) -> Option<(String, Vec<Assignment>)> {
     let securable = spec.get("securable_type")?.as_str()?.to_ascii_lowercase();
-    let full_name = crate::plan::agents::securable_name(
+    let full_name = crate::manifest::rbac::securable_name(
         rendered,
         &key.workspace,
         spec.get("full_name")?.as_str()?,

@@ -168,6 +168,8 @@ pub struct WorkspaceDef {
     pub host: String,
     pub cloud: Option<String>,
     pub description: Option<String>,
+    /// Its document's labels (for role bindings that select workspaces).
+    pub labels: BTreeMap<String, String>,
     pub origin: Origin,
 }
 
@@ -260,6 +262,7 @@ pub fn read_workspace(
         host,
         cloud,
         description: spec_fields.string(diags, "description", false),
+        labels: BTreeMap::new(),
         origin,
     })
 }

@@ -51,6 +51,8 @@ pub struct Built {
     pub agent: Option<AgentScope>,
     /// A service principal's credential rotation.
     pub rotation: Option<CredentialRotation>,
+    /// Its document's labels.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The app a resource is built for.
@@ -171,6 +173,7 @@ pub fn build(
         secrets,
         agent,
         rotation,
+        labels: doc.labels.clone(),
     })
 }
 

@@ -21,6 +21,7 @@ mod fields;
 mod graph;
 pub mod numeric;
 pub mod permissions;
+pub mod rbac;
 pub mod render;
 pub mod vars;
 

@@ -11,7 +11,7 @@
 //! Applications, app-tree cycles and repeated app names, an unknown
 //! project, a resource key two apps declare.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -23,7 +23,8 @@ use super::build::{self, AppScope, ScopeSecret};
 use super::credentials::CredentialRotation;
 use super::diag::{At, Diagnostic, Diagnostics, suggest};
 use super::document::{self, Document};
-use super::resource::{DesiredResource, Origin};
+use super::rbac::{self, Labels, Role, RoleBinding};
+use super::resource::{DesiredResource, Origin, ResourceKey};
 use super::vars::{self, Values};
 use super::yaml::Limits;
 use crate::source::tree::{self as source, DirTree, EntryKind, SourceTree};
@@ -88,6 +89,9 @@ pub struct RenderedApp {
     /// The credential rotations its service principals ask for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rotations: Vec<CredentialRotation>,
+    /// Each resource's labels, for role rules that select by label.
+    #[serde(skip)]
+    pub labels: BTreeMap<ResourceKey, Labels>,
 }
 
 /// A valid repository, rendered.
@@ -100,6 +104,10 @@ pub struct Rendered {
     pub blocked: Vec<BlockedApp>,
     pub projects: Vec<Project>,
     pub workspaces: Vec<WorkspaceDef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub role_bindings: Vec<RoleBinding>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -194,6 +202,10 @@ pub fn render(tree: &dyn SourceTree, options: &RenderOptions) -> Result<Rendered
             diags.errors.clear();
         }
     }
+    if !diags.has_errors() {
+        let (roles, bindings) = (rendered.roles.clone(), rendered.role_bindings.clone());
+        rbac::apply(&mut rendered, &roles, &bindings, &mut diags);
+    }
     diags.finish();
     if diags.has_errors() {
         return Err(diags);
@@ -249,6 +261,7 @@ struct AppContents {
     secrets: Vec<ScopeSecret>,
     agents: Vec<AgentScope>,
     rotations: Vec<CredentialRotation>,
+    labels: BTreeMap<ResourceKey, Labels>,
     references: Vec<IndexedRef>,
     children: Vec<Pending>,
 }
@@ -359,6 +372,8 @@ impl Renderer<'_> {
                 blocked: Vec::new(),
                 projects: Vec::new(),
                 workspaces: Vec::new(),
+                roles: Vec::new(),
+                role_bindings: Vec::new(),
                 warnings: Vec::new(),
             };
         }
@@ -372,6 +387,8 @@ impl Renderer<'_> {
         }
         let mut projects: Vec<Project> = Vec::new();
         let mut workspaces: Vec<WorkspaceDef> = Vec::new();
+        let mut roles: Vec<Role> = Vec::new();
+        let mut role_bindings: Vec<RoleBinding> = Vec::new();
         let mut root_docs: Vec<Document> = Vec::new();
         for file in &global_files {
             let is_root_file = root_file.as_deref() == Some(file.as_str());
@@ -383,11 +400,28 @@ impl Renderer<'_> {
                         |p| (p.name.as_str(), &p.origin),
                         app::read_project,
                     ),
-                    Kind::Workspace => self.add_top_level(
+                    Kind::Workspace => {
+                        self.add_top_level(
+                            &doc,
+                            &mut workspaces,
+                            |w| (w.name.as_str(), &w.origin),
+                            app::read_workspace,
+                        );
+                        if let Some(w) = workspaces.iter_mut().find(|w| w.origin == doc.origin) {
+                            w.labels = doc.labels.clone();
+                        }
+                    }
+                    Kind::Role => self.add_top_level(
                         &doc,
-                        &mut workspaces,
-                        |w| (w.name.as_str(), &w.origin),
-                        app::read_workspace,
+                        &mut roles,
+                        |r| (r.name.as_str(), &r.origin),
+                        rbac::read_role,
+                    ),
+                    Kind::RoleBinding => self.add_top_level(
+                        &doc,
+                        &mut role_bindings,
+                        |b| (b.name.as_str(), &b.origin),
+                        rbac::read_binding,
                     ),
                     Kind::Application | Kind::ApplicationSet => {
                         if root_file.is_none() || is_root_file {
@@ -446,6 +480,8 @@ impl Renderer<'_> {
             blocked: Vec::new(),
             projects,
             workspaces,
+            roles,
+            role_bindings,
             warnings: Vec::new(),
         }
     }
@@ -576,6 +612,7 @@ impl Renderer<'_> {
                 secrets: read.secrets,
                 agents: read.agents,
                 rotations: read.rotations,
+                labels: read.labels,
             },
             read.children,
             read.references,
@@ -793,7 +830,7 @@ impl Renderer<'_> {
                         ancestors: child_ancestors.to_vec(),
                     }));
             }
-            Kind::Project | Kind::Workspace => {
+            Kind::Project | Kind::Workspace | Kind::Role | Kind::RoleBinding => {
                 self.diags.error(
                     At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
                     format!("a {} is declared in the top-level files of the manifest root, not in an app's source", doc.kind),
@@ -810,6 +847,7 @@ impl Renderer<'_> {
                     let index = read.resources.len();
                     read.references
                         .extend(built.references.into_iter().map(|r| (index, r)));
+                    read.labels.insert(built.resource.key.clone(), built.labels);
                     read.resources.push(built.resource);
                     read.secrets.extend(built.secrets);
                     read.agents.extend(built.agent);

@@ -13,6 +13,8 @@ pub enum Kind {
     ApplicationSet,
     Project,
     Workspace,
+    Role,
+    RoleBinding,
     Job,
     Cluster,
     ClusterPolicy,
@@ -32,11 +34,13 @@ pub enum Kind {
 
 impl Kind {
     /// All kinds, Mortar's own first.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Application,
         Kind::ApplicationSet,
         Kind::Project,
         Kind::Workspace,
+        Kind::Role,
+        Kind::RoleBinding,
         Kind::Job,
         Kind::Cluster,
         Kind::ClusterPolicy,
@@ -61,6 +65,8 @@ impl Kind {
             Kind::ApplicationSet => "ApplicationSet",
             Kind::Project => "Project",
             Kind::Workspace => "Workspace",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
             Kind::Job => "Job",
             Kind::Cluster => "Cluster",
             Kind::ClusterPolicy => "ClusterPolicy",
@@ -86,6 +92,8 @@ impl Kind {
             Kind::ApplicationSet => "applicationsets",
             Kind::Project => "projects",
             Kind::Workspace => "workspaces",
+            Kind::Role => "roles",
+            Kind::RoleBinding => "rolebindings",
             Kind::Job => "jobs",
             Kind::Cluster => "clusters",
             Kind::ClusterPolicy => "cluster_policies",
@@ -113,7 +121,12 @@ impl Kind {
     pub fn is_databricks(self) -> bool {
         !matches!(
             self,
-            Kind::Application | Kind::ApplicationSet | Kind::Project | Kind::Workspace
+            Kind::Application
+                | Kind::ApplicationSet
+                | Kind::Project
+                | Kind::Workspace
+                | Kind::Role
+                | Kind::RoleBinding
         )
     }
 }

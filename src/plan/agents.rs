@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::manifest::agent::{AgentScope, Refusal};
 use crate::manifest::diag::At;
+use crate::manifest::rbac::securable_name;
 use crate::manifest::{Diagnostics, Rendered, RenderedApp};
 use crate::model::{Kind, LiveState, ResourceKey, reference};
 use crate::plan::{ActionKind, AppPlan, Violation};
@@ -244,34 +245,4 @@ fn agent_named<'a>(
                 && application_ids.get(**key).is_some_and(|id| id == principal)
         })
         .map(|(_, a)| *a)
-}
-
-/// A securable's full name, following a reference to a Catalog or Schema
-/// the tree declares (its name is known before it exists).
-pub fn securable_name(rendered: &Rendered, workspace: &str, full_name: &str) -> String {
-    if !reference::is_whole(full_name) {
-        return full_name.to_string();
-    }
-    let Some(r) = reference::in_str(full_name).into_iter().next() else {
-        return full_name.to_string();
-    };
-    let key = r.key_in(workspace);
-    let Some(target) = rendered.resources().find(|d| d.key == key) else {
-        return full_name.to_string();
-    };
-    let field = |name: &str| {
-        target
-            .spec
-            .get(name)
-            .and_then(Value::as_str)
-            .map(|v| securable_name(rendered, workspace, v))
-    };
-    match key.kind {
-        Kind::Catalog => field("name").unwrap_or_else(|| full_name.to_string()),
-        Kind::Schema => match (field("catalog_name"), field("name")) {
-            (Some(c), Some(n)) => format!("{c}.{n}"),
-            _ => full_name.to_string(),
-        },
-        _ => full_name.to_string(),
-    }
 }

@@ -446,8 +446,8 @@ fn unity_catalog_privileges_are_checked_per_securable() {
     let file = "unity-catalog/grants.yaml";
     c.replace(
         file,
-        "      privileges: [USE_SCHEMA, SELECT]",
-        "      privileges: [USE_CATALOG, SELECT]",
+        "    - principal: analysts\n      privileges: [USE_SCHEMA, SELECT]",
+        "    - principal: analysts\n      privileges: [USE_CATALOG, SELECT]",
     );
     let out = c.validate(&[]);
     assert_error(

@@ -275,7 +275,7 @@ async fn example_applies_from_git_then_plans_nothing_and_heals_drift_with_an_aud
         plan.stdout
     );
     assert!(
-        plan.stdout.contains("Plan: 41 to create, 2 to update."),
+        plan.stdout.contains("Plan: 42 to create, 2 to update."),
         "{}",
         plan.stdout
     );
@@ -284,7 +284,7 @@ async fn example_applies_from_git_then_plans_nothing_and_heals_drift_with_an_aud
     assert!(
         applied
             .stdout
-            .contains("Apply complete: 41 created, 2 updated"),
+            .contains("Apply complete: 42 created, 2 updated"),
         "{}",
         applied.stdout
     );
@@ -572,7 +572,7 @@ async fn removed_resources_go_only_with_prune_and_removed_fields_go_live() {
         .iter()
         .map(|a| a["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["delete_skipped"; 5]);
+    assert_eq!(actions, ["delete_skipped"; 6]);
 }
 
 /// Audit records naming an app of the data-engineering team.

@@ -418,7 +418,12 @@ pub fn adapter(kind: Kind) -> Option<&'static dyn KindAdapter> {
         Kind::Schema => &schema::SchemaAdapter,
         Kind::Grants => &grants::GrantsAdapter,
         Kind::WorkspaceConf => &workspace_conf::WorkspaceConfAdapter,
-        Kind::Application | Kind::ApplicationSet | Kind::Project | Kind::Workspace => {
+        Kind::Application
+        | Kind::ApplicationSet
+        | Kind::Project
+        | Kind::Workspace
+        | Kind::Role
+        | Kind::RoleBinding => {
             return None;
         }
     })

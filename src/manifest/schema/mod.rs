@@ -79,7 +79,12 @@ pub fn type_of(kind: Kind) -> Option<&'static TypeDef> {
         Kind::Directory => &extra::DIRECTORY,
         Kind::Grants => &extra::GRANTS,
         Kind::WorkspaceConf => &extra::WORKSPACE_CONF,
-        Kind::Application | Kind::ApplicationSet | Kind::Project | Kind::Workspace => {
+        Kind::Application
+        | Kind::ApplicationSet
+        | Kind::Project
+        | Kind::Workspace
+        | Kind::Role
+        | Kind::RoleBinding => {
             return None;
         }
     })

@@ -1,0 +1,724 @@
+//! Role mappings as code: `Role` (a named bundle of ACL levels on objects
+//! chosen by kind and name or labels, Unity Catalog privileges on catalogs
+//! and schemas, and entitlements) and `RoleBinding` (a role given to
+//! groups, users or service principals in the workspaces it selects by
+//! name or by `Workspace` label). Both live in the top-level files, like
+//! Projects. Rendering turns each binding into the ACL entries, grants and
+//! entitlements of the objects it reaches, so the planner diffs and applies
+//! them like any other; two sources giving one principal different levels
+//! on one object resolve to the higher, with a warning.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Kind;
+use super::app::glob;
+use super::diag::{At, Diagnostics, suggest};
+use super::fields::Fields;
+use super::permissions::levels_for;
+use super::render::Rendered;
+use super::resource::{Origin, PermissionEntry, Principal, ResourceKey};
+use super::yaml::Node;
+use crate::model::reference;
+
+/// Labels of a manifest document.
+pub type Labels = BTreeMap<String, String>;
+
+/// ACL levels on the objects a rule selects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AclRule {
+    pub kinds: Vec<Kind>,
+    /// Manifest names (`*` wildcard); empty: every name.
+    pub names: Vec<String>,
+    /// Labels the objects' manifests carry; empty: any.
+    pub selector: Labels,
+    pub level: String,
+}
+
+/// Unity Catalog privileges on named securables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantRule {
+    /// `catalog` or `schema`.
+    pub securable: String,
+    /// `catalog` or `catalog.schema` names.
+    pub names: Vec<String>,
+    pub privileges: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Role {
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<AclRule>,
+    pub grants: Vec<GrantRule>,
+    pub entitlements: Vec<String>,
+    pub origin: Origin,
+}
+
+/// Who a binding gives its role to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Subject {
+    Group(String),
+    User(String),
+    /// By its manifest name, in each workspace the binding selects.
+    ServicePrincipal(String),
+}
+
+impl Subject {
+    fn describe(&self) -> String {
+        match self {
+            Subject::Group(n) => format!("group {n}"),
+            Subject::User(n) => format!("user {n}"),
+            Subject::ServicePrincipal(n) => format!("service principal {n}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleBinding {
+    pub name: String,
+    pub role: String,
+    pub subjects: Vec<Subject>,
+    /// Workspace name patterns (`*` wildcard).
+    pub workspaces: Vec<String>,
+    /// Labels of `Workspace` documents.
+    pub workspace_selector: Labels,
+    pub origin: Origin,
+}
+
+fn labels(diags: &mut Diagnostics, file: &str, node: &Node, path: &str) -> Labels {
+    let mut out = Labels::new();
+    match node.as_map() {
+        Some(entries) => {
+            for e in entries {
+                match e.value.as_str() {
+                    Some(v) => {
+                        out.insert(e.key.clone(), v.to_string());
+                    }
+                    None => diags.error(
+                        At::new(
+                            file,
+                            e.value.line,
+                            e.value.column,
+                            &format!("{path}.{}", e.key),
+                        ),
+                        "a label value is a string",
+                    ),
+                }
+            }
+        }
+        None => diags.error(
+            At::new(file, node.line, node.column, path),
+            "expected a mapping of label names to values",
+        ),
+    }
+    out
+}
+
+/// Reads a `Role` spec.
+pub fn read_role(
+    diags: &mut Diagnostics,
+    file: &str,
+    name: &str,
+    spec: &Node,
+    origin: Origin,
+) -> Option<Role> {
+    let f = Fields::open(
+        diags,
+        file,
+        spec,
+        "spec",
+        &["description", "permissions", "grants", "entitlements"],
+    )?;
+    let mut permissions = Vec::new();
+    for (i, item) in f
+        .entry("permissions")
+        .and_then(|e| e.value.as_seq())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let path = format!("spec.permissions[{i}]");
+        let Some(r) = Fields::open(
+            diags,
+            file,
+            item,
+            &path,
+            &["kinds", "names", "selector", "level"],
+        ) else {
+            continue;
+        };
+        let kinds: Vec<Kind> = r
+            .strings(diags, "kinds")
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, node)| match k.parse::<Kind>() {
+                Ok(kind) if levels_for(kind).is_some() => Some(kind),
+                _ => {
+                    diags.error(
+                        At::new(file, node.line, node.column, &format!("{path}.kinds")),
+                        format!("`{k}` is not a kind with an access control list"),
+                    );
+                    None
+                }
+            })
+            .collect();
+        let Some(level) = r.string(diags, "level", true) else {
+            continue;
+        };
+        if kinds.is_empty() {
+            let (line, column) = r.at("kinds");
+            diags.error(
+                At::new(file, line, column, &format!("{path}.kinds")),
+                "list the kinds the level applies to",
+            );
+            continue;
+        }
+        let (line, column) = r.at("level");
+        if level == "IS_OWNER" {
+            diags.error(
+                At::new(file, line, column, &format!("{path}.level")),
+                "IS_OWNER belongs to one principal per object: set it in the object's own permissions:",
+            );
+            continue;
+        }
+        if let Some(kind) = kinds
+            .iter()
+            .find(|k| !levels_for(**k).unwrap_or(&[]).contains(&level.as_str()))
+        {
+            diags.error(
+                At::new(file, line, column, &format!("{path}.level")),
+                format!(
+                    "{kind} has no level `{level}` (levels: {})",
+                    levels_for(*kind).unwrap_or(&[]).join(", ")
+                ),
+            );
+            continue;
+        }
+        let names = r
+            .strings(diags, "names")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>();
+        let selector = r
+            .entry("selector")
+            .map(|e| labels(diags, file, &e.value, &format!("{path}.selector")))
+            .unwrap_or_default();
+        if names.is_empty() && selector.is_empty() {
+            diags.error(
+                At::new(file, item.line, item.column, &path),
+                "choose the objects: `names` (manifest names, `*` wildcard) or `selector` (labels)",
+            );
+            continue;
+        }
+        permissions.push(AclRule {
+            kinds,
+            names,
+            selector,
+            level,
+        });
+    }
+    let mut grants = Vec::new();
+    for (i, item) in f
+        .entry("grants")
+        .and_then(|e| e.value.as_seq())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let path = format!("spec.grants[{i}]");
+        let Some(g) = Fields::open(
+            diags,
+            file,
+            item,
+            &path,
+            &["securable", "names", "privileges"],
+        ) else {
+            continue;
+        };
+        let Some(securable) = g.string(diags, "securable", true) else {
+            continue;
+        };
+        let securable = securable.to_ascii_lowercase();
+        if securable != "catalog" && securable != "schema" {
+            let (line, column) = g.at("securable");
+            diags.error(
+                At::new(file, line, column, &format!("{path}.securable")),
+                "expected catalog or schema",
+            );
+            continue;
+        }
+        grants.push(GrantRule {
+            securable,
+            names: g
+                .strings(diags, "names")
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect(),
+            privileges: g
+                .strings(diags, "privileges")
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(p, _)| p.to_ascii_uppercase())
+                .collect(),
+        });
+    }
+    Some(Role {
+        name: name.to_string(),
+        description: f.string(diags, "description", false),
+        permissions,
+        grants,
+        entitlements: f
+            .strings(diags, "entitlements")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(e, _)| e)
+            .collect(),
+        origin,
+    })
+}
+
+/// Reads a `RoleBinding` spec.
+pub fn read_binding(
+    diags: &mut Diagnostics,
+    file: &str,
+    name: &str,
+    spec: &Node,
+    origin: Origin,
+) -> Option<RoleBinding> {
+    let f = Fields::open(
+        diags,
+        file,
+        spec,
+        "spec",
+        &["role", "subjects", "workspaces", "workspaceSelector"],
+    )?;
+    let role = f.string(diags, "role", true)?;
+    let mut subjects = Vec::new();
+    for (i, item) in f
+        .entry("subjects")
+        .and_then(|e| e.value.as_seq())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let path = format!("spec.subjects[{i}]");
+        let Some(s) = Fields::open(
+            diags,
+            file,
+            item,
+            &path,
+            &["group", "user", "servicePrincipal"],
+        ) else {
+            continue;
+        };
+        let found: Vec<Subject> = [
+            s.string(diags, "group", false).map(Subject::Group),
+            s.string(diags, "user", false).map(Subject::User),
+            s.string(diags, "servicePrincipal", false)
+                .map(Subject::ServicePrincipal),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match <[Subject; 1]>::try_from(found) {
+            Ok([subject]) => subjects.push(subject),
+            Err(_) => diags.error(
+                At::new(file, item.line, item.column, &path),
+                "give exactly one of `group`, `user`, `servicePrincipal`",
+            ),
+        }
+    }
+    if subjects.is_empty() {
+        let (line, column) = f.at("subjects");
+        diags.error(
+            At::new(file, line, column, "spec.subjects"),
+            "a binding needs at least one subject",
+        );
+        return None;
+    }
+    let workspaces: Vec<String> = f
+        .strings(diags, "workspaces")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(w, _)| w)
+        .collect();
+    let workspace_selector = f
+        .entry("workspaceSelector")
+        .map(|e| labels(diags, file, &e.value, "spec.workspaceSelector"))
+        .unwrap_or_default();
+    if workspaces.is_empty() == workspace_selector.is_empty() {
+        diags.error(
+            At::new(file, origin.line, origin.column, "spec"),
+            "choose the workspaces: exactly one of `workspaces` (names, `*` wildcard) and `workspaceSelector` (Workspace labels)",
+        );
+        return None;
+    }
+    Some(RoleBinding {
+        name: name.to_string(),
+        role,
+        subjects,
+        workspaces,
+        workspace_selector,
+        origin,
+    })
+}
+
+/// A securable's full name, following a reference to a Catalog or Schema
+/// the tree declares (its name is known before it exists).
+pub fn securable_name(rendered: &Rendered, workspace: &str, full_name: &str) -> String {
+    if !reference::is_whole(full_name) {
+        return full_name.to_string();
+    }
+    let Some(r) = reference::in_str(full_name).into_iter().next() else {
+        return full_name.to_string();
+    };
+    let key = r.key_in(workspace);
+    let Some(target) = rendered.resources().find(|d| d.key == key) else {
+        return full_name.to_string();
+    };
+    let field = |name: &str| {
+        target
+            .spec
+            .get(name)
+            .and_then(Value::as_str)
+            .map(|v| securable_name(rendered, workspace, v))
+    };
+    match key.kind {
+        Kind::Catalog => field("name").unwrap_or_else(|| full_name.to_string()),
+        Kind::Schema => match (field("catalog_name"), field("name")) {
+            (Some(c), Some(n)) => format!("{c}.{n}"),
+            _ => full_name.to_string(),
+        },
+        _ => full_name.to_string(),
+    }
+}
+
+/// Where each ACL entry a binding merged came from, for the warning when
+/// another source gives the same principal a different level.
+type Given = BTreeMap<(ResourceKey, Principal), (String, String)>;
+
+/// Applies every binding to `rendered`: ACL entries, grants and
+/// entitlements join the objects they reach.
+pub fn apply(
+    rendered: &mut Rendered,
+    roles: &[Role],
+    bindings: &[RoleBinding],
+    diags: &mut Diagnostics,
+) {
+    let mut given: Given = BTreeMap::new();
+    for binding in bindings {
+        let at = At::new(
+            &binding.origin.file,
+            binding.origin.line,
+            binding.origin.column,
+            "spec.role",
+        );
+        let Some(role) = roles.iter().find(|r| r.name == binding.role) else {
+            let hint = suggest(&binding.role, roles.iter().map(|r| r.name.as_str()))
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            diags.error(
+                at,
+                format!(
+                    "role binding `{}` names role `{}`, which is not declared{hint}",
+                    binding.name, binding.role
+                ),
+            );
+            continue;
+        };
+        let workspaces: Vec<String> = rendered
+            .workspaces
+            .iter()
+            .filter(|w| {
+                if binding.workspace_selector.is_empty() {
+                    binding.workspaces.iter().any(|p| glob(p, &w.name))
+                } else {
+                    binding
+                        .workspace_selector
+                        .iter()
+                        .all(|(k, v)| w.labels.get(k) == Some(v))
+                }
+            })
+            .map(|w| w.name.clone())
+            .collect();
+        if workspaces.is_empty() {
+            diags.warn(
+                At::new(
+                    &binding.origin.file,
+                    binding.origin.line,
+                    binding.origin.column,
+                    "spec",
+                ),
+                format!(
+                    "role binding `{}` selects no declared workspace",
+                    binding.name
+                ),
+            );
+        }
+        for ws in &workspaces {
+            for subject in &binding.subjects {
+                let Some((principal, grantee)) = principal_in(rendered, ws, subject) else {
+                    diags.error(
+                        At::new(
+                            &binding.origin.file,
+                            binding.origin.line,
+                            binding.origin.column,
+                            "spec.subjects",
+                        ),
+                        format!(
+                            "role binding `{}`: {} is not declared in workspace {ws}",
+                            binding.name,
+                            subject.describe()
+                        ),
+                    );
+                    continue;
+                };
+                merge_acls(rendered, ws, role, binding, &principal, &mut given, diags);
+                merge_grants(rendered, ws, role, binding, &grantee, diags);
+                merge_entitlements(rendered, ws, role, binding, subject, diags);
+            }
+        }
+    }
+}
+
+/// The ACL principal and the Grants principal a subject stands for in `ws`.
+fn principal_in(rendered: &Rendered, ws: &str, subject: &Subject) -> Option<(Principal, String)> {
+    match subject {
+        Subject::Group(n) => Some((Principal::GroupName(n.clone()), n.clone())),
+        Subject::User(n) => Some((Principal::UserName(n.clone()), n.clone())),
+        Subject::ServicePrincipal(n) => rendered
+            .resources()
+            .any(|r| {
+                r.key.workspace == ws && r.key.kind == Kind::ServicePrincipal && r.key.name == *n
+            })
+            .then(|| {
+                let reference = format!("${{resources.service_principals.{n}.application_id}}");
+                (
+                    Principal::ServicePrincipalName(reference.clone()),
+                    reference,
+                )
+            }),
+    }
+}
+
+/// The rank of a level among its kind's; IS_OWNER above every other.
+fn rank(kind: Kind, level: &str) -> usize {
+    if level == "IS_OWNER" {
+        return usize::MAX;
+    }
+    levels_for(kind)
+        .and_then(|levels| {
+            levels
+                .iter()
+                .filter(|l| **l != "IS_OWNER")
+                .position(|l| *l == level)
+        })
+        .unwrap_or(0)
+}
+
+fn merge_acls(
+    rendered: &mut Rendered,
+    ws: &str,
+    role: &Role,
+    binding: &RoleBinding,
+    principal: &Principal,
+    given: &mut Given,
+    diags: &mut Diagnostics,
+) {
+    let source = format!("role binding `{}`", binding.name);
+    for app in rendered.apps.iter_mut() {
+        for r in app.resources.iter_mut().filter(|r| r.key.workspace == ws) {
+            let labels = app.labels.get(&r.key);
+            for rule in role.permissions.iter().filter(|rule| {
+                rule.kinds.contains(&r.key.kind)
+                    && (rule.names.is_empty() || rule.names.iter().any(|n| glob(n, &r.key.name)))
+                    && rule
+                        .selector
+                        .iter()
+                        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+            }) {
+                let slot = (r.key.clone(), principal.clone());
+                match r.permissions.iter_mut().find(|e| e.principal == *principal) {
+                    None => {
+                        r.permissions.push(PermissionEntry {
+                            principal: principal.clone(),
+                            permission_level: rule.level.clone(),
+                        });
+                        given.insert(slot, (rule.level.clone(), source.clone()));
+                    }
+                    Some(entry) if entry.permission_level == rule.level => {}
+                    Some(entry) => {
+                        let (other, from) = given.get(&slot).cloned().unwrap_or_else(|| {
+                            (
+                                entry.permission_level.clone(),
+                                format!("{}:{}", r.origin.file, r.origin.line),
+                            )
+                        });
+                        let higher = if rank(r.key.kind, &rule.level)
+                            > rank(r.key.kind, &entry.permission_level)
+                        {
+                            rule.level.clone()
+                        } else {
+                            entry.permission_level.clone()
+                        };
+                        diags.warn(
+                            At::new(&binding.origin.file, binding.origin.line, binding.origin.column, "spec.role"),
+                            format!(
+                                "{} gets {} on {} from {source} and {other} from {from}; the higher, {higher}, applies",
+                                who(principal),
+                                rule.level,
+                                r.key,
+                            ),
+                        );
+                        entry.permission_level = higher.clone();
+                        given.insert(slot, (higher, source.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn who(p: &Principal) -> String {
+    match p {
+        Principal::UserName(n) => format!("user {n}"),
+        Principal::GroupName(n) => format!("group {n}"),
+        Principal::ServicePrincipalName(s) => {
+            let name = reference::in_str(s)
+                .into_iter()
+                .next()
+                .map(|r| r.name)
+                .unwrap_or_else(|| s.clone());
+            format!("service principal {name}")
+        }
+    }
+}
+
+fn merge_grants(
+    rendered: &mut Rendered,
+    ws: &str,
+    role: &Role,
+    binding: &RoleBinding,
+    grantee: &str,
+    diags: &mut Diagnostics,
+) {
+    for rule in &role.grants {
+        for name in &rule.names {
+            let target =
+                rendered.apps.iter().enumerate().find_map(|(a, app)| {
+                    app.resources
+                        .iter()
+                        .position(|r| {
+                            r.key.workspace == ws
+                                && r.key.kind == Kind::Grants
+                                && r.spec
+                                    .get("securable_type")
+                                    .and_then(Value::as_str)
+                                    .is_some_and(|t| t.eq_ignore_ascii_case(&rule.securable))
+                                && r.spec.get("full_name").and_then(Value::as_str).is_some_and(
+                                    |f| securable_name(rendered, ws, f).eq_ignore_ascii_case(name),
+                                )
+                        })
+                        .map(|i| (a, i))
+                });
+            let Some((a, i)) = target else {
+                diags.error(
+                    At::new(&role.origin.file, role.origin.line, role.origin.column, "spec.grants"),
+                    format!(
+                        "role `{}` (bound by `{}`) grants on {} `{name}` in {ws}, but no Grants resource manages it there; declare one, Mortar grants only on securables it manages",
+                        role.name, binding.name, rule.securable
+                    ),
+                );
+                continue;
+            };
+            let spec = &mut rendered.apps[a].resources[i].spec;
+            let Some(assignments) = spec
+                .get_mut("privilege_assignments")
+                .and_then(Value::as_array_mut)
+            else {
+                continue;
+            };
+            match assignments
+                .iter_mut()
+                .find(|x| x.get("principal").and_then(Value::as_str) == Some(grantee))
+            {
+                Some(existing) => {
+                    if let Some(privileges) =
+                        existing.get_mut("privileges").and_then(Value::as_array_mut)
+                    {
+                        for p in &rule.privileges {
+                            if !privileges.iter().any(|x| x.as_str() == Some(p)) {
+                                privileges.push(json!(p));
+                            }
+                        }
+                    }
+                }
+                None => {
+                    assignments.push(json!({"principal": grantee, "privileges": rule.privileges}))
+                }
+            }
+        }
+    }
+}
+
+fn merge_entitlements(
+    rendered: &mut Rendered,
+    ws: &str,
+    role: &Role,
+    binding: &RoleBinding,
+    subject: &Subject,
+    diags: &mut Diagnostics,
+) {
+    if role.entitlements.is_empty() {
+        return;
+    }
+    let target = rendered
+        .apps
+        .iter_mut()
+        .flat_map(|a| a.resources.iter_mut())
+        .find(|r| {
+            r.key.workspace == ws
+                && match subject {
+                    Subject::Group(n) => {
+                        r.key.kind == Kind::Group
+                            && (r.key.name == *n
+                                || r.spec.get("displayName").and_then(Value::as_str) == Some(n))
+                    }
+                    Subject::ServicePrincipal(n) => {
+                        r.key.kind == Kind::ServicePrincipal && r.key.name == *n
+                    }
+                    Subject::User(_) => false,
+                }
+        });
+    let Some(r) = target else {
+        diags.error(
+            At::new(&binding.origin.file, binding.origin.line, binding.origin.column, "spec.subjects"),
+            format!(
+                "role `{}` carries entitlements, which Mortar sets only on groups and service principals it declares; {} in {ws} is not one",
+                role.name,
+                subject.describe()
+            ),
+        );
+        return;
+    };
+    let Some(spec) = r.spec.as_object_mut() else {
+        return;
+    };
+    let list = spec.entry("entitlements").or_insert_with(|| json!([]));
+    if let Some(items) = list.as_array_mut() {
+        for e in &role.entitlements {
+            if !items
+                .iter()
+                .any(|x| x.get("value").and_then(Value::as_str) == Some(e))
+            {
+                items.push(json!({ "value": e }));
+            }
+        }
+    }
+}
