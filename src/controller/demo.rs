@@ -129,6 +129,7 @@ pub const EXAMPLE: &[(&str, &[u8])] = &[
         "projects.yaml",
         include_bytes!("../../manifests/projects.yaml"),
     ),
+    ("roles.yaml", include_bytes!("../../manifests/roles.yaml")),
     ("root.yaml", include_bytes!("../../manifests/root.yaml")),
     (
         "unity-catalog/agents.yaml",
@@ -266,9 +267,10 @@ impl Demo {
         );
         let _ = writeln!(out, "  curl -s http://{metrics}/metrics | grep ^mortar_");
         let _ = writeln!(out, "  mortar status --config {config}");
+        let (every, overlap) = DEMO_ROTATION;
         let _ = writeln!(
             out,
-            "  mortar audit show {}",
+            "  # who changed what; pipeline-runner's OAuth secret in scope etl-dev is replaced every {every}\n  # and the old one revoked {overlap} later (rotate_create, rotate_deliver, rotate_revoke: ids, never values)\n  mortar audit show {}",
             self.dir.join("state/audit.jsonl").display()
         );
         let _ = writeln!(out, "Stop with Ctrl-C.");
@@ -310,7 +312,7 @@ server:
 fn write_repository(path: &Path) -> Result<(), DemoError> {
     let git = |e: git2::Error| DemoError::Git(e.message().to_string());
     for (file, bytes) in EXAMPLE {
-        write(&path.join(file), bytes)?;
+        write(&path.join(file), &for_the_demo(file, bytes))?;
     }
     let mut init = git2::RepositoryInitOptions::new();
     init.initial_head("main");
@@ -334,6 +336,23 @@ fn write_repository(path: &Path) -> Result<(), DemoError> {
     )
     .map_err(git)?;
     Ok(())
+}
+
+/// How often the demo rotates the example's credential, and the overlap:
+/// minutes instead of the example's 30 days, so a rotation is seen.
+pub const DEMO_ROTATION: (&str, &str) = ("2m", "30s");
+
+/// An example file as the demo commits it: the credential rotation of
+/// `data-engineering/runner.yaml` runs on [`DEMO_ROTATION`].
+fn for_the_demo(file: &str, bytes: &[u8]) -> Vec<u8> {
+    if file != "data-engineering/runner.yaml" {
+        return bytes.to_vec();
+    }
+    let (every, overlap) = DEMO_ROTATION;
+    String::from_utf8_lossy(bytes)
+        .replace("rotate_every: 30d", &format!("rotate_every: {every}"))
+        .replace("overlap: 1d", &format!("overlap: {overlap}"))
+        .into_bytes()
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
@@ -404,5 +423,18 @@ mod tests {
             embedded == on_disk,
             "an embedded example file differs from manifests/"
         );
+    }
+
+    /// The demo's repository rotates the example's credential in minutes.
+    #[test]
+    fn the_demo_rotates_the_runner_credential_in_minutes() {
+        let (file, bytes) = EXAMPLE
+            .iter()
+            .find(|(f, _)| *f == "data-engineering/runner.yaml")
+            .unwrap();
+        let text = String::from_utf8(for_the_demo(file, bytes)).unwrap();
+        assert!(text.contains("rotate_every: 2m"), "{text}");
+        assert!(text.contains("overlap: 30s"), "{text}");
+        assert!(!text.contains("30d"), "{text}");
     }
 }

@@ -29,6 +29,8 @@ mod manifest;
 mod notify;
 mod plan_apply;
 mod references;
+mod roles;
+mod rotation;
 mod secret_sweep;
 mod server;
 mod source;
