@@ -15,7 +15,7 @@ pub use principal::Who;
 
 use crate::manifest::Rendered;
 use crate::manifest::agent::AgentScope;
-use crate::model::{Kind, PermissionChange, ResourceKey};
+use crate::model::{Kind, PermissionChange, Principal, ResourceKey};
 use crate::plan::Plan;
 use crate::plan::resolve::Known;
 
@@ -32,8 +32,30 @@ pub struct Holding {
     /// The principal named in Git when held through a group (`via
     /// data-engineers`); `None` when held directly.
     pub via: Option<String>,
+    /// The role binding that gives it; `file` and `line` are then the
+    /// binding's, else the manifest of the object that declares it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
     pub file: String,
     pub line: usize,
+}
+
+impl Holding {
+    /// Credits the right to the role binding that gave it, if one did.
+    fn credited(mut self, rendered: &Rendered, holds: impl Fn(&str) -> bool) -> Holding {
+        if let Some(b) = rendered.bound.iter().find(|b| {
+            b.workspace == self.workspace
+                && b.source == self.source
+                && b.object == self.object
+                && b.right == self.right
+                && (self.source == "entitlement" || holds(&b.grantee))
+        }) {
+            self.binding = Some(b.binding.clone());
+            self.file = b.origin.file.clone();
+            self.line = b.origin.line;
+        }
+        self
+    }
 }
 
 /// Where live access differs from Git, from a plan's ACL changes.
@@ -113,14 +135,20 @@ pub fn who_can(rendered: &Rendered, workspace: &str, object: &str) -> Vec<Holdin
         let address = format!("{}/{}", r.key.kind, r.key.name);
         if address == wanted {
             for entry in &r.permissions {
-                out.push(Holding {
+                let holding = Holding {
                     workspace: workspace.to_string(),
                     source: "ACL",
-                    object: Who::display(&entry.principal),
+                    object: r.key.to_string(),
                     right: entry.permission_level.clone(),
                     via: None,
+                    binding: None,
                     file: r.origin.file.clone(),
                     line: r.origin.line,
+                }
+                .credited(rendered, |g| written_as(&entry.principal) == g);
+                out.push(Holding {
+                    object: Who::display(&entry.principal),
+                    ..holding
                 });
             }
         }
@@ -130,14 +158,20 @@ pub fn who_can(rendered: &Rendered, workspace: &str, object: &str) -> Vec<Holdin
         {
             for (principal, privileges) in assignments {
                 for p in privileges {
-                    out.push(Holding {
+                    let holding = Holding {
                         workspace: workspace.to_string(),
                         source: "grant",
-                        object: Who::display_grantee(&principal),
+                        object: securable.clone(),
                         right: p,
                         via: None,
+                        binding: None,
                         file: r.origin.file.clone(),
                         line: r.origin.line,
+                    }
+                    .credited(rendered, |g| g == principal);
+                    out.push(Holding {
+                        object: Who::display_grantee(&principal),
+                        ..holding
                     });
                 }
             }
@@ -196,14 +230,18 @@ fn difference(key: &ResourceKey, change: &PermissionChange) -> LiveDifference {
 /// The ACL entries, grants and entitlements `holder` has in `ws`.
 fn collect(rendered: &Rendered, ws: &str, holder: &Who, via: Option<&str>, out: &mut Vec<Holding>) {
     for r in rendered.resources().filter(|r| r.key.workspace == ws) {
-        let holding = |source: &'static str, object: String, right: String| Holding {
-            workspace: ws.to_string(),
-            source,
-            object,
-            right,
-            via: via.map(str::to_string),
-            file: r.origin.file.clone(),
-            line: r.origin.line,
+        let holding = |source: &'static str, object: String, right: String| {
+            Holding {
+                workspace: ws.to_string(),
+                source,
+                object,
+                right,
+                via: via.map(str::to_string),
+                binding: None,
+                file: r.origin.file.clone(),
+                line: r.origin.line,
+            }
+            .credited(rendered, |g| holder.is_grantee(g))
         };
         for entry in r
             .permissions
@@ -268,6 +306,13 @@ fn grants_of(
         })
         .collect();
     Some((format!("{securable} {full_name}"), assignments))
+}
+
+/// An ACL principal as a Grants principal writes it.
+fn written_as(p: &Principal) -> &str {
+    match p {
+        Principal::UserName(n) | Principal::GroupName(n) | Principal::ServicePrincipalName(n) => n,
+    }
 }
 
 fn agent_in<'a>(rendered: &'a Rendered, who: &Who, ws: &str) -> Option<&'a AgentScope> {

@@ -157,11 +157,12 @@ fn holdings_text(out: &mut String, holdings: &[Holding]) {
             let _ = writeln!(out, "  {}", h.workspace);
             workspace = Some(&h.workspace);
         }
-        let via = h
-            .via
-            .as_ref()
-            .map(|g| format!(" (via group {g})"))
-            .unwrap_or_default();
+        let via = match (&h.via, &h.binding) {
+            (Some(g), Some(b)) => format!(" (via group {g}, role binding {b})"),
+            (Some(g), None) => format!(" (via group {g})"),
+            (None, Some(b)) => format!(" (role binding {b})"),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             out,
             "    {:<11} {:<22} {:<44}{via}  {}:{}",

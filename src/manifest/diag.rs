@@ -152,7 +152,7 @@ impl<'a> At<'a> {
         }
     }
 
-    fn diagnostic(self, severity: Severity, message: String) -> Diagnostic {
+    pub(crate) fn diagnostic(self, severity: Severity, message: String) -> Diagnostic {
         Diagnostic {
             severity,
             file: self.file.to_string(),

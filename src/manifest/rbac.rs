@@ -15,11 +15,11 @@ use serde_json::{Value, json};
 
 use super::Kind;
 use super::app::glob;
-use super::diag::{At, Diagnostics, suggest};
+use super::diag::{At, Diagnostics, Severity, suggest};
 use super::fields::Fields;
 use super::permissions::levels_for;
-use super::render::Rendered;
-use super::resource::{Origin, PermissionEntry, Principal, ResourceKey};
+use super::render::{BlockedApp, Rendered};
+use super::resource::{DesiredResource, Origin, PermissionEntry, Principal, ResourceKey};
 use super::yaml::Node;
 use crate::model::reference;
 
@@ -87,6 +87,59 @@ pub struct RoleBinding {
     /// Labels of `Workspace` documents.
     pub workspace_selector: Labels,
     pub origin: Origin,
+}
+
+/// One right a role binding gave: an ACL level, a Unity Catalog privilege
+/// or an entitlement the object did not hold from its own manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoundRight {
+    pub workspace: String,
+    /// `ACL`, `grant` or `entitlement`, as `mortar access` names them.
+    pub source: &'static str,
+    /// The resource key, or the securable (`schema analytics.curated`).
+    pub object: String,
+    pub right: String,
+    /// Who holds it, as a Grants principal: a group or user name, or the
+    /// reference to a service principal's application id.
+    pub grantee: String,
+    pub binding: String,
+    /// The binding's document.
+    pub origin: Origin,
+}
+
+impl BoundRight {
+    /// Whether `other` is the same right's slot: one principal on one object.
+    fn same_slot(&self, other: &BoundRight) -> bool {
+        (&self.workspace, self.source, &self.object, &self.grantee)
+            == (
+                &other.workspace,
+                other.source,
+                &other.object,
+                &other.grantee,
+            )
+    }
+
+    fn new(
+        ws: &str,
+        binding: &RoleBinding,
+        grantee: &str,
+    ) -> impl Fn(&'static str, String, &str) -> BoundRight {
+        let (ws, name, origin, grantee) = (
+            ws.to_string(),
+            binding.name.clone(),
+            binding.origin.clone(),
+            grantee.to_string(),
+        );
+        move |source, object, right| BoundRight {
+            workspace: ws.clone(),
+            source,
+            object,
+            right: right.to_string(),
+            grantee: grantee.clone(),
+            binding: name.clone(),
+            origin: origin.clone(),
+        }
+    }
 }
 
 fn labels(diags: &mut Diagnostics, file: &str, node: &Node, path: &str) -> Labels {
@@ -411,7 +464,9 @@ pub fn apply(
     bindings: &[RoleBinding],
     diags: &mut Diagnostics,
 ) {
+    hold_apps_a_blocked_subject_reaches(rendered, roles, bindings);
     let mut given: Given = BTreeMap::new();
+    let mut bound = Vec::new();
     for binding in bindings {
         let at = At::new(
             &binding.origin.file,
@@ -432,21 +487,7 @@ pub fn apply(
             );
             continue;
         };
-        let workspaces: Vec<String> = rendered
-            .workspaces
-            .iter()
-            .filter(|w| {
-                if binding.workspace_selector.is_empty() {
-                    binding.workspaces.iter().any(|p| glob(p, &w.name))
-                } else {
-                    binding
-                        .workspace_selector
-                        .iter()
-                        .all(|(k, v)| w.labels.get(k) == Some(v))
-                }
-            })
-            .map(|w| w.name.clone())
-            .collect();
+        let workspaces = selected_workspaces(rendered, binding);
         if workspaces.is_empty() {
             diags.warn(
                 At::new(
@@ -464,6 +505,11 @@ pub fn apply(
         for ws in &workspaces {
             for subject in &binding.subjects {
                 let Some((principal, grantee)) = principal_in(rendered, ws, subject) else {
+                    if has_blocked_apps(rendered, ws) {
+                        // Declared, perhaps, by a blocked app: the apps the
+                        // binding reaches here are held back with it.
+                        continue;
+                    }
                     diags.error(
                         At::new(
                             &binding.origin.file,
@@ -479,12 +525,166 @@ pub fn apply(
                     );
                     continue;
                 };
-                merge_acls(rendered, ws, role, binding, &principal, &mut given, diags);
-                merge_grants(rendered, ws, role, binding, &grantee, diags);
-                merge_entitlements(rendered, ws, role, binding, subject, diags);
+                let right = BoundRight::new(ws, binding, &grantee);
+                let mut merge = Merge {
+                    rendered: &mut *rendered,
+                    ws,
+                    role,
+                    binding,
+                    diags: &mut *diags,
+                    bound: &mut bound,
+                    right: &right,
+                };
+                merge.acls(&principal, &mut given);
+                merge.grants(&grantee);
+                merge.entitlements(subject);
             }
         }
     }
+    rendered.bound = bound;
+}
+
+/// One binding's role merged into one workspace, recording what it gave.
+struct Merge<'a, F> {
+    rendered: &'a mut Rendered,
+    ws: &'a str,
+    role: &'a Role,
+    binding: &'a RoleBinding,
+    diags: &'a mut Diagnostics,
+    bound: &'a mut Vec<BoundRight>,
+    right: &'a F,
+}
+
+impl AclRule {
+    /// Whether the rule selects the object `key`, whose manifest carries `labels`.
+    fn reaches(&self, key: &ResourceKey, labels: Option<&Labels>) -> bool {
+        self.kinds.contains(&key.kind)
+            && (self.names.is_empty() || self.names.iter().any(|n| glob(n, &key.name)))
+            && self
+                .selector
+                .iter()
+                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+    }
+}
+
+impl GrantRule {
+    /// Whether `r` is the Grants resource managing the securable `name`.
+    fn manages(&self, rendered: &Rendered, r: &DesiredResource, name: &str) -> bool {
+        r.key.kind == Kind::Grants
+            && r.spec
+                .get("securable_type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case(&self.securable))
+            && r.spec
+                .get("full_name")
+                .and_then(Value::as_str)
+                .is_some_and(|f| {
+                    securable_name(rendered, &r.key.workspace, f).eq_ignore_ascii_case(name)
+                })
+    }
+}
+
+/// The workspaces a binding selects, by name pattern or by label.
+fn selected_workspaces(rendered: &Rendered, binding: &RoleBinding) -> Vec<String> {
+    rendered
+        .workspaces
+        .iter()
+        .filter(|w| {
+            if binding.workspace_selector.is_empty() {
+                binding.workspaces.iter().any(|p| glob(p, &w.name))
+            } else {
+                binding
+                    .workspace_selector
+                    .iter()
+                    .all(|(k, v)| w.labels.get(k) == Some(v))
+            }
+        })
+        .map(|w| w.name.clone())
+        .collect()
+}
+
+fn has_blocked_apps(rendered: &Rendered, ws: &str) -> bool {
+    rendered
+        .blocked
+        .iter()
+        .any(|b| b.workspace.as_deref().is_none_or(|w| w == ws))
+}
+
+/// A binding whose service principal is not among what renders in a
+/// workspace where apps are blocked cannot be applied there: the principal
+/// may be declared by one of them. The apps whose objects the binding's
+/// role reaches in that workspace are held back too, as a broken child
+/// holds back its parent, so nothing the binding gives is revoked while
+/// the blocked app is fixed.
+fn hold_apps_a_blocked_subject_reaches(
+    rendered: &mut Rendered,
+    roles: &[Role],
+    bindings: &[RoleBinding],
+) {
+    let mut held: Vec<BlockedApp> = Vec::new();
+    for binding in bindings {
+        let Some(role) = roles.iter().find(|r| r.name == binding.role) else {
+            continue;
+        };
+        for ws in selected_workspaces(rendered, binding) {
+            if !has_blocked_apps(rendered, &ws) {
+                continue;
+            }
+            let Some(subject) = binding.subjects.iter().find(|s| {
+                matches!(s, Subject::ServicePrincipal(_))
+                    && principal_in(rendered, &ws, s).is_none()
+            }) else {
+                continue;
+            };
+            let blocked: Vec<&str> = rendered
+                .blocked
+                .iter()
+                .filter(|b| b.workspace.as_deref().is_none_or(|w| w == ws))
+                .map(|b| b.name.as_str())
+                .collect();
+            for app in &rendered.apps {
+                let reached = app.resources.iter().any(|r| {
+                    r.key.workspace == ws
+                        && (role
+                            .permissions
+                            .iter()
+                            .any(|rule| rule.reaches(&r.key, app.labels.get(&r.key)))
+                            || role.grants.iter().any(|rule| {
+                                rule.names.iter().any(|n| rule.manages(rendered, r, n))
+                            }))
+                });
+                if !reached || held.iter().any(|h| h.name == app.name) {
+                    continue;
+                }
+                let message = format!(
+                    "role binding `{}` gives {} rights on this app's objects in {ws}, but it is not declared by any app that renders there; blocked: {}. This app waits until they render",
+                    binding.name,
+                    subject.describe(),
+                    blocked.join(", ")
+                );
+                held.push(BlockedApp {
+                    name: app.name.clone(),
+                    parent: app.parent.clone(),
+                    project: app.project.clone(),
+                    workspace: app.workspace.clone(),
+                    origin: app.origin.clone(),
+                    diagnostics: vec![
+                        At::new(
+                            &binding.origin.file,
+                            binding.origin.line,
+                            binding.origin.column,
+                            "spec.subjects",
+                        )
+                        .diagnostic(Severity::Error, message),
+                    ],
+                });
+            }
+        }
+    }
+    rendered
+        .apps
+        .retain(|a| !held.iter().any(|h| h.name == a.name));
+    rendered.blocked.extend(held);
 }
 
 /// The ACL principal and the Grants principal a subject stands for in `ws`.
@@ -522,63 +722,208 @@ fn rank(kind: Kind, level: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn merge_acls(
-    rendered: &mut Rendered,
-    ws: &str,
-    role: &Role,
-    binding: &RoleBinding,
-    principal: &Principal,
-    given: &mut Given,
-    diags: &mut Diagnostics,
-) {
-    let source = format!("role binding `{}`", binding.name);
-    for app in rendered.apps.iter_mut() {
-        for r in app.resources.iter_mut().filter(|r| r.key.workspace == ws) {
-            let labels = app.labels.get(&r.key);
-            for rule in role.permissions.iter().filter(|rule| {
-                rule.kinds.contains(&r.key.kind)
-                    && (rule.names.is_empty() || rule.names.iter().any(|n| glob(n, &r.key.name)))
-                    && rule
-                        .selector
+impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
+    fn acls(&mut self, principal: &Principal, given: &mut Given) {
+        let Merge {
+            rendered,
+            ws,
+            role,
+            binding,
+            diags,
+            bound,
+            right,
+        } = self;
+        let ws: &str = ws;
+        let source = format!("role binding `{}`", binding.name);
+        for app in rendered.apps.iter_mut() {
+            for r in app.resources.iter_mut().filter(|r| r.key.workspace == ws) {
+                let labels = app.labels.get(&r.key);
+                for rule in role
+                    .permissions
+                    .iter()
+                    .filter(|rule| rule.reaches(&r.key, labels))
+                {
+                    let slot = (r.key.clone(), principal.clone());
+                    match r.permissions.iter_mut().find(|e| e.principal == *principal) {
+                        None => {
+                            r.permissions.push(PermissionEntry {
+                                principal: principal.clone(),
+                                permission_level: rule.level.clone(),
+                            });
+                            given.insert(slot, (rule.level.clone(), source.clone()));
+                            bound.push(right("ACL", r.key.to_string(), &rule.level));
+                        }
+                        Some(entry) if entry.permission_level == rule.level => {}
+                        Some(entry) => {
+                            let (other, from) = given.get(&slot).cloned().unwrap_or_else(|| {
+                                (
+                                    entry.permission_level.clone(),
+                                    format!("{}:{}", r.origin.file, r.origin.line),
+                                )
+                            });
+                            let higher = if rank(r.key.kind, &rule.level)
+                                > rank(r.key.kind, &entry.permission_level)
+                            {
+                                rule.level.clone()
+                            } else {
+                                entry.permission_level.clone()
+                            };
+                            diags.warn(
+                                At::new(&binding.origin.file, binding.origin.line, binding.origin.column, "spec.role"),
+                                format!(
+                                    "{} gets {} on {} from {source} and {other} from {from}; the higher, {higher}, applies",
+                                    who(principal),
+                                    rule.level,
+                                    r.key,
+                                ),
+                            );
+                            if higher == rule.level {
+                                // This binding's level wins: it is what gives it now.
+                                entry.permission_level = higher.clone();
+                                given.insert(slot, (higher, source.clone()));
+                                let given_here = right("ACL", r.key.to_string(), &rule.level);
+                                bound.retain(|b| !b.same_slot(&given_here));
+                                bound.push(given_here);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn grants(&mut self, grantee: &str) {
+        let Merge {
+            rendered,
+            ws,
+            role,
+            binding,
+            diags,
+            bound,
+            right,
+        } = self;
+        let ws: &str = ws;
+        for rule in &role.grants {
+            for name in &rule.names {
+                let target = rendered.apps.iter().enumerate().find_map(|(a, app)| {
+                    app.resources
                         .iter()
-                        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-            }) {
-                let slot = (r.key.clone(), principal.clone());
-                match r.permissions.iter_mut().find(|e| e.principal == *principal) {
-                    None => {
-                        r.permissions.push(PermissionEntry {
-                            principal: principal.clone(),
-                            permission_level: rule.level.clone(),
-                        });
-                        given.insert(slot, (rule.level.clone(), source.clone()));
+                        .position(|r| r.key.workspace == ws && rule.manages(rendered, r, name))
+                        .map(|i| (a, i))
+                });
+                let Some((a, i)) = target else {
+                    if has_blocked_apps(rendered, ws) {
+                        // Managed, perhaps, by a blocked app, which plans nothing.
+                        continue;
                     }
-                    Some(entry) if entry.permission_level == rule.level => {}
-                    Some(entry) => {
-                        let (other, from) = given.get(&slot).cloned().unwrap_or_else(|| {
-                            (
-                                entry.permission_level.clone(),
-                                format!("{}:{}", r.origin.file, r.origin.line),
-                            )
-                        });
-                        let higher = if rank(r.key.kind, &rule.level)
-                            > rank(r.key.kind, &entry.permission_level)
+                    diags.error(
+                        At::new(&role.origin.file, role.origin.line, role.origin.column, "spec.grants"),
+                        format!(
+                            "role `{}` (bound by `{}`) grants on {} `{name}` in {ws}, but no Grants resource manages it there; declare one, Mortar grants only on securables it manages",
+                            role.name, binding.name, rule.securable
+                        ),
+                    );
+                    continue;
+                };
+                let spec = &rendered.apps[a].resources[i].spec;
+                let object = format!(
+                    "{} {}",
+                    rule.securable.to_ascii_lowercase(),
+                    spec.get("full_name")
+                        .and_then(Value::as_str)
+                        .map(|f| securable_name(rendered, ws, f))
+                        .unwrap_or_else(|| name.clone())
+                );
+                let spec = &mut rendered.apps[a].resources[i].spec;
+                let Some(assignments) = spec
+                    .get_mut("privilege_assignments")
+                    .and_then(Value::as_array_mut)
+                else {
+                    continue;
+                };
+                match assignments
+                    .iter_mut()
+                    .find(|x| x.get("principal").and_then(Value::as_str) == Some(grantee))
+                {
+                    Some(existing) => {
+                        if let Some(privileges) =
+                            existing.get_mut("privileges").and_then(Value::as_array_mut)
                         {
-                            rule.level.clone()
-                        } else {
-                            entry.permission_level.clone()
-                        };
-                        diags.warn(
-                            At::new(&binding.origin.file, binding.origin.line, binding.origin.column, "spec.role"),
-                            format!(
-                                "{} gets {} on {} from {source} and {other} from {from}; the higher, {higher}, applies",
-                                who(principal),
-                                rule.level,
-                                r.key,
-                            ),
-                        );
-                        entry.permission_level = higher.clone();
-                        given.insert(slot, (higher, source.clone()));
+                            for p in &rule.privileges {
+                                if !privileges.iter().any(|x| x.as_str() == Some(p)) {
+                                    privileges.push(json!(p));
+                                    bound.push(right("grant", object.clone(), p));
+                                }
+                            }
+                        }
                     }
+                    None => {
+                        assignments
+                            .push(json!({"principal": grantee, "privileges": rule.privileges}));
+                        for p in &rule.privileges {
+                            bound.push(right("grant", object.clone(), p));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn entitlements(&mut self, subject: &Subject) {
+        let Merge {
+            rendered,
+            ws,
+            role,
+            binding,
+            diags,
+            bound,
+            right,
+        } = self;
+        let ws: &str = ws;
+        if role.entitlements.is_empty() {
+            return;
+        }
+        let target = rendered
+            .apps
+            .iter_mut()
+            .flat_map(|a| a.resources.iter_mut())
+            .find(|r| {
+                r.key.workspace == ws
+                    && match subject {
+                        Subject::Group(n) => {
+                            r.key.kind == Kind::Group
+                                && (r.key.name == *n
+                                    || r.spec.get("displayName").and_then(Value::as_str) == Some(n))
+                        }
+                        Subject::ServicePrincipal(n) => {
+                            r.key.kind == Kind::ServicePrincipal && r.key.name == *n
+                        }
+                        Subject::User(_) => false,
+                    }
+            });
+        let Some(r) = target else {
+            diags.error(
+                At::new(&binding.origin.file, binding.origin.line, binding.origin.column, "spec.subjects"),
+                format!(
+                    "role `{}` carries entitlements, which Mortar sets only on groups and service principals it declares; {} in {ws} is not one",
+                    role.name,
+                    subject.describe()
+                ),
+            );
+            return;
+        };
+        let Some(spec) = r.spec.as_object_mut() else {
+            return;
+        };
+        let list = spec.entry("entitlements").or_insert_with(|| json!([]));
+        if let Some(items) = list.as_array_mut() {
+            for e in &role.entitlements {
+                if !items
+                    .iter()
+                    .any(|x| x.get("value").and_then(Value::as_str) == Some(e))
+                {
+                    items.push(json!({ "value": e }));
+                    bound.push(right("entitlement", r.key.to_string(), e));
                 }
             }
         }
@@ -596,129 +941,6 @@ fn who(p: &Principal) -> String {
                 .map(|r| r.name)
                 .unwrap_or_else(|| s.clone());
             format!("service principal {name}")
-        }
-    }
-}
-
-fn merge_grants(
-    rendered: &mut Rendered,
-    ws: &str,
-    role: &Role,
-    binding: &RoleBinding,
-    grantee: &str,
-    diags: &mut Diagnostics,
-) {
-    for rule in &role.grants {
-        for name in &rule.names {
-            let target =
-                rendered.apps.iter().enumerate().find_map(|(a, app)| {
-                    app.resources
-                        .iter()
-                        .position(|r| {
-                            r.key.workspace == ws
-                                && r.key.kind == Kind::Grants
-                                && r.spec
-                                    .get("securable_type")
-                                    .and_then(Value::as_str)
-                                    .is_some_and(|t| t.eq_ignore_ascii_case(&rule.securable))
-                                && r.spec.get("full_name").and_then(Value::as_str).is_some_and(
-                                    |f| securable_name(rendered, ws, f).eq_ignore_ascii_case(name),
-                                )
-                        })
-                        .map(|i| (a, i))
-                });
-            let Some((a, i)) = target else {
-                diags.error(
-                    At::new(&role.origin.file, role.origin.line, role.origin.column, "spec.grants"),
-                    format!(
-                        "role `{}` (bound by `{}`) grants on {} `{name}` in {ws}, but no Grants resource manages it there; declare one, Mortar grants only on securables it manages",
-                        role.name, binding.name, rule.securable
-                    ),
-                );
-                continue;
-            };
-            let spec = &mut rendered.apps[a].resources[i].spec;
-            let Some(assignments) = spec
-                .get_mut("privilege_assignments")
-                .and_then(Value::as_array_mut)
-            else {
-                continue;
-            };
-            match assignments
-                .iter_mut()
-                .find(|x| x.get("principal").and_then(Value::as_str) == Some(grantee))
-            {
-                Some(existing) => {
-                    if let Some(privileges) =
-                        existing.get_mut("privileges").and_then(Value::as_array_mut)
-                    {
-                        for p in &rule.privileges {
-                            if !privileges.iter().any(|x| x.as_str() == Some(p)) {
-                                privileges.push(json!(p));
-                            }
-                        }
-                    }
-                }
-                None => {
-                    assignments.push(json!({"principal": grantee, "privileges": rule.privileges}))
-                }
-            }
-        }
-    }
-}
-
-fn merge_entitlements(
-    rendered: &mut Rendered,
-    ws: &str,
-    role: &Role,
-    binding: &RoleBinding,
-    subject: &Subject,
-    diags: &mut Diagnostics,
-) {
-    if role.entitlements.is_empty() {
-        return;
-    }
-    let target = rendered
-        .apps
-        .iter_mut()
-        .flat_map(|a| a.resources.iter_mut())
-        .find(|r| {
-            r.key.workspace == ws
-                && match subject {
-                    Subject::Group(n) => {
-                        r.key.kind == Kind::Group
-                            && (r.key.name == *n
-                                || r.spec.get("displayName").and_then(Value::as_str) == Some(n))
-                    }
-                    Subject::ServicePrincipal(n) => {
-                        r.key.kind == Kind::ServicePrincipal && r.key.name == *n
-                    }
-                    Subject::User(_) => false,
-                }
-        });
-    let Some(r) = target else {
-        diags.error(
-            At::new(&binding.origin.file, binding.origin.line, binding.origin.column, "spec.subjects"),
-            format!(
-                "role `{}` carries entitlements, which Mortar sets only on groups and service principals it declares; {} in {ws} is not one",
-                role.name,
-                subject.describe()
-            ),
-        );
-        return;
-    };
-    let Some(spec) = r.spec.as_object_mut() else {
-        return;
-    };
-    let list = spec.entry("entitlements").or_insert_with(|| json!([]));
-    if let Some(items) = list.as_array_mut() {
-        for e in &role.entitlements {
-            if !items
-                .iter()
-                .any(|x| x.get("value").and_then(Value::as_str) == Some(e))
-            {
-                items.push(json!({ "value": e }));
-            }
         }
     }
 }

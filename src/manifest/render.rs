@@ -23,7 +23,7 @@ use super::build::{self, AppScope, ScopeSecret};
 use super::credentials::CredentialRotation;
 use super::diag::{At, Diagnostic, Diagnostics, suggest};
 use super::document::{self, Document};
-use super::rbac::{self, Labels, Role, RoleBinding};
+use super::rbac::{self, BoundRight, Labels, Role, RoleBinding};
 use super::resource::{DesiredResource, Origin, ResourceKey};
 use super::vars::{self, Values};
 use super::yaml::Limits;
@@ -108,6 +108,9 @@ pub struct Rendered {
     pub roles: Vec<Role>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub role_bindings: Vec<RoleBinding>,
+    /// The rights role bindings gave, for `mortar access` to name the binding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bound: Vec<BoundRight>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -374,6 +377,7 @@ impl Renderer<'_> {
                 workspaces: Vec::new(),
                 roles: Vec::new(),
                 role_bindings: Vec::new(),
+                bound: Vec::new(),
                 warnings: Vec::new(),
             };
         }
@@ -482,6 +486,7 @@ impl Renderer<'_> {
             workspaces,
             roles,
             role_bindings,
+            bound: Vec::new(),
             warnings: Vec::new(),
         }
     }

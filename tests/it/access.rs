@@ -40,6 +40,30 @@ async fn access_answers_from_git_and_shows_live_drift() {
         "{}",
         out.stdout
     );
+    // Its Unity Catalog grants come from a role binding, in prod only,
+    // and name the binding rather than the Grants manifest they join.
+    let grants: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("grant"))
+        .collect();
+    assert_eq!(grants.len(), 4, "{}", out.stdout);
+    for privilege in ["USE_SCHEMA", "SELECT", "MODIFY"] {
+        let needle = format!(
+            "grant       {privilege:<22} schema analytics.curated                     (role binding pipelines-write-curated)  roles.yaml:"
+        );
+        assert!(
+            out.stdout.contains(&needle),
+            "no `{needle}` in:\n{}",
+            out.stdout
+        );
+    }
+    let prod_section = out.stdout.split("\n  prod\n").nth(1).unwrap();
+    assert!(
+        grants.iter().all(|g| prod_section.contains(g)),
+        "grants outside prod:\n{}",
+        out.stdout
+    );
 
     // Through a group: etl-runner is a member of data-engineers.
     let out = env

@@ -556,8 +556,18 @@ async fn removed_resources_go_only_with_prune_and_removed_fields_go_live() {
     assert_eq!(code, 0, "{:#}", Value::Array(changed(&plan)));
     assert_eq!(plan["apps"].as_array().unwrap().len(), 1);
 
-    // An app dropped from Git altogether: its objects would go only with --prune.
+    // An app dropped from Git altogether: its objects would go only with
+    // --prune. A role binding still granting on its securables is an error
+    // naming the role, until it goes too.
     std::fs::remove_file(env.manifests().join("apps/unity-catalog.yaml")).unwrap();
+    let out = env.mortar(&["plan"]).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("role `curated-writer` (bound by `pipelines-write-curated`) grants on schema `analytics.curated` in prod, but no Grants resource manages it there"),
+        "{}",
+        out.stderr
+    );
+    drop_curated_writer(&env);
     let (code, plan) = env.plan_json(&[]).await;
     assert_eq!(code, 0);
     let uc = plan["apps"]
@@ -573,6 +583,16 @@ async fn removed_resources_go_only_with_prune_and_removed_fields_go_live() {
         .map(|a| a["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["delete_skipped"; 6]);
+}
+
+/// Removes the example's role granting on the catalog app's securables.
+fn drop_curated_writer(env: &Env) {
+    let roles = env.manifests().join("roles.yaml");
+    let text = std::fs::read_to_string(&roles).unwrap();
+    let (kept, _) = text
+        .split_once("---\n# The pipelines write the curated schema")
+        .expect("the example's curated-writer role");
+    std::fs::write(&roles, kept).unwrap();
 }
 
 /// Audit records naming an app of the data-engineering team.
@@ -605,7 +625,11 @@ async fn a_project_violation_blocks_only_its_app() {
         "app data-engineering-prod\n  ! ",
         rule,
         "+ dev/Group/data-engineers",
-        "+ prod/Catalog/analytics",
+        "+ prod/Group/platform-admins",
+        // The catalog's app waits with them: a role binding gives the
+        // team's service principal grants there.
+        "app unity-catalog\n  ! ",
+        "role binding `pipelines-write-curated` gives service principal pipeline-runner rights on this app's objects in prod, but it is not declared by any app that renders there; blocked: data-engineering-prod",
     ] {
         assert!(
             plan.stdout.contains(needle),
@@ -689,16 +713,20 @@ async fn a_project_violation_blocks_only_its_app() {
     let catalogs = env
         .api("prod", "GET", "/api/2.1/unity-catalog/catalogs", None)
         .await;
-    assert!(catalogs.to_string().contains("analytics"), "{catalogs}");
+    assert!(!catalogs.to_string().contains("analytics"), "{catalogs}");
     assert!(!catalogs.to_string().contains("sneaky"), "{catalogs}");
     let records = env.audit_records();
     assert!(!records.is_empty());
     assert!(data_engineering_records(&records).is_empty());
 
-    // Fixed: the team's apps apply.
+    // Fixed: the team's apps apply, and the catalog's with them.
     std::fs::remove_file(&grants).unwrap();
     env.apply(&[]).await;
     assert_eq!(env.jobs_named("dev", "nightly-etl-dev").await.len(), 1);
+    let catalogs = env
+        .api("prod", "GET", "/api/2.1/unity-catalog/catalogs", None)
+        .await;
+    assert!(catalogs.to_string().contains("analytics"), "{catalogs}");
 
     // Broken again, even with --prune: what the blocked apps manage is
     // neither planned as deleted nor touched.

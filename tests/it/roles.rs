@@ -133,6 +133,38 @@ async fn bindings_are_applied_and_answered() {
     let dev = job_acl(&env, "dev", "nightly-etl").await;
     assert!(!dev.iter().any(|(g, _)| g == "platform-admins"), "{dev:?}");
 
+    // It binds curated-writer to pipeline-runner, declared by another app:
+    // the grant names the service principal's application id, live.
+    let runners = env
+        .api(
+            "prod",
+            "GET",
+            "/api/2.0/preview/scim/v2/ServicePrincipals?filter=displayName%20eq%20%22pipeline-runner-prod%22",
+            None,
+        )
+        .await;
+    let application_id = runners["Resources"][0]["applicationId"]
+        .as_str()
+        .expect("pipeline-runner exists in prod")
+        .to_string();
+    let grants = env
+        .api(
+            "prod",
+            "GET",
+            "/api/2.1/unity-catalog/permissions/schema/analytics.curated",
+            None,
+        )
+        .await;
+    let runner: Vec<&str> = grants["privilege_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["principal"] == application_id.as_str())
+        .flat_map(|a| a["privileges"].as_array().unwrap())
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(runner, ["MODIFY", "SELECT", "USE_SCHEMA"], "{grants:#}");
+
     let out = env
         .mortar(&[
             "access",
@@ -144,8 +176,10 @@ async fn bindings_are_applied_and_answered() {
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout
-            .contains("CAN_MANAGE_RUN         group platform-admins"),
+        out.stdout.lines().any(
+            |l| l.contains("CAN_MANAGE_RUN         group platform-admins")
+                && l.contains("(role binding platform-on-call-in-prod)  roles.yaml:")
+        ),
         "{}",
         out.stdout
     );
