@@ -22,6 +22,7 @@
 pub mod access;
 pub mod apply;
 pub mod audit;
+pub mod authz;
 pub mod cluster;
 pub mod config;
 pub mod controller;

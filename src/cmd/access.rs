@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mortar::access::{self, AccessReport, Holding, LiveDifference};
+use mortar::authz::{self, Caller, Decision, Via};
 use mortar::engine::{AppFilter, Scope};
-use mortar::manifest::diag::printable;
+use mortar::manifest::Rendered;
+use mortar::manifest::access_policy::Action;
+use mortar::manifest::diag::{printable, suggest};
 
 use super::Output;
 use super::target::TargetArgs;
@@ -35,6 +38,39 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// May a person or bot take ACTION on APP through Mortar's API, by the
+    /// repository's AccessPolicy? Exit 0 yes, 1 no (for reviewing the
+    /// policy itself).
+    CanI {
+        /// The caller's subject (the IdP's `sub`).
+        #[arg(long = "as", value_name = "SUBJECT")]
+        subject: String,
+        /// The caller's groups, comma-separated.
+        #[arg(long, value_name = "G1,G2", value_delimiter = ',')]
+        groups: Vec<String>,
+        /// get, sync, refresh, rollback, pause or override.
+        #[arg(value_parser = parse_action)]
+        action: Action,
+        app: String,
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "MORTAR_CONFIG",
+            default_value = "mortar.yaml"
+        )]
+        config: PathBuf,
+        /// Read this directory (a pull request's checkout) instead of the config's source.
+        #[arg(long, value_name = "DIR")]
+        source_dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+}
+
+fn parse_action(name: &str) -> Result<Action, String> {
+    Action::parse(name).ok_or_else(|| {
+        format!("unknown action `{name}`: one of get, sync, refresh, rollback, pause, override")
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,7 +93,29 @@ pub struct Common {
 }
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let (Command::Of { common, .. } | Command::WhoCan { common, .. }) = &command;
+    let common = match &command {
+        Command::Of { common, .. } | Command::WhoCan { common, .. } => common,
+        Command::CanI {
+            subject,
+            groups,
+            action,
+            app,
+            config,
+            source_dir,
+            output,
+        } => {
+            let target = TargetArgs {
+                config: config.clone(),
+                apps: Vec::new(),
+            };
+            let (_, tree) = target.open(source_dir.as_deref()).await?;
+            let caller = Caller {
+                subject: subject.clone(),
+                groups: groups.clone(),
+            };
+            return can_i(&tree.rendered, &caller, *action, app, *output);
+        }
+    };
     let target = TargetArgs {
         config: common.config.clone(),
         apps: Vec::new(),
@@ -93,6 +151,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
             }
         }
+        Command::CanI { .. } => unreachable!("answered above"),
         Command::WhoCan {
             workspace,
             object,
@@ -125,6 +184,92 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Answers `can-i` from the rendered tree's AccessPolicy.
+fn can_i(
+    rendered: &Rendered,
+    caller: &Caller,
+    action: Action,
+    app: &str,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let apps = rendered
+        .apps
+        .iter()
+        .map(|a| (a.name.as_str(), a.project.as_str()))
+        .chain(
+            rendered
+                .blocked
+                .iter()
+                .map(|b| (b.name.as_str(), b.project.as_str())),
+        );
+    let Some((_, project)) = apps.clone().find(|(name, _)| *name == app) else {
+        let hint = suggest(app, apps.map(|(name, _)| name))
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        anyhow::bail!("no app `{}` in the tree{hint}", printable(app));
+    };
+    let decision = authz::decide(
+        rendered.access_policy.as_ref(),
+        caller,
+        action,
+        app,
+        project,
+    );
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "allowed": decision.allowed(),
+                "subject": caller.subject,
+                "groups": caller.groups,
+                "action": action,
+                "app": app,
+                "project": project,
+                "answer": decision,
+            }))?
+        ),
+        Output::Text => println!("{}", can_i_text(&decision, caller, action, app, project)),
+    }
+    Ok(if decision.allowed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn can_i_text(
+    decision: &Decision,
+    caller: &Caller,
+    action: Action,
+    app: &str,
+    project: &str,
+) -> String {
+    let (app, subject) = (printable(app), printable(&caller.subject));
+    match decision {
+        Decision::Allowed { role, via, origin } => {
+            let via = match via {
+                Via::Subject(s) => format!("bound to subject {}", printable(s)),
+                Via::Group(g) => format!("bound to group {}", printable(g)),
+                Via::Default => "the default role".to_string(),
+            };
+            format!(
+                "yes: {subject} may {action} {app} (project {project}): role {role}, {via} at {}:{}",
+                origin.file, origin.line
+            )
+        }
+        Decision::Denied { roles } if roles.is_empty() => format!(
+            "no: no binding names {subject} or its groups, and the policy has no default role"
+        ),
+        Decision::Denied { roles } => format!(
+            "no: {subject} holds {}; none of them allows {action} on {app} (project {project})",
+            roles.join(", ")
+        ),
+        Decision::NoPolicy => {
+            "no: the repository has no AccessPolicy, so nobody may act through the API".to_string()
+        }
+    }
 }
 
 fn report_text(report: &AccessReport) -> String {

@@ -13,6 +13,7 @@ use mortar_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
 /// The example repository, `manifests/`, as shipped.
 pub const EXAMPLE: &[(&str, &[u8])] = &[
+    ("access.yaml", include_bytes!("../../manifests/access.yaml")),
     (
         "apps/data-engineering.yaml",
         include_bytes!("../../manifests/apps/data-engineering.yaml"),

@@ -10,6 +10,7 @@ pub use crate::model::{DesiredResource, Kind, Origin, PermissionEntry, Principal
 pub use crate::source::{DirTree, SourceError, SourceTree};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 
+pub mod access_policy;
 pub mod agent;
 pub mod app;
 mod appset;

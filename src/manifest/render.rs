@@ -17,6 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::Kind;
+use super::access_policy::{self, AccessPolicy};
 use super::agent::AgentScope;
 use super::app::{self, AppSource, AppSpec, IgnoreDifference, Project, SyncPolicy, WorkspaceDef};
 use super::build::{self, AppScope, ScopeSecret};
@@ -111,6 +112,9 @@ pub struct Rendered {
     /// The rights role bindings gave, for `mortar access` to name the binding.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bound: Vec<BoundRight>,
+    /// Who may act on Mortar's API, when the repository says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_policy: Option<AccessPolicy>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -378,6 +382,7 @@ impl Renderer<'_> {
                 roles: Vec::new(),
                 role_bindings: Vec::new(),
                 bound: Vec::new(),
+                access_policy: None,
                 warnings: Vec::new(),
             };
         }
@@ -394,6 +399,7 @@ impl Renderer<'_> {
         let mut roles: Vec<Role> = Vec::new();
         let mut role_bindings: Vec<RoleBinding> = Vec::new();
         let mut root_docs: Vec<Document> = Vec::new();
+        let mut policy_docs: Vec<Document> = Vec::new();
         for file in &global_files {
             let is_root_file = root_file.as_deref() == Some(file.as_str());
             for doc in self.docs(file) {
@@ -427,6 +433,7 @@ impl Renderer<'_> {
                         |b| (b.name.as_str(), &b.origin),
                         rbac::read_binding,
                     ),
+                    Kind::AccessPolicy => policy_docs.push(doc),
                     Kind::Application | Kind::ApplicationSet => {
                         if root_file.is_none() || is_root_file {
                             root_docs.push(doc);
@@ -443,6 +450,7 @@ impl Renderer<'_> {
                 }
             }
         }
+        let access_policy = self.read_access_policy(&policy_docs, &projects);
         if root_docs.is_empty() && !self.diags.has_errors() {
             let at = root_file.clone().unwrap_or_else(|| self.tree.describe());
             self.diags.error(
@@ -487,8 +495,36 @@ impl Renderer<'_> {
             roles,
             role_bindings,
             bound: Vec::new(),
+            access_policy,
             warnings: Vec::new(),
         }
+    }
+
+    /// Reads the repository's one `AccessPolicy`; a second is an error.
+    fn read_access_policy(
+        &mut self,
+        docs: &[Document],
+        projects: &[Project],
+    ) -> Option<AccessPolicy> {
+        let (first, others) = docs.split_first()?;
+        for doc in others {
+            self.diags.error(
+                At::new(&doc.file, doc.origin.line, doc.origin.column, "kind"),
+                format!(
+                    "an AccessPolicy is already declared at {}:{}; a repository has one",
+                    first.file, first.origin.line
+                ),
+            );
+        }
+        let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+        access_policy::read(
+            &mut self.diags,
+            &first.file,
+            &first.name,
+            first.spec()?,
+            first.origin.clone(),
+            &names,
+        )
     }
 
     /// Adds a top-level document (a Project or a Workspace) read by `read`,
@@ -835,10 +871,14 @@ impl Renderer<'_> {
                         ancestors: child_ancestors.to_vec(),
                     }));
             }
-            Kind::Project | Kind::Workspace | Kind::Role | Kind::RoleBinding => {
+            Kind::Project
+            | Kind::Workspace
+            | Kind::Role
+            | Kind::RoleBinding
+            | Kind::AccessPolicy => {
                 self.diags.error(
                     At::new(&doc.file, doc.kind_at.0, doc.kind_at.1, "kind"),
-                    format!("a {} is declared in the top-level files of the manifest root, not in an app's source", doc.kind),
+                    format!("{} {} is declared in the top-level files of the manifest root, not in an app's source", if doc.kind.as_str().starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" }, doc.kind),
                 );
             }
             _ => {

@@ -15,6 +15,7 @@ pub enum Kind {
     Workspace,
     Role,
     RoleBinding,
+    AccessPolicy,
     Job,
     Cluster,
     ClusterPolicy,
@@ -34,13 +35,14 @@ pub enum Kind {
 
 impl Kind {
     /// All kinds, Mortar's own first.
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Application,
         Kind::ApplicationSet,
         Kind::Project,
         Kind::Workspace,
         Kind::Role,
         Kind::RoleBinding,
+        Kind::AccessPolicy,
         Kind::Job,
         Kind::Cluster,
         Kind::ClusterPolicy,
@@ -67,6 +69,7 @@ impl Kind {
             Kind::Workspace => "Workspace",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
+            Kind::AccessPolicy => "AccessPolicy",
             Kind::Job => "Job",
             Kind::Cluster => "Cluster",
             Kind::ClusterPolicy => "ClusterPolicy",
@@ -94,6 +97,7 @@ impl Kind {
             Kind::Workspace => "workspaces",
             Kind::Role => "roles",
             Kind::RoleBinding => "rolebindings",
+            Kind::AccessPolicy => "accesspolicies",
             Kind::Job => "jobs",
             Kind::Cluster => "clusters",
             Kind::ClusterPolicy => "cluster_policies",
@@ -127,6 +131,7 @@ impl Kind {
                 | Kind::Workspace
                 | Kind::Role
                 | Kind::RoleBinding
+                | Kind::AccessPolicy
         )
     }
 }

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod audit_ship;
+mod can_i;
 mod chart;
 mod cluster;
 mod cluster_state;

@@ -423,7 +423,8 @@ pub fn adapter(kind: Kind) -> Option<&'static dyn KindAdapter> {
         | Kind::Project
         | Kind::Workspace
         | Kind::Role
-        | Kind::RoleBinding => {
+        | Kind::RoleBinding
+        | Kind::AccessPolicy => {
             return None;
         }
     })

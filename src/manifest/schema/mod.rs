@@ -84,7 +84,8 @@ pub fn type_of(kind: Kind) -> Option<&'static TypeDef> {
         | Kind::Project
         | Kind::Workspace
         | Kind::Role
-        | Kind::RoleBinding => {
+        | Kind::RoleBinding
+        | Kind::AccessPolicy => {
             return None;
         }
     })
