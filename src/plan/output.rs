@@ -1,6 +1,7 @@
 //! Plan renderers: readable text for people (optionally colored) and stable,
 //! versioned JSON for CI bots (documented in docs/plan-json.md).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -142,7 +143,16 @@ fn action_text(out: &mut String, a: &PlannedAction, p: &Painter) {
         let _ = writeln!(out, "      {}", p.paint(DIM, reason));
     }
     for c in &a.changes {
-        let _ = writeln!(out, "      {}", field_text(c, p));
+        match privileges_text(c, p) {
+            Some(lines) => {
+                for line in lines {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "      {}", field_text(c, p));
+            }
+        }
     }
     for c in &a.permission_changes {
         let _ = writeln!(out, "      {}", permission_text(c, p));
@@ -165,6 +175,44 @@ fn field_text(c: &FieldChange, p: &Painter) -> String {
         ),
         (None, None) => format!("  {}", printable(&c.path)),
     }
+}
+
+/// A changed list of `{principal, privileges}` (a Grants resource's
+/// `privilege_assignments`) as one line per principal whose privileges
+/// change, instead of two long arrays; `None` for any other change.
+fn privileges_text(c: &FieldChange, p: &Painter) -> Option<Vec<String>> {
+    fn by_principal(v: &Value) -> Option<BTreeMap<&str, String>> {
+        v.as_array()?
+            .iter()
+            .map(|e| {
+                let mut privileges: Vec<&str> = e
+                    .get("privileges")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                privileges.sort_unstable();
+                Some((e.get("principal")?.as_str()?, privileges.join(", ")))
+            })
+            .collect()
+    }
+    let old = by_principal(c.old.as_ref()?)?;
+    let new = by_principal(c.new.as_ref()?)?;
+    let drift = if c.drift { " (drift)" } else { "" };
+    let mut lines = vec![p.paint(YELLOW, &format!("~ {}:{drift}", c.path))];
+    let principals: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+    for principal in principals {
+        let line = match (old.get(principal), new.get(principal)) {
+            (None, Some(n)) => p.paint(GREEN, &format!("    + {principal}: {n}")),
+            (Some(o), None) => p.paint(RED, &format!("    - {principal}: {o}")),
+            (Some(o), Some(n)) if o != n => {
+                p.paint(YELLOW, &format!("    ~ {principal}: {o} → {n}"))
+            }
+            _ => continue,
+        };
+        lines.push(line);
+    }
+    Some(lines)
 }
 
 fn permission_text(c: &PermissionChange, p: &Painter) -> String {
@@ -235,4 +283,55 @@ pub fn json(plan: &Plan) -> String {
     // A plan holds only strings, numbers, booleans and JSON values: it
     // always serializes.
     serde_json::to_string_pretty(plan).unwrap_or_else(|_| String::from("{}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn change(old: Value, new: Value) -> FieldChange {
+        FieldChange {
+            path: "/privilege_assignments".into(),
+            old: Some(old),
+            new: Some(new),
+            drift: false,
+            sensitive: false,
+        }
+    }
+
+    #[test]
+    fn grants_show_one_line_per_principal_whose_privileges_change() {
+        let c = change(
+            json!([
+                {"principal": "analysts", "privileges": ["USE_CATALOG", "BROWSE"]},
+                {"principal": "data-engineers", "privileges": ["SELECT"]},
+                {"principal": "interns", "privileges": ["SELECT"]},
+            ]),
+            json!([
+                {"principal": "analysts", "privileges": ["BROWSE", "USE_CATALOG"]},
+                {"principal": "data-engineers", "privileges": ["MODIFY", "SELECT"]},
+                {"principal": "7d8c2b1a-0000-4000-8000-000000000001", "privileges": ["USE_CATALOG"]},
+            ]),
+        );
+        let lines = privileges_text(&c, &Painter(false)).expect("a privilege list");
+        assert_eq!(
+            lines,
+            [
+                "~ /privilege_assignments:",
+                "    + 7d8c2b1a-0000-4000-8000-000000000001: USE_CATALOG",
+                "    ~ data-engineers: SELECT → MODIFY, SELECT",
+                "    - interns: SELECT",
+            ]
+        );
+    }
+
+    #[test]
+    fn other_lists_keep_the_one_line_form() {
+        let c = change(json!([1, 2]), json!([1, 2, 3]));
+        assert!(privileges_text(&c, &Painter(false)).is_none());
+        let c = change(json!([{"principal": "a"}]), json!([]));
+        assert!(privileges_text(&c, &Painter(false)).is_none());
+    }
 }
