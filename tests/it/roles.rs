@@ -52,6 +52,49 @@ fn two_levels_for_one_principal_resolve_to_the_higher_with_a_warning() {
         "{}",
         out.stderr
     );
+
+    // `mortar access` credits each level to what gives it: the binding
+    // whose higher level won, the manifest whose level a role did not lower.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = elsewhere.path().join("mortar.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "source: {{ dir: {} }}\nworkspaces:\n  dev: {{ host: https://dev.example.com, auth: {{ method: pat, token: {{ env: UNUSED_TOKEN }} }} }}\n  prod: {{ host: https://prod.example.com, auth: {{ method: pat, token: {{ env: UNUSED_TOKEN }} }} }}\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = run_blocking(&[
+        "access",
+        "of",
+        "analysts",
+        "--workspace",
+        "dev",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = |object: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.contains(object) && !l.contains("via group"))
+            .unwrap_or_else(|| panic!("no {object} in:\n{}", out.stdout))
+            .to_string()
+    };
+    let job = line("dev/Job/nightly-etl");
+    assert!(
+        job.contains("CAN_MANAGE_RUN")
+            && job.contains("(role binding analysts-on-call)  roles.yaml:"),
+        "{job}"
+    );
+    let warehouse = line("dev/SqlWarehouse/analytics");
+    assert!(
+        warehouse.contains("CAN_USE")
+            && warehouse.contains("data-engineering/warehouse.yaml:1")
+            && !warehouse.contains("role binding"),
+        "{warehouse}"
+    );
 }
 
 #[test]
