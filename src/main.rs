@@ -60,6 +60,9 @@ enum Command {
     Policy(cmd::policy::Command),
     /// Show each app's status as the controller last saved it.
     Status(cmd::status::Args),
+    /// The apps of a running controller, through its API (--server URL).
+    #[command(subcommand)]
+    App(cmd::app::Command),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
             Command::Sync(args) => cmd::sync::run(args).await,
             Command::Demo(args) => cmd::demo::run(args).await,
             Command::Status(args) => cmd::status::run(args).await,
+            Command::App(command) => cmd::app::run(command).await,
             Command::Policy(command) => cmd::policy::run(command).await,
             Command::Access(command) => cmd::access::run(command).await,
         }

@@ -1,6 +1,7 @@
 //! One module per subcommand: its flags and how it drives the library.
 
 pub mod access;
+pub mod app;
 pub mod apply;
 pub mod audit;
 pub mod auth;

@@ -70,7 +70,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// The named apps and every app below them, in tree order; `Err` with the
 /// names that are not in the status.
-fn select(mut status: ControllerStatus, names: &[String]) -> Result<ControllerStatus, Vec<String>> {
+pub(super) fn select(
+    mut status: ControllerStatus,
+    names: &[String],
+) -> Result<ControllerStatus, Vec<String>> {
     if names.is_empty() {
         return Ok(status);
     }
@@ -213,7 +216,7 @@ fn app_lines(out: &mut String, app: &AppStatus, depth: usize) {
 
 /// The status as people read it: the source, then each app as a tree;
 /// with `now`, how old the snapshot is (a stopped controller shows).
-fn text(status: &ControllerStatus, now: Option<jiff::Timestamp>) -> String {
+pub(super) fn text(status: &ControllerStatus, now: Option<jiff::Timestamp>) -> String {
     let mut out = String::new();
     let source = &status.source;
     if !source.repository.is_empty() {

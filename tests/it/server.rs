@@ -454,6 +454,54 @@ async fn the_api_serves_each_apps_status() {
             .is_some_and(|m| m.contains("nope"))
     );
 
+    // `mortar app` reads the same from anywhere that reaches the API.
+    let cli = |args: &[&str]| {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.extend(["--server".to_string(), fx.url("/")]);
+        let dir = fx._dir.path().to_path_buf();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::harness::run(crate::harness::command(&dir, &args, false)).await
+        }
+    };
+    let list = cli(&["app", "list"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.contains("platform"), "{}", list.stdout);
+    let line = list
+        .stdout
+        .lines()
+        .find(|l| l.contains("analytics"))
+        .unwrap_or_else(|| panic!("no analytics in:\n{}", list.stdout));
+    assert!(
+        line.contains("OutOfSync") && line.contains("Degraded"),
+        "{line}"
+    );
+    let one = cli(&["app", "get", "analytics", "--output", "json"]).await;
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    let got: ControllerStatus = serde_json::from_str(&one.stdout).expect("a status");
+    assert_eq!(got.apps, vec![status.apps[1].clone()]);
+    let unknown = cli(&["app", "get", "nope"]).await;
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("has no app named nope"),
+        "{}",
+        unknown.stderr
+    );
+    let nobody = crate::harness::run(crate::harness::command(
+        fx._dir.path(),
+        &["app", "list", "--server", "http://127.0.0.1:9"],
+        false,
+    ))
+    .await;
+    assert_eq!(nobody.code, 1);
+    assert!(
+        nobody
+            .stderr
+            .contains("cannot reach the controller at http://127.0.0.1:9/"),
+        "{}",
+        nobody.stderr
+    );
+
     let text = fx.scrape().await;
     let samples = parse_prometheus_text(&text);
     assert_eq!(
