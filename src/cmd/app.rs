@@ -66,16 +66,20 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The controller's status from `GET /api/v1/apps`.
-async fn fetch(args: &ServerArgs) -> anyhow::Result<ControllerStatus> {
-    // Under a path prefix (`https://ops.example.com/mortar`) too.
-    let mut base = args.server.clone();
+/// `GET /api/v1/apps` of the controller at `server`, under a path prefix
+/// (`https://ops.example.com/mortar`) too.
+fn apps_url(server: &reqwest::Url) -> anyhow::Result<reqwest::Url> {
+    let mut base = server.clone();
     if !base.path().ends_with('/') {
         base.set_path(&format!("{}/", base.path()));
     }
-    let url = base
-        .join("api/v1/apps")
-        .with_context(|| format!("{} is not a base URL", args.server))?;
+    base.join("api/v1/apps")
+        .with_context(|| format!("{server} is not a base URL"))
+}
+
+/// The controller's status from `GET /api/v1/apps`.
+async fn fetch(args: &ServerArgs) -> anyhow::Result<ControllerStatus> {
+    let url = apps_url(&args.server)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
@@ -103,4 +107,31 @@ async fn fetch(args: &ServerArgs) -> anyhow::Result<ControllerStatus> {
         .json()
         .await
         .with_context(|| format!("{url} did not answer with the controller's status"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apps_url;
+
+    #[test]
+    fn the_api_is_found_under_the_server_url_with_or_without_a_prefix() {
+        for (server, expected) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/api/v1/apps"),
+            (
+                "http://127.0.0.1:8080/",
+                "http://127.0.0.1:8080/api/v1/apps",
+            ),
+            (
+                "https://ops.example.com/mortar",
+                "https://ops.example.com/mortar/api/v1/apps",
+            ),
+            (
+                "https://ops.example.com/mortar/",
+                "https://ops.example.com/mortar/api/v1/apps",
+            ),
+        ] {
+            let url = apps_url(&server.parse().unwrap()).unwrap();
+            assert_eq!(url.as_str(), expected, "{server}");
+        }
+    }
 }
