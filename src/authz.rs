@@ -97,8 +97,13 @@ pub fn decide(
             };
         }
     }
-    let mut roles: Vec<String> = held.iter().map(|(r, _, _)| r.to_string()).collect();
-    roles.dedup();
+    // Each role once, in the order it was found (bound twice, it is held once).
+    let mut roles: Vec<String> = Vec::new();
+    for (role, _, _) in &held {
+        if !roles.iter().any(|r| r == role) {
+            roles.push(role.to_string());
+        }
+    }
     Decision::Denied { roles }
 }
 
@@ -306,6 +311,24 @@ mod tests {
                 "governance"
             )
             .allowed()
+        );
+    }
+
+    #[test]
+    fn a_role_bound_twice_is_named_once() {
+        let mut p = policy(None);
+        p.bindings.push(ApiBinding {
+            role: "operator".into(),
+            groups: vec!["deployers".into()],
+            subjects: vec![],
+            origin: at(28),
+        });
+        let bot = caller("ci-bot", &["deployers"]);
+        assert_eq!(
+            decide(Some(&p), &bot, Action::Pause, "identity-dev", "governance"),
+            Decision::Denied {
+                roles: vec!["operator".into()]
+            }
         );
     }
 

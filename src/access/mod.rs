@@ -284,12 +284,7 @@ fn grants_of(
     key: &ResourceKey,
     spec: &Value,
 ) -> Option<(String, Vec<Assignment>)> {
-    let securable = spec.get("securable_type")?.as_str()?.to_ascii_lowercase();
-    let full_name = crate::manifest::rbac::securable_name(
-        rendered,
-        &key.workspace,
-        spec.get("full_name")?.as_str()?,
-    );
+    let securable = crate::manifest::rbac::securable_of(rendered, &key.workspace, spec)?;
     let assignments = spec
         .get("privilege_assignments")?
         .as_array()?
@@ -305,7 +300,7 @@ fn grants_of(
             ))
         })
         .collect();
-    Some((format!("{securable} {full_name}"), assignments))
+    Some((securable, assignments))
 }
 
 /// An ACL principal as a Grants principal writes it.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use mortar::access::{self, AccessReport, Holding, LiveDifference};
 use mortar::authz::{self, Caller, Decision, Via};
-use mortar::engine::{AppFilter, Scope};
+use mortar::engine::{AppFilter, Engine, RenderedTree, Scope};
 use mortar::manifest::Rendered;
 use mortar::manifest::access_policy::Action;
 use mortar::manifest::diag::{printable, suggest};
@@ -52,16 +52,8 @@ pub enum Command {
         #[arg(value_parser = parse_action)]
         action: Action,
         app: String,
-        #[arg(
-            long,
-            value_name = "FILE",
-            env = "MORTAR_CONFIG",
-            default_value = "mortar.yaml"
-        )]
-        config: PathBuf,
-        /// Read this directory (a pull request's checkout) instead of the config's source.
-        #[arg(long, value_name = "DIR")]
-        source_dir: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
@@ -73,8 +65,9 @@ fn parse_action(name: &str) -> Result<Action, String> {
     })
 }
 
+/// Where the manifests are read: the config's source, or a checkout.
 #[derive(Debug, clap::Args)]
-pub struct Common {
+pub struct SourceArgs {
     #[arg(
         long,
         value_name = "FILE",
@@ -82,9 +75,25 @@ pub struct Common {
         default_value = "mortar.yaml"
     )]
     config: PathBuf,
-    /// Read this directory instead of the config's source.
+    /// Read this directory (a pull request's checkout) instead of the config's source.
     #[arg(long, value_name = "DIR")]
     source_dir: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    async fn open(&self) -> anyhow::Result<(Engine, RenderedTree)> {
+        let target = TargetArgs {
+            config: self.config.clone(),
+            apps: Vec::new(),
+        };
+        target.open(self.source_dir.as_deref()).await
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    #[command(flatten)]
+    source: SourceArgs,
     /// Also read the workspaces and show where they differ from Git.
     #[arg(long)]
     live: bool,
@@ -100,15 +109,10 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             groups,
             action,
             app,
-            config,
-            source_dir,
+            source,
             output,
         } => {
-            let target = TargetArgs {
-                config: config.clone(),
-                apps: Vec::new(),
-            };
-            let (_, tree) = target.open(source_dir.as_deref()).await?;
+            let (_, tree) = source.open().await?;
             let caller = Caller {
                 subject: subject.clone(),
                 groups: groups.clone(),
@@ -116,11 +120,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             return can_i(&tree.rendered, &caller, *action, app, *output);
         }
     };
-    let target = TargetArgs {
-        config: common.config.clone(),
-        apps: Vec::new(),
-    };
-    let (engine, tree) = target.open(common.source_dir.as_deref()).await?;
+    let (engine, tree) = common.source.open().await?;
     let planned = if common.live {
         let scope = Scope {
             apps: AppFilter::All,

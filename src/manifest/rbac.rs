@@ -119,25 +119,27 @@ impl BoundRight {
             )
     }
 
-    fn new(
-        ws: &str,
-        binding: &RoleBinding,
-        grantee: &str,
-    ) -> impl Fn(&'static str, String, &str) -> BoundRight {
-        let (ws, name, origin, grantee) = (
-            ws.to_string(),
-            binding.name.clone(),
-            binding.origin.clone(),
-            grantee.to_string(),
-        );
-        move |source, object, right| BoundRight {
-            workspace: ws.clone(),
+    /// What `binding` gives `grantee` in `ws`; the right itself is filled
+    /// in by [`BoundRight::of`].
+    fn template(ws: &str, binding: &RoleBinding, grantee: &str) -> BoundRight {
+        BoundRight {
+            workspace: ws.to_string(),
+            source: "",
+            object: String::new(),
+            right: String::new(),
+            grantee: grantee.to_string(),
+            binding: binding.name.clone(),
+            origin: binding.origin.clone(),
+        }
+    }
+
+    /// This binding's `right` on `object`, from `source`.
+    fn of(&self, source: &'static str, object: String, right: &str) -> BoundRight {
+        BoundRight {
             source,
             object,
             right: right.to_string(),
-            grantee: grantee.clone(),
-            binding: name.clone(),
-            origin: origin.clone(),
+            ..self.clone()
         }
     }
 }
@@ -452,6 +454,17 @@ pub fn securable_name(rendered: &Rendered, workspace: &str, full_name: &str) -> 
     }
 }
 
+/// The securable a Grants spec manages, as `mortar access` names it:
+/// `catalog analytics`, `schema analytics.curated`.
+pub fn securable_of(rendered: &Rendered, workspace: &str, spec: &Value) -> Option<String> {
+    let kind = spec.get("securable_type")?.as_str()?.to_ascii_lowercase();
+    let full_name = spec.get("full_name")?.as_str()?;
+    Some(format!(
+        "{kind} {}",
+        securable_name(rendered, workspace, full_name)
+    ))
+}
+
 /// Where each ACL entry a binding merged came from, for the warning when
 /// another source gives the same principal a different level.
 type Given = BTreeMap<(ResourceKey, Principal), (String, String)>;
@@ -525,7 +538,7 @@ pub fn apply(
                     );
                     continue;
                 };
-                let right = BoundRight::new(ws, binding, &grantee);
+                let gives = BoundRight::template(ws, binding, &grantee);
                 let mut merge = Merge {
                     rendered: &mut *rendered,
                     ws,
@@ -533,7 +546,7 @@ pub fn apply(
                     binding,
                     diags: &mut *diags,
                     bound: &mut bound,
-                    right: &right,
+                    gives: &gives,
                 };
                 merge.acls(&principal, &mut given);
                 merge.grants(&grantee);
@@ -545,14 +558,15 @@ pub fn apply(
 }
 
 /// One binding's role merged into one workspace, recording what it gave.
-struct Merge<'a, F> {
+struct Merge<'a> {
     rendered: &'a mut Rendered,
     ws: &'a str,
     role: &'a Role,
     binding: &'a RoleBinding,
     diags: &'a mut Diagnostics,
     bound: &'a mut Vec<BoundRight>,
-    right: &'a F,
+    /// What this binding gives, with the right left blank.
+    gives: &'a BoundRight,
 }
 
 impl AclRule {
@@ -603,11 +617,17 @@ fn selected_workspaces(rendered: &Rendered, binding: &RoleBinding) -> Vec<String
         .collect()
 }
 
-fn has_blocked_apps(rendered: &Rendered, ws: &str) -> bool {
+/// The blocked apps that may hold objects of `ws` (an app whose
+/// destination is unknown may hold any).
+fn blocked_apps_in<'a>(rendered: &'a Rendered, ws: &str) -> impl Iterator<Item = &'a BlockedApp> {
     rendered
         .blocked
         .iter()
-        .any(|b| b.workspace.as_deref().is_none_or(|w| w == ws))
+        .filter(move |b| b.workspace.as_deref().is_none_or(|w| w == ws))
+}
+
+fn has_blocked_apps(rendered: &Rendered, ws: &str) -> bool {
+    blocked_apps_in(rendered, ws).next().is_some()
 }
 
 /// A binding whose service principal is not among what renders in a
@@ -636,10 +656,7 @@ fn hold_apps_a_blocked_subject_reaches(
             }) else {
                 continue;
             };
-            let blocked: Vec<&str> = rendered
-                .blocked
-                .iter()
-                .filter(|b| b.workspace.as_deref().is_none_or(|w| w == ws))
+            let blocked: Vec<&str> = blocked_apps_in(rendered, &ws)
                 .map(|b| b.name.as_str())
                 .collect();
             for app in &rendered.apps {
@@ -722,7 +739,7 @@ fn rank(kind: Kind, level: &str) -> usize {
         .unwrap_or(0)
 }
 
-impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
+impl Merge<'_> {
     fn acls(&mut self, principal: &Principal, given: &mut Given) {
         let Merge {
             rendered,
@@ -731,7 +748,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
             binding,
             diags,
             bound,
-            right,
+            gives,
         } = self;
         let ws: &str = ws;
         let source = format!("role binding `{}`", binding.name);
@@ -751,7 +768,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
                                 permission_level: rule.level.clone(),
                             });
                             given.insert(slot, (rule.level.clone(), source.clone()));
-                            bound.push(right("ACL", r.key.to_string(), &rule.level));
+                            bound.push(gives.of("ACL", r.key.to_string(), &rule.level));
                         }
                         Some(entry) if entry.permission_level == rule.level => {}
                         Some(entry) => {
@@ -781,7 +798,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
                                 // This binding's level wins: it is what gives it now.
                                 entry.permission_level = higher.clone();
                                 given.insert(slot, (higher, source.clone()));
-                                let given_here = right("ACL", r.key.to_string(), &rule.level);
+                                let given_here = gives.of("ACL", r.key.to_string(), &rule.level);
                                 bound.retain(|b| !b.same_slot(&given_here));
                                 bound.push(given_here);
                             }
@@ -800,7 +817,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
             binding,
             diags,
             bound,
-            right,
+            gives,
         } = self;
         let ws: &str = ws;
         for rule in &role.grants {
@@ -825,15 +842,8 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
                     );
                     continue;
                 };
-                let spec = &rendered.apps[a].resources[i].spec;
-                let object = format!(
-                    "{} {}",
-                    rule.securable.to_ascii_lowercase(),
-                    spec.get("full_name")
-                        .and_then(Value::as_str)
-                        .map(|f| securable_name(rendered, ws, f))
-                        .unwrap_or_else(|| name.clone())
-                );
+                let object = securable_of(rendered, ws, &rendered.apps[a].resources[i].spec)
+                    .unwrap_or_else(|| format!("{} {name}", rule.securable.to_ascii_lowercase()));
                 let spec = &mut rendered.apps[a].resources[i].spec;
                 let Some(assignments) = spec
                     .get_mut("privilege_assignments")
@@ -852,7 +862,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
                             for p in &rule.privileges {
                                 if !privileges.iter().any(|x| x.as_str() == Some(p)) {
                                     privileges.push(json!(p));
-                                    bound.push(right("grant", object.clone(), p));
+                                    bound.push(gives.of("grant", object.clone(), p));
                                 }
                             }
                         }
@@ -861,7 +871,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
                         assignments
                             .push(json!({"principal": grantee, "privileges": rule.privileges}));
                         for p in &rule.privileges {
-                            bound.push(right("grant", object.clone(), p));
+                            bound.push(gives.of("grant", object.clone(), p));
                         }
                     }
                 }
@@ -877,7 +887,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
             binding,
             diags,
             bound,
-            right,
+            gives,
         } = self;
         let ws: &str = ws;
         if role.entitlements.is_empty() {
@@ -923,7 +933,7 @@ impl<F: Fn(&'static str, String, &str) -> BoundRight> Merge<'_, F> {
                     .any(|x| x.get("value").and_then(Value::as_str) == Some(e))
                 {
                     items.push(json!({ "value": e }));
-                    bound.push(right("entitlement", r.key.to_string(), e));
+                    bound.push(gives.of("entitlement", r.key.to_string(), e));
                 }
             }
         }

@@ -100,7 +100,7 @@ fn can_i_answers_from_the_example_policy() {
 
     // Bad input is named, not answered.
     let (code, out) = can_i(&config, "dana", "", "get", "unity-catlog");
-    assert_ne!(code, 0);
+    assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("no app `unity-catlog` in the tree; did you mean `unity-catalog`?"),
         "{out}"

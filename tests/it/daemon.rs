@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mortar::controller::status_store::StatusStore;
-use mortar::controller::{Daemon, DaemonHandle, DaemonOptions, Nudge};
+use mortar::controller::{DaemonHandle, Nudge};
 use mortar::model::status::{ConditionKind, SyncResult};
 use mortar::model::{Health, SyncStatus};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
@@ -159,17 +159,7 @@ impl Env {
         CancellationToken,
         impl std::future::Future<Output = bool>,
     ) {
-        let daemon = Daemon::open(&self.path().join("mortar.yaml")).expect("the daemon opens");
-        let handle = daemon.handle();
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let run = async move {
-            daemon
-                .run(DaemonOptions::default(), stop)
-                .await
-                .expect("the daemon runs")
-        };
-        (handle, cancel, run)
+        super::daemon_support::start(&self.path().join("mortar.yaml"))
     }
 
     async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use mortar::controller::{Daemon, DaemonHandle, DaemonOptions, Nudge};
+use mortar::controller::{DaemonHandle, Nudge};
 use mortar::model::status::ConditionKind;
 use mortar::model::{ControllerStatus, Health, SyncStatus};
 use mortar_emulator::{EmulatorConfig, RunningEmulator};
@@ -110,17 +110,7 @@ server:
         CancellationToken,
         impl std::future::Future<Output = bool>,
     ) {
-        let daemon = Daemon::open(&self.path().join("mortar.yaml")).expect("the daemon opens");
-        let handle = daemon.handle();
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let run = async move {
-            daemon
-                .run(DaemonOptions::default(), stop)
-                .await
-                .expect("the daemon runs")
-        };
-        (handle, cancel, run)
+        super::daemon_support::start(&self.path().join("mortar.yaml"))
     }
 
     async fn max_runs(&self) -> Value {

@@ -1,13 +1,14 @@
 //! What the daemon tests share: a repository made with the `git` CLI as
-//! one author, the manifests they start from, and waiting on the daemon's
-//! status.
+//! one author, the manifests they start from, starting the daemon in the
+//! test's runtime, and waiting on the daemon's status.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mortar::controller::DaemonHandle;
+use mortar::controller::{Daemon, DaemonHandle, DaemonOptions};
 use mortar::model::{ControllerStatus, Health, SyncStatus};
+use tokio_util::sync::CancellationToken;
 
 pub const ROOT: &str = "apiVersion: mortar.dev/v1alpha1
 kind: Application
@@ -60,6 +61,28 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The daemon of `config`, a handle on it and what stops it. The daemon's
+/// future runs beside the test's own (joined in one task).
+pub fn start(
+    config: &Path,
+) -> (
+    DaemonHandle,
+    CancellationToken,
+    impl std::future::Future<Output = bool> + use<>,
+) {
+    let daemon = Daemon::open(config).expect("the daemon opens");
+    let handle = daemon.handle();
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let run = async move {
+        daemon
+            .run(DaemonOptions::default(), stop)
+            .await
+            .expect("the daemon runs")
+    };
+    (handle, cancel, run)
 }
 
 /// Waits until the daemon's status satisfies `ok`.

@@ -361,7 +361,6 @@ async fn a_rotation_that_cannot_deliver_never_revokes_what_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_rotates_on_schedule_and_revokes_after_the_overlap() {
     use super::daemon_support::git;
-    use mortar::controller::{Daemon, DaemonOptions};
 
     let ws = Workspace {
         emu: emulator(EmulatorConfig::default()).await,
@@ -382,15 +381,7 @@ async fn the_daemon_rotates_on_schedule_and_revokes_after_the_overlap() {
         ws.emu.base_url()
     );
     std::fs::write(dir.path().join("mortar.yaml"), config).unwrap();
-    let daemon = Daemon::open(&dir.path().join("mortar.yaml")).expect("the daemon opens");
-    let cancel = CancellationToken::new();
-    let stop = cancel.clone();
-    let run = async move {
-        daemon
-            .run(DaemonOptions::default(), stop)
-            .await
-            .expect("the daemon runs")
-    };
+    let (_handle, cancel, run) = super::daemon_support::start(&dir.path().join("mortar.yaml"));
 
     // The app syncs (the principal and the scope exist), the first secret
     // is delivered, replaced after 5 s, and its predecessor revoked 2 s later.
