@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::databricks::{Client, KindAdapter, adapter};
+use crate::databricks::{Client, KindAdapter, ListedObject, adapter};
 use crate::model::{Kind, LiveObject, LiveState, PermissionEntry, ResourceKey};
 
 pub use wants::{Wanted, Wants};
@@ -137,37 +137,37 @@ async fn observe_kind(
             matched.objects.insert(key.clone(), obj);
         }
     }
-    let full: Vec<(ResourceKey, String)> = matched
-        .objects
-        .iter()
-        .filter(|(key, _)| wanted.keys.get(*key).is_some_and(|h| h.full_read))
-        .map(|(key, obj)| (key.clone(), obj.id.clone()))
-        .collect();
-    let whole = read_each(full, "the object", |id| async move {
-        adapter.get(client, &id).await
-    })
-    .await?;
-    for (key, obj) in whole {
-        match obj {
-            Some(o) => {
-                matched.objects.insert(key, o);
-            }
-            None => {
-                matched.objects.remove(&key);
-            }
+    // Each object is normalized as soon as it is in hand, so a workspace's
+    // raw API bodies are never all held at once: a drift check of thousands
+    // of objects keeps only their normalized specs.
+    let mut out = Observed::default();
+    let mut full = Vec::new();
+    for (key, obj) in std::mem::take(&mut matched.objects) {
+        if wanted.keys.get(&key).is_some_and(|h| h.full_read) {
+            full.push((key, obj.id));
+        } else {
+            out.take(adapter, key, obj);
         }
     }
-    let mut out = Observed::default();
-    let with_acl = adapter.has_acl();
-    let owner_in_acl = adapter.owner_in_acl();
-    let acl_keys: Vec<(ResourceKey, String)> = matched
-        .objects
-        .iter()
-        .filter(|(key, _)| with_acl && wanted.acl_keys.contains(*key))
-        .map(|(key, obj)| (key.clone(), obj.id.clone()))
-        .collect();
-    let acls: BTreeMap<ResourceKey, Vec<PermissionEntry>> =
-        read_each(acl_keys, "permissions", |id| async move {
+    let whole = read_each(full, "the object", |id| async move {
+        let read = adapter.get(client, &id).await?;
+        Ok(read.map(|obj| Normalized::of(adapter, obj)))
+    })
+    .await?;
+    for (key, read) in whole {
+        if let Some(n) = read {
+            out.insert(key, n);
+        }
+    }
+    if adapter.has_acl() {
+        let owner_in_acl = adapter.owner_in_acl();
+        let acl_keys: Vec<(ResourceKey, String)> = out
+            .live
+            .iter()
+            .filter(|(key, _)| wanted.acl_keys.contains(*key))
+            .map(|(key, obj)| (key.clone(), obj.id.clone()))
+            .collect();
+        let acls = read_each(acl_keys, "permissions", |id| async move {
             let acl = adapter.read_permissions(client, &id).await?;
             let mut entries = acl.entries;
             if let Some(owner) = acl.owner.filter(|_| owner_in_acl) {
@@ -179,22 +179,48 @@ async fn observe_kind(
             }
             Ok(entries)
         })
-        .await?
-        .into_iter()
-        .collect();
-    for (key, obj) in matched.objects {
-        if let Some(app_id) = adapter.application_id(&obj.raw) {
-            out.application_ids.insert(key.clone(), app_id);
+        .await?;
+        for (key, entries) in acls {
+            if let Some(live) = out.live.get_mut(&key) {
+                live.permissions = entries;
+            }
         }
-        let live = LiveObject {
-            id: obj.id.clone(),
-            spec: adapter.normalize(&obj.raw),
-            permissions: acls.get(&key).cloned().unwrap_or_default(),
-            managed_by: obj.owner.as_ref().map(|o| o.app.clone()),
-        };
-        out.live.insert(key, live);
     }
     Ok(out)
+}
+
+/// One object normalized by its adapter, with the service principal's
+/// application id when it is one.
+struct Normalized {
+    live: LiveObject,
+    application_id: Option<String>,
+}
+
+impl Normalized {
+    fn of(adapter: &'static dyn KindAdapter, obj: ListedObject) -> Normalized {
+        Normalized {
+            application_id: adapter.application_id(&obj.raw),
+            live: LiveObject {
+                spec: adapter.normalize(&obj.raw),
+                id: obj.id,
+                permissions: Vec::new(),
+                managed_by: obj.owner.map(|o| o.app),
+            },
+        }
+    }
+}
+
+impl Observed {
+    fn take(&mut self, adapter: &'static dyn KindAdapter, key: ResourceKey, obj: ListedObject) {
+        self.insert(key, Normalized::of(adapter, obj));
+    }
+
+    fn insert(&mut self, key: ResourceKey, n: Normalized) {
+        if let Some(app_id) = n.application_id {
+            self.application_ids.insert(key.clone(), app_id);
+        }
+        self.live.insert(key, n.live);
+    }
 }
 
 /// Runs `read` for each `(key, id)`, a bounded number at once; the first
