@@ -234,7 +234,13 @@ pub fn history(records: &[AuditRecord], options: &HistoryOptions) -> Vec<SyncEnt
                         | AuditAction::RevisionRefused
                         | AuditAction::RotateCreate
                         | AuditAction::RotateDeliver
-                        | AuditAction::RotateRevoke => {}
+                        | AuditAction::RotateRevoke
+                        | AuditAction::SyncRequested
+                        | AuditAction::RefreshRequested
+                        | AuditAction::RollbackRequested
+                        | AuditAction::PauseRequested
+                        | AuditAction::ResumeRequested
+                        | AuditAction::AccessDenied => {}
                     },
                     Some(Outcome::Error(_)) | None => {
                         c.failed += 1;

@@ -24,7 +24,8 @@ use std::path::PathBuf;
 
 pub use log::AuditLog;
 pub use record::{
-    AuditAction, AuditEvent, AuditRecord, ChangeSummary, Outcome, Phase, RecordHash, Trigger,
+    AuditAction, AuditEvent, AuditRecord, ChangeSummary, Outcome, Phase, RecordHash, Requester,
+    Trigger, person,
 };
 pub use ship::AuditShipper;
 pub use sink::{AuditSink, Fanout};

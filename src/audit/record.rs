@@ -71,6 +71,19 @@ pub enum AuditAction {
     /// A credential Mortar created revoked: after its successor's overlap,
     /// or because it was never delivered.
     RotateRevoke,
+    /// Someone asked through the API for a sync of the app (an `observed`
+    /// record naming them; the sync's own records follow).
+    SyncRequested,
+    /// Someone asked for a drift check of the app now.
+    RefreshRequested,
+    /// Someone pinned the app to an earlier revision.
+    RollbackRequested,
+    /// Someone paused the app's automated sync.
+    PauseRequested,
+    /// Someone resumed the app's automated sync.
+    ResumeRequested,
+    /// The access policy refused someone an action on the app.
+    AccessDenied,
 }
 
 impl AuditAction {
@@ -87,6 +100,12 @@ impl AuditAction {
             AuditAction::RotateCreate => "rotate_create",
             AuditAction::RotateDeliver => "rotate_deliver",
             AuditAction::RotateRevoke => "rotate_revoke",
+            AuditAction::SyncRequested => "sync_requested",
+            AuditAction::RefreshRequested => "refresh_requested",
+            AuditAction::RollbackRequested => "rollback_requested",
+            AuditAction::PauseRequested => "pause_requested",
+            AuditAction::ResumeRequested => "resume_requested",
+            AuditAction::AccessDenied => "access_denied",
         }
     }
 
@@ -238,6 +257,32 @@ pub struct AuditEvent {
     /// SHA-256 of its value (never the value). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Who asked, in a record of a request to the API: the subject, email
+    /// and groups their IdP vouched for. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<Requester>,
+}
+
+/// How the trail names a person or bot: `subject <email>`, or the subject
+/// alone when there is no email (or it is the subject).
+pub fn person(subject: &str, email: Option<&str>) -> String {
+    match email {
+        Some(email) if email != subject => format!("{subject} <{email}>"),
+        _ => subject.to_string(),
+    }
+}
+
+/// A person or bot that asked something of Mortar through its API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// `session`, `bearer` or `loopback`.
+    pub proof: String,
 }
 
 impl AuditEvent {
@@ -266,6 +311,7 @@ impl AuditEvent {
             sync_id: None,
             reason: None,
             fingerprint: None,
+            requested_by: None,
         }
     }
 

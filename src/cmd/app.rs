@@ -1,7 +1,11 @@
-//! `mortar app list|get --server URL`: the apps of a running controller,
-//! read from its API (`GET /api/v1/apps`) from anywhere that reaches it,
-//! printed as `mortar status` prints the status it saved. A bearer token,
-//! when the API asks for one, is read from a file and never printed.
+//! `mortar app list|get|sync|refresh|rollback|pause|resume --server URL`:
+//! a running controller's apps through its API, from anywhere that
+//! reaches it. `list` and `get` print what `GET /api/v1/apps` says as
+//! `mortar status` prints the status it saved; the others post a command
+//! (`POST /api/v1/apps/{name}/{command}`) and print what the controller
+//! answered. A bearer token, when the API asks for one, is read from a file
+//! and never printed; without one (a loopback controller with no sign-in)
+//! the CSRF token the controller hands out is sent back.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +32,39 @@ pub enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Apply the app's revision now, whatever its sync policy.
+    Sync {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Compare the app with its workspaces now.
+    Refresh {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Hold the app at an earlier revision, pausing its automated sync.
+    Rollback {
+        name: String,
+        /// The commit, branch or tag.
+        #[arg(long, value_name = "REVISION")]
+        to: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Pause the app's automated sync at the revision applied.
+    Pause {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Resume the app's automated sync at the newest revision.
+    Resume {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,6 +83,13 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let (server, names) = match &command {
         Command::List { server } => (server, Vec::new()),
         Command::Get { name, server } => (server, vec![name.clone()]),
+        Command::Sync { name, server } => return post(server, name, "sync", None).await,
+        Command::Refresh { name, server } => return post(server, name, "refresh", None).await,
+        Command::Rollback { name, to, server } => {
+            return post(server, name, "rollback", Some(to)).await;
+        }
+        Command::Pause { name, server } => return post(server, name, "pause", None).await,
+        Command::Resume { name, server } => return post(server, name, "resume", None).await,
     };
     let status = fetch(server).await?;
     let status = match select(status, &names) {
@@ -66,36 +110,47 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `GET /api/v1/apps` of the controller at `server`, under a path prefix
-/// (`https://ops.example.com/mortar`) too.
-fn apps_url(server: &reqwest::Url) -> anyhow::Result<reqwest::Url> {
+/// `path` (relative: `api/v1/apps`) of the controller at `server`, under
+/// a path prefix (`https://ops.example.com/mortar`) too.
+fn api_url(server: &reqwest::Url, path: &str) -> anyhow::Result<reqwest::Url> {
     let mut base = server.clone();
     if !base.path().ends_with('/') {
         base.set_path(&format!("{}/", base.path()));
     }
-    base.join("api/v1/apps")
+    base.join(path)
         .with_context(|| format!("{server} is not a base URL"))
 }
 
-/// The controller's status from `GET /api/v1/apps`.
-async fn fetch(args: &ServerArgs) -> anyhow::Result<ControllerStatus> {
-    let url = apps_url(&args.server)?;
-    let http = reqwest::Client::builder()
+fn apps_url(server: &reqwest::Url) -> anyhow::Result<reqwest::Url> {
+    api_url(server, "api/v1/apps")
+}
+
+fn http() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
-        .build()?;
-    let mut request = http.get(url.clone());
-    if let Some(file) = &args.token_file {
-        let token = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the token file {}", file.display()))?;
-        request = request.bearer_auth(token.trim());
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the controller at {}", args.server))?;
+        .build()?)
+}
+
+fn token(args: &ServerArgs) -> anyhow::Result<Option<String>> {
+    args.token_file
+        .as_ref()
+        .map(|file| {
+            std::fs::read_to_string(file)
+                .map(|t| t.trim().to_string())
+                .with_context(|| format!("cannot read the token file {}", file.display()))
+        })
+        .transpose()
+}
+
+/// The answer's body when it is a success, else an error with the
+/// controller's message.
+async fn success(
+    args: &ServerArgs,
+    response: reqwest::Response,
+) -> anyhow::Result<serde_json::Value> {
     let code = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
     if !code.is_success() {
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
         let message = body["message"].as_str().unwrap_or("no message");
         anyhow::bail!(
             "the controller at {} answered {code}: {}",
@@ -103,10 +158,68 @@ async fn fetch(args: &ServerArgs) -> anyhow::Result<ControllerStatus> {
             printable(message)
         );
     }
-    response
-        .json()
+    Ok(body)
+}
+
+/// The controller's status from `GET /api/v1/apps`.
+async fn fetch(args: &ServerArgs) -> anyhow::Result<ControllerStatus> {
+    let url = apps_url(&args.server)?;
+    let mut request = http()?.get(url.clone());
+    if let Some(token) = token(args)? {
+        request = request.bearer_auth(token);
+    }
+    let response = request
+        .send()
         .await
+        .with_context(|| format!("cannot reach the controller at {}", args.server))?;
+    let body = success(args, response).await?;
+    serde_json::from_value(body)
         .with_context(|| format!("{url} did not answer with the controller's status"))
+}
+
+/// `POST /api/v1/apps/{name}/{command}`, printing the controller's answer.
+async fn post(
+    args: &ServerArgs,
+    name: &str,
+    command: &str,
+    revision: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let http = http()?;
+    let segment: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let url = api_url(&args.server, &format!("api/v1/apps/{segment}/{command}"))?;
+    let mut request = http.post(url);
+    match token(args)? {
+        Some(token) => request = request.bearer_auth(token),
+        None => {
+            // No token: a controller without sign-in, on loopback, wants
+            // the CSRF token it hands out (a web page elsewhere cannot read it).
+            let me = http
+                .get(api_url(&args.server, "auth/me")?)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the controller at {}", args.server))?;
+            let me = success(args, me).await?;
+            if let Some(csrf) = me["csrf"].as_str() {
+                request = request.header("X-CSRF-Token", csrf);
+            }
+        }
+    }
+    if let Some(revision) = revision {
+        request = request.json(&serde_json::json!({ "revision": revision }));
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the controller at {}", args.server))?;
+    let body = success(args, response).await?;
+    match args.output {
+        Output::Text => println!(
+            "{}",
+            printable(body["message"].as_str().unwrap_or("accepted"))
+        ),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&body)?),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mortar::controller::requests::{RequestStore, SyncRequest};
+use mortar::audit::Trigger;
+use mortar::controller::requests::{AppRequest, Ask, RequestStore};
 use mortar::engine::{Engine, EngineError, Scope};
 use mortar::manifest::diag::printable;
 
@@ -32,9 +33,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match engine.lock_state(None) {
         Ok(()) => {}
         Err(EngineError::Lock(_)) => {
-            RequestStore::new(&engine.config().state.dir).submit(&SyncRequest {
+            RequestStore::new(&engine.config().state.dir).submit(&AppRequest {
                 app: args.app.clone(),
-                by: cli_user(),
+                ask: Ask::Sync,
+                by: Trigger::Cli(cli_user()),
                 at: jiff::Timestamp::now(),
             })?;
             println!(

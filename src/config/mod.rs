@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod auth;
 mod controller;
 pub mod duration;
 mod endpoint_key;
@@ -23,6 +24,7 @@ mod secrets;
 mod server;
 mod validate;
 
+pub use auth::{ApiAuthConfig, DEFAULT_ALGORITHMS};
 pub use controller::ControllerConfig;
 pub use duration::{duration_text, parse_duration, show_duration};
 pub use endpoint_key::EndpointKey;

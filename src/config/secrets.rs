@@ -128,6 +128,9 @@ impl Config {
         for r in self.notification_secret_refs() {
             add(r);
         }
+        for (_, r) in self.server.secrets() {
+            add(r);
+        }
         for sink in &self.audit.sinks {
             if let super::AuditSinkConfig::Webhook(hook) = sink {
                 add(&hook.secret);

@@ -1,7 +1,8 @@
 //! The `server:` section of `mortar.yaml`: where the daemon listens for
 //! webhooks and API reads, where it serves metrics and health probes, the
-//! largest webhook body it reads, and the shared secret of each Git
-//! provider's webhooks. A provider without a secret has no webhook route.
+//! largest webhook body it reads, the shared secret of each Git
+//! provider's webhooks (a provider without a secret has no webhook route),
+//! and how callers of the API authenticate (`auth`, in [`super::auth`]).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::SecretRef;
+use super::auth::ApiAuthConfig;
 
 /// The daemon's HTTP side.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -21,6 +23,10 @@ pub struct ServerConfig {
     /// The largest webhook body read, in bytes; a larger one is answered 413.
     pub max_body_bytes: u64,
     pub webhooks: WebhooksConfig,
+    /// The OpenID provider people and bots authenticate with. Without it
+    /// `listen` must be a loopback address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<ApiAuthConfig>,
 }
 
 impl Default for ServerConfig {
@@ -30,6 +36,7 @@ impl Default for ServerConfig {
             metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             webhooks: WebhooksConfig::default(),
+            auth: None,
         }
     }
 }
@@ -115,9 +122,19 @@ impl WebhooksConfig {
 }
 
 impl ServerConfig {
+    /// Every secret the server reads, with its field name.
+    pub fn secrets(&self) -> Vec<(&'static str, &SecretRef)> {
+        let mut out = self.webhooks.secrets();
+        if let Some(r) = self.auth.as_ref().and_then(|a| a.client_secret.as_ref()) {
+            out.push(("server.auth.client_secret", r));
+        }
+        out
+    }
+
     /// Makes relative secret file paths relative to `dir`.
     pub(super) fn resolve_paths(&mut self, dir: &Path) {
-        for r in self.webhooks.secrets_mut() {
+        let auth = self.auth.as_mut().and_then(ApiAuthConfig::secret_mut);
+        for r in self.webhooks.secrets_mut().into_iter().chain(auth) {
             if let SecretRef::File(p) = r
                 && p.is_relative()
             {
@@ -140,7 +157,19 @@ impl ServerConfig {
                 "must differ from `server.listen`".into(),
             ));
         }
-        for (field, r) in self.webhooks.secrets() {
+        if self.auth.is_none() && !self.listen.ip().is_loopback() {
+            return Err((
+                "server.listen".into(),
+                format!(
+                    "{} is reachable beyond this host, and without `server.auth` anyone reaching it could sync, roll back and pause apps; set `server.auth` (an OpenID provider) or listen on 127.0.0.1",
+                    self.listen
+                ),
+            ));
+        }
+        if let Some(auth) = &self.auth {
+            auth.check()?;
+        }
+        for (field, r) in self.secrets() {
             match r {
                 SecretRef::File(p) if p.as_os_str().is_empty() => {
                     return Err((format!("{field}.file"), "empty path".into()));
@@ -178,6 +207,16 @@ mod tests {
     }
 
     #[test]
+    fn without_sign_in_the_api_listens_on_loopback_only() {
+        let err = parse("server: { listen: 0.0.0.0:8080 }\n").unwrap_err();
+        let text = crate::error_chain::error_chain(&err);
+        assert!(text.contains("`server.listen`"), "{text}");
+        assert!(text.contains("set `server.auth`"), "{text}");
+        parse("server: { listen: '[::1]:8080', metrics_listen: 0.0.0.0:9090 }\n")
+            .expect("loopback API, metrics anywhere");
+    }
+
+    #[test]
     fn reads_listeners_and_provider_secrets() {
         let config = parse(
             r#"
@@ -185,6 +224,7 @@ server:
   listen: 0.0.0.0:8080
   metrics_listen: "[::]:9090"
   max_body_bytes: 65536
+  auth: { issuer: "https://idp.example.com", audiences: [mortar] }
   webhooks:
     github: { secret: { file: /run/secrets/github } }
     gitlab: { token: { env: GITLAB_TOKEN } }

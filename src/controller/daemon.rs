@@ -13,6 +13,7 @@ use super::runner::{ControllerError, Nudge, Outlets, RunOptions, Runner, Sharing
 use crate::cluster::{ClusterError, EventSink, LeaseKeeper};
 use crate::engine::{Engine, EngineError};
 use crate::model::ControllerStatus;
+use crate::server::view::{Plans, TreeView};
 use crate::server::{self, Metrics, ServerError, ServerState, WatchedSource};
 
 /// Why the daemon could not start or went down.
@@ -57,6 +58,8 @@ pub struct Daemon {
     bound: watch::Sender<Option<Addresses>>,
     nudges: (mpsc::Sender<Nudge>, mpsc::Receiver<Nudge>),
     metrics: Arc<Metrics>,
+    tree: watch::Sender<Arc<TreeView>>,
+    plans: watch::Sender<Arc<Plans>>,
 }
 
 /// Where the daemon's listeners really are (a port 0 resolved).
@@ -108,6 +111,8 @@ impl Daemon {
             bound: watch::channel(None).0,
             nudges: mpsc::channel(64),
             metrics: Arc::new(Metrics::new()),
+            tree: watch::channel(Arc::new(TreeView::default())).0,
+            plans: watch::channel(Arc::new(Plans::new())).0,
         })
     }
 
@@ -135,6 +140,7 @@ impl Daemon {
         cancel: CancellationToken,
     ) -> Result<bool, DaemonError> {
         let (nudge_tx, nudge_rx) = self.nudges;
+        let commands = nudge_tx.clone();
         let config = self.engine.config().clone();
         // In a cluster: the Secrets credentials name are read before
         // anything needs them, the apps' state is kept where the next holder
@@ -185,6 +191,13 @@ impl Daemon {
                 ready: self.ready.subscribe(),
                 metrics: self.metrics.clone(),
                 source: watched_source(&config),
+                tree: self.tree.subscribe(),
+                plans: self.plans.subscribe(),
+                audit_log: Some(config.audit_file()),
+                control: Arc::new(super::commands::Commands::new(
+                    Arc::clone(&engine),
+                    commands,
+                )),
             },
             cancel.clone(),
         )
@@ -213,6 +226,8 @@ impl Daemon {
                 passes: self.passes,
                 metrics: self.metrics,
                 notifier,
+                tree: self.tree,
+                plans: self.plans,
             },
             RunOptions {
                 poll_interval,

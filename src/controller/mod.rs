@@ -10,6 +10,7 @@
 //! Decisions are pure functions over plain data (`policy`, `pacing`,
 //! `tracker`); `runner` is the thin shell that performs them.
 
+mod commands;
 pub mod daemon;
 pub mod demo;
 mod handover;

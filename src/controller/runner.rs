@@ -19,7 +19,7 @@ use super::handover;
 use super::notify::{self, Notifier};
 use super::pins::PinStore;
 use super::policy::{Cause, Verdict};
-use super::requests::RequestStore;
+use super::requests::{Ask, RequestStore};
 use super::rotations::RotationClock;
 use super::status_store::{SharedStatus, StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
@@ -40,10 +40,10 @@ pub enum Nudge {
     /// A webhook announced a push; `after` is the commit it names, if any
     /// (a push of the head already held needs no fetch).
     Push { after: Option<String> },
-    /// Sync one app now, whatever its policy says.
-    Sync { app: String },
+    /// Sync one app now, whatever its policy says; `by` asked.
+    Sync { app: String, by: Trigger },
     /// Compare one app with its workspace now.
-    Refresh { app: String },
+    Refresh { app: String, by: Trigger },
 }
 
 /// Where the controller publishes what it knows.
@@ -56,6 +56,10 @@ pub struct Outlets {
     pub metrics: Arc<Metrics>,
     /// Where state changes are announced.
     pub notifier: Notifier,
+    /// The access policy and resources of the revision last rendered.
+    pub tree: watch::Sender<Arc<crate::server::view::TreeView>>,
+    /// Each app's last plan, for the web view's diff.
+    pub plans: watch::Sender<Arc<crate::server::view::Plans>>,
 }
 
 /// How one run goes.
@@ -310,8 +314,8 @@ impl Runner {
                         source = Some(Cause::Webhook);
                     }
                 }
-                Nudge::Sync { app } => self.tracker.want(app, Cause::Manual),
-                Nudge::Refresh { app } => self.tracker.want(app, Cause::Drift),
+                Nudge::Sync { app, by } => self.ask(app, Ask::Sync, by),
+                Nudge::Refresh { app, by } => self.ask(app, Ask::Refresh, by),
             }
         }
         source
@@ -438,6 +442,10 @@ impl Runner {
             if prune {
                 self.orphans.insert(app);
             }
+        }
+        let view = crate::server::view::TreeView::of(&tree.rendered);
+        if **self.outlets.tree.borrow() != view {
+            self.outlets.tree.send_replace(Arc::new(view));
         }
         self.tree = Some(Arc::new(tree));
         self.head = head;
@@ -619,7 +627,8 @@ impl Runner {
             let now = Timestamp::now();
             let plan_seconds = seconds_between(started, now);
             self.measure(&requests_before, causes.keys());
-            let mut to_apply: BTreeMap<String, Cause> = BTreeMap::new();
+            self.publish_plans(planned.plan(), now);
+            let mut to_apply: BTreeMap<String, (Cause, Trigger)> = BTreeMap::new();
             let mut healing: BTreeSet<String> = BTreeSet::new();
             for plan in &planned.plan().apps {
                 let cause = causes.get(&plan.app).copied().unwrap_or(Cause::Poll);
@@ -627,6 +636,10 @@ impl Runner {
                     .metrics
                     .observe_stage(&plan.app, "plan", plan_seconds);
                 let drift_before = self.drift_message(&plan.app);
+                let trigger = self
+                    .tracker
+                    .requested_by(&plan.app)
+                    .unwrap_or_else(|| Trigger::Sync(cause.label().to_string()));
                 let verdict = self.tracker.planned(plan, cause, now);
                 self.tracker
                     .jitter_drift(&plan.app, rand::random::<f64>(), now);
@@ -655,7 +668,7 @@ impl Runner {
                     "planned"
                 );
                 if verdict == Verdict::Apply {
-                    to_apply.insert(plan.app.clone(), cause);
+                    to_apply.insert(plan.app.clone(), (cause, trigger));
                 }
             }
             // An app with nothing to plan (no resources, no inventory) is in sync.
@@ -675,25 +688,25 @@ impl Runner {
                 return;
             }
             let revision = planned.revision().cloned();
-            // One apply per cause, so each audit record says what set it off.
-            let mut by_cause: BTreeMap<Cause, BTreeSet<String>> = BTreeMap::new();
-            for (app, cause) in &to_apply {
-                by_cause.entry(*cause).or_default().insert(app.clone());
+            // One apply per trigger, so each audit record says what (or
+            // who) set it off.
+            let mut by_trigger: BTreeMap<String, (Trigger, BTreeSet<String>)> = BTreeMap::new();
+            for (app, (_, trigger)) in &to_apply {
+                by_trigger
+                    .entry(trigger.to_string())
+                    .or_insert_with(|| (trigger.clone(), BTreeSet::new()))
+                    .1
+                    .insert(app.clone());
             }
             let mut reports = Vec::new();
-            for (cause, apps) in by_cause {
+            for (trigger, apps) in by_trigger.into_values() {
                 let mut part = planned.clone();
                 part.keep_apps(|p| apps.contains(&p.app));
                 let progress: Arc<dyn Fn(crate::apply::Progress) + Send + Sync> =
                     Arc::new(log_progress);
                 match self
                     .engine
-                    .apply(
-                        part,
-                        Trigger::Sync(cause.label().to_string()),
-                        progress,
-                        self.fence(),
-                    )
+                    .apply(part, trigger, progress, self.fence())
                     .await
                 {
                     Ok(report) => reports.extend(report.apps),
@@ -708,7 +721,7 @@ impl Runner {
             }
             let finished = Timestamp::now();
             for app in reports {
-                let cause = to_apply.get(&app.app).copied().unwrap_or(Cause::Poll);
+                let cause = to_apply.get(&app.app).map_or(Cause::Poll, |(c, _)| *c);
                 let result = match (&app.failure, self.cancel.is_cancelled()) {
                     (None, _) => SyncResult::Succeeded,
                     (Some(_), true) => SyncResult::Cancelled,
@@ -744,11 +757,60 @@ impl Runner {
                 if result == SyncResult::Succeeded && healing.contains(&app.app) {
                     metrics.drift_healed(&app.app);
                 }
+                if result == SyncResult::Succeeded {
+                    self.plan_applied(&app.app, finished);
+                }
                 self.tracker.synced(&app.app, run, finished);
             }
         }
         .instrument(span)
         .await;
+    }
+
+    /// Hands each planned app's plan, as text, to the web view.
+    fn publish_plans(&self, plan: &crate::plan::Plan, at: Timestamp) {
+        if plan.apps.is_empty() {
+            return;
+        }
+        let mut plans = (**self.outlets.plans.borrow()).clone();
+        for app in &plan.apps {
+            let one = crate::plan::Plan::new(plan.revision.clone(), vec![app.clone()]);
+            let text = crate::plan::output::text(
+                &one,
+                crate::plan::output::TextOptions {
+                    color: false,
+                    show_unchanged: false,
+                },
+            );
+            let changes = app
+                .actions
+                .iter()
+                .filter(|a| a.action.changes_workspace())
+                .count();
+            plans.insert(
+                app.app.clone(),
+                crate::server::view::PlanView { at, changes, text },
+            );
+        }
+        self.outlets.plans.send_replace(Arc::new(plans));
+    }
+
+    /// After a successful sync the app's plan is done: the web view says
+    /// so until the next plan.
+    fn plan_applied(&self, app: &str, at: Timestamp) {
+        self.outlets.plans.send_modify(|plans| {
+            let mut next = (**plans).clone();
+            next.insert(
+                app.to_string(),
+                crate::server::view::PlanView {
+                    at,
+                    changes: 0,
+                    text: "Nothing to change: the last sync applied every planned change.\n"
+                        .to_string(),
+                },
+            );
+            *plans = Arc::new(next);
+        });
     }
 
     /// When the next credential rotation of an app this replica holds is due.
@@ -925,14 +987,23 @@ impl Runner {
     fn take_requests(&mut self) -> bool {
         let requests = self.requests.take();
         for r in &requests {
-            if self.tracker.view(&r.app).is_some() {
-                tracing::info!(app = %r.app, by = %r.by, "sync requested");
-                self.tracker.want(&r.app, Cause::Manual);
-            } else {
-                tracing::warn!(app = %r.app, by = %r.by, "a sync was requested for an app the source does not declare");
-            }
+            self.ask(&r.app, r.ask, &r.by);
         }
         !requests.is_empty()
+    }
+
+    /// Takes in one request: a sync (whatever the app's policy) or a
+    /// drift check, now, on behalf of `by`.
+    fn ask(&mut self, app: &str, ask: Ask, by: &Trigger) {
+        if self.tracker.view(app).is_none() {
+            tracing::warn!(app = %app, by = %by, ?ask, "a request named an app the source does not declare");
+            return;
+        }
+        tracing::info!(app = %app, by = %by, ?ask, "requested");
+        match ask {
+            Ask::Sync => self.tracker.want_by(app, Cause::Manual, by.clone()),
+            Ask::Refresh => self.tracker.want(app, Cause::Drift),
+        }
     }
 
     /// The tree at a pinned commit, rendered once.

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 
 use super::pacing::{self, DriftCost};
 use super::policy::{self, Cause, Pending, Verdict, Waiting};
+use crate::audit::Trigger;
 use crate::cluster::Holdings;
 use crate::manifest::app::SyncPolicy;
 use crate::manifest::render::Rendered;
@@ -107,6 +108,8 @@ struct Memory {
     seen_digest: Option<u64>,
     /// A look the app is waiting for, and why.
     wanted: Option<Cause>,
+    /// Who asked for the look, when someone did (a sync request).
+    requested_by: Option<Trigger>,
     /// Retries of the current failure used so far.
     retries: u32,
     retry_at: Option<Timestamp>,
@@ -318,6 +321,20 @@ impl Tracker {
         }
     }
 
+    /// As [`Tracker::want`], on someone's request: the sync it leads to
+    /// is audited as theirs.
+    pub fn want_by(&mut self, app: &str, cause: Cause, by: Trigger) {
+        if let Some(m) = self.memory.get_mut(app) {
+            m.wanted = Some(cause);
+            m.requested_by = Some(by);
+        }
+    }
+
+    /// Who asked for the look the app is waiting for, if anyone did.
+    pub fn requested_by(&self, app: &str) -> Option<Trigger> {
+        self.memory.get(app).and_then(|m| m.requested_by.clone())
+    }
+
     /// Takes in the pins in force: a newly pinned app is synced to its pin
     /// (a rollback) with automated sync paused; an unpinned one resumes and
     /// is synced to the revision seen.
@@ -495,6 +512,7 @@ impl Tracker {
         let interval = self.drift_period(&app);
         let memory = self.memory.entry(app.clone()).or_default();
         memory.wanted = None;
+        memory.requested_by = None;
         memory.drift_at = Some(now + interval);
         let Some(status) = self.status.apps.iter_mut().find(|a| a.name == app) else {
             return verdict;
@@ -625,6 +643,7 @@ impl Tracker {
         let again = self.pace.drift_interval.min(Duration::from_secs(30));
         if let Some(m) = self.memory.get_mut(app) {
             m.wanted = None;
+            m.requested_by = None;
             m.retry_at = Some(now + again);
         }
         if let Some(status) = self.app_mut(app) {

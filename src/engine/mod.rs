@@ -387,6 +387,14 @@ impl Engine {
         Ok(drifted.len())
     }
 
+    /// Writes one event of the controller's own (a request to its API, a
+    /// denial) to the audit trail.
+    pub fn record_event(&self, event: &crate::audit::AuditEvent) -> Result<(), EngineError> {
+        self.lock_state(None)?;
+        self.audit_sinks()?.record(event)?;
+        Ok(())
+    }
+
     /// Records that the source's head `commit` was refused, one `observed`
     /// record per root app, with the reason as its outcome.
     pub fn record_refused(&self, commit: &str, reason: &str) -> Result<(), EngineError> {

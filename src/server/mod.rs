@@ -1,16 +1,25 @@
 //! The daemon's HTTP side, on two listeners: `server.listen` takes Git
-//! provider webhooks (`POST /api/v1/webhooks/{provider}`) and serves the
-//! read-only status API (`GET /api/v1/apps[/{name}]`); `server.metrics_listen`
-//! serves `/metrics`, `/healthz` and `/readyz`.
+//! provider webhooks (`POST /api/v1/webhooks/{provider}`), serves the
+//! status API (`GET /api/v1/apps[/{name}]`), the write API
+//! (`POST /api/v1/apps/{name}/{command}`) and sign-in (`/auth/…`);
+//! `server.metrics_listen` serves `/metrics`, `/healthz` and `/readyz`.
 //!
-//! The server only reads what the controller publishes (a status snapshot
-//! and a readiness flag) and only hands it pushes through a channel; it
-//! knows nothing of the controller itself. [`serve`] loads the webhook
-//! secrets, binds both listeners and serves until cancelled.
+//! The server only reads what the controller publishes (a status snapshot,
+//! the access policy, a readiness flag), hands it pushes through a channel
+//! and commands through the [`control::Control`] port; it knows nothing of
+//! the controller itself. [`serve`] loads the secrets, binds both listeners
+//! and serves until cancelled.
 
+pub mod actions;
 pub mod api;
+pub mod auth;
+pub mod control;
+pub mod gate;
 pub mod health;
 pub mod metrics;
+pub mod signin_routes;
+pub mod view;
+pub mod web;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -55,6 +64,14 @@ pub struct ServerState {
     pub ready: watch::Receiver<bool>,
     pub metrics: Arc<Metrics>,
     pub source: WatchedSource,
+    /// The access policy and resources of the revision last rendered.
+    pub tree: watch::Receiver<Arc<view::TreeView>>,
+    /// Each app's last plan.
+    pub plans: watch::Receiver<Arc<view::Plans>>,
+    /// The audit log the web view shows.
+    pub audit_log: Option<std::path::PathBuf>,
+    /// Where commands go.
+    pub control: Arc<dyn control::Control>,
 }
 
 /// Why the server could not start or stopped.
@@ -81,6 +98,8 @@ pub enum ServerError {
     },
     #[error("the {listener} listener's task ended abnormally")]
     Task { listener: &'static str },
+    #[error(transparent)]
+    Auth(#[from] auth::AuthSetupError),
 }
 
 impl ServerError {
@@ -91,6 +110,7 @@ impl ServerError {
             ServerError::Bind { .. } => "bind",
             ServerError::Serve { .. } => "serve",
             ServerError::Task { .. } => "task",
+            ServerError::Auth(_) => "auth",
         }
     }
 }
@@ -134,17 +154,12 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> Result<Bound, ServerError> {
     let secrets = load_secrets(config)?;
-    for (field, addr) in [
-        ("server.listen", config.listen),
-        ("server.metrics_listen", config.metrics_listen),
-    ] {
-        if !addr.ip().is_loopback() {
-            tracing::warn!(
-                field,
-                %addr,
-                "listening beyond loopback: the read API and metrics have no authentication yet"
-            );
-        }
+    if !config.metrics_listen.ip().is_loopback() {
+        tracing::info!(
+            field = "server.metrics_listen",
+            addr = %config.metrics_listen,
+            "metrics and health probes are served beyond loopback, without authentication"
+        );
     }
     let api_listener = bind("server.listen", config.listen).await?;
     let metrics_listener = bind("server.metrics_listen", config.metrics_listen).await?;
@@ -163,7 +178,31 @@ pub async fn serve(
         state.pushes.clone(),
         Arc::clone(&state.metrics),
     ));
-    let api_router = api_router(hooks, state.status.clone());
+    let base = auth::base_url(config.auth.as_ref(), api);
+    let authentication = auth::Auth::open(config.auth.as_ref(), &base, reqwest::Client::new())?;
+    match &config.auth {
+        None => tracing::warn!(
+            %api,
+            "no server.auth: the API listens on loopback only, and callers on this host act as admin"
+        ),
+        Some(a) => tracing::info!(
+            issuer = %a.issuer,
+            sign_in = authentication.signs_in(),
+            "the API authenticates callers through the IdP"
+        ),
+    }
+    let gate = gate::Gate {
+        status: state.status.clone(),
+        tree: state.tree.clone(),
+        auth: Arc::new(authentication),
+        control: Arc::clone(&state.control),
+    };
+    let web = web::Web {
+        gate: gate.clone(),
+        plans: state.plans.clone(),
+        feed: Arc::new(web::feed::AuditFeed::new(state.audit_log.clone())),
+    };
+    let api_router = api_router(hooks, gate, web);
     let metrics_router = metrics_router(
         Arc::clone(&state.metrics),
         health::Readiness {
@@ -259,16 +298,36 @@ fn local_addr(
     })
 }
 
-fn api_router(hooks: Arc<webhook::Webhooks>, status: api::StatusReceiver) -> Router {
+fn api_router(hooks: Arc<webhook::Webhooks>, gate: gate::Gate, web: web::Web) -> Router {
     let webhooks = Router::new()
         .route("/api/v1/webhooks/{provider}", post(webhook::receive))
         .with_state(hooks);
     let apps = Router::new()
         .route("/api/v1/apps", get(api::list_apps))
         .route("/api/v1/apps/{name}", get(api::get_app))
-        .with_state(status);
+        .route("/api/v1/apps/{name}/{command}", post(actions::post_command))
+        .route("/auth/login", get(signin_routes::login))
+        .route("/auth/callback", get(signin_routes::callback))
+        .route("/auth/logout", post(signin_routes::logout))
+        .route("/auth/me", get(signin_routes::me))
+        .route("/api/v1/openapi.json", get(openapi))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            actions::MAX_COMMAND_BYTES,
+        ))
+        .with_state(gate);
+    let pages = Router::new()
+        .route("/", get(web::tree))
+        .route("/apps/{name}", get(web::app))
+        .route("/apps/{name}/{command}", post(web::command))
+        .route("/assets/style.css", get(web::style))
+        .route("/assets/live.js", get(web::script))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            actions::MAX_COMMAND_BYTES,
+        ))
+        .with_state(web);
     webhooks
         .merge(apps)
+        .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -309,6 +368,21 @@ async fn scrape(State(metrics): State<Arc<Metrics>>, headers: HeaderMap) -> Resp
             "the metrics could not be encoded",
         ),
     }
+}
+
+/// The API's OpenAPI document (`docs/openapi.json`, built in).
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 async fn not_found() -> Response {

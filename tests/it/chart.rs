@@ -231,6 +231,39 @@ fn the_config_map_holds_a_mortar_yaml_the_binary_accepts() {
 }
 
 #[test]
+fn without_sign_in_the_api_stays_on_the_pods_loopback() {
+    let rendered = render("default-values.yaml");
+    let objects = objects(&rendered);
+    let text = find(&objects, "ConfigMap")["data"]["mortar.yaml"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mortar.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let config = mortar::config::Config::load(&file).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.server.metrics_listen.to_string(), "0.0.0.0:9090");
+    let (ok, notes, err) = helm(&[
+        "install",
+        "mortar",
+        chart().to_str().unwrap(),
+        "--dry-run=client",
+        "--namespace",
+        "mortar",
+        "-f",
+        chart().join("ci/default-values.yaml").to_str().unwrap(),
+    ]);
+    assert!(ok, "helm install --dry-run: {err}");
+    assert!(
+        notes.contains(
+            "No config.server.auth: the web view and API listen on the pod's loopback only"
+        ),
+        "{notes}"
+    );
+}
+
+#[test]
 fn federation_mounts_a_projected_token_for_the_configured_audience() {
     let objects = objects(&render("federation-values.yaml"));
     let pod = &find(&objects, "Deployment")["spec"]["template"]["spec"];

@@ -92,15 +92,36 @@ pub struct Idp {
 impl Idp {
     /// Starts `node $MORTAR_TEST_IDP 0` and reads its issuer URL.
     pub async fn start() -> Idp {
-        Idp::launch(None).await
+        Idp::launch(None, 0).await
     }
 
     /// [`Idp::start`], with `secret` as the `mortar` client's secret.
     pub async fn start_with_secret(secret: &str) -> Idp {
-        Idp::launch(Some(secret)).await
+        Idp::launch(Some(secret), 0).await
     }
 
-    async fn launch(secret: Option<&str>) -> Idp {
+    /// [`Idp::start`] on `port`: the same issuer as an IdP that ran there
+    /// before, with new signing keys (a key rotation).
+    pub async fn start_on(port: u16) -> Idp {
+        Idp::launch(None, port).await
+    }
+
+    /// Stops it and waits until it has exited (its port is free).
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.issuer
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the issuer names a port")
+    }
+
+    async fn launch(secret: Option<&str>, port: u16) -> Idp {
         let script = std::env::var("MORTAR_TEST_IDP").unwrap_or_else(|_| {
             panic!(
                 "MORTAR_TEST_IDP is not set: run scripts/test, which installs tests/idp (npm ci) and points MORTAR_TEST_IDP at tests/idp/server.mjs"
@@ -112,7 +133,7 @@ impl Idp {
         }
         let mut child = command
             .arg(&script)
-            .arg("0")
+            .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -127,6 +148,9 @@ impl Idp {
             .expect("read IdP stdout")
             .expect("IdP printed its issuer");
         assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
+        // Whatever else it prints is read and dropped: a closed pipe would
+        // end it at its next write.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Idp { issuer, child }
     }
 

@@ -2,6 +2,7 @@
 //! repositories, a real OIDC provider. One module per area.
 
 mod access;
+mod api_access;
 mod audit;
 mod audit_ship;
 mod can_i;
@@ -38,3 +39,4 @@ mod source;
 mod source_remote;
 mod state_dir;
 mod status;
+mod web;

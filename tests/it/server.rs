@@ -19,6 +19,8 @@ use mortar::config::{
 };
 use mortar::databricks::Client;
 use mortar::model::status::{AppStatus, ControllerStatus, Health, SyncStatus};
+use mortar::server::auth::Identity;
+use mortar::server::control::{Accepted, Command, Control, ControlError, RequestRecord};
 use mortar::server::{self, Bound, Metrics, Push, ServerError, ServerState, WatchedSource};
 use mortar_emulator::{EmulatorConfig, FaultKind};
 
@@ -58,6 +60,10 @@ impl Fixture {
                 url: "git@github.com:acme/platform.git".into(),
                 reference: "main".into(),
             },
+            tree: watch::channel(Arc::default()).1,
+            plans: watch::channel(Arc::default()).1,
+            audit_log: None,
+            control: Arc::new(NoCommands),
         };
         let bound = server::serve(&config, state, cancel.clone())
             .await
@@ -133,6 +139,29 @@ impl Fixture {
     }
 }
 
+/// A fake controller for the tests of webhooks and reads, which send no
+/// commands: it takes none and audits nothing. The write API is tested on
+/// the real daemon (`api_access.rs`).
+struct NoCommands;
+
+#[async_trait::async_trait]
+impl Control for NoCommands {
+    async fn carry_out(
+        &self,
+        _: &AppStatus,
+        _: &Command,
+        _: &Identity,
+    ) -> Result<Accepted, ControlError> {
+        Err(ControlError::Unavailable(
+            "no controller in this test".into(),
+        ))
+    }
+
+    fn record(&self, _: RequestRecord) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 fn config(dir: &Path) -> ServerConfig {
     ServerConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
@@ -147,6 +176,7 @@ fn config(dir: &Path) -> ServerConfig {
             }),
             ..WebhooksConfig::default()
         },
+        auth: None,
     }
 }
 
@@ -582,6 +612,10 @@ async fn a_missing_secret_file_stops_the_start_naming_the_field() {
             url: REPO.into(),
             reference: "main".into(),
         },
+        tree: watch::channel(Arc::default()).1,
+        plans: watch::channel(Arc::default()).1,
+        audit_log: None,
+        control: Arc::new(NoCommands),
     };
     let err = server::serve(&config, state, CancellationToken::new())
         .await

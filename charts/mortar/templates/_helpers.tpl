@@ -47,7 +47,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "mortar.config" -}}
 {{- $config := deepCopy .Values.config -}}
 {{- $server := deepCopy (default dict $config.server) -}}
-{{- $_ := set $server "listen" (printf "0.0.0.0:%v" .Values.service.port) -}}
+{{- /* Without sign-in (server.auth) the API stays on loopback: reach it
+     with kubectl port-forward; webhooks need server.auth to be reachable. */ -}}
+{{- $host := ternary "0.0.0.0" "127.0.0.1" (hasKey $server "auth") -}}
+{{- $_ := set $server "listen" (printf "%s:%v" $host .Values.service.port) -}}
 {{- $_ := set $server "metrics_listen" (printf "0.0.0.0:%v" .Values.metricsService.port) -}}
 {{- $_ := set $config "server" $server -}}
 {{- $_ := set $config "kubernetes" (dict "lease" (include "mortar.fullname" .) "shards" .Values.shards "max_replicas" .Values.maxReplicas "lease_duration" .Values.leaseDuration "events" .Values.events "state" .Values.state) -}}
