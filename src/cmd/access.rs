@@ -124,8 +124,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let planned = if common.live {
         let scope = Scope {
             apps: AppFilter::All,
-            prune: false,
-            drift_only: false,
+            ..Scope::default()
         };
         Some(engine.plan(&tree, &scope).await?)
     } else {

@@ -36,6 +36,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             RequestStore::new(&engine.config().state.dir).submit(&AppRequest {
                 app: args.app.clone(),
                 ask: Ask::Sync,
+                prune: false,
                 by: Trigger::Cli(cli_user()),
                 at: jiff::Timestamp::now(),
             })?;

@@ -32,7 +32,7 @@ impl TargetArgs {
                 AppFilter::Named(self.apps.iter().cloned().collect())
             },
             prune,
-            drift_only: false,
+            ..Scope::default()
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::pins::{Pin, PinStore};
+use super::requests::{AppRequest, Ask};
 use super::runner::Nudge;
 use crate::audit::{AuditEvent, Outcome, Trigger};
 use crate::engine::Engine;
@@ -94,6 +95,30 @@ fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
 
+/// A sync that names a revision goes ahead only if the controller follows
+/// that revision: what was reviewed is what is applied.
+fn expect_revision(app: &AppStatus, expected: &str) -> Result<(), ControlError> {
+    let hex = expected.chars().all(|c| c.is_ascii_hexdigit());
+    if !hex || expected.len() < 7 {
+        return Err(ControlError::Invalid(format!(
+            "`{}` is not a commit: give at least 7 hex digits",
+            crate::manifest::diag::printable(expected)
+        )));
+    }
+    match &app.revision_seen {
+        Some(seen) if seen.starts_with(&expected.to_ascii_lowercase()) => Ok(()),
+        Some(seen) => Err(ControlError::Conflict(format!(
+            "{} follows {}, not {expected}: a sync applies the revision the controller follows (wait for it to fetch yours, or roll back to hold another)",
+            app.name,
+            short(seen)
+        ))),
+        None => Err(ControlError::Conflict(format!(
+            "{} has no revision yet",
+            app.name
+        ))),
+    }
+}
+
 #[async_trait::async_trait]
 impl Control for Commands {
     async fn carry_out(
@@ -103,23 +128,43 @@ impl Control for Commands {
         by: &Identity,
     ) -> Result<Accepted, ControlError> {
         let name = app.name.clone();
-        let trigger = Trigger::Api(by.display());
+        let request = |ask: Ask, prune: bool| {
+            Nudge::Request(AppRequest {
+                app: name.clone(),
+                ask,
+                prune,
+                by: Trigger::Api(by.display()),
+                at: jiff::Timestamp::now(),
+            })
+        };
         match command {
-            Command::Sync => self.nudge(
-                Nudge::Sync {
-                    app: name.clone(),
-                    by: trigger,
-                },
-                format!(
-                    "{name} syncs within seconds; its history will name {}",
-                    by.display()
-                ),
-            ),
+            Command::Sync(options) => {
+                if let Some(expected) = &options.revision {
+                    expect_revision(app, expected)?;
+                }
+                if options.dry_run {
+                    return self.nudge(
+                        request(Ask::DryRun, options.prune),
+                        format!(
+                            "{name} is planned within seconds and nothing is applied; its page shows the plan"
+                        ),
+                    );
+                }
+                let pruning = if options.prune && !app.prune {
+                    ", deleting what left Git this once"
+                } else {
+                    ""
+                };
+                self.nudge(
+                    request(Ask::Sync, options.prune),
+                    format!(
+                        "{name} syncs within seconds{pruning}; its history will name {}",
+                        by.display()
+                    ),
+                )
+            }
             Command::Refresh => self.nudge(
-                Nudge::Refresh {
-                    app: name.clone(),
-                    by: trigger,
-                },
+                request(Ask::Refresh, false),
                 format!("{name} is compared with its workspaces within seconds"),
             ),
             Command::Rollback { revision } => {

@@ -40,6 +40,8 @@ pub enum Cause {
     Rollback,
     /// This replica took over the app's shard from another.
     Takeover,
+    /// Someone asked for a dry run: plan now, apply nothing.
+    DryRun,
 }
 
 impl Cause {
@@ -54,6 +56,7 @@ impl Cause {
             Cause::Manual => "manual",
             Cause::Rollback => "rollback",
             Cause::Takeover => "takeover",
+            Cause::DryRun => "dry_run",
         }
     }
 
@@ -92,12 +95,17 @@ pub enum Waiting {
     NoSelfHeal,
     /// Automated sync is paused (a rollback or a pin).
     Paused,
+    /// A dry run: the plan is shown, nothing applied.
+    DryRun,
 }
 
 /// Decides what to do with an app whose plan shows `pending`.
 pub fn verdict(policy: &SyncPolicy, paused: bool, cause: Cause, pending: Pending) -> Verdict {
     if !pending.from_git && !pending.drift {
         return Verdict::InSync;
+    }
+    if cause == Cause::DryRun {
+        return Verdict::Report(Waiting::DryRun);
     }
     if cause.is_request() {
         return Verdict::Apply;

@@ -25,6 +25,8 @@ pub enum Ask {
     /// Compare the app with its workspaces now (a drift check; healed only
     /// when the app's policy heals).
     Refresh,
+    /// Plan the app now and apply nothing (a dry run of a sync).
+    DryRun,
 }
 
 impl Ask {
@@ -32,6 +34,7 @@ impl Ask {
         match self {
             Ask::Sync => "sync",
             Ask::Refresh => "refresh",
+            Ask::DryRun => "dry-run",
         }
     }
 }
@@ -42,6 +45,9 @@ pub struct AppRequest {
     pub app: String,
     #[serde(default)]
     pub ask: Ask,
+    /// A sync that also deletes what left Git, whatever the app's policy.
+    #[serde(default)]
+    pub prune: bool,
     /// Who asked: a person at the CLI, or a caller of the API. The sync's
     /// audit records carry it.
     pub by: Trigger,
@@ -135,6 +141,7 @@ mod tests {
         let ask = |app: &str, ask: Ask| AppRequest {
             app: app.into(),
             ask,
+            prune: false,
             by: Trigger::Cli("ana".into()),
             at: jiff::Timestamp::UNIX_EPOCH,
         };

@@ -19,7 +19,7 @@ use super::handover;
 use super::notify::{self, Notifier};
 use super::pins::PinStore;
 use super::policy::{Cause, Verdict};
-use super::requests::{Ask, RequestStore};
+use super::requests::{AppRequest, Ask, RequestStore};
 use super::rotations::RotationClock;
 use super::status_store::{SharedStatus, StatusStore, StatusStoreError};
 use super::tracker::{self, AppView, Pace, Tracker};
@@ -40,10 +40,9 @@ pub enum Nudge {
     /// A webhook announced a push; `after` is the commit it names, if any
     /// (a push of the head already held needs no fetch).
     Push { after: Option<String> },
-    /// Sync one app now, whatever its policy says; `by` asked.
-    Sync { app: String, by: Trigger },
-    /// Compare one app with its workspace now.
-    Refresh { app: String, by: Trigger },
+    /// A request about one app: a sync (whatever its policy says), a
+    /// drift check or a dry run, now.
+    Request(AppRequest),
 }
 
 /// Where the controller publishes what it knows.
@@ -314,8 +313,7 @@ impl Runner {
                         source = Some(Cause::Webhook);
                     }
                 }
-                Nudge::Sync { app, by } => self.ask(app, Ask::Sync, by),
-                Nudge::Refresh { app, by } => self.ask(app, Ask::Refresh, by),
+                Nudge::Request(request) => self.ask(request),
             }
         }
         source
@@ -546,7 +544,7 @@ impl Runner {
         let scope = Scope {
             apps: AppFilter::All,
             prune: true,
-            drift_only: false,
+            ..Scope::default()
         };
         let planning = tokio::select! {
             _ = self.cancel.cancelled() => return,
@@ -604,6 +602,11 @@ impl Runner {
             let scope = Scope {
                 apps: filter,
                 prune: false,
+                prune_apps: causes
+                    .keys()
+                    .filter(|app| self.tracker.prune_once(app))
+                    .cloned()
+                    .collect(),
                 drift_only: false,
             };
             let started = Timestamp::now();
@@ -987,22 +990,30 @@ impl Runner {
     fn take_requests(&mut self) -> bool {
         let requests = self.requests.take();
         for r in &requests {
-            self.ask(&r.app, r.ask, &r.by);
+            self.ask(r);
         }
         !requests.is_empty()
     }
 
-    /// Takes in one request: a sync (whatever the app's policy) or a
-    /// drift check, now, on behalf of `by`.
-    fn ask(&mut self, app: &str, ask: Ask, by: &Trigger) {
+    /// Takes in one request: a sync (whatever the app's policy), a drift
+    /// check or a dry run, now, on behalf of whoever asked.
+    fn ask(&mut self, request: &AppRequest) {
+        let AppRequest {
+            app,
+            ask,
+            prune,
+            by,
+            ..
+        } = request;
         if self.tracker.view(app).is_none() {
             tracing::warn!(app = %app, by = %by, ?ask, "a request named an app the source does not declare");
             return;
         }
-        tracing::info!(app = %app, by = %by, ?ask, "requested");
+        tracing::info!(app = %app, by = %by, ?ask, prune, "requested");
         match ask {
-            Ask::Sync => self.tracker.want_by(app, Cause::Manual, by.clone()),
+            Ask::Sync => self.tracker.want_by(app, Cause::Manual, by.clone(), *prune),
             Ask::Refresh => self.tracker.want(app, Cause::Drift),
+            Ask::DryRun => self.tracker.want_by(app, Cause::DryRun, by.clone(), *prune),
         }
     }
 

@@ -110,6 +110,8 @@ struct Memory {
     wanted: Option<Cause>,
     /// Who asked for the look, when someone did (a sync request).
     requested_by: Option<Trigger>,
+    /// The request asked to prune, whatever the app's policy says.
+    prune_once: bool,
     /// Retries of the current failure used so far.
     retries: u32,
     retry_at: Option<Timestamp>,
@@ -323,11 +325,17 @@ impl Tracker {
 
     /// As [`Tracker::want`], on someone's request: the sync it leads to
     /// is audited as theirs.
-    pub fn want_by(&mut self, app: &str, cause: Cause, by: Trigger) {
+    pub fn want_by(&mut self, app: &str, cause: Cause, by: Trigger, prune: bool) {
         if let Some(m) = self.memory.get_mut(app) {
             m.wanted = Some(cause);
             m.requested_by = Some(by);
+            m.prune_once = prune;
         }
+    }
+
+    /// Whether the look the app waits for was asked to prune.
+    pub fn prune_once(&self, app: &str) -> bool {
+        self.memory.get(app).is_some_and(|m| m.prune_once)
     }
 
     /// Who asked for the look the app is waiting for, if anyone did.
@@ -513,6 +521,7 @@ impl Tracker {
         let memory = self.memory.entry(app.clone()).or_default();
         memory.wanted = None;
         memory.requested_by = None;
+        memory.prune_once = false;
         memory.drift_at = Some(now + interval);
         let Some(status) = self.status.apps.iter_mut().find(|a| a.name == app) else {
             return verdict;
@@ -577,6 +586,10 @@ impl Tracker {
                         "drift is reported only: the app's policy does not self-heal",
                     ),
                     Waiting::Paused => (Health::Healthy, "automated sync is paused"),
+                    Waiting::DryRun => (
+                        Health::Healthy,
+                        "a dry run found changes; nothing was applied",
+                    ),
                 };
                 status.health = health;
                 set_condition(status, ConditionKind::WaitingForSync, message, now);
@@ -644,6 +657,7 @@ impl Tracker {
         if let Some(m) = self.memory.get_mut(app) {
             m.wanted = None;
             m.requested_by = None;
+            m.prune_once = false;
             m.retry_at = Some(now + again);
         }
         if let Some(status) = self.app_mut(app) {

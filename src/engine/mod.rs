@@ -255,6 +255,7 @@ impl Engine {
             tree: TreeOptions {
                 apps: scope.apps.clone(),
                 prune: scope.prune,
+                prune_apps: scope.prune_apps.clone(),
                 revision: tree.revision.as_ref().map(|r| r.commit.clone()),
                 author: tree.revision.as_ref().map(|r| r.author.clone()),
                 policies: tree.policies.clone(),

@@ -10,6 +10,9 @@ pub struct Scope {
     pub apps: AppFilter,
     /// Prune every app in scope, whatever its sync policy says.
     pub prune: bool,
+    /// Prune these apps this time, whatever their sync policy says (a
+    /// sync request asking for it).
+    pub prune_apps: BTreeSet<String>,
     /// Keep only apps whose plan shows drift (changes made outside Mortar).
     pub drift_only: bool,
 }

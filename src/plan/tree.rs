@@ -44,6 +44,8 @@ pub struct TreeOptions {
     pub apps: AppFilter,
     /// Prune every app (`apply --prune`), whatever its sync policy says.
     pub prune: bool,
+    /// Prune these apps, whatever their sync policy says.
+    pub prune_apps: std::collections::BTreeSet<String>,
     /// The Git commit the tree was rendered from.
     pub revision: Option<String>,
     /// The commit's author (`Name <email>`), for guardrails.
@@ -310,7 +312,9 @@ fn plan_one(
     nest_in_directories(&mut normalized);
     let recovered = recover(app, &normalized, snapshot, &mut inventory, options);
 
-    let prune = options.prune || app.sync_policy.automated.as_ref().is_some_and(|a| a.prune);
+    let prune = options.prune
+        || options.prune_apps.contains(&app.name)
+        || app.sync_policy.automated.as_ref().is_some_and(|a| a.prune);
     let app_options = AppOptions {
         prune,
         adopt: app.adopt,

@@ -7,24 +7,16 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::auth::{Authenticated, request_is_genuine};
-use super::control::{Accepted, Command, ControlError, RequestRecord, requester};
+use super::control::{Accepted, Command, ControlError, Parameters, RequestRecord, requester};
 use super::gate::{Gate, Refusal};
 use super::{json_error, json_response};
 use crate::model::AppStatus;
 
 /// The largest request body the write API reads.
 pub const MAX_COMMAND_BYTES: usize = 16 * 1024;
-
-/// A command's optional body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommandBody {
-    /// For rollback: the commit, branch or tag.
-    revision: Option<String>,
-}
 
 /// The answer to a command taken on.
 #[derive(Debug, Serialize)]
@@ -49,8 +41,8 @@ pub(crate) async fn post_command(
     if !request_is_genuine(&caller, &headers, None) {
         return Refusal::NotGenuine.into_response();
     }
-    let body: CommandBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CommandBody::default()
+    let body: Parameters = if body.iter().all(u8::is_ascii_whitespace) {
+        Parameters::default()
     } else {
         match serde_json::from_slice(&body) {
             Ok(b) => b,
@@ -63,10 +55,10 @@ pub(crate) async fn post_command(
             }
         }
     };
-    let command = match Command::named(&command, body.revision) {
+    let command = match Command::named(&command, body) {
         Some(Ok(c)) => c,
         Some(Err(message)) => {
-            return json_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
+            return json_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", &message);
         }
         None => return json_error(StatusCode::NOT_FOUND, "not_found", "no such command"),
     };
@@ -109,8 +101,10 @@ pub async fn perform(
     app: &AppStatus,
     command: &Command,
 ) -> Result<Accepted, Failure> {
-    gate.authorize(caller, command.action(), app)
-        .map_err(Failure::Refused)?;
+    for action in command.actions(app) {
+        gate.authorize(caller, action, app)
+            .map_err(Failure::Refused)?;
+    }
     let outcome = gate.control.carry_out(app, command, &caller.identity).await;
     let revision = match (&outcome, command) {
         (Ok(a), _) => a.revision.clone(),

@@ -14,7 +14,7 @@ use crate::model::AppStatus;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Apply the app's revision now, whatever its sync policy.
-    Sync,
+    Sync(SyncOptions),
     /// Compare the app with its workspaces now.
     Refresh,
     /// Hold the app at an earlier revision (a commit, branch or tag),
@@ -26,28 +26,73 @@ pub enum Command {
     Resume,
 }
 
+/// How a sync goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Sync only if the controller follows this revision (a commit or a
+    /// prefix of one): what was reviewed is what is applied.
+    pub revision: Option<String>,
+    /// Also delete what left Git, whatever the app's policy says (needs
+    /// the `override` action when its policy does not prune).
+    pub prune: bool,
+    /// Plan now and apply nothing.
+    pub dry_run: bool,
+}
+
+/// A command's parameters, as the API's body or a form sends them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameters {
+    /// Rollback: where to; sync: the revision expected.
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub prune: bool,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
 impl Command {
-    /// The command named in a path (`/api/v1/apps/{name}/{command}`);
-    /// rollback's revision comes from the body.
-    pub fn named(name: &str, revision: Option<String>) -> Option<Result<Command, &'static str>> {
-        Some(Ok(match name {
-            "sync" => Command::Sync,
-            "refresh" => Command::Refresh,
-            "rollback" => match revision.filter(|r| !r.trim().is_empty()) {
-                Some(revision) => Command::Rollback {
-                    revision: revision.trim().to_string(),
-                },
-                None => return Some(Err("rollback needs a `revision`")),
+    /// Every command's name, as paths spell them.
+    pub const NAMES: [&'static str; 5] = ["sync", "refresh", "rollback", "pause", "resume"];
+
+    /// The command named in a path (`/api/v1/apps/{name}/{command}`) with
+    /// its parameters; `None` for no such command, an error for
+    /// parameters it does not take.
+    pub fn named(name: &str, p: Parameters) -> Option<Result<Command, String>> {
+        let revision = p
+            .revision
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty());
+        let takes_none = |command: Command| {
+            if revision.is_some() || p.prune || p.dry_run {
+                Err(format!("{name} takes no revision, prune or dry_run"))
+            } else {
+                Ok(command)
+            }
+        };
+        Some(match name {
+            "sync" => Ok(Command::Sync(SyncOptions {
+                revision: revision.clone(),
+                prune: p.prune,
+                dry_run: p.dry_run,
+            })),
+            "refresh" => takes_none(Command::Refresh),
+            "rollback" => match (&revision, p.prune || p.dry_run) {
+                (_, true) => Err("rollback takes a revision only".to_string()),
+                (Some(revision), false) => Ok(Command::Rollback {
+                    revision: revision.clone(),
+                }),
+                (None, false) => Err("rollback needs a `revision`".to_string()),
             },
-            "pause" => Command::Pause,
-            "resume" => Command::Resume,
+            "pause" => takes_none(Command::Pause),
+            "resume" => takes_none(Command::Resume),
             _ => return None,
-        }))
+        })
     }
 
     pub fn label(&self) -> &'static str {
         match self {
-            Command::Sync => "sync",
+            Command::Sync(_) => "sync",
             Command::Refresh => "refresh",
             Command::Rollback { .. } => "rollback",
             Command::Pause => "pause",
@@ -55,21 +100,23 @@ impl Command {
         }
     }
 
-    /// The policy's action this command needs (resume is the other half
-    /// of pause).
-    pub fn action(&self) -> Action {
+    /// The policy's actions this command needs on `app` (resume is the
+    /// other half of pause; pruning an app whose policy does not prune is
+    /// an override).
+    pub fn actions(&self, app: &AppStatus) -> Vec<Action> {
         match self {
-            Command::Sync => Action::Sync,
-            Command::Refresh => Action::Refresh,
-            Command::Rollback { .. } => Action::Rollback,
-            Command::Pause | Command::Resume => Action::Pause,
+            Command::Sync(o) if o.prune && !app.prune => vec![Action::Sync, Action::Override],
+            Command::Sync(_) => vec![Action::Sync],
+            Command::Refresh => vec![Action::Refresh],
+            Command::Rollback { .. } => vec![Action::Rollback],
+            Command::Pause | Command::Resume => vec![Action::Pause],
         }
     }
 
     /// How the audit trail names the request.
     pub fn audit_action(&self) -> AuditAction {
         match self {
-            Command::Sync => AuditAction::SyncRequested,
+            Command::Sync(_) => AuditAction::SyncRequested,
             Command::Refresh => AuditAction::RefreshRequested,
             Command::Rollback { .. } => AuditAction::RollbackRequested,
             Command::Pause => AuditAction::PauseRequested,

@@ -422,3 +422,72 @@ pub(crate) fn json_error(status: StatusCode, error: &'static str, message: &str)
     }
     json_response(status, &ErrorBody { error, message })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// `(METHOD, path)` of every API route this file declares: the
+    /// `.route(…)` calls whose path starts with `/api/` or `/auth/`.
+    fn declared_routes() -> BTreeSet<(String, String)> {
+        let source = include_str!("mod.rs");
+        let mut out = BTreeSet::new();
+        for line in source.lines().map(str::trim) {
+            let Some(rest) = line.strip_prefix(".route(\"") else {
+                continue;
+            };
+            let Some((path, handler)) = rest.split_once("\", ") else {
+                continue;
+            };
+            if !(path.starts_with("/api/") || path.starts_with("/auth/")) {
+                continue;
+            }
+            let method = handler.split('(').next().unwrap_or_default();
+            out.insert((method.to_uppercase(), path.to_string()));
+        }
+        out
+    }
+
+    fn documented_routes() -> BTreeSet<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("JSON");
+        let mut out = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().unwrap().keys() {
+                if method != "parameters" {
+                    // One route serves every command: /api/v1/apps/{name}/{command}.
+                    let routed = match path.strip_prefix("/api/v1/apps/{name}/") {
+                        Some(_) => "/api/v1/apps/{name}/{command}".to_string(),
+                        None => path.clone(),
+                    };
+                    out.insert((method.to_uppercase(), routed));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_openapi_document_describes_every_api_route_and_no_other() {
+        let declared = declared_routes();
+        assert!(declared.len() >= 8, "{declared:?}");
+        assert_eq!(documented_routes(), declared);
+
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let commands: BTreeSet<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter_map(|p| p.strip_prefix("/api/v1/apps/{name}/"))
+            .collect();
+        assert_eq!(
+            commands,
+            super::control::Command::NAMES.into_iter().collect()
+        );
+        for name in commands {
+            assert!(
+                super::control::Command::named(name, Default::default()).is_some(),
+                "{name}"
+            );
+        }
+    }
+}

@@ -60,7 +60,7 @@ const AUDIENCE: &str = "https://mortar.example/api";
 /// `mortar.yaml` whose server signs people in through the IdP.
 pub(super) struct Env {
     dir: tempfile::TempDir,
-    _dev: mortar_emulator::RunningEmulator,
+    dev: mortar_emulator::RunningEmulator,
     idp: Idp,
     pub(super) first: String,
 }
@@ -125,7 +125,7 @@ server:
         std::fs::write(dir.path().join("mortar.yaml"), config).unwrap();
         Env {
             dir,
-            _dev: dev,
+            dev,
             idp,
             first,
         }
@@ -150,6 +150,38 @@ server:
             .map(|r| serde_json::to_value(&r.event).unwrap())
             .filter(|e| e["requested_by"].is_object())
             .collect()
+    }
+
+    /// How many jobs named `nightly` the workspace has.
+    async fn nightly_jobs(&self) -> usize {
+        let list: Value = reqwest::Client::new()
+            .get(format!(
+                "{}/api/2.2/jobs/list?name=nightly&limit=100",
+                self.dev.base_url()
+            ))
+            .bearer_auth(self.dev.token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list["jobs"].as_array().map_or(0, Vec::len)
+    }
+
+    /// Commits `files` (a `None` text deletes the file); returns the commit.
+    fn commit(&self, files: &[(&str, Option<&str>)], message: &str) -> String {
+        let repo = self.dir.path().join("repo");
+        for (path, text) in files {
+            let full = repo.join(path);
+            match text {
+                Some(t) => std::fs::write(full, t).unwrap(),
+                None => std::fs::remove_file(full).unwrap(),
+            }
+        }
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", message]);
+        git(&repo, &["rev-parse", "HEAD"]).trim().to_string()
     }
 
     async fn bot_token(&self, client: &str) -> String {
@@ -311,7 +343,21 @@ impl Visitor {
         csrf: Option<&str>,
         origin: Option<&str>,
     ) -> (StatusCode, Value) {
+        self.command_with(base, path, csrf, origin, None).await
+    }
+
+    async fn command_with(
+        &mut self,
+        base: &str,
+        path: &str,
+        csrf: Option<&str>,
+        origin: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.http.post(format!("{base}{path}"));
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
         if let Some(token) = csrf {
             request = request.header("X-CSRF-Token", token);
         }
@@ -351,6 +397,25 @@ async fn a_bot_syncs_a_manual_app_and_a_viewer_bot_is_refused_and_audited() {
         })
         .await;
         let base = api_base(&handle);
+
+        // The OpenAPI document is public, and the committed one.
+        let (status, doc, _) = call(
+            &base,
+            reqwest::Method::GET,
+            "/api/v1/openapi.json",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let committed: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(doc, committed);
 
         // No credential: 401 with a challenge; reads too.
         let (status, body, headers) =
@@ -432,6 +497,125 @@ async fn a_bot_syncs_a_manual_app_and_a_viewer_bot_is_refused_and_audited() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
         let (status, body) = post(&base, "/api/v1/apps/team/explode", Some(&ci)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        cancel.cancel();
+    };
+    tokio::join!(test, daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_may_be_a_dry_run_name_its_revision_or_prune_with_override() {
+    let env = Env::start().await;
+    let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
+    let test = async {
+        wait_for(&mut handle, "base synced, team waiting", |s| {
+            synced_at(s, "base", &env.first)
+                && s.app("team")
+                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
+        })
+        .await;
+        let base = api_base(&handle);
+        let ci = env.bot_token("mortar-ci").await;
+        let sync = |body: Value| {
+            let (base, ci) = (base.clone(), ci.clone());
+            async move {
+                let (status, body, _) = call(
+                    &base,
+                    reqwest::Method::POST,
+                    "/api/v1/apps/team/sync",
+                    Some(&ci),
+                    Some(body),
+                )
+                .await;
+                (status, body)
+            }
+        };
+
+        // A dry run plans and applies nothing.
+        let (status, body) = sync(json!({ "dry_run": true })).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        wait_for(&mut handle, "the dry run's plan", |s| {
+            s.app("team").is_some_and(|a| {
+                a.conditions
+                    .iter()
+                    .any(|c| c.message.contains("a dry run found changes"))
+            })
+        })
+        .await;
+        assert_eq!(env.nightly_jobs().await, 0, "a dry run creates nothing");
+        assert!(team_history(&env).is_empty());
+
+        // A sync naming another revision than the one followed is refused;
+        // naming the one followed, it goes ahead.
+        let (status, body) = sync(json!({ "revision": "0000000" })).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("not 0000000"),
+            "{body}"
+        );
+        let (status, body) = sync(json!({ "revision": "main" })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (status, body) = sync(json!({ "revision": &env.first[..10] })).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        wait_for(&mut handle, "team synced", |s| {
+            synced_at(s, "team", &env.first)
+        })
+        .await;
+        assert_eq!(env.nightly_jobs().await, 1);
+
+        // The job leaves Git (a group takes its place); the app does not
+        // prune, so a sync would leave the job.
+        let readers = GROUP.replace("analysts", "team-readers");
+        let second = env.commit(&[("team/job.yaml", Some(&readers))], "a group for the job");
+        handle
+            .nudges
+            .send(mortar::controller::Nudge::Source)
+            .await
+            .unwrap();
+        wait_for(&mut handle, "team at the new revision", |s| {
+            s.app("team")
+                .is_some_and(|a| a.revision_seen.as_deref() == Some(second.as_str()))
+        })
+        .await;
+        assert_eq!(env.nightly_jobs().await, 1);
+
+        // Pruning beyond the app's policy needs `override`: an operator
+        // lacks it, an admin has it.
+        let (status, body) = sync(json!({ "prune": true })).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("override"),
+            "{body}"
+        );
+        let mut ada = Visitor::new();
+        ada.sign_in(&base, "ada", "ada-password", "/").await;
+        let csrf = ada.me(&base).await.1["csrf"].as_str().unwrap().to_string();
+        let (status, body) = ada
+            .command_with(
+                &base,
+                "/api/v1/apps/team/sync",
+                Some(&csrf),
+                None,
+                Some(json!({ "prune": true })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("deleting what left Git"),
+            "{body}"
+        );
+        for _ in 0..100 {
+            if env.nightly_jobs().await == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(env.nightly_jobs().await, 0, "pruned on request");
+        let pruned = &team_history(&env)[0];
+        assert_eq!((pruned.counts.created, pruned.counts.deleted), (1, 1));
+        assert_eq!(pruned.person.as_deref(), Some("ada <ada@example.com>"));
         cancel.cancel();
     };
     tokio::join!(test, daemon);

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 use super::actions::{Failure, no_app, perform};
 use super::auth::{Auth, AuthFailure, Authenticated, request_is_genuine};
-use super::control::{Command, ControlError};
+use super::control::{Command, ControlError, Parameters};
 use super::gate::{Gate, Refusal};
 use super::view::Plans;
 use crate::audit::history::{HistoryOptions, history};
@@ -88,6 +88,7 @@ impl Web {
         let may = |action| self.gate.decide(caller, action, app).allowed();
         Allowed {
             sync: may(Action::Sync),
+            override_policy: may(Action::Override),
             refresh: may(Action::Refresh),
             rollback: may(Action::Rollback),
             pause: may(Action::Pause),
@@ -236,12 +237,17 @@ pub(crate) async fn command(
     let Some(app) = web.gate.app(&name) else {
         return web.problem(&caller, StatusCode::NOT_FOUND, "Not found", &no_app(&name));
     };
-    let command = match Command::named(&command, field("revision")) {
+    let parameters = Parameters {
+        revision: field("revision"),
+        prune: field("prune").is_some_and(|v| v == "true"),
+        dry_run: field("dry_run").is_some_and(|v| v == "true"),
+    };
+    let command = match Command::named(&command, parameters) {
         Some(Ok(c)) => c,
         Some(Err(message)) => {
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                web.app_page(&caller, &app, None, Some(message)),
+                web.app_page(&caller, &app, None, Some(&message)),
             );
         }
         None => {

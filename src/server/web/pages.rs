@@ -27,6 +27,8 @@ pub struct Viewer<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Allowed {
     pub sync: bool,
+    /// Sync beyond the app's policy (prune when it does not).
+    pub override_policy: bool,
     pub refresh: bool,
     pub rollback: bool,
     pub pause: bool,
@@ -56,7 +58,9 @@ impl Notice {
 
     fn text(self) -> &'static str {
         match self {
-            Notice::Sync => "Sync requested: the app syncs within seconds.",
+            Notice::Sync => {
+                "Sync requested: the app syncs within seconds (a dry run only plans it; the Diff below shows the plan)."
+            }
             Notice::Refresh => {
                 "Refresh requested: the app is compared with its workspaces within seconds."
             }
@@ -163,10 +167,23 @@ fn layout(title: &str, status: &ControllerStatus, viewer: &Viewer, body: Markup)
 
 /// A button posting `command` for `app` (with the page's CSRF token).
 fn command_button(app: &str, command: &str, label: &str, csrf: Option<&str>) -> Markup {
+    option_button(app, command, None, command, label, csrf)
+}
+
+/// A button posting `command` with one option set (`dry_run`, `prune`).
+fn option_button(
+    app: &str,
+    command: &str,
+    option: Option<&str>,
+    marker: &str,
+    label: &str,
+    csrf: Option<&str>,
+) -> Markup {
     html! {
         form.inline method="post" action={ "/apps/" (urlencode(app)) "/" (command) } {
             @if let Some(token) = csrf { input type="hidden" name="csrf" value=(token); }
-            button type="submit" data-command=(command) { (label) }
+            @if let Some(name) = option { input type="hidden" name=(name) value="true"; }
+            button type="submit" data-command=(marker) { (label) }
         }
     }
 }
@@ -321,6 +338,10 @@ pub fn app(status: &ControllerStatus, viewer: &Viewer, page: &AppPage) -> Markup
                 h2 #actions { "Actions" }
                 div.buttons {
                     @if may.sync { (command_button(&app.name, "sync", "Sync", viewer.csrf)) }
+                    @if may.sync { (option_button(&app.name, "sync", Some("dry_run"), "dry-run", "Dry run", viewer.csrf)) }
+                    @if may.sync && may.override_policy && !app.prune {
+                        (option_button(&app.name, "sync", Some("prune"), "sync-prune", "Sync and prune", viewer.csrf))
+                    }
                     @if may.refresh { (command_button(&app.name, "refresh", "Refresh", viewer.csrf)) }
                     @if may.pause {
                         @if app.paused { (command_button(&app.name, "resume", "Resume", viewer.csrf)) }
