@@ -36,6 +36,7 @@ pub mod observe;
 pub mod outbound;
 pub mod plan;
 pub mod policy;
+pub mod remote;
 pub mod rotation;
 pub mod server;
 pub mod source;

@@ -37,7 +37,12 @@ pub struct ApiAuthConfig {
     /// The claim listing a person's or bot's groups (default `groups`).
     #[serde(default = "default_groups_claim")]
     pub groups_claim: String,
-    /// Audiences a bearer token must name one of (default: the client id).
+    /// A public client the CLI signs in through with the device flow
+    /// (`mortar app login`); its ID tokens are accepted as bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cli_client_id: Option<String>,
+    /// Audiences a bearer token must name one of (default: the client id;
+    /// the CLI's client id is always one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audiences: Vec<String>,
     /// Signature algorithms accepted on bearer tokens.
@@ -82,11 +87,13 @@ fn default_session_ttl() -> Duration {
 impl ApiAuthConfig {
     /// The audiences bearer tokens are checked against.
     pub fn accepted_audiences(&self) -> Vec<String> {
-        if self.audiences.is_empty() {
+        let mut out = if self.audiences.is_empty() {
             self.client_id.iter().cloned().collect()
         } else {
             self.audiences.clone()
-        }
+        };
+        out.extend(self.cli_client_id.iter().cloned());
+        out
     }
 
     pub(super) fn secret_mut(&mut self) -> Option<&mut SecretRef> {
@@ -104,6 +111,9 @@ impl ApiAuthConfig {
                 field("issuer"),
                 "must be https (plain http is accepted on loopback only)".into(),
             ));
+        }
+        if self.cli_client_id.as_deref() == Some("") {
+            return Err((field("cli_client_id"), "empty".into()));
         }
         if self.client_id.as_deref() == Some("") {
             return Err((field("client_id"), "empty".into()));

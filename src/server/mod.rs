@@ -310,6 +310,7 @@ fn api_router(hooks: Arc<webhook::Webhooks>, gate: gate::Gate, web: web::Web) ->
         .route("/auth/callback", get(signin_routes::callback))
         .route("/auth/logout", post(signin_routes::logout))
         .route("/auth/me", get(signin_routes::me))
+        .route("/auth/cli", get(signin_routes::cli))
         .route("/api/v1/openapi.json", get(openapi))
         .layer(axum::extract::DefaultBodyLimit::max(
             actions::MAX_COMMAND_BYTES,

@@ -163,6 +163,26 @@ pub(crate) async fn logout(State(gate): State<Gate>, headers: HeaderMap, body: B
     }
 }
 
+/// `GET /auth/cli`: how `mortar app login` signs in (the IdP and the
+/// CLI's public client), or 404 when no CLI client is configured.
+pub(crate) async fn cli(State(gate): State<Gate>) -> Response {
+    match &*gate.auth {
+        Auth::Idp(idp) => match &idp.cli {
+            Some(cli) => json_response(StatusCode::OK, cli),
+            None => json_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no CLI sign-in is configured (server.auth.cli_client_id); use a bearer token",
+            ),
+        },
+        Auth::Loopback { .. } => json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this controller has no sign-in: on its host, no login is needed",
+        ),
+    }
+}
+
 #[derive(Serialize)]
 struct Me<'a> {
     #[serde(flatten)]

@@ -103,6 +103,7 @@ impl Env {
     issuer: {}
     client_id: mortar-web
     client_secret: {{ file: web-secret }}
+    cli_client_id: mortar-cli
     audiences: ['{AUDIENCE}']
     clock_skew: 1s
 ",
@@ -129,6 +130,10 @@ server:
             idp,
             first,
         }
+    }
+
+    pub(super) fn path(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     pub(super) fn config(&self) -> PathBuf {
@@ -375,7 +380,7 @@ fn api_base(handle: &mortar::controller::DaemonHandle) -> String {
     format!("http://{}", bound.api)
 }
 
-fn team_history(env: &Env) -> Vec<mortar::audit::history::SyncEntry> {
+pub(super) fn team_history(env: &Env) -> Vec<mortar::audit::history::SyncEntry> {
     history(
         &env.records(),
         &HistoryOptions {

@@ -11,7 +11,7 @@ use mortar::model::SyncStatus;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::api_access::Env;
+use super::api_access::{Env, team_history};
 use super::daemon_support::{synced_at, wait_for};
 
 /// Where the screenshots of this run go.
@@ -230,6 +230,94 @@ async fn without_sign_in_loopback_callers_act_but_only_from_the_page() {
             String::from_utf8_lossy(&out.stderr).contains("409 Conflict: team is paused already"),
             "{}",
             String::from_utf8_lossy(&out.stderr)
+        );
+        cancel.cancel();
+    };
+    tokio::join!(test, daemon);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_signs_in_with_the_device_flow_and_syncs() {
+    use tokio::io::AsyncBufReadExt as _;
+    let env = Env::start().await;
+    let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
+    let test = async {
+        wait_for(&mut handle, "base synced, team waiting", |s| {
+            synced_at(s, "base", &env.first)
+                && s.app("team")
+                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
+        })
+        .await;
+        let bound = handle.bound.borrow().expect("the daemon listens");
+        let base = format!("http://{}", bound.api);
+        let token_file = env.path().join("cli/token");
+
+        // `mortar app login` prints where to go, and waits.
+        let mut login = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+            .args(["app", "login", "--server", &base, "--token-file"])
+            .arg(&token_file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(login.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("login prints within 30 s")
+            .unwrap()
+            .expect("a line");
+        let url = first
+            .strip_prefix("Open ")
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("{first}"))
+            .to_string();
+        browse(
+            "device",
+            &[
+                ("MORTAR_DEVICE_URL", &url),
+                ("MORTAR_LOGIN", "otto"),
+                ("MORTAR_PASSWORD", "otto-password"),
+            ],
+            &shots_dir(),
+        )
+        .await;
+        let status = tokio::time::timeout(Duration::from_secs(30), login.wait())
+            .await
+            .expect("login ends once approved")
+            .unwrap();
+        let mut rest = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        assert!(status.success(), "{rest}");
+        assert!(rest.contains("Signed in"), "{rest}");
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        // The kept token syncs as Otto.
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+            .args(["app", "sync", "team", "--server", &base, "--token-file"])
+            .arg(&token_file)
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("otto <otto@example.com>"), "{stdout}");
+        wait_for(&mut handle, "team synced by Otto from the terminal", |s| {
+            synced_at(s, "team", &env.first)
+        })
+        .await;
+        assert_eq!(
+            team_history(&env)[0].person.as_deref(),
+            Some("otto <otto@example.com>")
         );
         cancel.cancel();
     };

@@ -69,6 +69,8 @@ pub struct IdpAuth {
     pub sessions: session::Sessions,
     /// None when no web client is configured (bearer tokens only).
     pub signin: Option<signin::SignIn>,
+    /// How the CLI signs in, when a client is configured for it.
+    pub cli: Option<crate::remote::CliSignIn>,
 }
 
 /// Why authentication could not be set up. Bounded labels.
@@ -119,10 +121,19 @@ impl Auth {
             }
             _ => None,
         };
+        let cli = config
+            .cli_client_id
+            .as_ref()
+            .map(|client_id| crate::remote::CliSignIn {
+                issuer: issuer.to_string(),
+                client_id: client_id.clone(),
+                scopes: config.scopes.clone(),
+            });
         Ok(Auth::Idp(Box::new(IdpAuth {
             keys: bearer::Keys::new(http, rules),
             sessions: session::Sessions::new(config.session_ttl, secure),
             signin,
+            cli,
         })))
     }
 
