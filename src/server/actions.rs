@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::auth::{Authenticated, request_is_genuine};
+use super::auth::Authenticated;
 use super::control::{Accepted, Command, ControlError, Parameters, RequestRecord, requester};
 use super::gate::{Gate, Refusal};
 use super::{json_error, json_response};
@@ -38,8 +38,8 @@ pub(crate) async fn post_command(
         Ok(c) => c,
         Err(refusal) => return refusal.into_response(),
     };
-    if !request_is_genuine(&caller, &headers, None) {
-        return Refusal::NotGenuine.into_response();
+    if let Err(refusal) = gate.genuine(&caller, &headers, None, "command") {
+        return refusal.into_response();
     }
     let body: Parameters = if body.iter().all(u8::is_ascii_whitespace) {
         Parameters::default()
@@ -121,11 +121,15 @@ pub async fn perform(
     if let Err(e) = gate.control.record(record) {
         tracing::error!(app = %app.name, error = %e, "cannot audit a request");
     }
+    let result = outcome
+        .as_ref()
+        .map_or_else(|e| e.metric_label(), |_| "accepted");
+    gate.metrics.api_request(command.label(), result);
     tracing::info!(
         app = %app.name,
         subject = %caller.identity.subject,
         command = command.label(),
-        result = outcome.as_ref().map_or_else(|e| e.metric_label(), |_| "accepted"),
+        result,
         "API request"
     );
     outcome.map_err(Failure::Control)

@@ -31,6 +31,7 @@ pub struct Gate {
     pub tree: watch::Receiver<Arc<TreeView>>,
     pub auth: Arc<Auth>,
     pub control: Arc<dyn Control>,
+    pub metrics: Arc<super::Metrics>,
 }
 
 /// Why a request stops at the gate.
@@ -88,10 +89,28 @@ impl IntoResponse for Refusal {
 impl Gate {
     /// Who is calling.
     pub async fn caller(&self, headers: &HeaderMap) -> Result<Authenticated, Refusal> {
-        self.auth
-            .authenticate(headers)
-            .await
-            .map_err(Refusal::Unauthenticated)
+        self.auth.authenticate(headers).await.map_err(|failure| {
+            self.metrics
+                .api_request("authenticate", failure.metric_label());
+            Refusal::Unauthenticated(failure)
+        })
+    }
+
+    /// Refuses a state-changing request that is not genuine (CSRF), and
+    /// counts it.
+    pub fn genuine(
+        &self,
+        caller: &Authenticated,
+        headers: &HeaderMap,
+        form_token: Option<&str>,
+        action: &'static str,
+    ) -> Result<(), Refusal> {
+        if super::auth::request_is_genuine(caller, headers, form_token) {
+            Ok(())
+        } else {
+            self.metrics.api_request(action, "csrf");
+            Err(Refusal::NotGenuine)
+        }
     }
 
     /// Whether `caller` may take `action` on `app`. Loopback callers (no
@@ -157,6 +176,7 @@ impl Gate {
             tracing::error!(app = %app.name, error = %e, "cannot audit an access denial");
         }
         tracing::info!(app = %app.name, subject = %who, action = action.as_str(), "access denied");
+        self.metrics.api_request(action.as_str(), "forbidden");
         Err(Refusal::Forbidden(message))
     }
 

@@ -67,6 +67,7 @@ pub struct Metrics {
     app_health: Family<Labels<2>, Gauge>,
     shard_held: Family<Labels<1>, Gauge>,
     rotation_steps: Family<Labels<3>, Counter>,
+    api_requests: Family<Labels<2>, Counter>,
     /// The apps `set_app_states` last saw, to drop the series of apps gone.
     known_apps: Mutex<BTreeSet<String>>,
     clients: Arc<ClientCollector>,
@@ -108,6 +109,7 @@ impl Metrics {
             app_health: Family::default(),
             shard_held: Family::default(),
             rotation_steps: Family::default(),
+            api_requests: Family::default(),
             known_apps: Mutex::new(BTreeSet::new()),
             clients: Arc::new(ClientCollector::default()),
         };
@@ -115,6 +117,11 @@ impl Metrics {
             "build",
             "The running build",
             Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        m.registry.register(
+            "api_requests",
+            "Requests to the API and web view by action (get, sync, refresh, rollback, pause, override, or sign_in) and result",
+            m.api_requests.clone(),
         );
         m.registry.register(
             "webhook_deliveries",
@@ -207,6 +214,15 @@ impl Metrics {
         }
         m.set_app_states(&ControllerStatus::default());
         m
+    }
+
+    /// Counts one API request: its action and a bounded result
+    /// (`accepted`, `unauthenticated`, `csrf`, `forbidden`, `conflict`,
+    /// `invalid`, `unavailable`, or a bearer token's refusal reason).
+    pub fn api_request(&self, action: &'static str, result: &'static str) {
+        self.api_requests
+            .get_or_create(&labels([("action", action), ("result", result)]))
+            .inc();
     }
 
     /// Counts one webhook delivery.

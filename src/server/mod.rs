@@ -196,6 +196,7 @@ pub async fn serve(
         tree: state.tree.clone(),
         auth: Arc::new(authentication),
         control: Arc::clone(&state.control),
+        metrics: Arc::clone(&state.metrics),
     };
     let web = web::Web {
         gate: gate.clone(),

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Auth, Identity, request_is_genuine, safe_return_path};
-use super::gate::{Gate, Refusal};
+use super::auth::{Auth, Identity, safe_return_path};
+use super::gate::Gate;
 use super::{json_error, json_response};
 
 #[derive(Debug, Deserialize)]
@@ -131,11 +131,13 @@ pub(crate) async fn callback(
         .await
     {
         Ok(identity) => {
+            gate.metrics.api_request("sign_in", "accepted");
             tracing::info!(subject = %identity.subject, groups = ?identity.groups, "signed in");
             let (_, cookie) = idp.sessions.start(identity);
             see_other(&pending.return_to, &[cookie, idp.sessions.clear_login()])
         }
         Err(e) => {
+            gate.metrics.api_request("sign_in", e.metric_label());
             tracing::warn!(error = %e, label = e.metric_label(), "a sign-in failed");
             sign_in_failed(StatusCode::UNAUTHORIZED, &e.to_string())
         }
@@ -151,8 +153,8 @@ pub(crate) async fn logout(State(gate): State<Gate>, headers: HeaderMap, body: B
     let form_token = url::form_urlencoded::parse(&body)
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.into_owned());
-    if !request_is_genuine(&caller, &headers, form_token.as_deref()) {
-        return Refusal::NotGenuine.into_response();
+    if let Err(refusal) = gate.genuine(&caller, &headers, form_token.as_deref(), "sign_out") {
+        return refusal.into_response();
     }
     match (&*gate.auth, &caller.session) {
         (Auth::Idp(idp), Some(id)) => {

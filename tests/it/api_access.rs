@@ -489,6 +489,25 @@ async fn a_bot_syncs_a_manual_app_and_a_viewer_bot_is_refused_and_audited() {
         assert_eq!(asked["requested_by"]["subject"], "mortar-ci");
         assert_eq!(asked["outcome"], "ok");
 
+        // The metrics count requests by action and result, never by who.
+        let metrics = reqwest::get(format!(
+            "http://{}/metrics",
+            handle.bound.borrow().unwrap().metrics
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        for line in [
+            r#"mortar_api_requests_total{action="sync",result="forbidden"} 1"#,
+            r#"mortar_api_requests_total{action="sync",result="accepted"} 1"#,
+            r#"mortar_api_requests_total{action="authenticate",result="missing"} 1"#,
+        ] {
+            assert!(metrics.contains(line), "{line} in\n{metrics}");
+        }
+        assert!(!metrics.contains("mortar-ci"), "no subject in labels");
+
         // Refresh, pause and resume need their own rights.
         let (status, _) = post(&base, "/api/v1/apps/team/refresh", Some(&ci)).await;
         assert_eq!(status, StatusCode::ACCEPTED);

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use super::actions::{Failure, no_app, perform};
-use super::auth::{Auth, AuthFailure, Authenticated, request_is_genuine};
+use super::auth::{Auth, AuthFailure, Authenticated};
 use super::control::{Command, ControlError, Parameters};
 use super::gate::{Gate, Refusal};
 use super::view::Plans;
@@ -226,7 +226,11 @@ pub(crate) async fn command(
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    if !request_is_genuine(&caller, &headers, field("csrf").as_deref()) {
+    if web
+        .gate
+        .genuine(&caller, &headers, field("csrf").as_deref(), "command")
+        .is_err()
+    {
         return web.problem(
             &caller,
             StatusCode::FORBIDDEN,
