@@ -72,6 +72,20 @@ pub async fn gather(
         inventory_ids.ids.extend(inventory.ids());
         inventories.insert(app.name.clone(), inventory);
     }
+    // Objects of apps outside the selection that it refers to (a grant to
+    // a service principal another app declares): their ids come from that
+    // app's inventory and the workspace, as when every app is planned.
+    for (owner, resources) in referred_elsewhere(rendered, &selected) {
+        let keys: BTreeSet<_> = resources.iter().map(|r| r.key.clone()).collect();
+        let mut inventory = store.load(&owner)?;
+        inventory.resources.retain(|key, _| keys.contains(key));
+        for managed in inventory.resources.values_mut() {
+            managed.permissions.clear();
+        }
+        inventory_ids.ids.extend(inventory.ids());
+        wants.add_desired(&owner, &resources);
+        wants.add_inventory(&owner, &inventory.resources);
+    }
     // Names can hold references (a schema's catalog): fill in what the
     // inventories know, then look again for what only live ids resolve.
     let mut unresolved_names = Vec::new();
@@ -149,6 +163,43 @@ pub async fn gather(
         dangling,
         secret_keys,
     })
+}
+
+/// The resources of unselected apps that selected resources refer to (by
+/// `${resources.…}` or as an ACL's principal), by app, without their ACLs
+/// (only their ids are needed).
+fn referred_elsewhere(
+    rendered: &Rendered,
+    selected: &[&crate::manifest::RenderedApp],
+) -> BTreeMap<String, Vec<crate::manifest::DesiredResource>> {
+    let chosen: BTreeSet<&str> = selected.iter().map(|a| a.name.as_str()).collect();
+    let mut keys = BTreeSet::new();
+    for r in selected.iter().flat_map(|a| a.resources.iter()) {
+        let workspace = &r.key.workspace;
+        keys.extend(
+            crate::model::reference::in_value(&r.spec)
+                .iter()
+                .map(|x| x.key_in(workspace)),
+        );
+        keys.extend(
+            r.permissions
+                .iter()
+                .filter_map(|p| p.principal.key_in(workspace)),
+        );
+    }
+    let mut out: BTreeMap<String, Vec<crate::manifest::DesiredResource>> = BTreeMap::new();
+    for app in rendered
+        .apps
+        .iter()
+        .filter(|a| !chosen.contains(a.name.as_str()))
+    {
+        for r in app.resources.iter().filter(|r| keys.contains(&r.key)) {
+            let mut bare = r.clone();
+            bare.permissions.clear();
+            out.entry(app.name.clone()).or_default().push(bare);
+        }
+    }
+    out
 }
 
 /// The keys of each live secret scope whose app declares secrets for it
