@@ -248,6 +248,10 @@ impl Demo {
         let mut out = String::new();
         let config = self.config_file.display();
         let repo = self.repository.display();
+        let _ = writeln!(
+            out,
+            "Open http://{api}/ for the app tree, each app's diff, history and audit trail.\nThere is no sign-in: the demo listens on loopback only, and everyone on this host acts as admin."
+        );
         let _ = writeln!(out, "Try:");
         let _ = writeln!(
             out,
