@@ -906,6 +906,16 @@ async fn people_sign_in_and_only_their_exact_groups_count() {
             );
             assert_eq!(body["error"], "csrf");
         }
+        // Every command, as JSON and as the web view's form, wants it.
+        for command in mortar::server::control::Command::NAMES {
+            for path in [
+                format!("/api/v1/apps/team/{command}"),
+                format!("/apps/team/{command}"),
+            ] {
+                let (status, _) = otto.command(&base, &path, None, None).await;
+                assert_eq!(status, StatusCode::FORBIDDEN, "{path} without the token");
+            }
+        }
         let (status, body) = otto
             .command(&base, "/api/v1/apps/team/sync", Some(&csrf), Some(&base))
             .await;

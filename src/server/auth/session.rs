@@ -124,14 +124,6 @@ impl Sessions {
         self.clear(self.session_cookie())
     }
 
-    /// Ends every session of `subject` (for example, on removing a person).
-    pub fn end_all_of(&self, subject: &str) -> usize {
-        let mut live = self.live.lock().expect("sessions lock");
-        let before = live.len();
-        live.retain(|_, s| s.identity.subject != subject);
-        before - live.len()
-    }
-
     /// Records a sign-in in progress under `state`; returns the
     /// `Set-Cookie` value binding it to this browser.
     pub fn begin_login(
@@ -302,12 +294,20 @@ mod tests {
     }
 
     #[test]
-    fn ending_a_persons_sessions_leaves_the_others() {
+    fn ending_one_session_leaves_the_others() {
         let sessions = Sessions::new(Duration::from_secs(60), false);
         let (_, a) = sessions.start(person("otto"));
         let (_, b) = sessions.start(person("vera"));
-        assert_eq!(sessions.end_all_of("otto"), 1);
+        let (id, _) = sessions.find(&request_with(&a)).unwrap();
+        sessions.end(&id);
         assert!(sessions.find(&request_with(&a)).is_none());
         assert!(sessions.find(&request_with(&b)).is_some());
+    }
+
+    #[test]
+    fn an_expired_session_is_gone() {
+        let sessions = Sessions::new(Duration::ZERO, false);
+        let (_, cookie) = sessions.start(person("otto"));
+        assert!(sessions.find(&request_with(&cookie)).is_none());
     }
 }
