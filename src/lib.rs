@@ -30,6 +30,7 @@ pub mod databricks;
 pub mod durable;
 pub mod engine;
 pub mod error_chain;
+pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod observe;

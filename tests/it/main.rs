@@ -24,6 +24,7 @@ mod guardrails;
 mod harness;
 mod hostile;
 mod image;
+mod import_bundle;
 mod kinds;
 mod kube_apiserver;
 mod kube_support;
