@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod emulator;
+pub mod import;
 pub mod plan;
 pub mod policy;
 pub mod rollback;

@@ -4,3 +4,4 @@
 //! everything it could not take in listed by file and line.
 
 pub mod bundle;
+pub mod write;

@@ -222,3 +222,301 @@ fn a_bad_bundle_is_refused_naming_file_and_line() {
             .ends_with("no databricks.yml (nor databricks.yaml, bundle.yml, bundle.yaml)")
     );
 }
+
+/// A workspace where the bundle was deployed (its create bodies sent as
+/// `bundle deploy` sends them, its files synced), imported, planned: only
+/// adoptions; applied; planned again: nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployed_bundle_is_adopted_without_a_duplicate() {
+    use super::harness::{command, run};
+    use base64::Engine as _;
+    let dev = super::databricks_support::emulator(mortar_emulator::EmulatorConfig::default()).await;
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{}{path}", dev.base_url()))
+            .bearer_auth(dev.token())
+            .json(&body)
+            .send()
+    };
+    // The people and groups the bundle's ACLs name.
+    for group in ["sales-analysts", "sales-data-platform", "sales-oncall"] {
+        let answer = call(
+            reqwest::Method::POST,
+            "/api/2.0/preview/scim/v2/Groups",
+            serde_json::json!({"displayName": group}),
+        )
+        .await
+        .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "{}",
+            answer.text().await.unwrap()
+        );
+    }
+    for user in ["auditor@example.com", DEPLOYER] {
+        let answer = call(
+            reqwest::Method::POST,
+            "/api/2.0/preview/scim/v2/Users",
+            serde_json::json!({"userName": user}),
+        )
+        .await
+        .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "{}",
+            answer.text().await.unwrap()
+        );
+    }
+    // What `bundle deploy -t dev` did: files, the job, the warehouse, ACLs.
+    let bundle_dir = fixture("multi-target");
+    let expected = bundle_dir.join("expected/dev");
+    let root = "/Workspace/Users/deployer@example.com/.bundle/sales-etl/dev/files";
+    for (file, path, notebook) in [
+        ("src/ingest.py", "src/ingest", true),
+        ("src/refresh_region.py", "src/refresh_region", true),
+        ("src/transform.py", "src/transform.py", false),
+    ] {
+        let content = std::fs::read(bundle_dir.join(file)).unwrap();
+        let answer = call(
+            reqwest::Method::POST,
+            "/api/2.0/workspace/mkdirs",
+            serde_json::json!({"path": format!("{root}/src")}),
+        )
+        .await
+        .unwrap();
+        assert!(answer.status().is_success());
+        let mut body = serde_json::json!({
+            "path": format!("{root}/{path}"),
+            "content": base64::engine::general_purpose::STANDARD.encode(&content),
+            "overwrite": true,
+        });
+        if notebook {
+            body["format"] = "SOURCE".into();
+            body["language"] = "PYTHON".into();
+        } else {
+            body["format"] = "AUTO".into();
+        }
+        let answer = call(reqwest::Method::POST, "/api/2.0/workspace/import", body)
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "{}",
+            answer.text().await.unwrap()
+        );
+    }
+    let mut job = read_json(&expected.join("jobs/nightly_etl.json"));
+    job["job_clusters"][0]["new_cluster"]["policy_id"] = "E0A1B2C3".into();
+    let created: Value = call(reqwest::Method::POST, "/api/2.2/jobs/create", job)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job_id = created["job_id"].as_i64().expect("a job id");
+    let warehouse: Value = call(
+        reqwest::Method::POST,
+        "/api/2.0/sql/warehouses",
+        read_json(&expected.join("sql_warehouses/reporting.json")),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let warehouse_id = warehouse["id"]
+        .as_str()
+        .expect("a warehouse id")
+        .to_string();
+    for (path, acl) in [
+        (
+            format!("/api/2.0/permissions/jobs/{job_id}"),
+            "permissions/jobs/nightly_etl.json",
+        ),
+        (
+            format!("/api/2.0/permissions/sql/warehouses/{warehouse_id}"),
+            "permissions/sql_warehouses/reporting.json",
+        ),
+    ] {
+        let answer = call(reqwest::Method::PUT, &path, read_json(&expected.join(acl)))
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "{}",
+            answer.text().await.unwrap()
+        );
+    }
+
+    // The import, into a manifest root whose workspace is that one.
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::write(
+        manifests.join("root.yaml"),
+        format!(
+            "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: {{ name: root }}\nspec:\n  source: {{ path: apps }}\n---\napiVersion: mortar.dev/v1alpha1\nkind: Workspace\nmetadata: {{ name: dev }}\nspec: {{ host: {} }}\n",
+            dev.base_url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("pat"), dev.token()).unwrap();
+    std::fs::write(
+        dir.path().join("mortar.yaml"),
+        format!(
+            "source: {{ dir: manifests }}\nworkspaces:\n  dev:\n    host: {}\n    auth: {{ method: pat, token: {{ file: pat }} }}\n",
+            dev.base_url()
+        ),
+    )
+    .unwrap();
+    let out = run(command(
+        dir.path(),
+        &[
+            "import",
+            "bundle",
+            bundle_dir.to_str().unwrap(),
+            "--user",
+            DEPLOYER,
+            "--var",
+            "etl_policy_id=E0A1B2C3",
+            "--out",
+            "manifests",
+        ],
+        false,
+    ))
+    .await;
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("Imported 2 resource(s) and 3 file(s)"),
+        "{}",
+        out.stdout
+    );
+
+    let plan = run(command(dir.path(), &["plan", "--output", "json"], true)).await;
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let app = plan["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["app"] == "sales-etl-dev")
+        .unwrap_or_else(|| panic!("the imported app is planned: {plan:#}"));
+    let actions: Vec<(String, String)> = app["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["key"].to_string(),
+                a["action"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.iter().all(|(_, a)| a == "adopt"),
+        "only adoptions: {actions:#?}\n{plan:#}"
+    );
+    assert_eq!(actions.len(), 5, "{actions:#?}");
+    // The bodies are what the bundle sent: adopting changes no field.
+    for action in app["actions"].as_array().unwrap() {
+        let changed: Vec<&str> = action["changes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["path"].as_str())
+            .collect();
+        assert!(changed.is_empty(), "{}: {changed:?}", action["key"]);
+        assert_eq!(
+            action["permission_changes"].as_array().map_or(0, Vec::len),
+            0,
+            "{}: the ACL is the bundle's",
+            action["key"]
+        );
+    }
+
+    let apply = run(command(dir.path(), &["apply", "--auto-approve"], true)).await;
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    let again = run(command(dir.path(), &["plan"], true)).await;
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    // Still one job and one warehouse.
+    let jobs: Value = call(reqwest::Method::GET, "/api/2.2/jobs/list", Value::Null)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jobs["jobs"].as_array().map_or(0, Vec::len), 1, "{jobs}");
+}
+
+/// The same bundle imported twice gives the same files, byte for byte;
+/// `--strict` refuses a bundle with anything it cannot take in, and
+/// writes nothing; an existing app is never overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_are_deterministic_strict_and_never_overwrite() {
+    use super::harness::{command, run};
+    let dir = tempfile::tempdir().unwrap();
+    let bundle_dir = fixture("multi-target");
+    let import = |out: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec![
+            "import",
+            "bundle",
+            bundle_dir.to_str().unwrap(),
+            "--user",
+            DEPLOYER,
+            "--target",
+            "prod",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        run(command(dir.path(), &args, false))
+    };
+    assert_eq!(import("a", &[]).await.code, 0);
+    assert_eq!(import("b", &[]).await.code, 0);
+    let listing = |root: &str| {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.path().join(root)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    files.push((
+                        e.path()
+                            .strip_prefix(dir.path().join(root))
+                            .unwrap()
+                            .to_path_buf(),
+                        std::fs::read(e.path()).unwrap(),
+                    ));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let a = listing("a");
+    assert!(
+        a.len() >= 8,
+        "{:?}",
+        a.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    assert_eq!(a, listing("b"));
+
+    // The lookup variable was not given: reported, and with --strict fatal.
+    let strict = import("c", &["--strict"]).await;
+    assert_eq!(strict.code, 1, "{}", strict.stderr);
+    assert!(
+        strict.stderr.contains("databricks.yml:") && strict.stderr.contains("etl_policy_id"),
+        "{}",
+        strict.stderr
+    );
+    assert!(!dir.path().join("c").exists(), "nothing written");
+
+    let again = import("a", &[]).await;
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("exists already: nothing was written"),
+        "{}",
+        again.stderr
+    );
+}

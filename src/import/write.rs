@@ -1,0 +1,150 @@
+//! An import as files of a manifest repository: the child `Application`
+//! (`apps/<app>.yaml`, adopting what exists), one manifest per resource
+//! (`<app>/<kind>-<key>.yaml`), and the notebooks and files the resources
+//! run, copied under `<app>/files/` with a `Notebook` or `WorkspaceFile`
+//! manifest each (`<app>/notebook-<file>.yaml`). Pure: the same import gives the same files, byte for
+//! byte; writing them is the caller's.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::bundle::Imported;
+
+/// Where an import goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// The app's name.
+    pub app: String,
+    /// The Mortar workspace (a `Workspace` document's name) it lands in.
+    pub workspace: String,
+    pub project: String,
+}
+
+/// One file to write, relative to the manifest root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputFile {
+    Text {
+        path: String,
+        text: String,
+    },
+    /// A bundle file copied as it is (`from` is relative to the bundle).
+    Copy {
+        path: String,
+        from: String,
+    },
+}
+
+impl OutputFile {
+    pub fn path(&self) -> &str {
+        match self {
+            OutputFile::Text { path, .. } | OutputFile::Copy { path, .. } => path,
+        }
+    }
+}
+
+/// Why a document could not be written as YAML.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path} as YAML: {message}")]
+pub struct WriteError {
+    pub path: String,
+    pub message: String,
+}
+
+fn yaml(path: &str, header: &str, doc: &Value) -> Result<OutputFile, WriteError> {
+    let body = serde_saphyr::to_string(doc).map_err(|e| WriteError {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(OutputFile::Text {
+        path: path.to_string(),
+        text: format!("{header}{body}"),
+    })
+}
+
+fn document(kind: &str, name: &str) -> Map<String, Value> {
+    let mut doc = Map::new();
+    doc.insert("apiVersion".into(), json!("mortar.dev/v1alpha1"));
+    doc.insert("kind".into(), json!(kind));
+    doc.insert("metadata".into(), json!({"name": name}));
+    doc
+}
+
+/// The files of `imported` laid out by `layout`.
+pub fn files(imported: &Imported, layout: &Layout) -> Result<Vec<OutputFile>, WriteError> {
+    let app = &layout.app;
+    let origin = format!(
+        "# Imported from bundle `{}`, target `{}`",
+        imported.bundle, imported.target
+    );
+    let mut out = Vec::new();
+
+    let mut application = document("Application", app);
+    let mut spec = Map::new();
+    spec.insert("project".into(), json!(layout.project));
+    spec.insert("source".into(), json!({"path": app}));
+    spec.insert("destination".into(), json!({"workspace": layout.workspace}));
+    // What the bundle deployed is taken over, not created again.
+    spec.insert("adopt".into(), json!(true));
+    if !imported.variables.is_empty() {
+        let vars: BTreeMap<&String, &String> = imported.variables.iter().collect();
+        spec.insert("variables".into(), json!(vars));
+    }
+    application.insert("spec".into(), Value::Object(spec));
+    out.push(yaml(
+        &format!("apps/{app}.yaml"),
+        &format!(
+            "{origin}. It adopts the objects the bundle deployed; once it syncs,\n# Mortar manages them.\n"
+        ),
+        &Value::Object(application),
+    )?);
+
+    for r in &imported.resources {
+        let mut doc = document(r.kind.as_str(), &r.key);
+        doc.insert("spec".into(), r.spec.clone());
+        if !r.permissions.is_empty() {
+            doc.insert("permissions".into(), Value::Array(r.permissions.clone()));
+        }
+        let path = format!(
+            "{app}/{}-{}.yaml",
+            r.kind.as_str().to_ascii_lowercase(),
+            r.key
+        );
+        out.push(yaml(
+            &path,
+            &format!("{origin}: {}:{}.\n", r.place.file, r.place.line),
+            &Value::Object(doc),
+        )?);
+    }
+
+    for f in &imported.files {
+        let copy = format!("{app}/files/{}", f.relative);
+        out.push(OutputFile::Copy {
+            path: copy.clone(),
+            from: f.relative.clone(),
+        });
+        let name = f
+            .relative
+            .trim_end_matches(['/'])
+            .replace(['/', '.'], "-")
+            .to_ascii_lowercase();
+        let kind = if f.notebook {
+            "Notebook"
+        } else {
+            "WorkspaceFile"
+        };
+        let mut doc = document(kind, &name);
+        doc.insert("source".into(), json!(copy));
+        doc.insert(
+            "spec".into(),
+            json!({"path": f.workspace_path, "overwrite": true}),
+        );
+        out.push(yaml(
+            &format!("{app}/{}-{name}.yaml", kind.to_ascii_lowercase()),
+            &format!("{origin}: {} as the bundle syncs it.\n", f.relative),
+            &Value::Object(doc),
+        )?);
+    }
+    out.sort_by(|a, b| a.path().cmp(b.path()));
+    Ok(out)
+}
