@@ -150,6 +150,32 @@ fn a_multi_target_bundle_imports_as_each_target_deploys() {
 fn presets_shape_names_tags_and_triggers() {
     let imported = import("presets", None);
     assert_eq!(matches_expected("presets", "staging", &imported), 4);
+    // The schema's grants become a Grants resource on it, with the
+    // privileges the CLI adds for each principal.
+    let grants = imported
+        .resources
+        .iter()
+        .find(|r| r.key == "reporting-grants")
+        .expect("the schema's grants");
+    assert_eq!(
+        grants.spec["full_name"],
+        "${resources.schemas.reporting.id}"
+    );
+    let sent =
+        read_json(&fixture("presets").join("expected/staging/grants/schemas/reporting.json"));
+    let assigned: Vec<(Value, Value)> = grants.spec["privilege_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["principal"].clone(), a["privileges"].clone()))
+        .collect();
+    let expected: Vec<(Value, Value)> = sent["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["principal"].clone(), c["add"].clone()))
+        .collect();
+    assert_eq!(assigned, expected);
     let reported: Vec<&str> = imported.unmapped.iter().map(|u| u.what.as_str()).collect();
     assert!(
         reported

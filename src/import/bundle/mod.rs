@@ -654,12 +654,25 @@ pub fn convert(
                 .and_then(|m| m.remove("permissions"))
                 .and_then(|p| p.as_array().cloned())
                 .unwrap_or_default();
-            if let Some(grants) = spec.as_object_mut().and_then(|m| m.remove("grants"))
-                && grants.as_array().is_some_and(|g| !g.is_empty())
-            {
+            let grants: Vec<Value> = spec
+                .as_object_mut()
+                .and_then(|m| m.remove("grants"))
+                .and_then(|g| g.as_array().cloned())
+                .unwrap_or_default();
+            if !grants.is_empty() && kind != Kind::Schema {
                 unmapped.push(Unmapped {
                     place: place.clone(),
-                    what: format!("{group}.{key}: `grants` are not imported yet; declare them as a Grants resource"),
+                    what: format!("{group}.{key}: `grants` on {group} are not imported"),
+                });
+            }
+            if !grants.is_empty() && kind == Kind::Schema {
+                out_resources.push(Resource {
+                    group: "grants".into(),
+                    key: format!("{key}-grants"),
+                    kind: Kind::Grants,
+                    spec: schema_grants(key, grants),
+                    permissions: Vec::new(),
+                    place: place.clone(),
                 });
             }
             // Interpolation: bundle and workspace values in place, bundle
@@ -781,6 +794,36 @@ pub fn convert(
         resources: out_resources,
         files: local_files,
         unmapped,
+    })
+}
+
+/// A schema's `grants:` as a Mortar `Grants` resource on it: one entry
+/// per principal, privileges each once and sorted (`ALL_PRIVILEGES`
+/// standing alone), as the CLI sends them.
+fn schema_grants(key: &str, mut grants: Vec<Value>) -> Value {
+    merge::normalize_grants(&mut grants);
+    let assignments: Vec<Value> = grants
+        .iter()
+        .filter_map(|g| {
+            let principal = g.get("principal")?.as_str()?;
+            let mut privileges: Vec<&str> = g
+                .get("privileges")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            if privileges.contains(&"ALL_PRIVILEGES") {
+                privileges = vec!["ALL_PRIVILEGES"];
+            }
+            privileges.sort_unstable();
+            privileges.dedup();
+            Some(serde_json::json!({"principal": principal, "privileges": privileges}))
+        })
+        .collect();
+    serde_json::json!({
+        "securable_type": "schema",
+        "full_name": format!("${{resources.schemas.{key}.id}}"),
+        "privilege_assignments": assignments,
     })
 }
 
