@@ -57,9 +57,16 @@ impl Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
+            Refusal::Unauthenticated(AuthFailure::ForeignHost) => json_error(
+                StatusCode::MISDIRECTED_REQUEST,
+                "foreign_host",
+                &AuthFailure::ForeignHost.to_string(),
+            ),
             Refusal::Unauthenticated(failure) => {
                 let challenge = match &failure {
-                    AuthFailure::Missing => r#"Bearer realm="mortar""#.to_string(),
+                    AuthFailure::Missing | AuthFailure::ForeignHost => {
+                        r#"Bearer realm="mortar""#.to_string()
+                    }
                     AuthFailure::Bearer(e) => format!(
                         r#"Bearer realm="mortar", error="invalid_token", error_description="{e}""#
                     ),

@@ -41,6 +41,10 @@ pub struct Authenticated {
 pub enum AuthFailure {
     #[error("sign in, or send a bearer token")]
     Missing,
+    #[error(
+        "without sign-in this server answers to loopback names only (127.0.0.1, [::1], localhost)"
+    )]
+    ForeignHost,
     #[error(transparent)]
     Bearer(#[from] bearer::BearerError),
 }
@@ -49,6 +53,7 @@ impl AuthFailure {
     pub fn metric_label(&self) -> &'static str {
         match self {
             AuthFailure::Missing => "missing",
+            AuthFailure::ForeignHost => "foreign_host",
             AuthFailure::Bearer(e) => e.metric_label(),
         }
     }
@@ -146,6 +151,10 @@ impl Auth {
     /// one is judged by it alone), then a session cookie.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Authenticated, AuthFailure> {
         match self {
+            // A page of another site whose name was made to resolve to
+            // 127.0.0.1 (DNS rebinding) sends its own host name: only
+            // loopback names are this host's users.
+            Auth::Loopback { .. } if !loopback_host(headers) => Err(AuthFailure::ForeignHost),
             Auth::Loopback { csrf } => Ok(Authenticated {
                 identity: Identity::loopback(),
                 csrf: Some(csrf.clone()),
@@ -171,6 +180,22 @@ impl Auth {
             }
         }
     }
+}
+
+/// Whether the request's `Host` names this host's loopback (or is absent,
+/// as from a client that sends none).
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    crate::config::is_loopback_host(name)
 }
 
 /// The token of an `Authorization: Bearer …` header.
@@ -275,6 +300,35 @@ mod tests {
             assert_eq!(safe_return_path(Some(evil)), "/", "{evil:?}");
         }
         assert_eq!(safe_return_path(None), "/");
+    }
+
+    #[tokio::test]
+    async fn without_sign_in_only_loopback_names_are_answered() {
+        let auth = Auth::open(
+            None,
+            &url::Url::parse("http://127.0.0.1:8080/").unwrap(),
+            reqwest::Client::new(),
+        )
+        .unwrap();
+        for host in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+            "localhost",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+            assert!(auth.authenticate(&headers).await.is_ok(), "{host}");
+        }
+        let mut rebound = HeaderMap::new();
+        rebound.insert(
+            header::HOST,
+            HeaderValue::from_static("attacker.example:8080"),
+        );
+        assert!(matches!(
+            auth.authenticate(&rebound).await,
+            Err(AuthFailure::ForeignHost)
+        ));
     }
 
     #[test]
