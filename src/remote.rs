@@ -7,10 +7,11 @@
 use std::time::Duration;
 
 use openidconnect::core::{CoreClient, CoreDeviceAuthorizationResponse, CoreProviderMetadata};
-use openidconnect::{ClientId, DeviceAuthorizationUrl, IssuerUrl, Scope};
+use openidconnect::{ClientId, DeviceAuthorizationUrl, Scope};
 use serde::Deserialize;
 
-use crate::databricks::auth::idp::{BridgeError, oidc_http};
+use crate::databricks::auth::idp::bridge;
+use crate::databricks::body::read_capped;
 use crate::error_chain::error_chain;
 
 /// The largest answer read from the IdP.
@@ -56,17 +57,6 @@ impl DeviceLoginError {
     }
 }
 
-fn bridge(
-    http: &reqwest::Client,
-) -> impl Fn(
-    openidconnect::HttpRequest,
-) -> futures::future::BoxFuture<'static, Result<openidconnect::HttpResponse, BridgeError>>
-+ Send
-+ Sync {
-    let client = http.clone();
-    move |request| Box::pin(oidc_http(client.clone(), request, MAX_IDP_BYTES))
-}
-
 /// Signs in through the device flow: asks the IdP for a code, hands it to
 /// `show`, and waits (polling as the IdP asks) until the person has signed
 /// in; returns the ID token.
@@ -75,27 +65,31 @@ pub async fn device_login(
     sign_in: &CliSignIn,
     show: impl FnOnce(&Prompt),
 ) -> Result<String, DeviceLoginError> {
-    let issuer = IssuerUrl::new(sign_in.issuer.clone())
-        .map_err(|e| DeviceLoginError::Discovery(e.to_string()))?;
-    let http_client = bridge(http);
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http_client)
-        .await
-        .map_err(|e| DeviceLoginError::Discovery(error_chain(&e)))?;
-    // The device endpoint is not in the core metadata: read it from the
-    // discovery document itself.
+    // One read of the discovery document: the core metadata and the device
+    // endpoint, which the core metadata does not hold.
     let discovery = format!(
         "{}/.well-known/openid-configuration",
         sign_in.issuer.trim_end_matches('/')
     );
-    let document: serde_json::Value = http
+    let response = http
         .get(&discovery)
         .timeout(Duration::from_secs(30))
         .send()
         .await
-        .map_err(|e| DeviceLoginError::Discovery(error_chain(&e)))?
-        .json()
+        .map_err(|e| DeviceLoginError::Discovery(error_chain(&e)))?;
+    let body = read_capped(response, MAX_IDP_BYTES)
         .await
         .map_err(|e| DeviceLoginError::Discovery(error_chain(&e)))?;
+    let document: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| DeviceLoginError::Discovery(format!("{discovery}: {e}")))?;
+    let metadata: CoreProviderMetadata = serde_json::from_value(document.clone())
+        .map_err(|e| DeviceLoginError::Discovery(format!("{discovery}: {e}")))?;
+    if metadata.issuer().as_str().trim_end_matches('/') != sign_in.issuer.trim_end_matches('/') {
+        return Err(DeviceLoginError::Discovery(format!(
+            "{discovery} names issuer `{}`",
+            metadata.issuer().as_str()
+        )));
+    }
     let device_url = document["device_authorization_endpoint"]
         .as_str()
         .ok_or_else(|| {
@@ -103,6 +97,7 @@ pub async fn device_login(
                 "its discovery document has no device_authorization_endpoint".into(),
             )
         })?;
+    let http_client = bridge(http, MAX_IDP_BYTES);
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(sign_in.client_id.clone()),

@@ -775,35 +775,36 @@ impl Runner {
         if plan.apps.is_empty() {
             return;
         }
-        let mut plans = (**self.outlets.plans.borrow()).clone();
-        for app in &plan.apps {
-            let one = crate::plan::Plan::new(plan.revision.clone(), vec![app.clone()]);
-            let text = crate::plan::output::text(
-                &one,
-                crate::plan::output::TextOptions {
-                    color: false,
-                    show_unchanged: false,
-                },
-            );
-            let changes = app
-                .actions
-                .iter()
-                .filter(|a| a.action.changes_workspace())
-                .count();
-            plans.insert(
-                app.app.clone(),
-                crate::server::view::PlanView { at, changes, text },
-            );
-        }
-        self.outlets.plans.send_replace(Arc::new(plans));
+        self.outlets.plans.send_modify(|plans| {
+            // In place, unless a reader holds the map this moment.
+            let plans = Arc::make_mut(plans);
+            for app in &plan.apps {
+                let text = crate::plan::output::app_plan_text(
+                    plan.revision.as_deref(),
+                    app,
+                    crate::plan::output::TextOptions {
+                        color: false,
+                        show_unchanged: false,
+                    },
+                );
+                let changes = app
+                    .actions
+                    .iter()
+                    .filter(|a| a.action.changes_workspace())
+                    .count();
+                plans.insert(
+                    app.app.clone(),
+                    crate::server::view::PlanView { at, changes, text },
+                );
+            }
+        });
     }
 
     /// After a successful sync the app's plan is done: the web view says
     /// so until the next plan.
     fn plan_applied(&self, app: &str, at: Timestamp) {
         self.outlets.plans.send_modify(|plans| {
-            let mut next = (**plans).clone();
-            next.insert(
+            Arc::make_mut(plans).insert(
                 app.to_string(),
                 crate::server::view::PlanView {
                     at,
@@ -812,7 +813,6 @@ impl Runner {
                         .to_string(),
                 },
             );
-            *plans = Arc::new(next);
         });
     }
 

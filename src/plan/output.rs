@@ -48,17 +48,32 @@ impl Painter {
 /// changed fields old → new), `-` delete, `!` conflict or violation, `?`
 /// guardrail warning.
 pub fn text(plan: &Plan, options: TextOptions) -> String {
+    let apps: Vec<&AppPlan> = plan.apps.iter().collect();
+    render(plan.revision.as_deref(), &apps, &plan.summary, options)
+}
+
+/// One app's part of a plan, as [`text`] prints a plan of that app alone.
+pub fn app_plan_text(revision: Option<&str>, app: &AppPlan, options: TextOptions) -> String {
+    render(revision, &[app], &app.summary, options)
+}
+
+fn render(
+    revision: Option<&str>,
+    apps: &[&AppPlan],
+    summary: &Summary,
+    options: TextOptions,
+) -> String {
     let p = Painter(options.color);
     let mut out = String::new();
-    if let Some(rev) = &plan.revision {
+    if let Some(rev) = revision {
         let _ = writeln!(out, "Plan at revision {}", printable(rev));
         out.push('\n');
     }
-    for app in &plan.apps {
+    for app in apps {
         app_text(&mut out, app, options, &p);
     }
-    let _ = writeln!(out, "Plan: {}.", summary_text(&plan.summary));
-    if !plan.has_changes {
+    let _ = writeln!(out, "Plan: {}.", summary_text(summary));
+    if !summary.has_changes() {
         let _ = writeln!(out, "No changes: the workspaces match Git.");
     }
     out

@@ -75,14 +75,7 @@ pub(crate) async fn post_command(
             },
         ),
         Err(Failure::Refused(refusal)) => refusal.into_response(),
-        Err(Failure::Control(e)) => {
-            let status = match e {
-                ControlError::Conflict(_) => StatusCode::CONFLICT,
-                ControlError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                ControlError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            json_error(status, e.metric_label(), &e.to_string())
-        }
+        Err(Failure::Control(e)) => json_error(e.status(), e.metric_label(), &e.to_string()),
     }
 }
 

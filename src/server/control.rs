@@ -150,6 +150,16 @@ pub enum ControlError {
 }
 
 impl ControlError {
+    /// The HTTP status that answers it.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            ControlError::Conflict(_) => StatusCode::CONFLICT,
+            ControlError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ControlError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
     pub fn metric_label(&self) -> &'static str {
         match self {
             ControlError::Conflict(_) => "conflict",

@@ -27,7 +27,7 @@ pub(crate) struct CallbackQuery {
 }
 
 /// A redirect (303) to `location`, setting `cookies`.
-fn see_other(location: &str, cookies: &[String]) -> Response {
+pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(location) {

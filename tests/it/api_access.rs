@@ -375,6 +375,21 @@ impl Visitor {
     }
 }
 
+/// Waits until the daemon has synced `base` and holds the manual `team`
+/// back; returns the API's base URL.
+pub(super) async fn team_waiting(
+    handle: &mut mortar::controller::DaemonHandle,
+    env: &Env,
+) -> String {
+    wait_for(handle, "base synced, team waiting", |s| {
+        synced_at(s, "base", &env.first)
+            && s.app("team")
+                .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
+    })
+    .await;
+    api_base(handle)
+}
+
 fn api_base(handle: &mortar::controller::DaemonHandle) -> String {
     let bound = handle.bound.borrow().expect("the daemon listens");
     format!("http://{}", bound.api)
@@ -395,13 +410,7 @@ async fn a_bot_syncs_a_manual_app_and_a_viewer_bot_is_refused_and_audited() {
     let env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "base synced, team waiting", |s| {
-            synced_at(s, "base", &env.first)
-                && s.app("team")
-                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
-        })
-        .await;
-        let base = api_base(&handle);
+        let base = team_waiting(&mut handle, &env).await;
 
         // The OpenAPI document is public, and the committed one.
         let (status, doc, _) = call(
@@ -531,13 +540,7 @@ async fn a_sync_may_be_a_dry_run_name_its_revision_or_prune_with_override() {
     let env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "base synced, team waiting", |s| {
-            synced_at(s, "base", &env.first)
-                && s.app("team")
-                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
-        })
-        .await;
-        let base = api_base(&handle);
+        let base = team_waiting(&mut handle, &env).await;
         let ci = env.bot_token("mortar-ci").await;
         let sync = |body: Value| {
             let (base, ci) = (base.clone(), ci.clone());
@@ -650,11 +653,7 @@ async fn tokens_that_must_not_pass_are_refused() {
     let env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "the first look", |s| {
-            synced_at(s, "base", &env.first)
-        })
-        .await;
-        let base = api_base(&handle);
+        let base = team_waiting(&mut handle, &env).await;
         let refused = |token: String, why: &'static str| {
             let base = base.clone();
             async move {
@@ -765,11 +764,7 @@ async fn a_rotated_idp_key_is_fetched_when_a_token_names_it() {
     let mut env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "the first look", |s| {
-            synced_at(s, "base", &env.first)
-        })
-        .await;
-        let base = api_base(&handle);
+        let base = team_waiting(&mut handle, &env).await;
         let before = env.bot_token("mortar-ci").await;
         let (status, _, _) = call(
             &base,
@@ -834,13 +829,7 @@ async fn people_sign_in_and_only_their_exact_groups_count() {
     let env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "base synced, team waiting", |s| {
-            synced_at(s, "base", &env.first)
-                && s.app("team")
-                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
-        })
-        .await;
-        let base = api_base(&handle);
+        let base = team_waiting(&mut handle, &env).await;
 
         // A wrong password signs nobody in.
         let mut stranger = Visitor::new();
@@ -952,11 +941,7 @@ async fn sign_in_attacks_fail_closed() {
     let env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "the first look", |s| {
-            synced_at(s, "base", &env.first)
-        })
-        .await;
-        let base = api_base(&handle);
+        let base = team_waiting(&mut handle, &env).await;
 
         // Session fixation: Vera's session cookie planted in Otto's
         // browser before he signs in stays Vera's; Otto gets a new one.

@@ -258,59 +258,42 @@ async fn a_deployed_bundle_is_adopted_without_a_duplicate() {
     use base64::Engine as _;
     let dev = super::databricks_support::emulator(mortar_emulator::EmulatorConfig::default()).await;
     let http = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, body: Value| {
-        http.request(method, format!("{}{path}", dev.base_url()))
+    // One call to the workspace, which must succeed; its JSON answer.
+    let api = |method: reqwest::Method, path: String, body: Value| {
+        let request = http
+            .request(method, format!("{}{path}", dev.base_url()))
             .bearer_auth(dev.token())
-            .json(&body)
-            .send()
+            .json(&body);
+        async move {
+            let answer = request.send().await.unwrap();
+            let status = answer.status();
+            let text = answer.text().await.unwrap();
+            assert!(status.is_success(), "{path}: {status} {text}");
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)
+        }
     };
+    let post = reqwest::Method::POST;
     // The people and groups the bundle's ACLs name.
     for group in ["sales-analysts", "sales-data-platform", "sales-oncall"] {
-        let answer = call(
-            reqwest::Method::POST,
-            "/api/2.0/preview/scim/v2/Groups",
-            serde_json::json!({"displayName": group}),
-        )
-        .await
-        .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "{}",
-            answer.text().await.unwrap()
-        );
+        let body = serde_json::json!({"displayName": group});
+        api(post.clone(), "/api/2.0/preview/scim/v2/Groups".into(), body).await;
     }
     for user in ["auditor@example.com", DEPLOYER] {
-        let answer = call(
-            reqwest::Method::POST,
-            "/api/2.0/preview/scim/v2/Users",
-            serde_json::json!({"userName": user}),
-        )
-        .await
-        .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "{}",
-            answer.text().await.unwrap()
-        );
+        let body = serde_json::json!({"userName": user});
+        api(post.clone(), "/api/2.0/preview/scim/v2/Users".into(), body).await;
     }
     // What `bundle deploy -t dev` did: files, the job, the warehouse, ACLs.
     let bundle_dir = fixture("multi-target");
     let expected = bundle_dir.join("expected/dev");
     let root = "/Workspace/Users/deployer@example.com/.bundle/sales-etl/dev/files";
+    let dirs = serde_json::json!({"path": format!("{root}/src")});
+    api(post.clone(), "/api/2.0/workspace/mkdirs".into(), dirs).await;
     for (file, path, notebook) in [
         ("src/ingest.py", "src/ingest", true),
         ("src/refresh_region.py", "src/refresh_region", true),
         ("src/transform.py", "src/transform.py", false),
     ] {
         let content = std::fs::read(bundle_dir.join(file)).unwrap();
-        let answer = call(
-            reqwest::Method::POST,
-            "/api/2.0/workspace/mkdirs",
-            serde_json::json!({"path": format!("{root}/src")}),
-        )
-        .await
-        .unwrap();
-        assert!(answer.status().is_success());
         let mut body = serde_json::json!({
             "path": format!("{root}/{path}"),
             "content": base64::engine::general_purpose::STANDARD.encode(&content),
@@ -322,38 +305,15 @@ async fn a_deployed_bundle_is_adopted_without_a_duplicate() {
         } else {
             body["format"] = "AUTO".into();
         }
-        let answer = call(reqwest::Method::POST, "/api/2.0/workspace/import", body)
-            .await
-            .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "{}",
-            answer.text().await.unwrap()
-        );
+        api(post.clone(), "/api/2.0/workspace/import".into(), body).await;
     }
     let mut job = read_json(&expected.join("jobs/nightly_etl.json"));
     job["job_clusters"][0]["new_cluster"]["policy_id"] = "E0A1B2C3".into();
-    let created: Value = call(reqwest::Method::POST, "/api/2.2/jobs/create", job)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = api(post.clone(), "/api/2.2/jobs/create".into(), job).await;
     let job_id = created["job_id"].as_i64().expect("a job id");
-    let warehouse: Value = call(
-        reqwest::Method::POST,
-        "/api/2.0/sql/warehouses",
-        read_json(&expected.join("sql_warehouses/reporting.json")),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let warehouse_id = warehouse["id"]
-        .as_str()
-        .expect("a warehouse id")
-        .to_string();
+    let warehouse = read_json(&expected.join("sql_warehouses/reporting.json"));
+    let warehouse = api(post.clone(), "/api/2.0/sql/warehouses".into(), warehouse).await;
+    let warehouse_id = warehouse["id"].as_str().expect("a warehouse id");
     for (path, acl) in [
         (
             format!("/api/2.0/permissions/jobs/{job_id}"),
@@ -364,14 +324,7 @@ async fn a_deployed_bundle_is_adopted_without_a_duplicate() {
             "permissions/sql_warehouses/reporting.json",
         ),
     ] {
-        let answer = call(reqwest::Method::PUT, &path, read_json(&expected.join(acl)))
-            .await
-            .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "{}",
-            answer.text().await.unwrap()
-        );
+        api(reqwest::Method::PUT, path, read_json(&expected.join(acl))).await;
     }
 
     // The import, into a manifest root whose workspace is that one.
@@ -465,12 +418,12 @@ async fn a_deployed_bundle_is_adopted_without_a_duplicate() {
     let again = run(command(dir.path(), &["plan"], true)).await;
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
     // Still one job and one warehouse.
-    let jobs: Value = call(reqwest::Method::GET, "/api/2.2/jobs/list", Value::Null)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jobs = api(
+        reqwest::Method::GET,
+        "/api/2.2/jobs/list".into(),
+        Value::Null,
+    )
+    .await;
     assert_eq!(jobs["jobs"].as_array().map_or(0, Vec::len), 1, "{jobs}");
 }
 

@@ -7,11 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mortar::model::SyncStatus;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::api_access::{Env, team_history};
+use super::api_access::{Env, team_history, team_waiting};
 use super::daemon_support::{synced_at, wait_for};
 
 /// Where the screenshots of this run go.
@@ -62,14 +61,7 @@ async fn in_a_browser_a_viewer_sees_the_tree_and_an_operator_syncs() {
     let env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "base synced, team waiting", |s| {
-            synced_at(s, "base", &env.first)
-                && s.app("team")
-                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
-        })
-        .await;
-        let bound = handle.bound.borrow().expect("the daemon listens");
-        let base = format!("http://{}", bound.api);
+        let base = team_waiting(&mut handle, &env).await;
         let shots = shots_dir();
 
         let viewer = browse(
@@ -122,14 +114,7 @@ async fn without_sign_in_loopback_callers_act_but_only_from_the_page() {
     let env = Env::start_without_sign_in().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "base synced, team waiting", |s| {
-            synced_at(s, "base", &env.first)
-                && s.app("team")
-                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
-        })
-        .await;
-        let bound = handle.bound.borrow().expect("the daemon listens");
-        let base = format!("http://{}", bound.api);
+        let base = team_waiting(&mut handle, &env).await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -242,14 +227,7 @@ async fn a_terminal_signs_in_with_the_device_flow_and_syncs() {
     let env = Env::start().await;
     let (mut handle, cancel, daemon) = super::daemon_support::start(&env.config());
     let test = async {
-        wait_for(&mut handle, "base synced, team waiting", |s| {
-            synced_at(s, "base", &env.first)
-                && s.app("team")
-                    .is_some_and(|a| a.sync == SyncStatus::OutOfSync)
-        })
-        .await;
-        let bound = handle.bound.borrow().expect("the daemon listens");
-        let base = format!("http://{}", bound.api);
+        let base = team_waiting(&mut handle, &env).await;
         let token_file = env.path().join("cli/token");
 
         // `mortar app login` prints where to go, and waits.

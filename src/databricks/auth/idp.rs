@@ -39,7 +39,7 @@ impl BridgeError {
 
 /// The bridge openidconnect calls: each request becomes an owned, `Send`
 /// future on a clone of Mortar's reqwest client, reading at most `max_body`.
-fn bridge(
+pub fn bridge(
     client: &reqwest::Client,
     max_body: u64,
 ) -> impl Fn(HttpRequest) -> BoxFuture<'static, Result<HttpResponse, BridgeError>> + Send + Sync {

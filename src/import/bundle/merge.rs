@@ -26,6 +26,65 @@ pub fn merge(base: &mut Value, later: Value) {
     }
 }
 
+/// What a target replaces rather than merges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chosen {
+    /// `development` or `production`, when the target says.
+    pub mode: Option<String>,
+    /// The target's `run_as`, else the root's.
+    pub run_as: Option<Value>,
+}
+
+/// Merges the selected `target` into the bundle's `root`: its sections
+/// map by map, its variable overrides into the declared variables (a
+/// default given drops the declared lookup and the other way round; a
+/// plain value is a default); `mode` and `run_as` replace.
+pub fn apply_target(root: &mut Map<String, Value>, target: &Map<String, Value>) -> Chosen {
+    let mut chosen = Chosen {
+        mode: None,
+        run_as: root.get("run_as").cloned(),
+    };
+    for (section, value) in target {
+        match section.as_str() {
+            "mode" => chosen.mode = value.as_str().map(str::to_string),
+            "run_as" => chosen.run_as = Some(value.clone()),
+            "variables" => {
+                let declared = root
+                    .entry("variables")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                for (name, over) in value.as_object().into_iter().flatten() {
+                    let over = match over {
+                        Value::Object(_) => over.clone(),
+                        plain => serde_json::json!({ "default": plain }),
+                    };
+                    let Some(declared) = declared.as_object_mut() else {
+                        continue;
+                    };
+                    let slot = declared
+                        .entry(name.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(d) = slot {
+                        if over.get("default").is_some() {
+                            d.remove("lookup");
+                        }
+                        if over.get("lookup").is_some() {
+                            d.remove("default");
+                        }
+                    }
+                    merge(slot, over);
+                }
+            }
+            "bundle" | "workspace" | "resources" | "permissions" | "presets" | "sync"
+            | "artifacts" => merge(
+                root.entry(section.clone()).or_insert(Value::Null),
+                value.clone(),
+            ),
+            _ => {}
+        }
+    }
+    chosen
+}
+
 /// Merges the elements of `list` that share `key`'s value into the first
 /// of them (elements without the key stay as they are).
 pub fn merge_by_key(list: &mut Vec<Value>, key: &str) {
@@ -98,6 +157,29 @@ mod tests {
             base,
             json!({"a": {"x": 2, "y": [1, 2], "z": true}, "b": "keep", "c": 3, "d": 4})
         );
+    }
+
+    #[test]
+    fn a_target_merges_its_sections_and_replaces_mode_and_run_as() {
+        let mut root = json!({
+            "variables": {"catalog": {"default": "main"}, "policy": {"lookup": {"cluster_policy": "x"}}},
+            "permissions": [{"level": "CAN_VIEW", "group_name": "a"}],
+            "run_as": {"user_name": "root@example.com"},
+        });
+        let target = json!({
+            "mode": "production",
+            "run_as": {"service_principal_name": "sp"},
+            "variables": {"catalog": "sales", "policy": {"default": "P1"}},
+            "permissions": [{"level": "CAN_MANAGE", "group_name": "b"}],
+            "workspace": {"host": "https://h"},
+        });
+        let chosen = apply_target(root.as_object_mut().unwrap(), target.as_object().unwrap());
+        assert_eq!(chosen.mode.as_deref(), Some("production"));
+        assert_eq!(chosen.run_as, Some(json!({"service_principal_name": "sp"})));
+        assert_eq!(root["variables"]["catalog"], json!({"default": "sales"}));
+        assert_eq!(root["variables"]["policy"], json!({"default": "P1"}));
+        assert_eq!(root["permissions"].as_array().unwrap().len(), 2);
+        assert_eq!(root["workspace"]["host"], "https://h");
     }
 
     #[test]

@@ -412,20 +412,7 @@ fn choose_target(config: &Value, wanted: Option<&str>) -> Result<String, BundleE
 /// The local part of a user name as the CLI shortens it: lower case,
 /// other characters `_`, runs collapsed, ends trimmed.
 fn short_name(user: &str) -> String {
-    let local = user.split('@').next().unwrap_or(user);
-    let mut out = String::new();
-    for c in local.chars() {
-        let c = if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '_'
-        };
-        if c == '_' && out.ends_with('_') {
-            continue;
-        }
-        out.push(c);
-    }
-    out.trim_matches('_').to_string()
+    presets::snake(user.split('@').next().unwrap_or(user))
 }
 
 /// The bundle's `target` as Mortar resources; `files` answers what the
@@ -442,53 +429,14 @@ pub fn convert(
         .and_then(|t| t.get(&target))
         .cloned()
         .unwrap_or(Value::Null);
-    let map = config.as_object_mut().expect("a bundle's root is a map");
-    let mut mode = None;
-    let mut run_as = map.get("run_as").cloned();
-    if let Value::Object(t) = &target_config {
-        for (section, value) in t {
-            match section.as_str() {
-                "mode" => mode = value.as_str().map(str::to_string),
-                "run_as" => run_as = Some(value.clone()),
-                "variables" => {
-                    let declared = map
-                        .entry("variables")
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    for (name, over) in value.as_object().into_iter().flatten() {
-                        let over = match over {
-                            Value::Object(_) => over.clone(),
-                            plain => serde_json::json!({"default": plain}),
-                        };
-                        if let Some(Value::Object(d)) = declared.get_mut(name) {
-                            if over.get("default").is_some() {
-                                d.remove("lookup");
-                            }
-                            if over.get("lookup").is_some() {
-                                d.remove("default");
-                            }
-                        }
-                        let mut slot = declared
-                            .get(name)
-                            .cloned()
-                            .unwrap_or(Value::Object(Map::new()));
-                        merge::merge(&mut slot, over);
-                        declared[name] = slot;
-                    }
-                }
-                "default" => {}
-                "bundle" | "workspace" | "resources" | "permissions" | "presets" | "sync"
-                | "artifacts" => {
-                    let slot = map.entry(section.clone()).or_insert(Value::Null);
-                    if slot.is_null() {
-                        *slot = value.clone();
-                    } else {
-                        merge::merge(slot, value.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    let root = config.as_object_mut().expect("a bundle's root is a map");
+    let merge::Chosen { mode, run_as } = match &target_config {
+        Value::Object(t) => merge::apply_target(root, t),
+        _ => merge::Chosen {
+            mode: None,
+            run_as: root.get("run_as").cloned(),
+        },
+    };
     let name = config["bundle"]["name"]
         .as_str()
         .unwrap_or("bundle")

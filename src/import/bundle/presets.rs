@@ -62,24 +62,30 @@ impl Presets {
         let raw = self.name_prefix.as_deref()?;
         let trimmed = raw.replace('[', "");
         let trimmed = trimmed.trim();
-        let mut out = String::new();
-        for c in trimmed.chars() {
-            let c = if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            };
-            if c == '_' && out.ends_with('_') {
-                continue;
-            }
-            out.push(c);
-        }
-        let mut out = out.trim_matches('_').to_string();
+        let mut out = snake(trimmed);
         if trimmed.ends_with(']') {
             out.push('_');
         }
         Some(out)
     }
+}
+
+/// `text` as the CLI normalizes names: lower case, any other character
+/// `_`, runs of `_` collapsed, none at either end.
+pub fn snake(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '_'
+        };
+        if c == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(c);
+    }
+    out.trim_matches('_').to_string()
 }
 
 fn set_default(map: &mut Map<String, Value>, key: &str, value: Value) {

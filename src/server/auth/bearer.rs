@@ -26,7 +26,7 @@ pub const REFRESH_SPACING: Duration = Duration::from_secs(5);
 const KEYS_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// The largest discovery document or JWKS read.
-const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+const MAX_DOCUMENT_BYTES: u64 = 1 << 20;
 
 /// Why a bearer token was refused. Each variant is a bounded metric label.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -299,13 +299,9 @@ impl Keys {
         if !resp.status().is_success() {
             return Err(format!("{url}: HTTP {}", resp.status().as_u16()));
         }
-        let body = resp
-            .bytes()
+        let body = crate::databricks::body::read_capped(resp, MAX_DOCUMENT_BYTES)
             .await
             .map_err(|e| format!("{url}: {}", crate::error_chain::error_chain(&e)))?;
-        if body.len() > MAX_DOCUMENT_BYTES {
-            return Err(format!("{url}: larger than {MAX_DOCUMENT_BYTES} bytes"));
-        }
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
     }
 }

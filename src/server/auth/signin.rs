@@ -15,7 +15,7 @@ use openidconnect::{
 use serde_json::Value;
 
 use super::identity::{Identity, Proof};
-use crate::databricks::auth::idp::oidc_http;
+use crate::databricks::auth::idp::bridge;
 use crate::databricks::secret::Secret;
 use crate::error_chain::error_chain;
 
@@ -110,7 +110,7 @@ impl SignIn {
     > {
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| SignInError::Discovery(e.to_string()))?;
-        let http = self.bridge();
+        let http = bridge(&self.http, MAX_IDP_BYTES);
         let metadata = CoreProviderMetadata::discover_async(issuer, &http)
             .await
             .map_err(|e| SignInError::Discovery(error_chain(&e)))?;
@@ -122,19 +122,6 @@ impl SignIn {
             Some(ClientSecret::new(self.client_secret.expose().to_string())),
         )
         .set_redirect_uri(redirect))
-    }
-
-    fn bridge(
-        &self,
-    ) -> impl Fn(
-        openidconnect::HttpRequest,
-    ) -> futures::future::BoxFuture<
-        'static,
-        Result<openidconnect::HttpResponse, crate::databricks::auth::idp::BridgeError>,
-    > + Send
-    + Sync {
-        let client = self.http.clone();
-        move |request| Box::pin(oidc_http(client.clone(), request, MAX_IDP_BYTES))
     }
 
     /// Starts a sign-in: the IdP's authorization URL with a fresh state,
@@ -169,7 +156,7 @@ impl SignIn {
         nonce: &str,
     ) -> Result<Identity, SignInError> {
         let client = self.client().await?;
-        let http = self.bridge();
+        let http = bridge(&self.http, MAX_IDP_BYTES);
         let token = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| SignInError::Discovery(e.to_string()))?

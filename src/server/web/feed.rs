@@ -1,7 +1,7 @@
 //! The audit trail as the web view reads it: incrementally, from where the
 //! last page view left off, each record verified link by link; the newest
-//! records kept in memory for history, drift and the trail, and whether
-//! the chain verifies.
+//! records kept in memory, each page given its app's for history, drift
+//! and the trail, and whether the chain verifies.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -48,9 +48,10 @@ impl AuditFeed {
         }
     }
 
-    /// Reads what was appended since the last call, and returns the newest
-    /// records kept (oldest first) with the chain's verification.
-    pub fn latest(&self) -> (Vec<AuditRecord>, Verification) {
+    /// Reads what was appended since the last call, and returns the records
+    /// of `app` among the newest kept (oldest first), with the chain's
+    /// verification.
+    pub fn of_app(&self, app: &str) -> (Vec<AuditRecord>, Verification) {
         let Some(path) = &self.path else {
             return (Vec::new(), Verification::Verified(0));
         };
@@ -61,11 +62,11 @@ impl AuditFeed {
             Some(r) => fresh.push(r.clone()),
             None => fresh.clear(),
         });
-        let mut shown: Vec<AuditRecord> = read.records.iter().cloned().collect();
+        // Records a writer is mid-way through: shown now, read again next time.
+        let mut pending = Vec::new();
         match outcome {
             Ok(Some(scanned)) => {
                 let count = fresh.len() as u64;
-                shown.extend(fresh.iter().cloned());
                 if scanned.settled {
                     // Settled: kept, and the next read starts after them.
                     read.total += count;
@@ -76,8 +77,8 @@ impl AuditFeed {
                     read.position = scanned.position;
                     read.verification = Verification::Verified(read.total);
                 } else {
-                    // A writer is mid-way: shown now, read again next time.
                     read.verification = Verification::Verified(read.total + count);
+                    pending = fresh;
                 }
             }
             Ok(None) => {
@@ -94,7 +95,13 @@ impl AuditFeed {
                 read.verification = Verification::Broken(crate::error_chain::error_chain(&e));
             }
         }
-        let keep_from = shown.len().saturating_sub(KEPT);
-        (shown.split_off(keep_from), read.verification.clone())
+        let shown = read
+            .records
+            .iter()
+            .chain(&pending)
+            .filter(|r| r.event.app == app)
+            .cloned()
+            .collect();
+        (shown, read.verification.clone())
     }
 }

@@ -21,8 +21,9 @@ use tokio::sync::watch;
 
 use super::actions::{Failure, no_app, perform};
 use super::auth::{Auth, AuthFailure, Authenticated};
-use super::control::{Command, ControlError, Parameters};
+use super::control::{Command, Parameters};
 use super::gate::{Gate, Refusal};
+use super::signin_routes::see_other;
 use super::view::Plans;
 use crate::audit::history::{HistoryOptions, history};
 use crate::manifest::access_policy::Action;
@@ -70,15 +71,8 @@ impl Web {
         match self.gate.caller(headers).await {
             Ok(caller) => Ok(caller),
             Err(Refusal::Unauthenticated(AuthFailure::Missing)) if self.gate.auth.signs_in() => {
-                let to = format!(
-                    "/auth/login?return={}",
-                    url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
-                );
-                let mut response = StatusCode::SEE_OTHER.into_response();
-                if let Ok(value) = HeaderValue::from_str(&to) {
-                    response.headers_mut().insert(header::LOCATION, value);
-                }
-                Err(response)
+                let to = format!("/auth/login?return={}", pages::urlencode(here));
+                Err(see_other(&to, &[]))
             }
             Err(refusal) => Err(refusal.into_response()),
         }
@@ -113,7 +107,7 @@ impl Web {
         let status = Arc::clone(&self.gate.status.borrow());
         let tree = Arc::clone(&self.gate.tree.borrow());
         let plans = Arc::clone(&self.plans.borrow());
-        let (records, verification) = self.feed.latest();
+        let (records, verification) = self.feed.of_app(&app.name);
         let entries = history(
             &records,
             &HistoryOptions {
@@ -122,11 +116,7 @@ impl Web {
                 ..HistoryOptions::default()
             },
         );
-        let mine: Vec<&crate::audit::AuditRecord> = records
-            .iter()
-            .rev()
-            .filter(|r| r.event.app == app.name)
-            .collect();
+        let mine: Vec<&crate::audit::AuditRecord> = records.iter().rev().collect();
         let resources = tree
             .resources
             .get(&app.name)
@@ -194,10 +184,7 @@ pub(crate) async fn app(
     Query(q): Query<AppQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let here = format!(
-        "/apps/{}",
-        url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-    );
+    let here = format!("/apps/{}", pages::urlencode(&name));
     let caller = match web.viewer(&headers, &here).await {
         Ok(c) => c,
         Err(response) => return response,
@@ -267,27 +254,21 @@ pub(crate) async fn command(
         Ok(_) => {
             let to = format!(
                 "/apps/{}?did={}",
-                url::form_urlencoded::byte_serialize(app.name.as_bytes()).collect::<String>(),
+                pages::urlencode(&app.name),
                 command.label()
             );
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            if let Ok(value) = HeaderValue::from_str(&to) {
-                response.headers_mut().insert(header::LOCATION, value);
-            }
-            response
+            see_other(&to, &[])
         }
         Err(Failure::Refused(Refusal::Forbidden(message))) => {
             web.problem(&caller, StatusCode::FORBIDDEN, "Not allowed", &message)
         }
         Err(Failure::Refused(refusal)) => refusal.into_response(),
         Err(Failure::Control(e)) => {
-            let status = match e {
-                ControlError::Conflict(_) => StatusCode::CONFLICT,
-                ControlError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                ControlError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
             let message = e.to_string();
-            html(status, web.app_page(&caller, &app, None, Some(&message)))
+            html(
+                e.status(),
+                web.app_page(&caller, &app, None, Some(&message)),
+            )
         }
     }
 }

@@ -483,6 +483,7 @@ pub fn problem(status: &ControllerStatus, viewer: &Viewer, title: &str, message:
     )
 }
 
-fn urlencode(text: &str) -> String {
+/// `text` as one segment of a URL path or a query value.
+pub(crate) fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
