@@ -109,7 +109,9 @@ async fn create(
         policy.insert("creator_user_name".into(), json!(caller.name));
         policy.insert("is_default".into(), json!(false));
         ws.policies.insert(id.clone(), Value::Object(policy));
-        acl::init_creator(ws, "cluster-policies", &id, &caller);
+        // Only admins create policies and admins manage every policy, so
+        // the creator gets no entry (`CAN_USE` is the only level a
+        // policy's ACL holds).
         Ok(id)
     })?;
     ok(json!({"policy_id": id}))

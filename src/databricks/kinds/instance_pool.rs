@@ -26,6 +26,18 @@ const API: Endpoints = Endpoints {
     id_field: "instance_pool_id",
 };
 const TAGS: &str = "custom_tags";
+/// What `instance-pools/edit` takes: the rest is fixed at create (a pool's
+/// `aws_attributes` as the server filled them cannot be sent back).
+const EDITABLE: &[&str] = &[
+    "instance_pool_name",
+    "node_type_id",
+    "custom_tags",
+    "idle_instance_autotermination_minutes",
+    "max_capacity",
+    "min_idle_instances",
+    "remote_disk_throughput",
+    "total_initial_remote_disk_size",
+];
 
 const FIELDS: &[&str] = &[
     "instance_pool_name",
@@ -104,6 +116,11 @@ impl KindSpec for InstancePoolAdapter {
     fn permissions_type(&self) -> Option<&'static str> {
         Some("instance-pools")
     }
+
+    /// Clusters draw their workers (and driver) from a pool.
+    fn referred_to_as(&self) -> &'static [&'static str] {
+        &["instance_pool_id", "driver_instance_pool_id"]
+    }
 }
 
 #[async_trait]
@@ -114,7 +131,14 @@ impl KindAdapter for InstancePoolAdapter {
         names: &BTreeSet<String>,
     ) -> Result<Vec<ListedObject>, Error> {
         let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
-        Ok(owned_or_named(take_array(resp, "instance_pools"), names, live_object).collect())
+        Ok(owned_or_named(take_array(resp, "instance_pools"), Some(names), live_object).collect())
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        let resp = client.get("/api/2.0/instance-pools/list", &[]).await?;
+        Ok(Some(
+            owned_or_named(take_array(resp, "instance_pools"), None, live_object).collect(),
+        ))
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
@@ -127,7 +151,8 @@ impl KindAdapter for InstancePoolAdapter {
     }
 
     async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
-        let body = with_ownership_tags(desired.spec, TAGS, &desired.ownership());
+        let editable = Value::Object(fields_in(desired.spec, EDITABLE));
+        let body = with_ownership_tags(&editable, TAGS, &desired.ownership());
         API.edit(client, id, &body).await
     }
 
