@@ -142,6 +142,7 @@ pub async fn gather(
                 observed.live.entry(key.clone()).or_insert(live);
             }
             observed.application_ids.extend(more.application_ids);
+            observed.ambiguous.extend(more.ambiguous);
         }
     }
     // Only a verified log is read: a trail that does not verify stops the
@@ -160,6 +161,7 @@ pub async fn gather(
         orphans,
         live: observed.live,
         application_ids: observed.application_ids,
+        ambiguous: observed.ambiguous,
         dangling,
         secret_keys,
     })

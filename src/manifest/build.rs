@@ -13,7 +13,7 @@ use super::diag::{At, Diagnostics};
 use super::document::Document;
 use super::fields::Fields;
 use super::permissions;
-use super::resource::{DesiredResource, Origin, PermissionEntry, ResourceKey};
+use super::resource::{ADOPT_ID_ANNOTATION, DesiredResource, Origin, PermissionEntry, ResourceKey};
 use super::schema::{self, Ctx};
 use super::vars::{self, ReferenceSite, Values};
 use super::yaml::{Entry, Node, Value};
@@ -61,6 +61,26 @@ pub struct AppScope<'a> {
     pub workspace: Option<&'a str>,
     pub project: &'a Project,
     pub variables: &'a Values,
+}
+
+/// The id the document's [`ADOPT_ID_ANNOTATION`] names, if it names one.
+fn adopt_id(diags: &mut Diagnostics, doc: &Document) -> Option<String> {
+    let id = doc.annotations.get(ADOPT_ID_ANNOTATION)?.trim();
+    if id.is_empty() {
+        diags.error(
+            At::new(
+                &doc.file,
+                doc.origin.line,
+                doc.origin.column,
+                "metadata.annotations",
+            ),
+            format!(
+                "`{ADOPT_ID_ANNOTATION}` is empty: give the id of the object to adopt, or remove it"
+            ),
+        );
+        return None;
+    }
+    Some(id.to_string())
 }
 
 pub fn build(
@@ -114,19 +134,10 @@ pub fn build(
     vars::references(diags, file, &spec, "spec", &mut references);
 
     let mut permissions_list: Vec<PermissionEntry> = Vec::new();
-    let acl_key = if kind == Kind::SecretScope {
-        "acls"
-    } else {
-        "permissions"
-    };
+    let (acl_key, level_key) = permissions::acl_keys(kind);
     if let Some(entry) = doc.node.get(acl_key) {
         let node = vars::substitute(diags, file, &entry.value, acl_key, app.variables);
         vars::references(diags, file, &node, acl_key, &mut references);
-        let level_key = if kind == Kind::SecretScope {
-            "permission"
-        } else {
-            "permission_level"
-        };
         permissions_list = permissions::read(diags, file, &node, acl_key, kind, level_key);
     }
 
@@ -164,6 +175,7 @@ pub fn build(
             key,
             app: app.name.to_string(),
             numeric_references: super::numeric::numeric_references(kind, &spec_json),
+            adopt_id: adopt_id(diags, doc),
             spec: spec_json,
             permissions: permissions_list,
             depends_on: Vec::new(),
@@ -333,6 +345,18 @@ fn read_secrets(
         });
     }
     out
+}
+
+/// The file extension a notebook source in `language` is written with
+/// (the one [`language_for`] reads back).
+pub fn extension_for(language: &str) -> Option<&'static str> {
+    Some(match language {
+        "PYTHON" => "py",
+        "SQL" => "sql",
+        "SCALA" => "scala",
+        "R" => "r",
+        _ => return None,
+    })
 }
 
 fn language_for(path: &str) -> Option<(&'static str, &'static str)> {

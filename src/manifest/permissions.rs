@@ -32,6 +32,32 @@ pub fn levels_for(kind: Kind) -> Option<&'static [&'static str]> {
 
 const PRINCIPAL_KEYS: [&str; 3] = ["user_name", "group_name", "service_principal_name"];
 
+/// Where a kind's manifest keeps its ACL and what an entry calls its
+/// level: `permissions:` with `permission_level`, or a secret scope's
+/// `acls:` with `permission`.
+pub fn acl_keys(kind: Kind) -> (&'static str, &'static str) {
+    if kind == Kind::SecretScope {
+        ("acls", "permission")
+    } else {
+        ("permissions", "permission_level")
+    }
+}
+
+/// One entry as a manifest writes it (`{group_name: …, permission_level: …}`,
+/// or `permission` for a secret scope's `acls:`).
+pub fn entry_json(entry: &PermissionEntry, level_key: &str) -> serde_json::Value {
+    let mut v = crate::databricks::kinds::permissions::entry_json(
+        &entry.principal,
+        &entry.permission_level,
+    );
+    if let Some(obj) = v.as_object_mut()
+        && let Some(level) = obj.remove("permission_level")
+    {
+        obj.insert(level_key.to_string(), level);
+    }
+    v
+}
+
 /// Reads a permissions list. `level_key` is `permission_level`, or
 /// `permission` for secret scope ACLs.
 pub fn read(

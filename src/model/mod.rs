@@ -20,5 +20,7 @@ pub use inventory::Inventory;
 pub use kind::Kind;
 pub use live::{LastApplied, LiveObject, LiveState, ManagedResource, Ownership};
 pub use reference::{Attribute, Reference};
-pub use resource::{DesiredResource, Origin, PermissionEntry, Principal, ResourceKey};
+pub use resource::{
+    ADOPT_ID_ANNOTATION, DesiredResource, Origin, PermissionEntry, Principal, ResourceKey,
+};
 pub use status::{AppStatus, ControllerStatus, Health, SyncStatus};

@@ -91,5 +91,15 @@ pub struct DesiredResource {
     /// numeric field: sent as numbers once resolved.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub numeric_references: Vec<String>,
+    /// The id of the existing object to adopt for this resource (the
+    /// [`ADOPT_ID_ANNOTATION`]), when the manifest names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt_id: Option<String>,
     pub origin: Origin,
 }
+
+/// The annotation naming the id of the existing object a resource adopts:
+/// it wins over the name, so an object whose name differs (or that shares
+/// its name with others) is taken over without a guess. `mortar import`
+/// writes it.
+pub const ADOPT_ID_ANNOTATION: &str = "mortar.dev/adopt-id";

@@ -67,6 +67,9 @@ pub struct Observed {
     pub live: LiveState,
     /// Service principals' application ids, by key.
     pub application_ids: BTreeMap<ResourceKey, String>,
+    /// Keys whose name several objects Mortar does not own carry, with
+    /// those objects' ids: none is taken for the key.
+    pub ambiguous: BTreeMap<ResourceKey, Vec<String>>,
 }
 
 /// Observes every workspace named in `wants` with the client of that name.
@@ -103,6 +106,7 @@ pub async fn observe(
     for part in parts {
         out.live.extend(part.live);
         out.application_ids.extend(part.application_ids);
+        out.ambiguous.extend(part.ambiguous);
     }
     Ok(out)
 }
@@ -122,8 +126,8 @@ async fn observe_kind(
             source,
         })?;
     let mut matched = matching::match_objects(client.name(), kind, wanted, listed);
-    // Inventory entries the list did not return (renamed by hand, or a kind
-    // listed by name only): one GET each.
+    // Inventory entries and adopt ids the list did not return (renamed by
+    // hand, or a kind listed by name only): one GET each.
     for (key, id) in &matched.missing_ids {
         let found = adapter
             .get(client, id)
@@ -140,7 +144,10 @@ async fn observe_kind(
     // Each object is normalized as soon as it is in hand, so a workspace's
     // raw API bodies are never all held at once: a drift check of thousands
     // of objects keeps only their normalized specs.
-    let mut out = Observed::default();
+    let mut out = Observed {
+        ambiguous: std::mem::take(&mut matched.ambiguous),
+        ..Observed::default()
+    };
     let mut full = Vec::new();
     for (key, obj) in std::mem::take(&mut matched.objects) {
         if wanted.keys.get(&key).is_some_and(|h| h.full_read) {
@@ -160,7 +167,6 @@ async fn observe_kind(
         }
     }
     if adapter.has_acl() {
-        let owner_in_acl = adapter.owner_in_acl();
         let acl_keys: Vec<(ResourceKey, String)> = out
             .live
             .iter()
@@ -168,16 +174,7 @@ async fn observe_kind(
             .map(|(key, obj)| (key.clone(), obj.id.clone()))
             .collect();
         let acls = read_each(acl_keys, "permissions", |id| async move {
-            let acl = adapter.read_permissions(client, &id).await?;
-            let mut entries = acl.entries;
-            if let Some(owner) = acl.owner.filter(|_| owner_in_acl) {
-                entries.push(PermissionEntry {
-                    principal: owner,
-                    permission_level: "IS_OWNER".to_string(),
-                });
-                entries.sort();
-            }
-            Ok(entries)
+            acl_entries(adapter, client, &id).await
         })
         .await?;
         for (key, entries) in acls {
@@ -187,6 +184,26 @@ async fn observe_kind(
         }
     }
     Ok(out)
+}
+
+/// An object's direct ACL as a manifest's `permissions:` compare with it:
+/// sorted, with the owner as an `IS_OWNER` entry where the kind declares
+/// owners.
+pub async fn acl_entries(
+    adapter: &'static dyn KindAdapter,
+    client: &Client,
+    id: &str,
+) -> Result<Vec<PermissionEntry>, crate::databricks::Error> {
+    let acl = adapter.read_permissions(client, id).await?;
+    let mut entries = acl.entries;
+    if let Some(owner) = acl.owner.filter(|_| adapter.owner_in_acl()) {
+        entries.push(PermissionEntry {
+            principal: owner,
+            permission_level: "IS_OWNER".to_string(),
+        });
+        entries.sort();
+    }
+    Ok(entries)
 }
 
 /// One object normalized by its adapter, with the service principal's

@@ -31,6 +31,9 @@ pub struct KeyHint {
     /// The list answer lacks fields this key's spec sets (a job's
     /// `run_as`, `parameters`, `environments`): read the object whole.
     pub full_read: bool,
+    /// The id of the existing object the manifest adopts (its
+    /// `mortar.dev/adopt-id`), which wins over the name.
+    pub adopt_id: Option<String>,
 }
 
 /// True when `spec` sets a field the kind's list call does not return.
@@ -70,6 +73,7 @@ impl Wants {
             }
             let hint = slot.keys.entry(r.key.clone()).or_default();
             hint.name = name;
+            hint.adopt_id = r.adopt_id.clone();
             hint.full_read |= needs_full_read(r.key.kind, &r.spec);
             if has_acl {
                 slot.acl_keys.insert(r.key.clone());

@@ -36,6 +36,8 @@ pub struct AppInput<'a> {
     /// Ids known from elsewhere (other apps, earlier applies), by key; the
     /// inventory's and live ids are added automatically.
     pub ids: &'a BTreeMap<ResourceKey, String>,
+    /// Keys whose name several unowned objects carry, with their ids.
+    pub ambiguous: &'a BTreeMap<ResourceKey, Vec<String>>,
 }
 
 /// Compiled ignore rules.
@@ -245,6 +247,21 @@ fn plan_desired(
 ) -> PlannedAction {
     let key = &resource.key;
     let managed = input.last_applied.get(key);
+    if let Some(ids) = input.ambiguous.get(key) {
+        let mut a = action(ActionKind::Conflict, key, None);
+        a.reason = Some(format!(
+            "{} objects of kind {} are named `{}` (ids {}) and Mortar manages none of them: \
+             name the one to adopt with the annotation `{}: <id>`, or rename the others",
+            ids.len(),
+            key.kind,
+            crate::databricks::kinds::spec(key.kind)
+                .and_then(|k| k.name_of(&resource.spec))
+                .unwrap_or_else(|| key.name.clone()),
+            ids.join(", "),
+            crate::model::ADOPT_ID_ANNOTATION
+        ));
+        return a;
+    }
     let Some(live) = input.live.get(key) else {
         let mut a = action(ActionKind::Create, key, None);
         a.changes = create_preview(&resource.spec);

@@ -27,6 +27,7 @@ fn desired(kind: Kind, name: &str, spec: Value) -> DesiredResource {
         permissions: Vec::new(),
         depends_on: Vec::new(),
         numeric_references: Vec::new(),
+        adopt_id: None,
         origin: Origin {
             file: "apps/analytics/jobs.yaml".into(),
             line: 1,
@@ -70,6 +71,7 @@ struct World {
     ignore: Vec<IgnoreRule>,
     options: AppOptions,
     ids: BTreeMap<ResourceKey, String>,
+    ambiguous: BTreeMap<ResourceKey, Vec<String>>,
 }
 
 impl World {
@@ -82,6 +84,7 @@ impl World {
             ignore: &self.ignore,
             options: self.options,
             ids: &self.ids,
+            ambiguous: &self.ambiguous,
         })
     }
 
@@ -200,6 +203,24 @@ fn an_unowned_object_with_the_desired_name_is_a_conflict_unless_adopted() {
     assert_eq!(a.action, ActionKind::Adopt);
     assert_eq!(a.changes[0].path, "/max_retries");
     assert!(!a.drift);
+}
+
+#[test]
+fn two_objects_matching_one_manifest_are_a_conflict_even_when_adopting() {
+    let mut w = World::default();
+    w.options.adopt = true;
+    w.desired
+        .push(desired(Kind::Job, "etl", json!({"name": "nightly"})));
+    w.ambiguous
+        .insert(job_key(), vec!["41".to_string(), "42".to_string()]);
+    let plan = w.plan().unwrap();
+    let a = &plan.actions[0];
+    assert_eq!(a.action, ActionKind::Conflict);
+    let reason = a.reason.as_deref().unwrap();
+    assert!(reason.contains("named `nightly` (ids 41, 42)"), "{reason}");
+    assert!(reason.contains("mortar.dev/adopt-id"), "{reason}");
+    assert_eq!(plan.summary.conflict, 1);
+    assert_eq!(plan.summary.adopt + plan.summary.create, 0);
 }
 
 #[test]
