@@ -58,7 +58,7 @@ enum Command {
     /// Test the repository's guardrails (Rego policies under policies/).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
-    /// Bring what exists into Mortar: a Databricks Asset Bundle as an app.
+    /// Bring what exists into Mortar: an Asset Bundle or a live workspace as an app.
     #[command(subcommand)]
     Import(cmd::import::Command),
     /// Show each app's status as the controller last saved it.
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
             Command::App(command) => cmd::app::run(command).await,
             Command::Policy(command) => cmd::policy::run(command).await,
             Command::Access(command) => cmd::access::run(command).await,
-            Command::Import(command) => cmd::import::run(command),
+            Command::Import(command) => cmd::import::run(command).await,
         }
     });
     match result {

@@ -36,6 +36,15 @@ pub enum EngineError {
         #[source]
         source: crate::audit::ship::ShipError,
     },
+    #[error(
+        "workspace `{workspace}` is not configured in the config file's `workspaces:` section (configured: {configured})"
+    )]
+    UnknownWorkspace {
+        workspace: String,
+        configured: String,
+    },
+    #[error(transparent)]
+    Import(Box<crate::import::workspace::read::ImportError>),
     #[error("workspace {workspace}: who am I (SCIM Me)")]
     Identity {
         workspace: String,
@@ -58,6 +67,8 @@ impl EngineError {
             | EngineError::AuditWebhookStart { .. } => "audit_webhook",
             EngineError::Lock(_) => "state_lock",
             EngineError::Identity { .. } => "identity",
+            EngineError::UnknownWorkspace { .. } => "unknown_workspace",
+            EngineError::Import(e) => e.metric_label(),
         }
     }
 }

@@ -31,7 +31,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::inventory::InventoryStore;
 use crate::apply::lock::{LockOptions, StateLock};
-use crate::apply::{self, ApplyReport, ExecOptions, PrepareOptions, Prepared, Progress};
+use crate::apply::{
+    self, ApplyError, ApplyReport, ExecOptions, PrepareOptions, Prepared, Progress,
+};
 use crate::audit::{AuditSink, Trigger};
 use crate::config::Config;
 use crate::databricks::Client;
@@ -162,6 +164,32 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// What workspace `workspace` holds, as the manifests of one app that
+    /// adopts it (`mortar import workspace`). Objects other apps own, by
+    /// ownership tag or by the inventories in the state directory, are
+    /// left out.
+    pub async fn import_workspace(
+        &self,
+        workspace: &str,
+        options: &crate::import::workspace::Options,
+    ) -> Result<crate::import::workspace::WorkspaceImport, EngineError> {
+        let client = self
+            .clients
+            .get(workspace)
+            .ok_or_else(|| EngineError::UnknownWorkspace {
+                workspace: workspace.to_string(),
+                configured: self.clients.keys().cloned().collect::<Vec<_>>().join(", "),
+            })?;
+        let mut inventories = Vec::new();
+        for app in self.store.apps().map_err(ApplyError::from)? {
+            inventories.push(self.store.load(&app).map_err(ApplyError::from)?);
+        }
+        let owners = crate::import::workspace::Owners::from_inventories(workspace, &inventories);
+        crate::import::workspace::read::gather(client, &owners, options)
+            .await
+            .map_err(|e| EngineError::Import(Box::new(e)))
     }
 
     /// Renders the config's source, or `source_dir` instead of it. A Git

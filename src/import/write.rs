@@ -2,14 +2,18 @@
 //! (`apps/<app>.yaml`, adopting what exists), one manifest per resource
 //! (`<app>/<kind>-<key>.yaml`), and the notebooks and files the resources
 //! run, copied under `<app>/files/` with a `Notebook` or `WorkspaceFile`
-//! manifest each (`<app>/notebook-<file>.yaml`). Pure: the same import gives the same files, byte for
-//! byte; writing them is the caller's.
+//! manifest each (`<app>/notebook-<file>.yaml`). An import of a live
+//! workspace is laid out alike, each manifest naming the object it adopts
+//! (`mortar.dev/adopt-id`). Pure: the same import gives the same files,
+//! byte for byte; writing them is the caller's.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
 use super::bundle::Imported;
+use super::workspace::WorkspaceImport;
+use crate::model::ADOPT_ID_ANNOTATION;
 
 /// Where an import goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +37,19 @@ pub enum OutputFile {
         path: String,
         from: String,
     },
+    /// A workspace object's content, as exported.
+    Bytes {
+        path: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl OutputFile {
     pub fn path(&self) -> &str {
         match self {
-            OutputFile::Text { path, .. } | OutputFile::Copy { path, .. } => path,
+            OutputFile::Text { path, .. }
+            | OutputFile::Copy { path, .. }
+            | OutputFile::Bytes { path, .. } => path,
         }
     }
 }
@@ -70,6 +81,96 @@ fn document(kind: &str, name: &str) -> Map<String, Value> {
     doc
 }
 
+/// The child `Application` (`apps/<app>.yaml`), adopting what exists.
+fn application(
+    layout: &Layout,
+    variables: &BTreeMap<String, String>,
+    header: &str,
+) -> Result<OutputFile, WriteError> {
+    let app = &layout.app;
+    let mut application = document("Application", app);
+    let mut spec = Map::new();
+    spec.insert("project".into(), json!(layout.project));
+    spec.insert("source".into(), json!({"path": app}));
+    spec.insert("destination".into(), json!({"workspace": layout.workspace}));
+    // What exists is taken over, not created again.
+    spec.insert("adopt".into(), json!(true));
+    if !variables.is_empty() {
+        spec.insert("variables".into(), json!(variables));
+    }
+    application.insert("spec".into(), Value::Object(spec));
+    yaml(
+        &format!("apps/{app}.yaml"),
+        header,
+        &Value::Object(application),
+    )
+}
+
+/// The files of a live workspace's import laid out by `layout`.
+pub fn workspace_files(
+    imported: &WorkspaceImport,
+    layout: &Layout,
+) -> Result<Vec<OutputFile>, WriteError> {
+    let app = &layout.app;
+    let origin = format!("# Imported from workspace `{}`", imported.workspace);
+    let mut out = vec![application(
+        layout,
+        &Default::default(),
+        &format!(
+            "{origin}. It adopts the objects its manifests name by id; once it\n# syncs, Mortar manages them.\n"
+        ),
+    )?];
+    for r in &imported.resources {
+        let mut doc = document(r.kind.as_str(), &r.key);
+        if let Some(id) = &r.adopt_id
+            && let Some(Value::Object(meta)) = doc.get_mut("metadata")
+        {
+            meta.insert("annotations".into(), json!({ ADOPT_ID_ANNOTATION: id }));
+        }
+        for (field, value) in r.extra.iter().filter(|(f, _)| *f == "source") {
+            doc.insert(field.clone(), value.clone());
+        }
+        doc.insert("spec".into(), r.spec.clone());
+        for (field, value) in r.extra.iter().filter(|(f, _)| *f != "source") {
+            doc.insert(field.clone(), value.clone());
+        }
+        let path = format!(
+            "{app}/{}-{}.yaml",
+            r.kind.as_str().to_ascii_lowercase(),
+            r.key
+        );
+        let mut file = yaml(&path, &format!("{origin}.\n"), &Value::Object(doc))?;
+        if !r.secret_keys.is_empty()
+            && let OutputFile::Text { text, .. } = &mut file
+        {
+            text.push_str(&secrets_to_fill(&r.secret_keys));
+        }
+        out.push(file);
+        if let Some(f) = &r.file {
+            out.push(OutputFile::Bytes {
+                path: format!("{app}/files/{}", f.relative),
+                bytes: f.bytes.clone(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path().cmp(b.path()));
+    Ok(out)
+}
+
+/// A secret scope's keys, listed for the user to say where the controller
+/// reads each value (values are never read from a workspace).
+fn secrets_to_fill(keys: &[String]) -> String {
+    let mut text = String::from(
+        "# The scope holds these secrets; their values were not read. Uncomment\n\
+         # and give each a source (fromEnv or fromFile) for Mortar to put it\n\
+         # again should it go missing:\n# secrets:\n",
+    );
+    for key in keys {
+        text.push_str(&format!("#   - key: {key}\n#     fromEnv: \n"));
+    }
+    text
+}
+
 /// The files of `imported` laid out by `layout`.
 pub fn files(imported: &Imported, layout: &Layout) -> Result<Vec<OutputFile>, WriteError> {
     let app = &layout.app;
@@ -79,24 +180,12 @@ pub fn files(imported: &Imported, layout: &Layout) -> Result<Vec<OutputFile>, Wr
     );
     let mut out = Vec::new();
 
-    let mut application = document("Application", app);
-    let mut spec = Map::new();
-    spec.insert("project".into(), json!(layout.project));
-    spec.insert("source".into(), json!({"path": app}));
-    spec.insert("destination".into(), json!({"workspace": layout.workspace}));
-    // What the bundle deployed is taken over, not created again.
-    spec.insert("adopt".into(), json!(true));
-    if !imported.variables.is_empty() {
-        let vars: BTreeMap<&String, &String> = imported.variables.iter().collect();
-        spec.insert("variables".into(), json!(vars));
-    }
-    application.insert("spec".into(), Value::Object(spec));
-    out.push(yaml(
-        &format!("apps/{app}.yaml"),
+    out.push(application(
+        layout,
+        &imported.variables,
         &format!(
             "{origin}. It adopts the objects the bundle deployed; once it syncs,\n# Mortar manages them.\n"
         ),
-        &Value::Object(application),
     )?);
 
     for r in &imported.resources {

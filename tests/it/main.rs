@@ -25,6 +25,7 @@ mod harness;
 mod hostile;
 mod image;
 mod import_bundle;
+mod import_workspace;
 mod kinds;
 mod kube_apiserver;
 mod kube_support;

@@ -88,7 +88,7 @@ impl Env {
         run(self.command(args)).await
     }
 
-    async fn plan_json(&self, extra: &[&str]) -> (i32, Value) {
+    pub(crate) async fn plan_json(&self, extra: &[&str]) -> (i32, Value) {
         let mut args = vec!["plan", "--output", "json"];
         args.extend_from_slice(extra);
         let out = self.mortar(&args).await;

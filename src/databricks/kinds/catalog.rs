@@ -29,6 +29,8 @@ const FIELDS: &[&str] = &[
     "connection_name",
     "options",
 ];
+/// Catalogs every metastore has.
+const SYSTEM: &[&str] = &["system", "hive_metastore", "samples"];
 /// Fields `PATCH` may change.
 const MUTABLE: &[&str] = &["comment", "properties", "options", "owner"];
 
@@ -65,6 +67,16 @@ impl KindSpec for CatalogAdapter {
     fn normalize_spec(&self, spec: &Value) -> Value {
         kept(spec, FIELDS)
     }
+
+    fn grants_securable(&self) -> Option<&'static str> {
+        Some("catalog")
+    }
+
+    /// The metastore's own catalogs.
+    fn made_by_databricks(&self, listed: &ListedObject) -> bool {
+        SYSTEM.contains(&listed.name.as_str())
+            || listed.raw.get("catalog_type").and_then(Value::as_str) == Some("SYSTEM_CATALOG")
+    }
 }
 
 #[async_trait]
@@ -83,6 +95,11 @@ impl KindAdapter for CatalogAdapter {
             .filter_map(live_object)
             .filter(|o| names.contains(&o.name))
             .collect())
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        let all = list_token_paged(client, BASE, &[("max_results", "0")], "catalogs").await?;
+        Ok(Some(all.into_iter().filter_map(live_object).collect()))
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {

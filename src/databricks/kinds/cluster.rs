@@ -185,6 +185,38 @@ impl KindSpec for ClusterAdapter {
     fn permissions_type(&self) -> Option<&'static str> {
         Some("clusters")
     }
+
+    /// A job task's (or a pipeline's) cluster.
+    fn referred_to_as(&self) -> &'static [&'static str] {
+        &["existing_cluster_id", "cluster_id"]
+    }
+}
+
+/// The clusters Mortar owns or `names` names (every all-purpose cluster
+/// without `names`), each read whole.
+async fn list_clusters(
+    client: &Client,
+    names: Option<&BTreeSet<String>>,
+) -> Result<Vec<ListedObject>, Error> {
+    let clusters = list_token_paged(
+        client,
+        "/api/2.1/clusters/list",
+        &[("page_size", "100")],
+        "clusters",
+    )
+    .await?;
+    let mut out = Vec::new();
+    for obj in owned_or_named(clusters, names, live_object) {
+        // Jobs' clusters are not Mortar's to manage.
+        if obj.raw.get("cluster_source").and_then(Value::as_str) == Some("JOB") {
+            continue;
+        }
+        // The list omits `spec`; read each wanted cluster whole.
+        if let Some(full) = get_cluster(client, &obj.id).await? {
+            out.push(full);
+        }
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -194,25 +226,11 @@ impl KindAdapter for ClusterAdapter {
         client: &Client,
         names: &BTreeSet<String>,
     ) -> Result<Vec<ListedObject>, Error> {
-        let clusters = list_token_paged(
-            client,
-            "/api/2.1/clusters/list",
-            &[("page_size", "100")],
-            "clusters",
-        )
-        .await?;
-        let mut out = Vec::new();
-        for obj in owned_or_named(clusters, names, live_object) {
-            // Jobs' clusters are not Mortar's to manage.
-            if obj.raw.get("cluster_source").and_then(Value::as_str) == Some("JOB") {
-                continue;
-            }
-            // The list omits `spec`; read each wanted cluster whole.
-            if let Some(full) = get_cluster(client, &obj.id).await? {
-                out.push(full);
-            }
-        }
-        Ok(out)
+        list_clusters(client, Some(names)).await
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        list_clusters(client, None).await.map(Some)
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {

@@ -92,6 +92,16 @@ impl KindSpec for ClusterPolicyAdapter {
     fn permissions_type(&self) -> Option<&'static str> {
         Some("cluster-policies")
     }
+
+    /// Clusters and job clusters name the policy they follow.
+    fn referred_to_as(&self) -> &'static [&'static str] {
+        &["policy_id"]
+    }
+
+    /// The workspace's default policies (Personal Compute, …).
+    fn made_by_databricks(&self, listed: &ListedObject) -> bool {
+        listed.raw.get("is_default").and_then(Value::as_bool) == Some(true)
+    }
 }
 
 #[async_trait]
@@ -107,6 +117,16 @@ impl KindAdapter for ClusterPolicyAdapter {
             .filter_map(live_object)
             .filter(|o| names.contains(&o.name))
             .collect())
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        let resp = client.get("/api/2.0/policies/clusters/list", &[]).await?;
+        Ok(Some(
+            take_array(resp, "policies")
+                .into_iter()
+                .filter_map(live_object)
+                .collect(),
+        ))
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {

@@ -39,6 +39,10 @@ impl KindSpec for DirectoryAdapter {
         true
     }
 
+    fn workspace_object_type(&self) -> Option<&'static str> {
+        Some(OBJECT_TYPE)
+    }
+
     fn kind(&self) -> Kind {
         Kind::Directory
     }

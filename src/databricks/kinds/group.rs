@@ -10,4 +10,5 @@ pub const ADAPTER: ScimAdapter = ScimAdapter {
     schema: "urn:ietf:params:scim:schemas:core:2.0:Group",
     scalars: &["displayName", "externalId"],
     application_id: None,
+    builtin: &["admins", "users"],
 };

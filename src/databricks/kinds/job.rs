@@ -228,6 +228,38 @@ impl KindSpec for JobAdapter {
     fn permissions_type(&self) -> Option<&'static str> {
         Some("jobs")
     }
+
+    /// A `run_job_task` names the job it runs.
+    fn referred_to_as(&self) -> &'static [&'static str] {
+        &["job_id"]
+    }
+}
+
+/// The jobs Mortar owns or `names` names (every job without `names`),
+/// each whole.
+async fn list_jobs(
+    client: &Client,
+    names: Option<&BTreeSet<String>>,
+) -> Result<Vec<ListedObject>, Error> {
+    let jobs = list_token_paged(
+        client,
+        "/api/2.2/jobs/list",
+        &[("limit", "100"), ("expand_tasks", "true")],
+        "jobs",
+    )
+    .await?;
+    let mut out = Vec::new();
+    for obj in owned_or_named(jobs, names, live_object) {
+        // A job with more tasks than the list holds is read whole.
+        if obj.raw.get("has_more").and_then(Value::as_bool) == Some(true) {
+            if let Some(full) = read_job(client, &obj.id).await? {
+                out.push(full);
+            }
+        } else {
+            out.push(obj);
+        }
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -237,25 +269,11 @@ impl KindAdapter for JobAdapter {
         client: &Client,
         names: &BTreeSet<String>,
     ) -> Result<Vec<ListedObject>, Error> {
-        let jobs = list_token_paged(
-            client,
-            "/api/2.2/jobs/list",
-            &[("limit", "100"), ("expand_tasks", "true")],
-            "jobs",
-        )
-        .await?;
-        let mut out = Vec::new();
-        for obj in owned_or_named(jobs, names, live_object) {
-            // A job with more tasks than the list holds is read whole.
-            if obj.raw.get("has_more").and_then(Value::as_bool) == Some(true) {
-                if let Some(full) = read_job(client, &obj.id).await? {
-                    out.push(full);
-                }
-            } else {
-                out.push(obj);
-            }
-        }
-        Ok(out)
+        list_jobs(client, Some(names)).await
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        list_jobs(client, None).await.map(Some)
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {

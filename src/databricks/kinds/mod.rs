@@ -227,6 +227,33 @@ pub trait KindSpec: Send + Sync {
     fn acl_in_create(&self) -> bool {
         false
     }
+
+    /// The `object_type` the workspace tree lists objects of this kind as
+    /// (`NOTEBOOK`, `FILE`, `DIRECTORY`), for kinds that live in it.
+    fn workspace_object_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The securable type Unity Catalog grants privileges on objects of
+    /// this kind as (`catalog`, `schema`), for kinds that take grants; a
+    /// `Grants` resource's id is `<type>/<full name>`.
+    fn grants_securable(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The fields of other kinds' specs that hold this kind's id (a job
+    /// task's `existing_cluster_id`, a cluster's `policy_id`): an import
+    /// writes them as references to the imported object.
+    fn referred_to_as(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// True for objects the workspace makes itself (the `admins` and
+    /// `users` groups, the `system` catalog, a catalog's `default` and
+    /// `information_schema` schemas): an import leaves them out.
+    fn made_by_databricks(&self, _listed: &ListedObject) -> bool {
+        false
+    }
 }
 
 /// The operations Mortar needs on one kind of Databricks object: its
@@ -243,6 +270,13 @@ pub trait KindAdapter: KindSpec {
         client: &Client,
         names: &BTreeSet<String>,
     ) -> Result<Vec<ListedObject>, Error>;
+
+    /// Every object of this kind in the workspace, for an import; `None`
+    /// for kinds that have no list of their own (grants, settings and
+    /// workspace objects are read through what holds them).
+    async fn list_all(&self, _client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        Ok(None)
+    }
 
     /// One object by id; `None` when it does not exist.
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error>;
@@ -466,16 +500,17 @@ pub fn with_ownership_tags(spec: &Value, field: &str, owner: &OwnershipTags) -> 
 }
 
 /// The listed `items` that belong in a list result, as live objects: those
-/// Mortar owns (by ownership tag) and those named in `names`.
+/// Mortar owns (by ownership tag) and those named in `names`; every one
+/// when `names` is `None` (an import).
 pub fn owned_or_named(
     items: Vec<Value>,
-    names: &BTreeSet<String>,
+    names: Option<&BTreeSet<String>>,
     live_object: fn(Value) -> Option<ListedObject>,
 ) -> impl Iterator<Item = ListedObject> + '_ {
     items
         .into_iter()
         .filter_map(live_object)
-        .filter(|o| o.owner.is_some() || names.contains(&o.name))
+        .filter(move |o| names.is_none_or(|n| o.owner.is_some() || n.contains(&o.name)))
 }
 
 /// A JSON value as an id string (numbers are written without quotes).

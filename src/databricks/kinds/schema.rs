@@ -53,6 +53,18 @@ impl KindSpec for SchemaAdapter {
         kept(live, FIELDS)
     }
 
+    fn grants_securable(&self) -> Option<&'static str> {
+        Some("schema")
+    }
+
+    /// The schemas a catalog is created with.
+    fn made_by_databricks(&self, listed: &ListedObject) -> bool {
+        matches!(
+            listed.raw.get("name").and_then(Value::as_str),
+            Some("information_schema" | "default")
+        )
+    }
+
     fn normalize_spec(&self, spec: &Value) -> Value {
         kept(spec, FIELDS)
     }
@@ -90,6 +102,31 @@ impl KindAdapter for SchemaAdapter {
             );
         }
         Ok(out)
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        let catalogs = list_token_paged(
+            client,
+            "/api/2.1/unity-catalog/catalogs",
+            &[("max_results", "0")],
+            "catalogs",
+        )
+        .await?;
+        let mut out = Vec::new();
+        for catalog in catalogs.iter().filter_map(|c| c.get("name")?.as_str()) {
+            let page = list_token_paged(
+                client,
+                BASE,
+                &[("catalog_name", catalog), ("max_results", "0")],
+                "schemas",
+            )
+            .await;
+            // A catalog dropped meanwhile holds no schemas.
+            if let Some(schemas) = found(page)? {
+                out.extend(schemas.into_iter().filter_map(live_object));
+            }
+        }
+        Ok(Some(out))
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {

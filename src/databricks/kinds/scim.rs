@@ -29,6 +29,8 @@ pub struct ScimAdapter {
     /// The attribute holding the id the server assigns on create and other
     /// objects name the principal by (`applicationId`), if any.
     pub application_id: Option<&'static str>,
+    /// Display names the workspace gives its own objects (`admins`, `users`).
+    pub builtin: &'static [&'static str],
 }
 
 const BASE: &str = "/api/2.0/preview/scim/v2";
@@ -220,6 +222,15 @@ impl KindSpec for ScimAdapter {
     fn normalize_spec(&self, spec: &Value) -> Value {
         canonical(spec, self.scalars)
     }
+
+    /// Groups list their members by id, groups and service principals alike.
+    fn referred_to_as(&self) -> &'static [&'static str] {
+        &["value"]
+    }
+
+    fn made_by_databricks(&self, listed: &ListedObject) -> bool {
+        self.builtin.contains(&listed.name.as_str())
+    }
 }
 
 #[async_trait]
@@ -230,6 +241,11 @@ impl KindAdapter for ScimAdapter {
         names: &BTreeSet<String>,
     ) -> Result<Vec<ListedObject>, Error> {
         list(client, self.resource, names).await
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        let all = list_scim(client, &path(self.resource, None), None, 100).await?;
+        Ok(Some(all.into_iter().filter_map(live_object).collect()))
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {

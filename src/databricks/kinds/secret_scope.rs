@@ -126,6 +126,10 @@ impl KindAdapter for SecretScopeAdapter {
             .collect())
     }
 
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        all_scopes(client).await.map(Some)
+    }
+
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {
         Ok(all_scopes(client).await?.into_iter().find(|o| o.id == id))
     }

@@ -11,4 +11,5 @@ pub const ADAPTER: ScimAdapter = ScimAdapter {
     schema: "urn:ietf:params:scim:schemas:core:2.0:ServicePrincipal",
     scalars: &["displayName", "externalId", "active"],
     application_id: Some("applicationId"),
+    builtin: &[],
 };

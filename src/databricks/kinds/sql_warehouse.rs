@@ -138,6 +138,11 @@ impl KindSpec for SqlWarehouseAdapter {
     fn permissions_type(&self) -> Option<&'static str> {
         Some("warehouses")
     }
+
+    /// SQL tasks, dashboards and alerts run on a warehouse.
+    fn referred_to_as(&self) -> &'static [&'static str] {
+        &["warehouse_id"]
+    }
 }
 
 #[async_trait]
@@ -148,9 +153,18 @@ impl KindAdapter for SqlWarehouseAdapter {
         names: &BTreeSet<String>,
     ) -> Result<Vec<ListedObject>, Error> {
         let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
-        Ok(owned_or_named(all, names, live_object)
+        Ok(owned_or_named(all, Some(names), live_object)
             .filter(|o| !is_going(o))
             .collect())
+    }
+
+    async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
+        let all = list_token_paged(client, BASE, &[("page_size", "100")], "warehouses").await?;
+        Ok(Some(
+            owned_or_named(all, None, live_object)
+                .filter(|o| !is_going(o))
+                .collect(),
+        ))
     }
 
     async fn get(&self, client: &Client, id: &str) -> Result<Option<ListedObject>, Error> {

@@ -17,6 +17,23 @@ pub struct WorkspaceConfAdapter;
 
 const PATH: &str = "/api/2.0/workspace-conf";
 
+/// The documented settings an import reads (the API has no list of keys).
+pub const DOCUMENTED_SETTINGS: &[&str] = &[
+    "enableDbfsFileBrowser",
+    "enableDeprecatedGlobalInitScripts",
+    "enableExportNotebook",
+    "enableIpAccessLists",
+    "enableNotebookTableClipboard",
+    "enableResultsDownloading",
+    "enableTokensConfig",
+    "enableUploadDataUis",
+    "enableVerboseAuditLogs",
+    "enableWebTerminal",
+    "enforceUserIsolation",
+    "maxTokenLifetimeDays",
+    "storeInteractiveNotebookResultsInCustomerAccount",
+];
+
 /// Values as the API returns them: strings.
 fn canonical(v: &Value) -> Value {
     let mut out = Map::new();

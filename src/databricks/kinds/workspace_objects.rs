@@ -100,6 +100,30 @@ pub async fn list(
     read_each(paths, |path| read(client, path, object_type, format)).await
 }
 
+/// Every object below `root` (not `root` itself), as `workspace/list`
+/// describes them (`path`, `object_type`, …), directories before what
+/// they hold.
+pub async fn list_tree(client: &Client, root: &str) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_string()];
+    while let Some(dir) = dirs.pop() {
+        let listed = client
+            .get("/api/2.0/workspace/list", &[("path", dir.as_str())])
+            .await?;
+        let mut objects = super::take_array(listed, "objects");
+        objects.sort_by_key(|o| str_field(o, "path"));
+        for object in objects {
+            if object.get("object_type").and_then(Value::as_str) == Some("DIRECTORY")
+                && let Some(path) = str_field(&object, "path")
+            {
+                dirs.push(path);
+            }
+            out.push(object);
+        }
+    }
+    Ok(out)
+}
+
 /// The numeric object id the permissions API wants for a path.
 pub async fn object_id(client: &Client, path: &str) -> Result<String, Error> {
     let st = client
@@ -185,6 +209,10 @@ impl ImportedAdapter {
 impl KindSpec for ImportedAdapter {
     fn workspace_path(&self, spec: &Value) -> Option<String> {
         object_path(spec)
+    }
+
+    fn workspace_object_type(&self) -> Option<&'static str> {
+        Some(self.object_type)
     }
 
     fn kind(&self) -> Kind {

@@ -146,7 +146,7 @@ fn expand(dir: &Path, pattern: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = listing
         .flatten()
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|f| wildcard(name, f))
+        .filter(|f| crate::config::glob_match(name, f))
         .map(|f| {
             if parent.is_empty() {
                 f
@@ -157,22 +157,6 @@ fn expand(dir: &Path, pattern: &str) -> Result<Vec<String>, String> {
         .collect();
     out.sort();
     Ok(out)
-}
-
-/// `*` (any run) and `?` (one character) against a file name.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
 }
 
 /// Reads the bundle at `dir`: the root file and its includes, merged.
