@@ -57,94 +57,24 @@ pub async fn gather(
     options: &Options,
 ) -> Result<WorkspaceImport, ImportError> {
     let workspace = client.name().to_string();
-    let list_error = |kind: Kind| {
-        let workspace = workspace.clone();
-        move |source| ImportError::List {
-            workspace,
-            kind,
-            source,
-        }
-    };
-    let mut found = Vec::new();
     let mut unmapped = Vec::new();
-    for kind in Kind::ALL.into_iter().filter(|k| options.wants(*k)) {
-        let Some(adapter) = adapter(kind) else {
-            continue;
-        };
-        if let Some(objects) = adapter.list_all(client).await.map_err(list_error(kind))? {
-            found.extend(objects.into_iter().map(|object| Found { kind, object }));
-        }
-    }
-    // Workspace objects: the folders `--path` names, walked.
-    let tree_kinds: Vec<(&'static str, Kind)> = Kind::ALL
-        .into_iter()
-        .filter_map(|k| Some((kinds::spec(k)?.workspace_object_type()?, k)))
-        .collect();
-    if tree_kinds.iter().any(|(_, k)| options.wants(*k)) {
-        if options.paths.is_empty() && options.kinds.is_some() {
-            unmapped.push(
-                "notebooks, files and directories: name the folders to import with --path".into(),
-            );
-        }
-        for root in &options.paths {
-            let entries = workspace_objects::list_tree(client, root)
-                .await
-                .map_err(list_error(Kind::Directory))?;
-            for entry in entries {
-                let path = kinds::str_field(&entry, "path").unwrap_or_default();
-                let object_type = kinds::str_field(&entry, "object_type").unwrap_or_default();
-                match tree_kinds.iter().find(|(t, _)| *t == object_type) {
-                    Some((_, kind)) if options.wants(*kind) => found.push(Found {
-                        kind: *kind,
-                        object: kinds::named_object(path, entry),
-                    }),
-                    Some(_) => {}
-                    None => unmapped.push(format!(
-                        "{path}: a workspace {object_type} has no Mortar kind"
-                    )),
-                }
-            }
-        }
-    }
+    let mut found = listed(client, options).await?;
+    found.extend(walked(client, options, &mut unmapped).await?);
     // Settings have no list: the documented ones are read, those an app
     // manages apart from the rest.
     if options.wants(Kind::WorkspaceConf) {
-        found.extend(
-            settings(client, owners)
-                .await
-                .map_err(list_error(Kind::WorkspaceConf))?,
-        );
+        let read = settings(client, owners).await;
+        found.extend(read.map_err(list_error(client, Kind::WorkspaceConf))?);
     }
-
     let mut selection = select(&workspace, found, owners, options);
-    // The grants on the catalogs and schemas chosen.
-    if options.wants(Kind::Grants)
-        && let Some(grants) = adapter(Kind::Grants)
-    {
-        let mut found = Vec::new();
-        for c in &selection.chosen {
-            let Some(securable) = kinds::spec(c.kind).and_then(|s| s.grants_securable()) else {
-                continue;
-            };
-            let id = format!("{securable}/{}", c.object.id);
-            if let Some(object) = grants
-                .get(client, &id)
-                .await
-                .map_err(list_error(Kind::Grants))?
-            {
-                found.push(Found {
-                    kind: Kind::Grants,
-                    object,
-                });
-            }
-        }
-        let more = select(&workspace, found, owners, options);
+    if options.wants(Kind::Grants) {
+        let grants = grants_on(client, &selection.chosen).await?;
+        let more = select(&workspace, grants, owners, options);
         selection.chosen.extend(more.chosen);
         selection.skipped.extend(more.skipped);
         selection.passed_over += more.passed_over;
     }
-
-    let read: Vec<(Chosen, Details)> = stream::iter(selection.chosen.drain(..))
+    let read: Vec<(Chosen, Details)> = stream::iter(std::mem::take(&mut selection.chosen))
         .map(|c| details(client, c))
         .buffered(READS_IN_FLIGHT)
         .try_collect()
@@ -154,14 +84,102 @@ pub async fn gather(
         by_key.insert((c.kind, c.key.clone()), d);
         selection.chosen.push(c);
     }
-    let resources = convert(&selection, &by_key, &options.app);
     Ok(WorkspaceImport {
+        resources: convert(&selection, &by_key, &options.app),
         workspace,
-        resources,
         skipped: selection.skipped,
         passed_over: selection.passed_over,
         unmapped,
     })
+}
+
+fn list_error(client: &Client, kind: Kind) -> impl FnOnce(crate::databricks::Error) -> ImportError {
+    let workspace = client.name().to_string();
+    move |source| ImportError::List {
+        workspace,
+        kind,
+        source,
+    }
+}
+
+/// Every object of the kinds asked for that have a list of their own.
+async fn listed(client: &Client, options: &Options) -> Result<Vec<Found>, ImportError> {
+    let mut found = Vec::new();
+    for kind in Kind::ALL.into_iter().filter(|k| options.wants(*k)) {
+        let Some(adapter) = adapter(kind) else {
+            continue;
+        };
+        let objects = adapter.list_all(client).await;
+        if let Some(objects) = objects.map_err(list_error(client, kind))? {
+            found.extend(objects.into_iter().map(|object| Found { kind, object }));
+        }
+    }
+    Ok(found)
+}
+
+/// The notebooks, files and directories below the folders `--path`
+/// names; what the tree holds that Mortar has no kind for goes to
+/// `unmapped`.
+async fn walked(
+    client: &Client,
+    options: &Options,
+    unmapped: &mut Vec<String>,
+) -> Result<Vec<Found>, ImportError> {
+    let tree_kinds: Vec<(&'static str, Kind)> = Kind::ALL
+        .into_iter()
+        .filter_map(|k| Some((kinds::spec(k)?.workspace_object_type()?, k)))
+        .collect();
+    let mut found = Vec::new();
+    if !tree_kinds.iter().any(|(_, k)| options.wants(*k)) {
+        return Ok(found);
+    }
+    if options.paths.is_empty() && options.kinds.is_some() {
+        unmapped.push(
+            "notebooks, files and directories: name the folders to import with --path".into(),
+        );
+    }
+    for root in &options.paths {
+        let entries = workspace_objects::list_tree(client, root)
+            .await
+            .map_err(list_error(client, Kind::Directory))?;
+        for entry in entries {
+            let path = kinds::str_field(&entry, "path").unwrap_or_default();
+            let object_type = kinds::str_field(&entry, "object_type").unwrap_or_default();
+            match tree_kinds.iter().find(|(t, _)| *t == object_type) {
+                Some((_, kind)) if options.wants(*kind) => found.push(Found {
+                    kind: *kind,
+                    object: kinds::named_object(path, entry),
+                }),
+                Some(_) => {}
+                None => unmapped.push(format!(
+                    "{path}: a workspace {object_type} has no Mortar kind"
+                )),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The grants on the chosen catalogs and schemas (those that hold any).
+async fn grants_on(client: &Client, chosen: &[Chosen]) -> Result<Vec<Found>, ImportError> {
+    let Some(grants) = adapter(Kind::Grants) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for c in chosen {
+        let Some(securable) = kinds::spec(c.kind).and_then(|s| s.grants_securable()) else {
+            continue;
+        };
+        let id = format!("{securable}/{}", c.object.id);
+        let read = grants.get(client, &id).await;
+        if let Some(object) = read.map_err(list_error(client, Kind::Grants))? {
+            found.push(Found {
+                kind: Kind::Grants,
+                object,
+            });
+        }
+    }
+    Ok(found)
 }
 
 /// The documented settings: one object per app's `WorkspaceConf` (its id
@@ -192,12 +210,28 @@ async fn settings(
     if rest.is_empty() {
         return Ok(out);
     }
-    let Some(read) = conf.get(client, &rest.join(",")).await? else {
-        return Ok(out);
+    // A workspace that does not know one of the keys refuses the whole
+    // read: then each is read alone, and the ones it refuses left out.
+    let values = match conf.get(client, &rest.join(",")).await {
+        Ok(read) => read.map(|o| o.raw),
+        Err(crate::databricks::Error::InvalidParameter(_)) => {
+            let mut one_by_one = serde_json::Map::new();
+            for key in &rest {
+                match conf.get(client, key).await {
+                    Ok(Some(o)) => {
+                        one_by_one.extend(o.raw.as_object().cloned().unwrap_or_default())
+                    }
+                    Ok(None) | Err(crate::databricks::Error::InvalidParameter(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Some(Value::Object(one_by_one))
+        }
+        Err(e) => return Err(e),
     };
-    let set: serde_json::Map<String, Value> = read
-        .raw
-        .as_object()
+    let set: serde_json::Map<String, Value> = values
+        .as_ref()
+        .and_then(Value::as_object)
         .into_iter()
         .flatten()
         .filter(|(_, v)| !v.is_null())
