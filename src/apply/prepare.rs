@@ -142,7 +142,7 @@ pub async fn gather(
                 observed.live.entry(key.clone()).or_insert(live);
             }
             observed.application_ids.extend(more.application_ids);
-            observed.ambiguous.extend(more.ambiguous);
+            observed.unmatched.extend(more.unmatched);
         }
     }
     // Only a verified log is read: a trail that does not verify stops the
@@ -161,7 +161,7 @@ pub async fn gather(
         orphans,
         live: observed.live,
         application_ids: observed.application_ids,
-        ambiguous: observed.ambiguous,
+        unmatched: observed.unmatched,
         dangling,
         secret_keys,
     })

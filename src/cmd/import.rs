@@ -35,7 +35,12 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct WorkspaceArgs {
     /// The controller config naming the workspace and its credentials.
-    #[arg(long, short = 'c', value_name = "FILE", default_value = "mortar.yaml")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "MORTAR_CONFIG",
+        default_value = "mortar.yaml"
+    )]
     pub config: PathBuf,
     /// The workspace to read (a name under the config's `workspaces:`);
     /// the app's destination.
@@ -103,31 +108,32 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `--kinds`: kinds by name or plural, in any case (`Job`, `jobs`, `job`).
 fn parse_kinds(list: &[String]) -> anyhow::Result<Option<BTreeSet<Kind>>> {
     if list.is_empty() {
         return Ok(None);
     }
+    let databricks: Vec<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|k| k.is_databricks())
+        .collect();
     let mut out = BTreeSet::new();
     for word in list.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
-        let kind = word
-            .parse::<Kind>()
-            .ok()
-            .or_else(|| Kind::from_plural(&word.to_ascii_lowercase()))
-            .filter(|k| k.is_databricks())
+        let lower = word.to_ascii_lowercase();
+        let kind = databricks
+            .iter()
+            .find(|k| k.as_str().to_ascii_lowercase() == lower || k.plural() == lower)
             .with_context(|| {
-                let known: Vec<&str> = Kind::ALL
-                    .into_iter()
-                    .filter(|k| k.is_databricks())
-                    .map(Kind::as_str)
-                    .collect();
+                let known: Vec<&str> = databricks.iter().map(|k| k.as_str()).collect();
                 format!(
                     "--kinds: `{}` is not a Databricks kind (kinds: {})",
                     printable(word),
                     known.join(", ")
                 )
             })?;
-        out.insert(kind);
+        out.insert(*kind);
     }
+    anyhow::ensure!(!out.is_empty(), "--kinds names no kind");
     Ok(Some(out))
 }
 
@@ -142,7 +148,10 @@ async fn import_workspace(args: WorkspaceArgs) -> anyhow::Result<ExitCode> {
         filter: Filter::parse(&args.filter)?,
         paths: args.paths.clone(),
     };
-    let engine = Engine::open_file(&args.config)?;
+    options.check()?;
+    let mut engine = Engine::open_file(&args.config)?;
+    // Inventories kept in a cluster are read from there.
+    mortar::cluster::open_for(&mut engine, &tokio_util::sync::CancellationToken::new()).await?;
     let imported = engine.import_workspace(&args.workspace, &options).await?;
     for s in &imported.skipped {
         eprintln!(

@@ -54,9 +54,9 @@ impl OutputFile {
     }
 }
 
-/// Why a document could not be written as YAML.
+/// Why the files of an import could not be made.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path} as YAML: {message}")]
+#[error("cannot write {path}: {message}")]
 pub struct WriteError {
     pub path: String,
     pub message: String,
@@ -65,7 +65,7 @@ pub struct WriteError {
 fn yaml(path: &str, header: &str, doc: &Value) -> Result<OutputFile, WriteError> {
     let body = serde_saphyr::to_string(doc).map_err(|e| WriteError {
         path: path.to_string(),
-        message: e.to_string(),
+        message: format!("as YAML: {e}"),
     })?;
     Ok(OutputFile::Text {
         path: path.to_string(),
@@ -153,8 +153,20 @@ pub fn workspace_files(
             });
         }
     }
-    out.sort_by(|a, b| a.path().cmp(b.path()));
-    Ok(out)
+    sorted_and_distinct(out)
+}
+
+/// The files in path order, refusing two for one path (a notebook `/a`
+/// exported as `a.py` beside a file `/a.py`): nothing is written then.
+fn sorted_and_distinct(mut files: Vec<OutputFile>) -> Result<Vec<OutputFile>, WriteError> {
+    files.sort_by(|a, b| a.path().cmp(b.path()));
+    if let Some(pair) = files.windows(2).find(|w| w[0].path() == w[1].path()) {
+        return Err(WriteError {
+            path: pair[0].path().to_string(),
+            message: "two imported objects would be written to this one file; import them in separate runs (--path, --filter)".into(),
+        });
+    }
+    Ok(files)
 }
 
 /// A secret scope's keys, listed for the user to say where the controller
@@ -234,6 +246,53 @@ pub fn files(imported: &Imported, layout: &Layout) -> Result<Vec<OutputFile>, Wr
             &Value::Object(doc),
         )?);
     }
-    out.sort_by(|a, b| a.path().cmp(b.path()));
-    Ok(out)
+    sorted_and_distinct(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::workspace::{ExportedFile, ImportedResource};
+    use crate::model::Kind;
+
+    fn exported(kind: Kind, key: &str, relative: &str) -> ImportedResource {
+        ImportedResource {
+            kind,
+            key: key.into(),
+            spec: json!({"path": format!("/{key}")}),
+            extra: Map::new(),
+            adopt_id: Some(format!("/{key}")),
+            secret_keys: Vec::new(),
+            file: Some(ExportedFile {
+                relative: relative.into(),
+                bytes: b"x\n".to_vec(),
+            }),
+        }
+    }
+
+    #[test]
+    fn two_objects_for_one_file_are_refused_not_overwritten() {
+        let layout = Layout {
+            app: "team".into(),
+            workspace: "dev".into(),
+            project: "default".into(),
+        };
+        let mut imported = WorkspaceImport {
+            workspace: "dev".into(),
+            resources: vec![exported(Kind::Notebook, "a", "a.py")],
+            ..WorkspaceImport::default()
+        };
+        let files = workspace_files(&imported, &layout).unwrap();
+        let paths: Vec<&str> = files.iter().map(OutputFile::path).collect();
+        assert_eq!(
+            paths,
+            vec!["apps/team.yaml", "team/files/a.py", "team/notebook-a.yaml"]
+        );
+        imported
+            .resources
+            .push(exported(Kind::WorkspaceFile, "a-py", "a.py"));
+        let err = workspace_files(&imported, &layout).unwrap_err();
+        assert_eq!(err.path, "team/files/a.py");
+        assert!(err.to_string().contains("two imported objects"), "{err}");
+    }
 }

@@ -79,5 +79,19 @@ impl fmt::Debug for ManagedResource {
     }
 }
 
+/// Why observing took no live object for a key although one may exist:
+/// the plan shows each as a conflict rather than guess.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmatched {
+    /// Several objects Mortar does not own carry the key's name (their ids).
+    SharedName { ids: Vec<String> },
+    /// The key's adopt id names an object another key has already.
+    AdoptIdTaken { id: String, by: ResourceKey },
+    /// Another key's manifest names the same adopt id.
+    AdoptIdTwice { id: String, other: ResourceKey },
+    /// The key's adopt id names no object of its kind.
+    AdoptIdGone { id: String },
+}
+
 /// One app's last-applied state, by key.
 pub type LastApplied = BTreeMap<ResourceKey, ManagedResource>;

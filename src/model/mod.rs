@@ -18,7 +18,7 @@ pub mod status;
 pub use change::{ActionKind, FieldChange, PermissionChange};
 pub use inventory::Inventory;
 pub use kind::Kind;
-pub use live::{LastApplied, LiveObject, LiveState, ManagedResource, Ownership};
+pub use live::{LastApplied, LiveObject, LiveState, ManagedResource, Ownership, Unmatched};
 pub use reference::{Attribute, Reference};
 pub use resource::{
     ADOPT_ID_ANNOTATION, DesiredResource, Origin, PermissionEntry, Principal, ResourceKey,

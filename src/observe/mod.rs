@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::databricks::{Client, KindAdapter, ListedObject, adapter};
-use crate::model::{Kind, LiveObject, LiveState, PermissionEntry, ResourceKey};
+use crate::model::{Kind, LiveObject, LiveState, PermissionEntry, ResourceKey, Unmatched};
 
 pub use wants::{Wanted, Wants};
 
@@ -67,9 +67,8 @@ pub struct Observed {
     pub live: LiveState,
     /// Service principals' application ids, by key.
     pub application_ids: BTreeMap<ResourceKey, String>,
-    /// Keys whose name several objects Mortar does not own carry, with
-    /// those objects' ids: none is taken for the key.
-    pub ambiguous: BTreeMap<ResourceKey, Vec<String>>,
+    /// Keys no object was taken for although one may exist, and why.
+    pub unmatched: BTreeMap<ResourceKey, Unmatched>,
 }
 
 /// Observes every workspace named in `wants` with the client of that name.
@@ -106,7 +105,7 @@ pub async fn observe(
     for part in parts {
         out.live.extend(part.live);
         out.application_ids.extend(part.application_ids);
-        out.ambiguous.extend(part.ambiguous);
+        out.unmatched.extend(part.unmatched);
     }
     Ok(out)
 }
@@ -126,8 +125,8 @@ async fn observe_kind(
             source,
         })?;
     let mut matched = matching::match_objects(client.name(), kind, wanted, listed);
-    // Inventory entries and adopt ids the list did not return (renamed by
-    // hand, or a kind listed by name only): one GET each.
+    // Inventory entries the list did not return (renamed by hand, or a
+    // kind listed by name only): one GET each.
     for (key, id) in &matched.missing_ids {
         let found = adapter
             .get(client, id)
@@ -141,11 +140,30 @@ async fn observe_kind(
             matched.objects.insert(key.clone(), obj);
         }
     }
+    // Adopt ids the list did not return: one GET each. An id the workspace
+    // refuses (malformed) names nothing, like one it does not know: that
+    // key's conflict, not a failed plan.
+    let mut adopted = Vec::new();
+    for (key, id) in std::mem::take(&mut matched.adopt_reads) {
+        let found = match adapter.get(client, &id).await {
+            Ok(found) => found,
+            Err(crate::databricks::Error::InvalidParameter(_)) => None,
+            Err(source) => {
+                return Err(ObserveError::Read {
+                    key,
+                    what: "the object its adopt id names",
+                    source,
+                });
+            }
+        };
+        adopted.push((key, id, found));
+    }
+    matching::settle_adopt_reads(&mut matched, adopted);
     // Each object is normalized as soon as it is in hand, so a workspace's
     // raw API bodies are never all held at once: a drift check of thousands
     // of objects keeps only their normalized specs.
     let mut out = Observed {
-        ambiguous: std::mem::take(&mut matched.ambiguous),
+        unmatched: std::mem::take(&mut matched.unmatched),
         ..Observed::default()
     };
     let mut full = Vec::new();

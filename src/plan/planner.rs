@@ -16,7 +16,7 @@ use crate::model::mask;
 use crate::model::reference;
 use crate::model::{
     ActionKind, FieldChange, LastApplied, LiveObject, LiveState, ManagedResource, Ownership,
-    PermissionChange,
+    PermissionChange, Unmatched,
 };
 use crate::model::{Kind, PermissionEntry, ResourceKey};
 
@@ -36,8 +36,8 @@ pub struct AppInput<'a> {
     /// Ids known from elsewhere (other apps, earlier applies), by key; the
     /// inventory's and live ids are added automatically.
     pub ids: &'a BTreeMap<ResourceKey, String>,
-    /// Keys whose name several unowned objects carry, with their ids.
-    pub ambiguous: &'a BTreeMap<ResourceKey, Vec<String>>,
+    /// Keys observing took no object for although one may exist, and why.
+    pub unmatched: &'a BTreeMap<ResourceKey, Unmatched>,
 }
 
 /// Compiled ignore rules.
@@ -247,19 +247,9 @@ fn plan_desired(
 ) -> PlannedAction {
     let key = &resource.key;
     let managed = input.last_applied.get(key);
-    if let Some(ids) = input.ambiguous.get(key) {
+    if let Some(why) = input.unmatched.get(key) {
         let mut a = action(ActionKind::Conflict, key, None);
-        a.reason = Some(format!(
-            "{} objects of kind {} are named `{}` (ids {}) and Mortar manages none of them: \
-             name the one to adopt with the annotation `{}: <id>`, or rename the others",
-            ids.len(),
-            key.kind,
-            crate::databricks::kinds::spec(key.kind)
-                .and_then(|k| k.name_of(&resource.spec))
-                .unwrap_or_else(|| key.name.clone()),
-            ids.join(", "),
-            crate::model::ADOPT_ID_ANNOTATION
-        ));
+        a.reason = Some(unmatched_reason(key, &resource.spec, why));
         return a;
     }
     let Some(live) = input.live.get(key) else {
@@ -326,6 +316,33 @@ fn plan_desired(
         a.reason = Some("pre-existing object adopted (`adopt: true`)".to_string());
     }
     a
+}
+
+/// Why no object was taken for `key`, and what to do about it.
+fn unmatched_reason(key: &ResourceKey, spec: &Value, why: &Unmatched) -> String {
+    let annotation = crate::model::ADOPT_ID_ANNOTATION;
+    match why {
+        Unmatched::SharedName { ids } => format!(
+            "{} objects of kind {} are named `{}` (ids {}) and Mortar manages none of them: \
+             name the one to adopt with the annotation `{annotation}: <id>`, or rename the others",
+            ids.len(),
+            key.kind,
+            crate::databricks::kinds::spec(key.kind)
+                .and_then(|k| k.name_of(spec))
+                .unwrap_or_else(|| key.name.clone()),
+            ids.join(", "),
+        ),
+        Unmatched::AdoptIdTaken { id, by } => format!(
+            "`{annotation}: {id}` names the object {by} has: one object is adopted by one manifest"
+        ),
+        Unmatched::AdoptIdTwice { id, other } => format!(
+            "`{annotation}: {id}` is named by {other} too: one object is adopted by one manifest"
+        ),
+        Unmatched::AdoptIdGone { id } => format!(
+            "`{annotation}: {id}` names no {} in workspace `{}`: correct the id, or remove the annotation to create it",
+            key.kind, key.workspace
+        ),
+    }
 }
 
 fn diff_object(

@@ -71,7 +71,7 @@ struct World {
     ignore: Vec<IgnoreRule>,
     options: AppOptions,
     ids: BTreeMap<ResourceKey, String>,
-    ambiguous: BTreeMap<ResourceKey, Vec<String>>,
+    unmatched: BTreeMap<ResourceKey, crate::model::Unmatched>,
 }
 
 impl World {
@@ -84,7 +84,7 @@ impl World {
             ignore: &self.ignore,
             options: self.options,
             ids: &self.ids,
-            ambiguous: &self.ambiguous,
+            unmatched: &self.unmatched,
         })
     }
 
@@ -211,8 +211,12 @@ fn two_objects_matching_one_manifest_are_a_conflict_even_when_adopting() {
     w.options.adopt = true;
     w.desired
         .push(desired(Kind::Job, "etl", json!({"name": "nightly"})));
-    w.ambiguous
-        .insert(job_key(), vec!["41".to_string(), "42".to_string()]);
+    w.unmatched.insert(
+        job_key(),
+        crate::model::Unmatched::SharedName {
+            ids: vec!["41".to_string(), "42".to_string()],
+        },
+    );
     let plan = w.plan().unwrap();
     let a = &plan.actions[0];
     assert_eq!(a.action, ActionKind::Conflict);

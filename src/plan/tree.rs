@@ -67,9 +67,9 @@ pub struct Snapshot {
     pub live: LiveState,
     /// Service principals' application ids, by key.
     pub application_ids: BTreeMap<ResourceKey, String>,
-    /// Keys whose name several objects Mortar does not own carry, with
-    /// their ids (each a conflict in the plan).
-    pub ambiguous: BTreeMap<ResourceKey, Vec<String>>,
+    /// Keys no object was taken for although one may exist (each a
+    /// conflict in the plan).
+    pub unmatched: BTreeMap<ResourceKey, crate::model::Unmatched>,
     /// `(app, key)` of creates a crash left without a recorded end.
     pub dangling: BTreeSet<(String, String)>,
     /// The keys each observed secret scope with declared secrets holds.
@@ -259,7 +259,7 @@ pub fn plan_all(
             ignore: &[],
             options: app_options,
             ids: &known.ids,
-            ambiguous: &snapshot.ambiguous,
+            unmatched: &snapshot.unmatched,
         };
         let plan = plan_app(&input).map_err(|source| TreeError::Plan {
             app: inventory.app.clone(),
@@ -353,7 +353,7 @@ fn plan_one(
         ignore: &ignore,
         options: app_options,
         ids: &ids,
-        ambiguous: &snapshot.ambiguous,
+        unmatched: &snapshot.unmatched,
     };
     let mut plan = plan_app(&input).map_err(|source| TreeError::Plan {
         app: app.name.clone(),

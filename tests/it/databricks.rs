@@ -942,3 +942,43 @@ async fn a_scope_takes_its_secrets_through_its_adapter_and_lists_only_their_keys
     assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
     assert!(!err.to_string().contains("s3cr3t"), "{err}");
 }
+
+/// A pool whose `aws_attributes` the server filled is updated with what
+/// `instance-pools/edit` takes; a change to a field fixed at create is
+/// refused by name, never dropped as if applied.
+#[tokio::test]
+async fn instance_pools_change_what_edit_takes_and_refuse_the_rest() {
+    let emu = emulator(EmulatorConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = pat_client(&emu, dir.path());
+    let pools = adapter(Kind::InstancePool).expect("adapter");
+    let k = key(Kind::InstancePool, "etl-pool");
+    let spec = json!({"instance_pool_name": "etl-pool", "node_type_id": "i3.xlarge"});
+    let id = create_fixture(&client, Kind::InstancePool, spec).await;
+    let live = pools.get(&client, &id).await.unwrap().unwrap();
+    assert!(
+        live.raw.get("aws_attributes").is_some(),
+        "the server fills it"
+    );
+
+    let wider =
+        json!({"instance_pool_name": "etl-pool", "node_type_id": "i3.xlarge", "max_capacity": 8});
+    pools
+        .update(&client, &id, desired(&k, &wider))
+        .await
+        .expect("an editable change");
+    let live = pools.get(&client, &id).await.unwrap().unwrap();
+    assert_eq!(live.raw["max_capacity"], 8);
+
+    let moved = json!({"instance_pool_name": "etl-pool", "node_type_id": "i3.xlarge", "max_capacity": 8,
+                       "aws_attributes": {"availability": "ON_DEMAND"}});
+    let err = pools
+        .update(&client, &id, desired(&k, &moved))
+        .await
+        .expect_err("fixed at create");
+    assert!(
+        err.to_string()
+            .contains("aws_attributes cannot be changed on an existing pool"),
+        "{err}"
+    );
+}

@@ -246,7 +246,8 @@ async fn a_hand_made_workspace_is_imported_adopted_and_planned_to_nothing() {
         json!({"name": "nightly", "run_as": {"service_principal_name": bot_app_id},
                "tasks": [
                    {"task_key": "ingest", "existing_cluster_id": cluster_id,
-                    "notebook_task": {"notebook_path": "/Shared/team/ingest"}},
+                    "notebook_task": {"notebook_path": "/Shared/team/ingest",
+                                     "base_parameters": {"note": "costs ${USD}"}}},
                    {"task_key": "report", "depends_on": [{"task_key": "ingest"}],
                     "sql_task": {"warehouse_id": warehouse_id,
                                  "file": {"path": "/Shared/team/report.sql"}}}]}),
@@ -368,6 +369,44 @@ async fn a_hand_made_workspace_is_imported_adopted_and_planned_to_nothing() {
     let twin = &plan["apps"][0]["actions"][0];
     assert_eq!(twin["action"], "adopt", "{plan:#}");
     assert_eq!(twin["id"], twins[1].as_str(), "{plan:#}");
+    // An adopt id naming nothing, a malformed one, or one another manifest
+    // has: each that manifest's conflict, and the plan still runs.
+    let more = [
+        ("ghost", "424242".to_string()),
+        ("typo", "not-a-job-id".to_string()),
+        ("again", twins[1].clone()),
+    ]
+    .iter()
+    .map(|(name, id)| {
+        format!("apiVersion: mortar.dev/v1alpha1\nkind: Job\nmetadata:\n  name: {name}\n  annotations: {{ mortar.dev/adopt-id: \"{id}\" }}\nspec: {{ name: {name} }}\n")
+    })
+    .collect::<Vec<_>>()
+    .join("---\n");
+    std::fs::write(repo.join("by-hand/more.yaml"), more).unwrap();
+    let (_, plan) = env.plan_json(&[]).await;
+    let reason = |name: &str| {
+        let a = plan["apps"][0]["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["address"] == format!("dev/Job/{name}"))
+            .unwrap_or_else(|| panic!("no {name} in {plan:#}"));
+        assert_eq!(a["action"], "conflict", "{a:#}");
+        a["reason"].as_str().unwrap().to_string()
+    };
+    assert!(
+        reason("ghost").contains("names no Job in workspace `dev`"),
+        "{plan:#}"
+    );
+    assert!(reason("typo").contains("names no Job"), "{plan:#}");
+    assert!(
+        reason("again").contains("is named by dev/Job/twin too"),
+        "{plan:#}"
+    );
+    assert!(
+        reason("twin").contains("is named by dev/Job/again too"),
+        "{plan:#}"
+    );
     std::fs::remove_dir_all(repo.join("by-hand")).unwrap();
     std::fs::remove_file(repo.join("apps/by-hand.yaml")).unwrap();
 
@@ -482,15 +521,64 @@ async fn a_hand_made_workspace_is_imported_adopted_and_planned_to_nothing() {
             .iter()
             .any(|(p, _)| p == "team/directory-shared-team-empty.yaml")
     );
-    assert!(
-        files.iter().any(|(p, _)| p.starts_with("team/job-twin")),
-        "both twins"
+    let twin_ids: std::collections::BTreeSet<String> = files
+        .iter()
+        .filter(|(p, _)| p.starts_with("team/job-twin"))
+        .filter_map(|(_, t)| {
+            t.lines()
+                .find_map(|l| l.trim().strip_prefix("mortar.dev/adopt-id: "))
+                .map(|id| id.trim_matches('"').to_string())
+        })
+        .collect();
+    assert_eq!(
+        twin_ids,
+        twins.iter().cloned().collect(),
+        "both twins, each by its id"
     );
+    // A literal `${` stays text: escaped, so it reads back as it is.
+    assert!(job.contains("note: costs $${USD}"), "{job}");
     assert!(
         !files.iter().any(|(p, _)| p.contains("group-admins")),
         "the workspace's own group"
     );
 
+    // Bad input is refused by flag, and nothing is written.
+    for (args, said) in [
+        (
+            &["--kinds", "bogus"][..],
+            "--kinds: `bogus` is not a Databricks kind",
+        ),
+        (
+            &["--filter", "color=red"][..],
+            "--filter `color=red`: unknown field",
+        ),
+        (
+            &["--app", "../up"][..],
+            "--app `../up` is not a valid app name",
+        ),
+        (
+            &["--filter", "app=other"][..],
+            "--filter app=other: objects of app `other` are its own",
+        ),
+        (
+            &["--path", "/Shared/missing"][..],
+            "reading folder `/Shared/missing` (--path)",
+        ),
+    ] {
+        let mut all = vec![
+            "import",
+            "workspace",
+            "--workspace",
+            "dev",
+            "--out",
+            "refused",
+        ];
+        all.extend_from_slice(args);
+        let out = env.mortar(&all).await;
+        assert_eq!(out.code, 1, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(said), "{args:?}: {}", out.stderr);
+        assert!(!env.path().join("refused").exists(), "{args:?} wrote files");
+    }
     let valid = run(command(env.path(), &["validate", "repo"], false)).await;
     assert_eq!(valid.code, 0, "{}{}", valid.stdout, valid.stderr);
     let (code, plan) = env.plan_json(&[]).await;

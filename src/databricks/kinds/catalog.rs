@@ -29,8 +29,10 @@ const FIELDS: &[&str] = &[
     "connection_name",
     "options",
 ];
-/// Catalogs every metastore has.
-const SYSTEM: &[&str] = &["system", "hive_metastore", "samples"];
+/// True for the catalogs every metastore has (and the schemas in them).
+pub fn is_system_catalog(name: &str) -> bool {
+    matches!(name, "system" | "hive_metastore" | "samples")
+}
 /// Fields `PATCH` may change.
 const MUTABLE: &[&str] = &["comment", "properties", "options", "owner"];
 
@@ -74,7 +76,7 @@ impl KindSpec for CatalogAdapter {
 
     /// The metastore's own catalogs.
     fn made_by_databricks(&self, listed: &ListedObject) -> bool {
-        SYSTEM.contains(&listed.name.as_str())
+        is_system_catalog(&listed.name)
             || listed.raw.get("catalog_type").and_then(Value::as_str) == Some("SYSTEM_CATALOG")
     }
 }

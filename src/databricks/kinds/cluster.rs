@@ -3,7 +3,7 @@
 //! `permanent-delete`; ownership in `custom_tags`.
 
 use async_trait::async_trait;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -184,6 +184,20 @@ impl KindSpec for ClusterAdapter {
 
     fn permissions_type(&self) -> Option<&'static str> {
         Some("clusters")
+    }
+
+    fn tags(&self, raw: &Value) -> BTreeMap<String, String> {
+        super::string_map(raw.get(TAGS))
+    }
+
+    /// Clusters Databricks starts for pipelines, models and SQL, not
+    /// clusters people create (`UI`, `API`).
+    fn made_by_databricks(&self, listed: &ListedObject) -> bool {
+        listed
+            .raw
+            .get("cluster_source")
+            .and_then(Value::as_str)
+            .is_some_and(|source| !matches!(source, "UI" | "API"))
     }
 
     /// A job task's (or a pipeline's) cluster.

@@ -2,7 +2,7 @@
 //! (name and node type must be re-sent), `delete`; ownership in `custom_tags`.
 
 use async_trait::async_trait;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -74,6 +74,15 @@ fn canonical(v: &Value) -> Value {
     Value::Object(p)
 }
 
+/// True when `have` holds everything `want` sets (the server may fill
+/// more, such as the zone it chose).
+fn holds(have: Option<&Value>, want: &Value) -> bool {
+    match (have, want) {
+        (Some(Value::Object(h)), Value::Object(w)) => w.iter().all(|(k, v)| holds(h.get(k), v)),
+        (have, want) => have == Some(want),
+    }
+}
+
 fn live_object(p: Value) -> Option<ListedObject> {
     Some(ListedObject {
         id: id_string(p.get("instance_pool_id"))?,
@@ -117,6 +126,10 @@ impl KindSpec for InstancePoolAdapter {
         Some("instance-pools")
     }
 
+    fn tags(&self, raw: &Value) -> BTreeMap<String, String> {
+        super::string_map(raw.get(TAGS))
+    }
+
     /// Clusters draw their workers (and driver) from a pool.
     fn referred_to_as(&self) -> &'static [&'static str] {
         &["instance_pool_id", "driver_instance_pool_id"]
@@ -150,7 +163,25 @@ impl KindAdapter for InstancePoolAdapter {
         API.create(client, &body).await
     }
 
+    /// Sends what `edit` takes; a change to what is fixed at create
+    /// (`aws_attributes`, `disk_spec`, preloaded versions, …) is refused
+    /// by name rather than dropped, so it never looks applied.
     async fn update(&self, client: &Client, id: &str, desired: Desired<'_>) -> Result<(), Error> {
+        if let Some(live) = API.get(client, id).await? {
+            let (have, want) = (canonical(&live), canonical(desired.spec));
+            let fixed: Vec<&str> = FIELDS
+                .iter()
+                .copied()
+                .filter(|f| !EDITABLE.contains(f))
+                .filter(|f| want.get(f).is_some_and(|w| !holds(have.get(f), w)))
+                .collect();
+            if !fixed.is_empty() {
+                return Err(Error::Unsupported(format!(
+                    "instance pool {id}: {} cannot be changed on an existing pool (delete it and let Mortar create it again)",
+                    fixed.join(", ")
+                )));
+            }
+        }
         let editable = Value::Object(fields_in(desired.spec, EDITABLE));
         let body = with_ownership_tags(&editable, TAGS, &desired.ownership());
         API.edit(client, id, &body).await

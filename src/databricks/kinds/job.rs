@@ -2,7 +2,7 @@
 //! `create`, `reset` for updates, `delete`; ownership in `tags`.
 
 use async_trait::async_trait;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -227,6 +227,10 @@ impl KindSpec for JobAdapter {
 
     fn permissions_type(&self) -> Option<&'static str> {
         Some("jobs")
+    }
+
+    fn tags(&self, raw: &Value) -> BTreeMap<String, String> {
+        super::string_map(raw.get("settings").unwrap_or(raw).get(TAGS))
     }
 
     /// A `run_job_task` names the job it runs.

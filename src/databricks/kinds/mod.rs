@@ -38,7 +38,7 @@ pub mod workspace_conf;
 pub mod workspace_file;
 pub mod workspace_objects;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -246,6 +246,12 @@ pub trait KindSpec: Send + Sync {
     /// writes them as references to the imported object.
     fn referred_to_as(&self) -> &'static [&'static str] {
         &[]
+    }
+
+    /// The object's tags as a listed object holds them (a job's `tags`, a
+    /// cluster's `custom_tags`, …), for `mortar import --filter tag.KEY=…`.
+    fn tags(&self, _raw: &Value) -> BTreeMap<String, String> {
+        BTreeMap::new()
     }
 
     /// True for objects the workspace makes itself (the `admins` and
@@ -511,6 +517,15 @@ pub fn owned_or_named(
         .into_iter()
         .filter_map(live_object)
         .filter(move |o| names.is_none_or(|n| o.owner.is_some() || n.contains(&o.name)))
+}
+
+/// The string values of the map at `v` (tags).
+pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
 }
 
 /// A JSON value as an id string (numbers are written without quotes).

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::catalog::patch_body;
+use super::catalog::{CatalogAdapter, is_system_catalog, patch_body};
 use super::normalize::kept;
 use super::{Desired, KindAdapter, KindSpec, ListedObject, found, gone, named_object};
 use crate::databricks::client::Client;
@@ -57,12 +57,12 @@ impl KindSpec for SchemaAdapter {
         Some("schema")
     }
 
-    /// The schemas a catalog is created with.
+    /// The schemas a catalog is created with, and those of the
+    /// metastore's own catalogs.
     fn made_by_databricks(&self, listed: &ListedObject) -> bool {
-        matches!(
-            listed.raw.get("name").and_then(Value::as_str),
-            Some("information_schema" | "default")
-        )
+        let field = |f| listed.raw.get(f).and_then(Value::as_str);
+        matches!(field("name"), Some("information_schema" | "default"))
+            || field("catalog_name").is_some_and(is_system_catalog)
     }
 
     fn normalize_spec(&self, spec: &Value) -> Value {
@@ -105,19 +105,13 @@ impl KindAdapter for SchemaAdapter {
     }
 
     async fn list_all(&self, client: &Client) -> Result<Option<Vec<ListedObject>>, Error> {
-        let catalogs = list_token_paged(
-            client,
-            "/api/2.1/unity-catalog/catalogs",
-            &[("max_results", "0")],
-            "catalogs",
-        )
-        .await?;
+        let catalogs = CatalogAdapter.list_all(client).await?.unwrap_or_default();
         let mut out = Vec::new();
-        for catalog in catalogs.iter().filter_map(|c| c.get("name")?.as_str()) {
+        for catalog in &catalogs {
             let page = list_token_paged(
                 client,
                 BASE,
-                &[("catalog_name", catalog), ("max_results", "0")],
+                &[("catalog_name", catalog.id.as_str()), ("max_results", "0")],
                 "schemas",
             )
             .await;

@@ -2,7 +2,7 @@
 //! ownership in `tags.custom_tags` (a list of `{key, value}`).
 
 use async_trait::async_trait;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -137,6 +137,16 @@ impl KindSpec for SqlWarehouseAdapter {
 
     fn permissions_type(&self) -> Option<&'static str> {
         Some("warehouses")
+    }
+
+    fn tags(&self, raw: &Value) -> BTreeMap<String, String> {
+        custom_tags(raw)
+            .iter()
+            .filter_map(|t| {
+                let value = t.get("value").and_then(Value::as_str)?;
+                Some((tag_key(t)?.to_string(), value.to_string()))
+            })
+            .collect()
     }
 
     /// SQL tasks, dashboards and alerts run on a warehouse.

@@ -297,17 +297,19 @@ fn canonical_content(content: &Value) -> Value {
 }
 
 /// Workspace paths may be written with or without the `/Workspace` prefix;
-/// the API answers without it. Strips it from a canonical object's `path`.
+/// the API answers without it. The path without it.
+pub fn without_workspace_prefix(path: &str) -> &str {
+    match path.strip_prefix("/Workspace") {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
+/// Strips the `/Workspace` prefix from a canonical object's `path`.
 pub fn strip_workspace_prefix(obj: &mut serde_json::Map<String, Value>) {
-    if let Some(Value::String(p)) = obj.get_mut("path")
-        && let Some(rest) = p.strip_prefix("/Workspace")
-        && (rest.is_empty() || rest.starts_with('/'))
-    {
-        *p = if rest.is_empty() {
-            "/".to_string()
-        } else {
-            rest.to_string()
-        };
+    if let Some(Value::String(p)) = obj.get_mut("path") {
+        *p = without_workspace_prefix(p).to_string();
     }
 }
 

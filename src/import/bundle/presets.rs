@@ -73,19 +73,7 @@ impl Presets {
 /// `text` as the CLI normalizes names: lower case, any other character
 /// `_`, runs of `_` collapsed, none at either end.
 pub fn snake(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '_'
-        };
-        if c == '_' && out.ends_with('_') {
-            continue;
-        }
-        out.push(c);
-    }
-    out.trim_matches('_').to_string()
+    crate::import::joined_words(text, '_')
 }
 
 fn set_default(map: &mut Map<String, Value>, key: &str, value: Value) {

@@ -5,12 +5,13 @@
 //!   group's `displayName`, a schema's `catalog.schema`, a notebook's path);
 //! - `app=NAME`: owned by that Mortar app (by ownership tag or inventory);
 //!   `app=` (empty): owned by no app;
-//! - `tag.KEY=GLOB`: a tag (`tags`, `custom_tags`) of a kind that has them.
+//! - `tag.KEY=GLOB`: a tag of a kind that has them (jobs' `tags`,
+//!   clusters' and pools' `custom_tags`, warehouses' custom tags).
 //!
 //! `*` matches any run of characters and `?` one. Conditions are separated
 //! by commas or given as repeated `--filter`s.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
 
 use crate::config::glob_match;
 
@@ -42,8 +43,8 @@ pub struct Subject<'a> {
     pub name: &'a str,
     /// The owning app, if any.
     pub app: Option<&'a str>,
-    /// The object as the API returned it.
-    pub raw: &'a Value,
+    /// Its tags, as its kind keeps them.
+    pub tags: &'a BTreeMap<String, String>,
 }
 
 impl Filter {
@@ -66,12 +67,24 @@ impl Filter {
         self.0.iter().all(|c| c.holds(subject))
     }
 
-    /// True when a condition asks for objects of `app` (so objects that
-    /// app owns are imported rather than skipped as another app's).
-    pub fn names_app(&self, app: &str) -> bool {
-        self.0
-            .iter()
-            .any(|c| matches!(c, Condition::App(Some(a)) if a == app))
+    /// The apps `app=NAME` conditions name.
+    pub fn apps(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|c| match c {
+            Condition::App(Some(a)) => Some(a.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Only the conditions on ownership (`app=`): what applies to objects
+    /// found through others (the grants on a catalog the filter chose).
+    pub fn ownership_only(&self) -> Filter {
+        Filter(
+            self.0
+                .iter()
+                .filter(|c| matches!(c, Condition::App(_)))
+                .cloned()
+                .collect(),
+        )
     }
 }
 
@@ -110,13 +123,7 @@ impl Condition {
         match self {
             Condition::Name { glob, negated } => glob_match(glob, s.name) != *negated,
             Condition::App(app) => s.app == app.as_deref(),
-            Condition::Tag { key, glob } => ["tags", "custom_tags"].iter().any(|field| {
-                s.raw
-                    .get(field)
-                    .and_then(|t| t.get(key))
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| glob_match(glob, v))
-            }),
+            Condition::Tag { key, glob } => s.tags.get(key).is_some_and(|v| glob_match(glob, v)),
         }
     }
 }
@@ -124,25 +131,32 @@ impl Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn subject<'a>(name: &'a str, app: Option<&'a str>, raw: &'a Value) -> Subject<'a> {
-        Subject { name, app, raw }
+    fn subject<'a>(
+        name: &'a str,
+        app: Option<&'a str>,
+        tags: &'a BTreeMap<String, String>,
+    ) -> Subject<'a> {
+        Subject { name, app, tags }
     }
 
     #[test]
     fn conditions_all_hold_across_commas_and_repeats() {
-        let raw = json!({"custom_tags": {"team": "data-eng"}});
+        let raw = BTreeMap::from([("team".to_string(), "data-eng".to_string())]);
+        let none = BTreeMap::new();
         let f = Filter::parse(&["name=etl-*, tag.team=data-*".into(), "app=".into()]).unwrap();
         assert!(f.admits(&subject("etl-nightly", None, &raw)));
         assert!(!f.admits(&subject("etl-nightly", Some("a"), &raw)));
         assert!(!f.admits(&subject("bi-daily", None, &raw)));
-        assert!(!f.admits(&subject("etl-x", None, &json!({}))));
+        assert!(!f.admits(&subject("etl-x", None, &none)));
         let not = Filter::parse(&["name!=tmp-*".into()]).unwrap();
         assert!(!not.admits(&subject("tmp-1", None, &raw)));
         assert!(Filter::default().admits(&subject("x", Some("a"), &raw)));
-        let app = Filter::parse(&["app=team".into()]).unwrap();
-        assert!(app.names_app("team") && !app.names_app("other"));
+        let app = Filter::parse(&["name=x*,app=team".into()]).unwrap();
+        assert_eq!(app.apps().collect::<Vec<_>>(), vec!["team"]);
+        let owned = app.ownership_only();
+        assert!(owned.admits(&subject("catalog/y", Some("team"), &none)));
+        assert!(!owned.admits(&subject("catalog/y", None, &none)));
     }
 
     #[test]

@@ -24,10 +24,10 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::databricks::ListedObject;
-use crate::databricks::kinds::{self, KindSpec};
+use crate::databricks::kinds::{self, KindSpec, workspace_objects};
 use crate::manifest::build::extension_for;
 use crate::manifest::permissions::{acl_keys, entry_json};
-use crate::model::{Inventory, Kind, PermissionEntry};
+use crate::model::{Inventory, Kind, PermissionEntry, Principal, mask};
 pub use filter::Filter;
 use refs::Referable;
 
@@ -45,7 +45,45 @@ pub struct Options {
     pub paths: Vec<String>,
 }
 
+/// Why the options of an import were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    #[error(
+        "--app `{0}` is not a valid app name: letters, digits, `_` and `-`, starting with a letter or digit"
+    )]
+    AppName(String),
+    #[error(
+        "--filter app={filtered}: objects of app `{filtered}` are its own; import them with --app {filtered}"
+    )]
+    OtherApp { filtered: String },
+}
+
+impl OptionsError {
+    /// A bounded label for metrics.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            OptionsError::AppName(_) => "import_app_name",
+            OptionsError::OtherApp { .. } => "import_other_app",
+        }
+    }
+}
+
 impl Options {
+    /// Checks what no import could satisfy: an app name a manifest cannot
+    /// carry, or a filter asking for another app's objects (which are
+    /// always left to it).
+    pub fn check(&self) -> Result<(), OptionsError> {
+        if !crate::apply::inventory::valid_app_name(&self.app) {
+            return Err(OptionsError::AppName(self.app.clone()));
+        }
+        if let Some(other) = self.filter.apps().find(|a| *a != self.app) {
+            return Err(OptionsError::OtherApp {
+                filtered: other.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// True when `kind` is to be imported.
     pub fn wants(&self, kind: Kind) -> bool {
         kind.is_databricks() && self.kinds.as_ref().is_none_or(|k| k.contains(&kind))
@@ -93,10 +131,14 @@ impl Owners {
         kind: Kind,
         object: &ListedObject,
     ) -> Option<(String, String, String)> {
-        if let Some(tag) = &object.owner
-            && let Some(rest) = tag.key.strip_prefix(&format!("{workspace}/{kind}/"))
-        {
-            return Some((tag.app.clone(), rest.to_string(), object.id.clone()));
+        if let Some(tag) = &object.owner {
+            // A tag naming another workspace or kind (copied by hand) still
+            // says which app owns the object.
+            let key = tag
+                .key
+                .strip_prefix(&format!("{workspace}/{kind}/"))
+                .unwrap_or_else(|| tag.key.rsplit('/').next().unwrap_or(&tag.key));
+            return Some((tag.app.clone(), key.to_string(), object.id.clone()));
         }
         self.by_id
             .get(&(kind, canonical_id(kind, &object.id)))
@@ -117,11 +159,7 @@ impl Owners {
 /// `/Workspace` prefix (an inventory keeps the path its manifest gave).
 fn canonical_id(kind: Kind, id: &str) -> String {
     match kinds::spec(kind).and_then(KindSpec::workspace_object_type) {
-        Some(_) => id
-            .strip_prefix("/Workspace")
-            .filter(|rest| rest.starts_with('/'))
-            .unwrap_or(id)
-            .to_string(),
+        Some(_) => workspace_objects::without_workspace_prefix(id).to_string(),
         None => id.to_string(),
     }
 }
@@ -167,10 +205,15 @@ pub fn select(workspace: &str, found: Vec<Found>, owners: &Owners, options: &Opt
     let mut out = Selection::default();
     let mut taken = owners.names.clone();
     let mut fresh = Vec::new();
+    // Overlapping `--path` folders find an object twice: it is one object.
+    let mut seen = BTreeSet::new();
     for Found { kind, object } in found {
         let Some(spec) = kinds::spec(kind) else {
             continue;
         };
+        if !seen.insert((kind, canonical_id(kind, &object.id))) {
+            continue;
+        }
         let owner = owners.of(workspace, kind, &object);
         if let Some((app, key, _)) = &owner {
             taken.entry(kind).or_default().insert(key.clone());
@@ -183,10 +226,11 @@ pub fn select(workspace: &str, found: Vec<Found>, owners: &Owners, options: &Opt
                 continue;
             }
         }
+        let tags = spec.tags(&object.raw);
         let subject = filter::Subject {
             name: &object.name,
             app: owner.as_ref().map(|(a, _, _)| a.as_str()),
-            raw: &object.raw,
+            tags: &tags,
         };
         if !options.filter.admits(&subject) || (owner.is_none() && spec.made_by_databricks(&object))
         {
@@ -245,17 +289,8 @@ fn unique_key(name: &str, id: &str, kind: Kind, taken: &BTreeSet<String>) -> Str
 }
 
 fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let trimmed = out.trim_end_matches('-');
-    trimmed
-        .trim_start_matches('_')
+    let words = super::joined_words(text, '-');
+    words
         .chars()
         .take(100)
         .collect::<String>()
@@ -308,12 +343,20 @@ pub struct WorkspaceImport {
     pub unmapped: Vec<String>,
 }
 
+/// What [`convert`] gives: the resources, and sentences on what it left
+/// out of them.
+#[derive(Debug, Clone, Default)]
+pub struct Converted {
+    pub resources: Vec<ImportedResource>,
+    pub unmapped: Vec<String>,
+}
+
 /// Writes the chosen objects as resources. `details` is by (kind, key).
 pub fn convert(
     selection: &Selection,
     details: &BTreeMap<(Kind, String), Details>,
     app_dir: &str,
-) -> Vec<ImportedResource> {
+) -> Converted {
     // References stay within one app: only objects imported together
     // refer to each other.
     let mut referable = Referable::new();
@@ -322,20 +365,39 @@ pub fn convert(
         referable.add(c.kind, &c.object.id, &c.key, app_id.as_deref());
     }
     let none = Details::default();
-    selection
-        .chosen
-        .iter()
-        .map(|c| {
-            let got = details.get(&(c.kind, c.key.clone())).unwrap_or(&none);
-            resource(c, got, &referable, app_dir)
-        })
-        .collect()
+    let mut out = Converted::default();
+    for c in &selection.chosen {
+        let got = details.get(&(c.kind, c.key.clone())).unwrap_or(&none);
+        match resource(c, got, &referable, app_dir) {
+            Ok((resource, withheld)) => {
+                out.unmapped.extend(withheld.into_iter().map(|pointer| {
+                    format!(
+                        "{} `{}`: {pointer} looks like a secret and was left out; keep it in a secret scope and write {{{{secrets/<scope>/<key>}}}}",
+                        c.kind, c.object.name
+                    )
+                }));
+                out.resources.push(resource);
+            }
+            Err(why) => out
+                .unmapped
+                .push(format!("{} `{}`: {why}", c.kind, c.object.name)),
+        }
+    }
+    out
 }
 
-fn resource(c: &Chosen, got: &Details, referable: &Referable, app_dir: &str) -> ImportedResource {
-    let spec_of = kinds::spec(c.kind).expect("chosen objects are of Databricks kinds");
+/// One chosen object as a resource, with the JSON pointers of the values
+/// withheld as secrets.
+fn resource(
+    c: &Chosen,
+    got: &Details,
+    referable: &Referable,
+    app_dir: &str,
+) -> Result<(ImportedResource, Vec<String>), &'static str> {
+    let spec_of = kinds::spec(c.kind).ok_or("not a Databricks kind")?;
     let normalized = spec_of.normalize(&c.object.raw);
     let mut spec = referable.rewrite(&normalized, (c.kind, &c.object.id));
+    let withheld = withhold_secrets(&mut spec, "");
     let mut extra = Map::new();
     let (acl_field, level_key) = acl_keys(c.kind);
     // An ACL holding nothing but its owner is left unmanaged.
@@ -349,52 +411,98 @@ fn resource(c: &Chosen, got: &Details, referable: &Referable, app_dir: &str) -> 
             .iter()
             .map(|e| {
                 let mut entry = e.clone();
-                entry.principal = match &e.principal {
-                    crate::model::Principal::ServicePrincipalName(n) => {
-                        crate::model::Principal::ServicePrincipalName(referable.principal(n))
-                    }
-                    other => other.clone(),
-                };
+                if let Principal::ServicePrincipalName(n) = &e.principal {
+                    entry.principal = Principal::ServicePrincipalName(referable.principal(n));
+                }
                 entry_json(&entry, level_key)
             })
             .collect();
         extra.insert(acl_field.to_string(), Value::Array(entries));
     }
     // A workspace object is known by its path, spelled as its owner knows it.
-    if spec_of.workspace_object_type().is_some()
-        && let Some(obj) = spec.as_object_mut()
-    {
-        obj.insert("path".into(), Value::String(c.object.id.clone()));
-    }
-    let file = exported_file(spec_of, &mut spec);
+    let file = if spec_of.workspace_object_type().is_some() {
+        if let Some(obj) = spec.as_object_mut() {
+            obj.insert("path".into(), Value::String(c.object.id.clone()));
+        }
+        exported_file(spec_of, &mut spec)?
+    } else {
+        None
+    };
     if let Some(f) = &file {
         extra.insert(
             "source".into(),
             Value::String(format!("{app_dir}/files/{}", f.relative)),
         );
     }
-    ImportedResource {
+    let resource = ImportedResource {
         kind: c.kind,
         key: c.key.clone(),
         spec,
         extra,
-        adopt_id: c.unowned.then(|| c.object.id.clone()),
+        // Settings always exist and are taken over whole: no id to name.
+        adopt_id: (c.unowned && !spec_of.adopt_always()).then(|| c.object.id.clone()),
         secret_keys: got.secret_keys.clone(),
         file,
+    };
+    Ok((resource, withheld))
+}
+
+/// Removes from `value` every value at a field whose name says it holds a
+/// secret (a password, a token) or that looks like a credential, a
+/// Databricks secret reference excepted; gives their JSON pointers.
+fn withhold_secrets(value: &mut Value, at: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    match value {
+        Value::Object(map) => {
+            let mut drop = Vec::new();
+            for (field, v) in map.iter_mut() {
+                let pointer = format!("{at}/{field}");
+                let secret_here = v.as_str().is_some_and(|s| {
+                    // A flag or a number under a name like `enableTokens`
+                    // holds nothing secret.
+                    let plain = matches!(s, "true" | "false") || s.parse::<f64>().is_ok();
+                    !mask::is_secret_reference(s)
+                        && (mask::looks_secret(s) || (mask::is_sensitive_key(field) && !plain))
+                });
+                if secret_here {
+                    drop.push(field.clone());
+                    out.push(pointer);
+                } else {
+                    out.extend(withhold_secrets(v, &pointer));
+                }
+            }
+            for field in drop {
+                map.remove(&field);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                out.extend(withhold_secrets(item, &format!("{at}/{i}")));
+            }
+        }
+        _ => {}
     }
+    out
 }
 
 /// A notebook's or file's content taken out of its spec, as the file its
 /// manifest's `source:` names; the spec keeps its path (and is imported
-/// over what is there).
-fn exported_file(spec_of: &dyn KindSpec, spec: &mut Value) -> Option<ExportedFile> {
-    spec_of.workspace_object_type()?;
-    let path = spec_of.workspace_path(spec)?;
-    let obj = spec.as_object_mut()?;
-    let content = obj.remove("content")?;
-    let mut bytes = base64::engine::general_purpose::STANDARD
-        .decode(content.as_str()?)
-        .ok()?;
+/// over what is there). `None` for a directory.
+fn exported_file(
+    spec_of: &dyn KindSpec,
+    spec: &mut Value,
+) -> Result<Option<ExportedFile>, &'static str> {
+    let path = spec_of.workspace_path(spec).ok_or("no path")?;
+    let Some(obj) = spec.as_object_mut() else {
+        return Err("not an object");
+    };
+    let Some(content) = obj.remove("content") else {
+        return Ok(None);
+    };
+    let mut bytes = content
+        .as_str()
+        .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+        .ok_or("its exported content is not base64; it was not imported")?;
     // Normalized content has lost its last newline; a source file ends in one.
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         bytes.push(b'\n');
@@ -410,7 +518,7 @@ fn exported_file(spec_of: &dyn KindSpec, spec: &mut Value) -> Option<ExportedFil
     {
         relative = format!("{relative}.{ext}");
     }
-    Some(ExportedFile { relative, bytes })
+    Ok(Some(ExportedFile { relative, bytes }))
 }
 
 #[cfg(test)]
@@ -561,7 +669,7 @@ mod tests {
                 secret_keys: vec![],
             },
         );
-        let out = convert(&s, &details, "team");
+        let out = convert(&s, &details, "team").resources;
         let job = out.iter().find(|r| r.kind == Kind::Job).unwrap();
         assert_eq!(
             job.spec["tasks"][0]["existing_cluster_id"],
@@ -590,7 +698,7 @@ mod tests {
         );
         let s = select("prod", vec![nb], &Owners::default(), &options("team"));
         assert_eq!(s.chosen[0].key, "shared-etl-ingest");
-        let out = convert(&s, &BTreeMap::new(), "team");
+        let out = convert(&s, &BTreeMap::new(), "team").resources;
         let r = &out[0];
         let file = r.file.as_ref().unwrap();
         assert_eq!(file.relative, "Shared/etl/ingest.py");
@@ -601,5 +709,83 @@ mod tests {
             r.spec,
             json!({"path": "/Shared/etl/ingest", "overwrite": true})
         );
+    }
+
+    #[test]
+    fn secrets_in_live_specs_are_withheld_and_named() {
+        let mut spec = json!({
+            "spark_env_vars": {"DB_PASSWORD": "hunter2", "MODE": "batch"},
+            "spark_conf": {"spark.hadoop.fs.token": "{{secrets/etl/token}}"},
+            "settings": {"enableTokensConfig": "true", "maxTokenLifetimeDays": "90"},
+            "tasks": [{"base_parameters": {"key": "dapi0123456789abcdef0123456789abcdef"}}]
+        });
+        let withheld = withhold_secrets(&mut spec, "");
+        assert_eq!(
+            withheld,
+            vec![
+                "/spark_env_vars/DB_PASSWORD",
+                "/tasks/0/base_parameters/key"
+            ]
+        );
+        assert_eq!(spec["spark_env_vars"], json!({"MODE": "batch"}));
+        assert_eq!(
+            spec["spark_conf"]["spark.hadoop.fs.token"],
+            "{{secrets/etl/token}}"
+        );
+        assert_eq!(spec["settings"]["enableTokensConfig"], "true");
+        assert_eq!(spec["tasks"][0]["base_parameters"], json!({}));
+    }
+
+    #[test]
+    fn what_databricks_runs_or_made_itself_is_passed_over() {
+        let all = vec![
+            found(
+                Kind::Cluster,
+                "c1",
+                "etl",
+                json!({"cluster_name": "etl", "cluster_source": "UI"}),
+            ),
+            found(
+                Kind::Cluster,
+                "c2",
+                "dlt-x",
+                json!({"cluster_name": "dlt-x", "cluster_source": "PIPELINE"}),
+            ),
+            found(
+                Kind::Schema,
+                "sales.raw",
+                "sales.raw",
+                json!({"name": "raw", "catalog_name": "sales"}),
+            ),
+            found(
+                Kind::Schema,
+                "sales.default",
+                "sales.default",
+                json!({"name": "default", "catalog_name": "sales"}),
+            ),
+            found(
+                Kind::Schema,
+                "system.access",
+                "system.access",
+                json!({"name": "access", "catalog_name": "system"}),
+            ),
+            found(Kind::Catalog, "system", "system", json!({"name": "system"})),
+        ];
+        let s = select("prod", all, &Owners::default(), &options("team"));
+        let ids: Vec<&str> = s.chosen.iter().map(|c| c.object.id.as_str()).collect();
+        assert_eq!(ids, vec!["c1", "sales.raw"]);
+        assert_eq!(s.passed_over, 4);
+    }
+
+    #[test]
+    fn a_tag_copied_from_elsewhere_still_names_its_owner() {
+        let mut job = found(Kind::Job, "5", "etl", json!({"settings": {"name": "etl"}}));
+        job.object.owner = Some(OwnershipTags {
+            app: "other".into(),
+            key: "dev/Job/etl".into(),
+        });
+        let s = select("prod", vec![job], &Owners::default(), &options("team"));
+        assert!(s.chosen.is_empty());
+        assert_eq!(s.skipped[0].app, "other");
     }
 }

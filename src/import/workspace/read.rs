@@ -29,6 +29,13 @@ pub enum ImportError {
         #[source]
         source: crate::databricks::Error,
     },
+    #[error("workspace `{workspace}`: reading folder `{path}` (--path)")]
+    Folder {
+        workspace: String,
+        path: String,
+        #[source]
+        source: crate::databricks::Error,
+    },
     #[error("workspace `{workspace}`: reading {what} of {kind} `{name}`")]
     Read {
         workspace: String,
@@ -45,6 +52,7 @@ impl ImportError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             ImportError::List { .. } => "import_list",
+            ImportError::Folder { .. } => "import_folder",
             ImportError::Read { .. } => "import_read",
         }
     }
@@ -68,8 +76,14 @@ pub async fn gather(
     }
     let mut selection = select(&workspace, found, owners, options);
     if options.wants(Kind::Grants) {
-        let grants = grants_on(client, &selection.chosen).await?;
-        let more = select(&workspace, grants, owners, options);
+        let grants = grants_on(client, owners, options, &selection.chosen).await?;
+        // Grants were found through the catalogs and schemas the filter
+        // chose: only its ownership conditions apply to them.
+        let grant_options = Options {
+            filter: options.filter.ownership_only(),
+            ..options.clone()
+        };
+        let more = select(&workspace, grants, owners, &grant_options);
         selection.chosen.extend(more.chosen);
         selection.skipped.extend(more.skipped);
         selection.passed_over += more.passed_over;
@@ -84,8 +98,10 @@ pub async fn gather(
         by_key.insert((c.kind, c.key.clone()), d);
         selection.chosen.push(c);
     }
+    let converted = convert(&selection, &by_key, &options.app);
+    unmapped.extend(converted.unmapped);
     Ok(WorkspaceImport {
-        resources: convert(&selection, &by_key, &options.app),
+        resources: converted.resources,
         workspace,
         skipped: selection.skipped,
         passed_over: selection.passed_over,
@@ -131,6 +147,9 @@ async fn walked(
         .collect();
     let mut found = Vec::new();
     if !tree_kinds.iter().any(|(_, k)| options.wants(*k)) {
+        if !options.paths.is_empty() {
+            unmapped.push("--path: --kinds names no notebooks, files or directories".into());
+        }
         return Ok(found);
     }
     if options.paths.is_empty() && options.kinds.is_some() {
@@ -141,7 +160,11 @@ async fn walked(
     for root in &options.paths {
         let entries = workspace_objects::list_tree(client, root)
             .await
-            .map_err(list_error(client, Kind::Directory))?;
+            .map_err(|source| ImportError::Folder {
+                workspace: client.name().to_string(),
+                path: root.clone(),
+                source,
+            })?;
         for entry in entries {
             let path = kinds::str_field(&entry, "path").unwrap_or_default();
             let object_type = kinds::str_field(&entry, "object_type").unwrap_or_default();
@@ -160,18 +183,47 @@ async fn walked(
     Ok(found)
 }
 
-/// The grants on the chosen catalogs and schemas (those that hold any).
-async fn grants_on(client: &Client, chosen: &[Chosen]) -> Result<Vec<Found>, ImportError> {
+/// The grants on the catalogs and schemas chosen, or, when `--kinds`
+/// leaves those out, on the ones the filter and ownership would choose
+/// (those that hold any grant).
+async fn grants_on(
+    client: &Client,
+    owners: &Owners,
+    options: &Options,
+    chosen: &[Chosen],
+) -> Result<Vec<Found>, ImportError> {
     let Some(grants) = adapter(Kind::Grants) else {
         return Ok(Vec::new());
     };
-    let mut found = Vec::new();
-    for c in chosen {
-        let Some(securable) = kinds::spec(c.kind).and_then(|s| s.grants_securable()) else {
+    let mut securables: Vec<(Kind, String)> = chosen
+        .iter()
+        .map(|c| (c.kind, c.object.id.clone()))
+        .collect();
+    for kind in Kind::ALL {
+        let Some(adapter) = adapter(kind).filter(|a| a.grants_securable().is_some()) else {
             continue;
         };
-        let id = format!("{securable}/{}", c.object.id);
-        let read = grants.get(client, &id).await;
+        if options.wants(kind) {
+            continue;
+        }
+        let listed = adapter
+            .list_all(client)
+            .await
+            .map_err(list_error(client, kind))?;
+        let found = listed
+            .unwrap_or_default()
+            .into_iter()
+            .map(|object| Found { kind, object })
+            .collect();
+        let picked = select(client.name(), found, owners, options);
+        securables.extend(picked.chosen.into_iter().map(|c| (c.kind, c.object.id)));
+    }
+    let mut found = Vec::new();
+    for (kind, id) in securables {
+        let Some(securable) = kinds::spec(kind).and_then(|s| s.grants_securable()) else {
+            continue;
+        };
+        let read = grants.get(client, &format!("{securable}/{id}")).await;
         if let Some(object) = read.map_err(list_error(client, Kind::Grants))? {
             found.push(Found {
                 kind: Kind::Grants,
@@ -229,7 +281,8 @@ async fn settings(
         }
         Err(e) => return Err(e),
     };
-    let set: serde_json::Map<String, Value> = values
+    // Sorted, as the kind names settings (its id is their keys, joined).
+    let set: BTreeMap<String, Value> = values
         .as_ref()
         .and_then(Value::as_object)
         .into_iter()
@@ -245,7 +298,7 @@ async fn settings(
                 id,
                 name: "workspace-settings".into(),
                 owner: None,
-                raw: Value::Object(set),
+                raw: Value::Object(set.into_iter().collect()),
             },
         });
     }

@@ -13,8 +13,8 @@ use serde_json::Value;
 use crate::databricks::kinds::{self, KindSpec};
 use crate::model::Kind;
 
-/// The objects references may name: every object with a key in the
-/// workspace (imported now, or another app's).
+/// The objects references may name: those imported together (references
+/// stay within one app).
 #[derive(Debug, Clone, Default)]
 pub struct Referable {
     /// `(kind, id)` → key.
