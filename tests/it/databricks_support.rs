@@ -127,33 +127,56 @@ impl Idp {
                 "MORTAR_TEST_IDP is not set: run scripts/test, which installs tests/idp (npm ci) and points MORTAR_TEST_IDP at tests/idp/server.mjs"
             )
         });
-        let mut command = tokio::process::Command::new("node");
-        if let Some(secret) = secret {
-            command.env("IDP_MORTAR_SECRET", secret);
+        // Node loads the provider in about a second. A start that prints
+        // nothing for a minute (seen with the whole suite on two cores) is
+        // killed and made again; what it wrote to stderr is kept for the
+        // message should every attempt fail.
+        let mut failures = Vec::new();
+        for attempt in 1..=3 {
+            let log = tempfile::NamedTempFile::new().expect("IdP log file");
+            let mut command = tokio::process::Command::new("node");
+            if let Some(secret) = secret {
+                command.env("IDP_MORTAR_SECRET", secret);
+            }
+            let mut child = command
+                .arg(&script)
+                .arg(port.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(log.reopen().expect("IdP log file"))
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot run `node {script}`: {e} (is node installed?)"));
+            let stdout = child.stdout.take().expect("stdout");
+            let mut lines = BufReader::new(stdout).lines();
+            match tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await {
+                Ok(line) => {
+                    let issuer = line.expect("read IdP stdout").unwrap_or_else(|| {
+                        panic!(
+                            "the IdP exited without printing its issuer: {}",
+                            std::fs::read_to_string(log.path()).unwrap_or_default()
+                        )
+                    });
+                    assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
+                    // Whatever else it prints is read and dropped: a closed
+                    // pipe would end it at its next write.
+                    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                    return Idp { issuer, child };
+                }
+                Err(_) => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    let said = std::fs::read_to_string(log.path()).unwrap_or_default();
+                    eprintln!(
+                        "the IdP printed nothing for 60 s (attempt {attempt}); starting it again"
+                    );
+                    failures.push(format!(
+                        "attempt {attempt}: silent for 60 s; stderr: {said}"
+                    ));
+                }
+            }
         }
-        let mut child = command
-            .arg(&script)
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run `node {script}`: {e} (is node installed?)"));
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        // Node loads the provider in about a second; with the rest of the
-        // suite on two cores it has taken over 30.
-        let issuer = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
-            .await
-            .expect("IdP prints its issuer within 120 s")
-            .expect("read IdP stdout")
-            .expect("IdP printed its issuer");
-        assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
-        // Whatever else it prints is read and dropped: a closed pipe would
-        // end it at its next write.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Idp { issuer, child }
+        panic!("the IdP never printed its issuer:\n{}", failures.join("\n"));
     }
 
     /// An access token (a signed JWT) by client credentials.
