@@ -81,6 +81,12 @@ fn document(kind: &str, name: &str) -> Map<String, Value> {
     doc
 }
 
+/// Where a notebook's or file's content goes in the repository (and what
+/// its manifest's `source:` says).
+fn files_path(app: &str, relative: &str) -> String {
+    format!("{app}/files/{relative}")
+}
+
 /// The child `Application` (`apps/<app>.yaml`), adopting what exists.
 fn application(
     layout: &Layout,
@@ -127,13 +133,11 @@ pub fn workspace_files(
         {
             meta.insert("annotations".into(), json!({ ADOPT_ID_ANNOTATION: id }));
         }
-        for (field, value) in r.extra.iter().filter(|(f, _)| *f == "source") {
-            doc.insert(field.clone(), value.clone());
+        if let Some(f) = &r.file {
+            doc.insert("source".into(), json!(files_path(app, &f.relative)));
         }
         doc.insert("spec".into(), r.spec.clone());
-        for (field, value) in r.extra.iter().filter(|(f, _)| *f != "source") {
-            doc.insert(field.clone(), value.clone());
-        }
+        doc.extend(r.extra.clone());
         let path = format!(
             "{app}/{}-{}.yaml",
             r.kind.as_str().to_ascii_lowercase(),
@@ -148,7 +152,7 @@ pub fn workspace_files(
         out.push(file);
         if let Some(f) = &r.file {
             out.push(OutputFile::Bytes {
-                path: format!("{app}/files/{}", f.relative),
+                path: files_path(app, &f.relative),
                 bytes: f.bytes.clone(),
             });
         }
@@ -219,7 +223,7 @@ pub fn files(imported: &Imported, layout: &Layout) -> Result<Vec<OutputFile>, Wr
     }
 
     for f in &imported.files {
-        let copy = format!("{app}/files/{}", f.relative);
+        let copy = files_path(app, &f.relative);
         out.push(OutputFile::Copy {
             path: copy.clone(),
             from: f.relative.clone(),

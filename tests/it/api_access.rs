@@ -159,19 +159,9 @@ server:
 
     /// How many jobs named `nightly` the workspace has.
     async fn nightly_jobs(&self) -> usize {
-        let list: Value = reqwest::Client::new()
-            .get(format!(
-                "{}/api/2.2/jobs/list?name=nightly&limit=100",
-                self.dev.base_url()
-            ))
-            .bearer_auth(self.dev.token())
-            .send()
+        super::databricks_support::jobs_named(&self.dev, "nightly")
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        list["jobs"].as_array().map_or(0, Vec::len)
+            .len()
     }
 
     /// Commits `files` (a `None` text deletes the file); returns the commit.

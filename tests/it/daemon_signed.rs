@@ -115,20 +115,8 @@ server:
 
     async fn max_runs(&self) -> Value {
         let http = reqwest::Client::new();
-        let list: Value = http
-            .get(format!(
-                "{}/api/2.2/jobs/list?name=nightly&limit=100",
-                self.dev.base_url()
-            ))
-            .bearer_auth(self.dev.token())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let jobs = list["jobs"].as_array().cloned().unwrap_or_default();
-        assert_eq!(jobs.len(), 1, "one job named nightly: {list}");
+        let jobs = super::databricks_support::jobs_named(&self.dev, "nightly").await;
+        assert_eq!(jobs.len(), 1, "one job named nightly: {jobs:?}");
         let job: Value = http
             .get(format!(
                 "{}/api/2.2/jobs/get?job_id={}",

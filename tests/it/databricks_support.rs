@@ -61,6 +61,21 @@ pub fn secret_file(dir: &Path, name: &str, value: &str) -> SecretRef {
     SecretRef::File(path)
 }
 
+/// The jobs of `emu` named `name` (as `jobs/list?name=` gives them).
+pub async fn jobs_named(emu: &RunningEmulator, name: &str) -> Vec<serde_json::Value> {
+    let list: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/2.2/jobs/list", emu.base_url()))
+        .query(&[("name", name), ("limit", "100")])
+        .bearer_auth(emu.token())
+        .send()
+        .await
+        .expect("emulator answers")
+        .json()
+        .await
+        .expect("jobs/list JSON");
+    list["jobs"].as_array().cloned().unwrap_or_default()
+}
+
 /// A workspace config for `host` with `auth`.
 pub fn workspace(host: &str, auth: AuthConfig) -> WorkspaceConfig {
     let (limits, retry) = test_limits();

@@ -50,6 +50,13 @@ fn actions(plan: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// `mortar import workspace --workspace dev` with `args`.
+async fn import_dev(env: &Env, args: &[&str]) -> super::harness::Out {
+    let mut all = vec!["import", "workspace", "--workspace", "dev"];
+    all.extend_from_slice(args);
+    env.mortar(&all).await
+}
+
 const ROOT: &str = "apiVersion: mortar.dev/v1alpha1\nkind: Application\nmetadata: { name: root }\nspec:\n  source: { path: apps }\n";
 
 /// The example repository applied to two workspaces; each of its apps
@@ -410,37 +417,19 @@ async fn a_hand_made_workspace_is_imported_adopted_and_planned_to_nothing() {
     std::fs::remove_dir_all(repo.join("by-hand")).unwrap();
     std::fs::remove_file(repo.join("apps/by-hand.yaml")).unwrap();
 
-    let out = env
-        .mortar(&[
-            "import",
-            "workspace",
-            "--workspace",
-            "dev",
-            "--app",
-            "team",
-            "--path",
-            "/Shared/team",
-            "--out",
-            "repo",
-        ])
-        .await;
+    let out = import_dev(
+        &env,
+        &["--app", "team", "--path", "/Shared/team", "--out", "repo"],
+    )
+    .await;
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let files = files_under(&repo);
     // The same workspace gives the same files; nothing is overwritten.
-    let again = env
-        .mortar(&[
-            "import",
-            "workspace",
-            "--workspace",
-            "dev",
-            "--app",
-            "team",
-            "--path",
-            "/Shared/team",
-            "--out",
-            "again",
-        ])
-        .await;
+    let again = import_dev(
+        &env,
+        &["--app", "team", "--path", "/Shared/team", "--out", "again"],
+    )
+    .await;
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
     assert_eq!(
         files_under(&env.path().join("again")),
@@ -450,18 +439,7 @@ async fn a_hand_made_workspace_is_imported_adopted_and_planned_to_nothing() {
             .cloned()
             .collect::<Vec<_>>()
     );
-    let over = env
-        .mortar(&[
-            "import",
-            "workspace",
-            "--workspace",
-            "dev",
-            "--app",
-            "team",
-            "--out",
-            "repo",
-        ])
-        .await;
+    let over = import_dev(&env, &["--app", "team", "--out", "repo"]).await;
     assert_eq!(over.code, 1, "{}{}", over.stdout, over.stderr);
     assert!(
         over.stderr.contains("exists already: nothing was written"),
@@ -565,16 +543,9 @@ async fn a_hand_made_workspace_is_imported_adopted_and_planned_to_nothing() {
             "reading folder `/Shared/missing` (--path)",
         ),
     ] {
-        let mut all = vec![
-            "import",
-            "workspace",
-            "--workspace",
-            "dev",
-            "--out",
-            "refused",
-        ];
+        let mut all = vec!["--out", "refused"];
         all.extend_from_slice(args);
-        let out = env.mortar(&all).await;
+        let out = import_dev(&env, &all).await;
         assert_eq!(out.code, 1, "{args:?}: {}{}", out.stdout, out.stderr);
         assert!(out.stderr.contains(said), "{args:?}: {}", out.stderr);
         assert!(!env.path().join("refused").exists(), "{args:?} wrote files");

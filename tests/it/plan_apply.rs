@@ -138,15 +138,7 @@ impl Env {
     }
 
     pub(crate) async fn jobs_named(&self, ws: &str, name: &str) -> Vec<Value> {
-        let v = self
-            .api(
-                ws,
-                "GET",
-                &format!("/api/2.2/jobs/list?name={name}&limit=100"),
-                None,
-            )
-            .await;
-        v["jobs"].as_array().cloned().unwrap_or_default()
+        super::databricks_support::jobs_named(self.ws(ws), name).await
     }
 
     async fn job(&self, ws: &str, name: &str) -> Value {

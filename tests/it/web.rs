@@ -186,17 +186,8 @@ async fn without_sign_in_loopback_callers_act_but_only_from_the_page() {
         assert!(page.contains("verified"), "{page}");
 
         // The CLI does the same through the API (it fetches the token).
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
-            .args(["app", "pause", "team", "--server", &base])
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = mortar_cli(&["app", "pause", "team", "--server", &base]).await;
+        let stdout = succeeded(&out);
         assert!(
             stdout.contains("team's automated sync is paused at"),
             "{stdout}"
@@ -205,11 +196,7 @@ async fn without_sign_in_loopback_callers_act_but_only_from_the_page() {
             s.app("team").is_some_and(|a| a.paused)
         })
         .await;
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
-            .args(["app", "pause", "team", "--server", &base])
-            .output()
-            .await
-            .unwrap();
+        let out = mortar_cli(&["app", "pause", "team", "--server", &base]).await;
         assert!(!out.status.success());
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("409 Conflict: team is paused already"),
@@ -276,18 +263,18 @@ async fn a_terminal_signs_in_with_the_device_flow_and_syncs() {
         assert_eq!(mode & 0o777, 0o600);
 
         // The kept token syncs as Otto.
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
-            .args(["app", "sync", "team", "--server", &base, "--token-file"])
-            .arg(&token_file)
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let token_file = token_file.to_str().expect("a UTF-8 path");
+        let out = mortar_cli(&[
+            "app",
+            "sync",
+            "team",
+            "--server",
+            &base,
+            "--token-file",
+            token_file,
+        ])
+        .await;
+        let stdout = succeeded(&out);
         assert!(stdout.contains("otto <otto@example.com>"), "{stdout}");
         wait_for(&mut handle, "team synced by Otto from the terminal", |s| {
             synced_at(s, "team", &env.first)
@@ -300,4 +287,24 @@ async fn a_terminal_signs_in_with_the_device_flow_and_syncs() {
         cancel.cancel();
     };
     tokio::join!(test, daemon);
+}
+
+/// The `mortar` binary run with `args`, to its end.
+async fn mortar_cli(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"))
+        .args(args)
+        .output()
+        .await
+        .expect("mortar runs")
+}
+
+/// The standard output of a run that must have succeeded.
+fn succeeded(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

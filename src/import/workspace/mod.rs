@@ -314,7 +314,7 @@ pub struct ImportedResource {
     pub key: String,
     pub spec: Value,
     /// The manifest's top-level fields besides `spec` (`permissions`,
-    /// `acls`, `source`).
+    /// `acls`); a file's `source:` is where [`crate::import::write`] puts it.
     pub extra: Map<String, Value>,
     /// The adopt-id annotation's value, for objects no app owns yet.
     pub adopt_id: Option<String>,
@@ -352,11 +352,7 @@ pub struct Converted {
 }
 
 /// Writes the chosen objects as resources. `details` is by (kind, key).
-pub fn convert(
-    selection: &Selection,
-    details: &BTreeMap<(Kind, String), Details>,
-    app_dir: &str,
-) -> Converted {
+pub fn convert(selection: &Selection, details: &BTreeMap<(Kind, String), Details>) -> Converted {
     // References stay within one app: only objects imported together
     // refer to each other.
     let mut referable = Referable::new();
@@ -368,7 +364,7 @@ pub fn convert(
     let mut out = Converted::default();
     for c in &selection.chosen {
         let got = details.get(&(c.kind, c.key.clone())).unwrap_or(&none);
-        match resource(c, got, &referable, app_dir) {
+        match resource(c, got, &referable) {
             Ok((resource, withheld)) => {
                 out.unmapped.extend(withheld.into_iter().map(|pointer| {
                     format!(
@@ -392,7 +388,6 @@ fn resource(
     c: &Chosen,
     got: &Details,
     referable: &Referable,
-    app_dir: &str,
 ) -> Result<(ImportedResource, Vec<String>), &'static str> {
     let spec_of = kinds::spec(c.kind).ok_or("not a Databricks kind")?;
     let normalized = spec_of.normalize(&c.object.raw);
@@ -428,12 +423,6 @@ fn resource(
     } else {
         None
     };
-    if let Some(f) = &file {
-        extra.insert(
-            "source".into(),
-            Value::String(format!("{app_dir}/files/{}", f.relative)),
-        );
-    }
     let resource = ImportedResource {
         kind: c.kind,
         key: c.key.clone(),
@@ -669,7 +658,7 @@ mod tests {
                 secret_keys: vec![],
             },
         );
-        let out = convert(&s, &details, "team").resources;
+        let out = convert(&s, &details).resources;
         let job = out.iter().find(|r| r.kind == Kind::Job).unwrap();
         assert_eq!(
             job.spec["tasks"][0]["existing_cluster_id"],
@@ -698,13 +687,39 @@ mod tests {
         );
         let s = select("prod", vec![nb], &Owners::default(), &options("team"));
         assert_eq!(s.chosen[0].key, "shared-etl-ingest");
-        let out = convert(&s, &BTreeMap::new(), "team").resources;
+        let out = convert(&s, &BTreeMap::new()).resources;
         let r = &out[0];
         let file = r.file.as_ref().unwrap();
         assert_eq!(file.relative, "Shared/etl/ingest.py");
         // The export's header line is the workspace's, not the source's.
         assert_eq!(file.bytes, b"print(1)\n");
-        assert_eq!(r.extra["source"], "team/files/Shared/etl/ingest.py");
+        let written = crate::import::write::workspace_files(
+            &WorkspaceImport {
+                resources: out.clone(),
+                ..WorkspaceImport::default()
+            },
+            &crate::import::write::Layout {
+                app: "team".into(),
+                workspace: "prod".into(),
+                project: "default".into(),
+            },
+        )
+        .unwrap();
+        let manifest = written
+            .iter()
+            .find_map(|f| match f {
+                crate::import::write::OutputFile::Text { path, text }
+                    if path == "team/notebook-shared-etl-ingest.yaml" =>
+                {
+                    Some(text)
+                }
+                _ => None,
+            })
+            .unwrap();
+        assert!(
+            manifest.contains("\nsource: team/files/Shared/etl/ingest.py\n"),
+            "{manifest}"
+        );
         assert_eq!(
             r.spec,
             json!({"path": "/Shared/etl/ingest", "overwrite": true})

@@ -98,7 +98,7 @@ pub async fn gather(
         by_key.insert((c.kind, c.key.clone()), d);
         selection.chosen.push(c);
     }
-    let converted = convert(&selection, &by_key, &options.app);
+    let converted = convert(&selection, &by_key);
     unmapped.extend(converted.unmapped);
     Ok(WorkspaceImport {
         resources: converted.resources,
